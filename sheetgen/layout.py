@@ -1,0 +1,245 @@
+"""From the template and the model to cells: what goes where, with which formula and value.
+
+The layout is the one place that knows cell positions; both writers render what it returns,
+and the reader uses the same template to recognise a table. Formulas are rendered once per
+column into a row template (``{r}`` this row, ``{p}`` the row above) in each writer's dialect.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from sheetgen.config import Config
+from sheetgen.expressions import Expression
+from sheetgen.model import Network, Quantity, Setup, iterate
+
+DIALECTS = ("xlsx", "ods")
+TEMPLATE = "backprop.toml"
+
+
+@cache
+def template() -> dict:
+    # A source checkout has templates/ beside the package; an installed wheel has it inside.
+    local = Path(__file__).resolve().parent.parent / "templates" / TEMPLATE
+    source = local if local.is_file() else resources.files("sheetgen.templates") / TEMPLATE
+    return tomllib.loads(source.read_text("utf-8"))
+
+
+def _applies(entry: dict, biases: str) -> bool:
+    return entry.get("biases", biases) == biases
+
+
+def column_specs(biases: str = "none") -> list[dict]:
+    """The template's table columns that exist for this bias mode, in sheet order."""
+    table = template()["table"]
+    return [c for c in table["columns"] + table["extra_columns"] if _applies(c, biases)]
+
+
+def parameter_specs(biases: str = "none") -> dict[str, dict]:
+    return {name: p for name, p in template()["parameters"].items() if _applies(p, biases)}
+
+
+@cache
+def network(biases: str = "none", reference_errata: bool = False) -> Network:
+    """The network's equations for a bias mode; absent biases are 0 and vanish from formulas."""
+    absent = {} if biases != "none" else {"b1": 0, "b2": 0}
+    quantities = []
+    for spec in column_specs(biases):
+        formula = spec.get("formula")
+        nxt = spec.get("next")
+        quantities.append(Quantity(
+            spec["quantity"],
+            Expression.parse(formula).substitute(absent) if formula else None,
+            Expression.parse(nxt).substitute(absent) if nxt else None,
+            spec.get("gradient", False),
+        ))
+    net = Network(tuple(quantities), frozenset(parameter_specs(biases)))
+    return net.substitute(template()["errata"]) if reference_errata else net
+
+
+# --- cell addresses -------------------------------------------------------------------------
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def parse_cell(ref: str) -> tuple[int, int]:
+    """'J29' -> (28, 9), 0-based row and column."""
+    match = re.fullmatch(r"([A-Z]+)([0-9]+)", ref)
+    if not match:
+        raise ValueError(f"not a cell reference: {ref!r}")
+    col = 0
+    for ch in match.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(match.group(2)) - 1, col - 1
+
+
+def _ref(dialect: str, col: int, row: str, absolute: bool = False) -> str:
+    dollar = "$" if absolute else ""
+    plain = f"{dollar}{column_letter(col)}{dollar}{row}"
+    return f"[.{plain}]" if dialect == "ods" else plain
+
+
+def _separator(dialect: str) -> str:
+    return ";" if dialect == "ods" else ","
+
+
+# --- sheets ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell outside the table body. `style`: text, label, header, parameter, note."""
+
+    row: int
+    col: int
+    value: str | float
+    style: str = "text"
+
+
+@dataclass(frozen=True)
+class Column:
+    index: int
+    header: str
+    quantity: str
+    style: str                       # number | gradient | integer
+    first: dict[str, str] | None     # formula of the first row per dialect; None: plain value
+    later: dict[str, str]            # formula template of later rows per dialect ({r}, {p})
+
+
+@dataclass
+class Sheet:
+    name: str
+    learning_rate: float
+    cells: list[Cell]                # sorted by row then column; includes the header row
+    header_row: int                  # 0-based
+    first_row: int                   # 0-based
+    columns: list[Column]
+    rows: Iterator[tuple[float, ...]]  # the model's rows, produced while writing
+    iterations: int
+    column_width: int
+    number_format: str
+    gradient_format: str
+
+
+@dataclass
+class Book:
+    sheets: list[Sheet]
+    config: Config
+
+
+def format_rate(rate: float) -> str:
+    """0.1 -> '0.1', 1.0 -> '1', 2e-05 -> '2e-05': the shortest text that reads back exactly."""
+    text = repr(float(rate))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def sheet_name(rate: float) -> str:
+    return template()["sheet_name"].format(rate=format_rate(rate))
+
+
+def _formula_templates(net: Network, column_of: dict[str, int], params: dict[str, tuple[int, int]],
+                       expression: Expression, row_key: str) -> dict[str, str]:
+    rendered = {}
+    for dialect in DIALECTS:
+        def ref(name: str, dialect: str = dialect) -> str:
+            if name in column_of:
+                return _ref(dialect, column_of[name], "{" + row_key + "}")
+            row, col = params[name]
+            return _ref(dialect, col, str(row + 1), absolute=True)
+        rendered[dialect] = expression.to_formula(ref, _separator(dialect))
+    return rendered
+
+
+def _settings_value(key: str, config: Config) -> str | float:
+    return {
+        "iterations": config.iterations,
+        "biases": config.setup.biases,
+        "maths": "reference errata" if config.reference_errata else "correct",
+    }[key]
+
+
+def build_sheet(config: Config, learning_rate: float, net: Network | None = None) -> Sheet:
+    tpl = template()
+    table = tpl["table"]
+    biases = config.setup.biases
+    net = net or network(biases, config.reference_errata)
+    specs = column_specs(biases)
+    column_of = {spec["quantity"]: i for i, spec in enumerate(specs)}
+    params = {name: parse_cell(p["cell"]) for name, p in parameter_specs(biases).items()}
+    header_row = table["header_row"] - 1
+
+    cells: list[Cell] = []
+    marks = {"b1": "+b1" if biases != "none" else "", "b2": "+b2" if biases != "none" else ""}
+    for block in tpl["text"]:
+        if _applies(block, biases):
+            for ref, text in block["cells"]:
+                cells.append(Cell(*parse_cell(ref), text.format(**marks), "text"))
+    values = config.setup.values() | {"learning_rate": learning_rate}
+    for name, p in parameter_specs(biases).items():
+        cells.append(Cell(*parse_cell(p["label_cell"]), p["label"], "label"))
+        cells.append(Cell(*parse_cell(p["cell"]), float(values[name]), "parameter"))
+    settings = tpl["settings"]
+    cells.append(Cell(*parse_cell(settings["title_cell"]), settings["title"], "label"))
+    for entry in settings["rows"]:
+        cells.append(Cell(*parse_cell(entry["label_cell"]), entry["label"], "label"))
+        cells.append(Cell(*parse_cell(entry["cell"]), _settings_value(entry["key"], config), "text"))
+    if config.reference_errata:
+        note = tpl["errata_note"]
+        cells.append(Cell(*parse_cell(note["cell"]), note["text"], "note"))
+    for i, spec in enumerate(specs):
+        cells.append(Cell(header_row, i, spec["header"], "header"))
+    cells.sort(key=lambda c: (c.row, c.col))
+
+    columns = []
+    for i, (spec, q) in enumerate(zip(specs, net.quantities, strict=True)):
+        style = "integer" if spec.get("integer") else "gradient" if q.gradient else "number"
+        if q.is_state:
+            first = None
+            later = _formula_templates(net, column_of, params, q.next, "p")
+        else:
+            first = _formula_templates(net, column_of, params, q.formula, "r")
+            later = first
+        columns.append(Column(i, spec["header"], q.name, style, first, later))
+
+    return Sheet(
+        name=sheet_name(learning_rate),
+        learning_rate=learning_rate,
+        cells=cells,
+        header_row=header_row,
+        first_row=table["first_row"] - 1,
+        columns=columns,
+        rows=iterate(net, config.setup, learning_rate, config.iterations),
+        iterations=config.iterations,
+        column_width=table["column_width"],
+        number_format=table["number_format"],
+        gradient_format=table["gradient_format"],
+    )
+
+
+def build_book(config: Config) -> Book:
+    net = network(config.setup.biases, config.reference_errata)
+    return Book([build_sheet(config, rate, net) for rate in config.learning_rates], config)
+
+
+def render_row(column: Column, dialect: str, row_number: int, first: bool) -> str | None:
+    """The formula text of one cell (1-based spreadsheet row), or None for a plain value."""
+    pattern = column.first if first else column.later
+    if pattern is None:
+        return None
+    return pattern[dialect].format(r=row_number, p=row_number - 1)
+
+
+__all__ = ["Book", "Cell", "Column", "Sheet", "Setup", "build_book", "build_sheet",
+           "column_letter", "format_rate", "network", "parse_cell", "render_row", "sheet_name"]

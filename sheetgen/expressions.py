@@ -2,7 +2,9 @@
 
 An expression is written once, in the maths' own names (``(a_o1 - t1) * a_o1 * (1 - a_o1) * a_h1``),
 and becomes both Python source for the float64 model and a spreadsheet formula for a cell.
-Only + - * / ** unary minus, numbers, names and ``sigmoid(x)`` are allowed.
+Only + - * / ** unary minus, numbers, names, ``sigmoid(x)`` and ``prev(name)`` are allowed.
+``prev(name)`` is that quantity in the row above (a wrong-row reference); the first row has no
+row above, so there it is the quantity itself.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import ast
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^"}
 # Spreadsheet precedence: ^ binds tighter than * and /, which bind tighter than + and -.
 _PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 3}
-_FUNCTIONS = {"sigmoid"}
+_FUNCTIONS = {"sigmoid", "prev"}
 
 
 class ExpressionError(ValueError):
@@ -58,16 +61,27 @@ class Expression:
         tree = ast.fix_missing_locations(tree)
         return Expression(ast.unparse(tree), tree)
 
+    @cached_property  # asked once per run by the model: walk the tree only once
+    def uses_previous_row(self) -> bool:
+        return any(_is_prev(node) for node in ast.walk(self.tree))
+
+    def without_previous_row(self) -> Expression:
+        """The same expression with every ``prev(x)`` read as ``x`` (the first row's form)."""
+        tree = _DropPrev().visit(_copy(self.tree))
+        return Expression(ast.unparse(tree), tree)
+
     def to_python(self) -> str:
-        return ast.unparse(self.tree)
+        """Python source; ``prev(x)`` reads ``_prev["x"]``, the previous row, when there is one."""
+        return ast.unparse(_PythonPrev().visit(_copy(self.tree)))
 
     def to_formula(self, ref: Callable[[str], str], separator: str = ",") -> str:
-        """Spreadsheet formula text (without the leading ``=``); ``ref`` maps a name to a cell."""
+        """Spreadsheet formula text (without the leading ``=``); ``ref`` maps a name to a cell.
+        ``prev(x)`` becomes ``ref(x)`` with its row placeholder ``{r}`` turned into ``{p}``."""
         return _render(self.tree, ref, separator)
 
-    def evaluate(self, values: Mapping[str, float]) -> float:
-        return eval(compile(ast.Expression(self.tree), "<expr>", "eval"),  # noqa: S307
-                    {"__builtins__": {}, "sigmoid": sigmoid}, dict(values))
+    def evaluate(self, values: Mapping[str, float], previous: Mapping[str, float] | None = None) -> float:
+        return eval(self.to_python(),  # noqa: S307
+                    {"__builtins__": {}, "sigmoid": sigmoid, "_prev": previous}, dict(values))
 
 
 def _copy(tree: ast.expr) -> ast.expr:
@@ -85,10 +99,31 @@ def _check(node: ast.AST, text: str) -> None:
             pass
         case ast.Constant(value=value) if type(value) in (int, float):
             pass
-        case ast.Call(func=ast.Name(id=fname), args=[arg], keywords=[]) if fname in _FUNCTIONS:
+        case ast.Call(func=ast.Name(id="prev"), args=[ast.Name()], keywords=[]):
+            pass
+        case ast.Call(func=ast.Name(id="sigmoid"), args=[arg], keywords=[]):
             _check(arg, text)
         case _:
             raise ExpressionError(f"unsupported syntax in expression {text!r}: {ast.unparse(node)}")
+
+
+def _is_prev(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "prev"
+
+
+class _DropPrev(ast.NodeTransformer):
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        return node.args[0] if _is_prev(node) else node
+
+
+class _PythonPrev(ast.NodeTransformer):
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        if not _is_prev(node):
+            return node
+        name = node.args[0].id
+        return ast.parse(f'({name} if _prev is None else _prev["{name}"])', mode="eval").body
 
 
 def _is_zero(node: ast.expr) -> bool:
@@ -103,8 +138,10 @@ class _Substitute(ast.NodeTransformer):
         if node.id not in self.mapping:
             return node
         new = self.mapping[node.id]
-        if isinstance(new, str):
+        if isinstance(new, str) and new.isidentifier():
             return ast.Name(id=new, ctx=ast.Load())
+        if isinstance(new, str):  # e.g. "prev(w2)": a wrong-row reference
+            return Expression.parse(new).tree
         return ast.Constant(value=new)
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
@@ -132,6 +169,8 @@ def _render(node: ast.expr, ref: Callable[[str], str], sep: str) -> str:
             if isinstance(operand, ast.BinOp | ast.UnaryOp):
                 inner = f"({inner})"
             return f"-{inner}"
+        case ast.Call(func=ast.Name(id="prev"), args=[ast.Name(id=name)]):
+            return ref(name).replace("{r}", "{p}")
         case ast.Call(args=[arg]):
             # sigmoid(x) without overflow: EXP only ever sees a non-positive argument.
             x = _render(arg, ref, sep)

@@ -121,7 +121,8 @@ class Network:
             return self.__dict__["_compiled"]
         state = [q.name for q in self.quantities if q.is_state]
         params = sorted(self.parameters)
-        lines = [f"def step({', '.join(state + params)}):"]
+        # _prev: the row above as a dict, for prev(x) references; None in the first row.
+        lines = [f"def step({', '.join(state + params)}, _prev=None):"]
         for q in self.quantities:
             if q.formula is not None:
                 lines.append(f"    {q.name} = {q.formula.to_python()}")
@@ -153,8 +154,18 @@ def iterate(network: Network, setup: Setup, learning_rate: float,
     args = [initial_state(network, setup)[s] for s in state_names]
     args += [params[p] for p in param_names]
     n_state = len(state_names)
+    # Only a network with a row-above reference (prev(x)) pays for carrying the previous row.
+    carry = any(q.formula is not None and q.formula.uses_previous_row for q in network.quantities)
+    previous = None
     for iteration in range(1, iterations + 1):
-        row, next_state = step(*args)
+        try:
+            row, next_state = step(*args, previous) if carry else step(*args)
+        except OverflowError:  # x ** 2 raises where x * x would give inf
+            raise ModelError(f"iteration {iteration}: a value is too large for floating point "
+                             f"(learning rate {learning_rate:g}); the setting leaves floating point"
+                             ) from None
+        if carry:
+            previous = dict(zip(network.names, row, strict=True))
         # One sum is cheaper than 31 checks; it is only non-finite if a value is (or all are huge).
         if not math.isfinite(sum(row)) and not all(map(math.isfinite, row)):
             bad = next(n for n, v in zip(network.names, row, strict=True) if not math.isfinite(v))

@@ -14,10 +14,16 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from sheetgen.charts import Chart, extent, loss_chart
 from sheetgen.config import Config
 from sheetgen.expressions import Expression
 from sheetgen.model import Network, Quantity, Setup, iterate
+from sheetgen.picture import Picture, build_picture
+
+if TYPE_CHECKING:
+    from sheetgen.summary import Summary
 
 DIALECTS = ("xlsx", "ods")
 TEMPLATE = "backprop.toml"
@@ -131,12 +137,17 @@ class Sheet:
     column_width: int
     number_format: str
     gradient_format: str
+    chart: Chart | None = None       # the loss chart, right of the table
+    picture: Picture | None = None   # the network drawing over B1:I22
+    print_ranges: tuple[tuple[int, int, int, int], ...] = ()  # (row, col, last row, last col)
 
 
 @dataclass
 class Book:
     sheets: list[Sheet]
     config: Config
+    summary: Summary | None = None   # the first sheet: one row per learning rate
+    print_scale: int = 100           # percent, for printing and PDF export
 
 
 def format_rate(rate: float) -> str:
@@ -209,11 +220,12 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
             first = None
             later = _formula_templates(net, column_of, params, q.next, "p")
         else:
-            first = _formula_templates(net, column_of, params, q.formula, "r")
-            later = first
+            # The first row has no row above: a prev(x) reference reads its own row there.
+            first = _formula_templates(net, column_of, params, q.formula.without_previous_row(), "r")
+            later = _formula_templates(net, column_of, params, q.formula, "r")
         columns.append(Column(i, spec["header"], q.name, style, first, later))
 
-    return Sheet(
+    sheet = Sheet(
         name=sheet_name(learning_rate),
         learning_rate=learning_rate,
         cells=cells,
@@ -225,12 +237,53 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
         column_width=table["column_width"],
         number_format=table["number_format"],
         gradient_format=table["gradient_format"],
+        chart=_loss_chart(learning_rate, specs, table["first_row"] - 1, config.iterations),
+        picture=network_picture(config),
     )
+    sheet.print_ranges = print_ranges(sheet)
+    return sheet
 
 
-def build_book(config: Config) -> Book:
+def print_ranges(sheet: Sheet) -> tuple[tuple[int, int, int, int], ...]:
+    """The blocks a sheet prints as: its upper part, then the table's two parts (with the chart)."""
+    spec = template()["print"]
+    upper_first, upper_last = (parse_cell(ref) for ref in spec["upper"].split(":"))
+    split = parse_cell(spec["split_column"] + "1")[1]
+    last_row, last_col = sheet.first_row + sheet.iterations - 1, len(sheet.columns) - 1
+    if sheet.chart is not None:
+        chart_row, chart_col = extent(sheet.chart)
+        last_row, last_col = max(last_row, chart_row), max(last_col, chart_col)
+    return ((*upper_first, *upper_last), (sheet.header_row, 0, last_row, split - 1),
+            (sheet.header_row, split, last_row, last_col))
+
+
+def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterations: int) -> Chart:
+    spec = template()["chart"]
+    column_of = {s["quantity"]: i for i, s in enumerate(specs)}
+    return loss_chart(spec, sheet_name(learning_rate), format_rate(learning_rate),
+                      column_of[spec["x"]], column_of[spec["y"]],
+                      first_row, first_row + iterations - 1, len(specs))
+
+
+def network_picture(config: Config) -> Picture:
+    """The network drawing, labelled with this workbook's initial weights."""
+    spec = template()["picture"]
+    weights = {f"w{k}": getattr(config.setup, f"w{k}") for k in range(1, 9)}
+    return build_picture(spec, weights, parse_cell(spec["anchor"]))
+
+
+def build_book(config: Config, mistakes: dict[str, dict[str, str]] | None = None) -> Book:
+    """`mistakes` (tests only: {quantity: {name: replacement}}) injects wrong formulas, so that
+    the values and the formulas of the file hold the same mistake."""
     net = network(config.setup.biases, config.reference_errata)
-    return Book([build_sheet(config, rate, net) for rate in config.learning_rates], config)
+    if mistakes:
+        net = net.substitute(mistakes)
+    book = Book([build_sheet(config, rate, net) for rate in config.learning_rates], config)
+    from sheetgen.summary import build_summary  # it builds on this module's helpers
+
+    book.summary = build_summary(config, book.sheets, net)
+    book.print_scale = template()["print"]["scale_percent"]
+    return book
 
 
 def render_row(column: Column, dialect: str, row_number: int, first: bool) -> str | None:

@@ -1,0 +1,294 @@
+"""`make bench`: how fast and how small big runs are, against pandas and against the floor.
+
+Every step runs in a child process, one after another; each row of the table is that process's
+wall time (interpreter start included), CPU time and peak resident memory (from wait4).
+
+  sheetgen      `sheetgen generate --iterations N` for each format (plots off)
+  pandas        DataFrame.to_excel of the same values, no formulas (xlsxwriter engine)
+  floor         the same formula-and-value cell XML from a precompiled row template, written
+                into deflate zip entries with the standard library only, no workbook around it
+  compare       `sheetgen compare` of the two big books
+  one sheet     1,000 and 50,000 iterations, one sheet: memory must not grow with the run
+  default       `sheetgen generate` with the default settings (6 x 22, both formats, no plots)
+  verify        (--verify) LibreOffice recalculates both big books: the fast path is still right
+
+It is a measurement, not a test: nothing here fails the test suite. Other load on the machine
+shows up in wall time first; CPU time is the steadier figure when the machine is busy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RATES = "0.1,0.2,0.5,0.8,1,2"
+FORMATS = ("xlsx", "ods")
+# Targets of the performance issue.
+FLOOR_FACTOR = 2.0        # sheetgen within 2x the floor of its format
+PANDAS_FACTOR = 0.3       # sheetgen at most 0.3x pandas' values-only dump
+RSS_LIMIT_MB = 100.0      # any sheetgen generate
+COMPARE_SECONDS, COMPARE_MB = 15.0, 500.0
+DEFAULT_SECONDS = 1.0     # the default workbook, whole process
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    cpu: float
+    rss_mb: float
+    status: int
+    file_mb: float | None = None
+
+
+def measure(name: str, argv: list[str], output: Path | None = None) -> Step:
+    """Run `argv` as a child process: wall time, CPU time (user + system), peak RSS and the
+    size of the file it wrote (`output`)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # wait4 gives this child's own rusage (RUSAGE_CHILDREN would be the largest of all so far).
+    printed = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stdout.close()
+    size = output.stat().st_size / 1e6 if output is not None and output.is_file() else None
+    step = Step(name, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+                proc.returncode, size)
+    if proc.returncode not in (0, 1) or (proc.returncode == 1 and "compare" not in name):
+        print(printed.decode("utf-8", "replace"), file=sys.stderr)
+    print(f"  {name:<44} {seconds:7.2f} s  cpu {step.cpu:6.2f} s  {step.rss_mb:7.1f} MB"
+          f"  exit {proc.returncode}", flush=True)
+    return step
+
+
+def python(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+def sheetgen(*args: str) -> list[str]:
+    return python("-m", "sheetgen", *args)
+
+
+def has_flag(flag: str) -> bool:
+    help_text = subprocess.run(sheetgen("generate", "--help"), cwd=ROOT, capture_output=True,
+                               text=True).stdout
+    return flag in help_text
+
+
+# --- child: pandas ----------------------------------------------------------------------------
+
+def pandas_child(iterations: int, rates: str, path: str) -> None:
+    import pandas as pd
+
+    from sheetgen.layout import column_specs, network
+    from sheetgen.model import Setup, iterate
+
+    net = network()
+    headers = [spec["header"] for spec in column_specs()]
+    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
+        for rate in (float(r) for r in rates.split(",")):
+            frame = pd.DataFrame(list(iterate(net, Setup(), rate, iterations)), columns=headers)
+            frame.to_excel(writer, sheet_name=f"lr={rate:g}", index=False)
+
+
+# --- child: the floor -------------------------------------------------------------------------
+
+def _row_template(fmt: str, later: list[str], letters: list[str]) -> str:
+    """One row of cell XML for str.format: {0} row, {1} row above, {2}... values."""
+    def formula(pattern: str, xml: dict[str, str]) -> str:
+        text = pattern.replace("{r}", "\0").replace("{p}", "\1")
+        for char, entity in xml.items():
+            text = text.replace(char, entity)
+        return text.replace("{", "{{").replace("}", "}}").replace("\0", "{0}").replace("\1", "{1}")
+
+    if fmt == "xlsx":
+        xml = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+        cells = [f'<c r="{letter}{{0}}" s="1"><f>{formula(f, xml)}</f><v>{{{i + 2}}}</v></c>'
+                 for i, (f, letter) in enumerate(zip(later, letters, strict=True))]
+        return '<row r="{0}">' + "".join(cells) + "</row>"
+    xml = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+    cells = [f'<table:table-cell table:style-name="ceV" table:formula="of:={formula(f, xml)}" '
+             f'office:value-type="float" office:value="{{{i + 2}!r}}"/>' for i, f in enumerate(later)]
+    return "<table:table-row>" + "".join(cells) + "</table:table-row>"
+
+
+def floor_child(fmt: str, iterations: int, rates: str, level: int, path: str) -> None:
+    from sheetgen.config import Config
+    from sheetgen.layout import build_sheet, column_letter, network
+    from sheetgen.model import Setup, iterate
+
+    config = Config(iterations=iterations)
+    net = network()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+        streams = []
+        for n, rate in enumerate(float(r) for r in rates.split(",")):
+            sheet = build_sheet(config, rate, net)
+            template = _row_template(fmt, [c.later[fmt] for c in sheet.columns],
+                                     [column_letter(c.index) for c in sheet.columns]).format
+            name = f"xl/worksheets/sheet{n + 1}.xml" if fmt == "xlsx" else "content.xml"
+            if fmt == "xlsx" or not streams:
+                streams.append(zf.open(name, "w", force_zip64=True))
+            out = streams[-1]
+            out.write(b"<sheetData>" if fmt == "xlsx" else b"<table:table>")
+            batch = []
+            for k, values in enumerate(iterate(net, Setup(), rate, iterations)):
+                number = sheet.first_row + k + 1
+                batch.append(template(number, number - 1, *values))
+                if len(batch) == 256:
+                    out.write("".join(batch).encode())
+                    batch = []
+            out.write("".join(batch).encode())
+            out.write(b"</sheetData>" if fmt == "xlsx" else b"</table:table>")
+            if fmt == "xlsx":
+                out.close()
+        if fmt == "ods":
+            streams[-1].close()
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+def sheetgen_level() -> int:
+    """The deflate level sheetgen writes with: the floor is measured at the same one too.
+    Asked in a child: a child's peak RSS starts at its parent's (exec keeps the high-water
+    mark), so this process stays as small as it can."""
+    code = "from sheetgen.writers._fast import DEFLATE_LEVEL; print(DEFLATE_LEVEL)"
+    return int(subprocess.run(python("-c", code), cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout)
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("inf")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iterations", type=int, default=10_000)
+    parser.add_argument("--learning-rates", default=DEFAULT_RATES)
+    parser.add_argument("--verify", action="store_true",
+                        help="also recalculate both big books in LibreOffice (sheetgen verify)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="leave the files in DIR (default: a temporary folder, removed)")
+    args = parser.parse_args()
+    n, rates = args.iterations, args.learning_rates
+    sheets = len(rates.split(","))
+    out = args.keep or Path(tempfile.mkdtemp(prefix="sheetgen-bench-"))
+    out.mkdir(parents=True, exist_ok=True)
+    plots = ["--no-plots"] if has_flag("--no-plots") else []
+    quiet = ["--quiet"] if has_flag("--quiet") else []
+    level = sheetgen_level()
+    print(f"{sheets} sheets x {n} iterations; {os.cpu_count()} CPUs; load average "
+          f"{os.getloadavg()[0]:.2f}; sheetgen deflates at level {level}")
+
+    steps: dict[str, Step] = {}
+    try:
+        big = {}
+        for fmt in FORMATS:
+            big[fmt] = out / f"sheetgen-{fmt}" / f"BackPropagation.{fmt}"
+            steps[f"sheetgen {fmt}"] = measure(
+                f"sheetgen generate {fmt} {sheets}x{n}",
+                sheetgen("generate", "--iterations", str(n), "--learning-rates", rates,
+                         "--format", fmt, "--output-dir", str(big[fmt].parent), *plots, *quiet),
+                big[fmt])
+        steps["pandas"] = measure(f"pandas to_excel values only {sheets}x{n}",
+                                  python(__file__, "--child-pandas", str(n), rates,
+                                         str(out / "pandas.xlsx")), out / "pandas.xlsx")
+        for fmt in FORMATS:
+            for lv in sorted({1, 6, level}):
+                steps[f"floor {fmt} {lv}"] = measure(
+                    f"floor {fmt} deflate level {lv}",
+                    python(__file__, "--child-floor", fmt, str(n), rates, str(lv),
+                           str(out / f"floor-{lv}.{fmt}")), out / f"floor-{lv}.{fmt}")
+        if all(p.is_file() for p in big.values()):
+            steps["compare"] = measure("sheetgen compare xlsx ods",
+                                       sheetgen("compare", str(big["xlsx"]), str(big["ods"])))
+        for rows in (1_000, 50_000):
+            for fmt in FORMATS:
+                steps[f"one {rows} {fmt}"] = measure(
+                    f"sheetgen generate {fmt} 1x{rows}",
+                    sheetgen("generate", "--iterations", str(rows), "--learning-rates", "0.5",
+                             "--format", fmt, "--output-dir", str(out / f"one-{rows}"),
+                             *plots, *quiet),
+                    out / f"one-{rows}" / f"BackPropagation.{fmt}")
+        defaults = [measure("sheetgen generate (default, both)",
+                            sheetgen("generate", "--output-dir", str(out / "default"), *plots, *quiet))
+                    for _ in range(3)]
+        steps["default"] = min(defaults, key=lambda s: s.seconds)
+        if args.verify:
+            steps["verify"] = measure("sheetgen verify (both big books)",
+                                      sheetgen("verify", "--timeout", "1800", *map(str, big.values())))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(out, ignore_errors=True)
+
+    print()
+    print(report(steps, level))
+    return 0
+
+
+def report(steps: dict[str, Step], level: int) -> str:
+    lines = ["| step | wall s | CPU s | peak RSS MB | file MB |", "| --- | ---: | ---: | ---: | ---: |"]
+    for step in steps.values():
+        failed = "" if step.status == 0 else f" (exit {step.status})"
+        size = "" if step.file_mb is None else f"{step.file_mb:.1f}"
+        lines.append(f"| {step.name}{failed} | {step.seconds:.2f} | {step.cpu:.2f} | {step.rss_mb:.0f} "
+                     f"| {size} |")
+    lines += ["", "| target | measured | result |", "| --- | --- | --- |"]
+
+    def target(text: str, measured: str, ok: bool) -> None:
+        lines.append(f"| {text} | {measured} | {'PASS' if ok else 'MISS'} |")
+
+    pandas = steps.get("pandas")
+    for fmt in FORMATS:
+        mine, floor = steps.get(f"sheetgen {fmt}"), steps.get(f"floor {fmt} {level}")
+        if mine and floor:
+            r = ratio(mine.seconds, floor.seconds)
+            target(f"{fmt} within {FLOOR_FACTOR:g}x the floor (deflate level {level})",
+                   f"{mine.seconds:.2f} s / {floor.seconds:.2f} s = {r:.2f}x", r <= FLOOR_FACTOR)
+    for fmt in FORMATS:
+        mine = steps.get(f"sheetgen {fmt}")
+        if mine and pandas:
+            r = ratio(mine.seconds, pandas.seconds)
+            target(f"{fmt} at most {PANDAS_FACTOR:g}x pandas values-only",
+                   f"{mine.seconds:.2f} s / {pandas.seconds:.2f} s = {r:.2f}x", r <= PANDAS_FACTOR)
+    generates = [s for k, s in steps.items() if k.startswith(("sheetgen ", "one ", "default"))]
+    if generates:
+        worst = max(generates, key=lambda s: s.rss_mb)
+        target(f"peak RSS under {RSS_LIMIT_MB:g} MB, any run size",
+               f"largest {worst.rss_mb:.0f} MB ({worst.name})", worst.rss_mb < RSS_LIMIT_MB)
+    if "compare" in steps:
+        c = steps["compare"]
+        target(f"compare under {COMPARE_SECONDS:g} s and {COMPARE_MB:g} MB",
+               f"{c.seconds:.2f} s, {c.rss_mb:.0f} MB, exit {c.status}",
+               c.seconds < COMPARE_SECONDS and c.rss_mb < COMPARE_MB and c.status == 0)
+    if "default" in steps:
+        d = steps["default"]
+        target(f"default workbook under {DEFAULT_SECONDS:g} s (best of 3)", f"{d.seconds:.2f} s",
+               d.seconds < DEFAULT_SECONDS and d.status == 0)
+    if "verify" in steps:
+        v = steps["verify"]
+        target("LibreOffice verify of both big books", f"exit {v.status}, {v.seconds:.0f} s", v.status == 0)
+    failed = [s.name for s in steps.values() if s.status != 0]
+    if failed:
+        lines.append(f"\nfailed steps: {', '.join(failed)}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-pandas":
+        sys.path.insert(0, str(ROOT))
+        pandas_child(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--child-floor":
+        sys.path.insert(0, str(ROOT))
+        floor_child(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])
+    else:
+        sys.exit(main())

@@ -1,15 +1,29 @@
-"""What one `sheetgen generate` run makes: the experiment and where its files go."""
+"""What one `sheetgen generate` run makes: the experiment and where its files go.
+
+A run's settings come from three places, later ones winning: the defaults (the reference
+exercise), an optional TOML file (`--config`), and command-line flags. Everything is checked
+here, before any file is opened; each problem is one line naming the field.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import difflib
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from sheetgen.model import Setup
 
 FORMATS = ("xlsx", "ods")
 DEFAULT_LEARNING_RATES = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0)
 DEFAULT_ITERATIONS = 22  # the reference table's row count
+# Rows per sheet: 1,048,576 in Excel and in LibreOffice Calc (since 7.4, the .ods limit too).
+ROW_LIMITS = {"xlsx": 1_048_576, "ods": 1_048_576}
+EXAMPLES = ("reference", "biased")
 
 
 @dataclass(frozen=True)
@@ -25,3 +39,260 @@ class Config:
 
     def output_path(self, fmt: str) -> Path:
         return self.output_dir / f"{self.basename}.{fmt}"
+
+
+class ConfigError(ValueError):
+    """A setting is unusable; the message is one line naming the field."""
+
+    @property
+    def field(self) -> str:
+        return str(self).split(":", 1)[0]
+
+
+# --- the TOML file ----------------------------------------------------------------------------
+
+# Top-level keys of a config file; the tables hold exactly the names of `Setup`'s fields.
+TABLES = {
+    "inputs": ("i1", "i2"),
+    "targets": ("t1", "t2"),
+    "weights": ("w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"),
+    "biases": ("b1", "b2", "train"),
+}
+_TABLE_OF = {name: table for table, names in TABLES.items() for name in names}
+SCALARS = ("learning_rates", "iterations", "formats", "output_dir", "basename", "reference_errata",
+           "plots")
+KEYS = SCALARS + tuple(TABLES)
+
+
+def example_text(name: str) -> str:
+    """The text of a shipped example config: 'reference' (the defaults) or 'biased'."""
+    if name not in EXAMPLES:
+        raise ConfigError(f"no example named {name!r}; choose {' or '.join(EXAMPLES)}")
+    return (resources.files("sheetgen.examples") / f"{name}.toml").read_text("utf-8")
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """The parsed TOML of a config file, or ConfigError saying why not."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (not UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def from_file(path: Path, base: Config | None = None) -> Config:
+    """`base` (default: the defaults) with every setting the file gives."""
+    return from_mapping(read_file(path), str(path), base)
+
+
+def from_mapping(data: dict[str, Any], source: str = "config", base: Config | None = None) -> Config:
+    """Settings from parsed TOML over `base`; ConfigError names `source` and the field."""
+    base = base or Config()
+
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(f"{source}: {key}: {message}")
+
+    _unknown_keys(data, KEYS, "", fail)
+    changes: dict[str, Any] = {}
+    if "learning_rates" in data:
+        rates = data["learning_rates"]
+        if not isinstance(rates, list):
+            raise fail("learning_rates", f"must be a list of numbers, got {_kind(rates)}")
+        changes["learning_rates"] = tuple(
+            _number(v, f"learning_rates[{i}]", fail) for i, v in enumerate(rates))
+    if "iterations" in data:
+        value = data["iterations"]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail("iterations", f"must be a whole number, got {_kind(value)}")
+        changes["iterations"] = value
+    if "formats" in data:
+        changes["formats"] = _formats(data["formats"], fail)
+    for key in ("output_dir", "basename"):
+        if key in data:
+            value = data[key]
+            if not isinstance(value, str) or not value.strip():
+                raise fail(key, f"must be a non-empty string, got {_kind(value)}")
+            changes[key] = Path(value) if key == "output_dir" else value
+    for key in ("reference_errata", "plots"):
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise fail(key, f"must be true or false, got {_kind(data[key])}")
+            changes[key] = data[key]
+
+    setup: dict[str, Any] = {}
+    for table, names in TABLES.items():
+        if table not in data:
+            continue
+        values = data[table]
+        if not isinstance(values, dict):
+            raise fail(table, f"must be a table such as {{ {names[0]} = 0.5 }}, got {_kind(values)}")
+        _unknown_keys(values, names, f"{table}.", fail)
+        for name, value in values.items():
+            if name != "train":
+                setup[name] = _number(value, f"{table}.{name}", fail)
+    if "biases" in data:
+        biases = data["biases"]
+        for name in ("b1", "b2"):
+            if name not in biases:
+                raise fail("biases", f"{name} is missing (give both b1 and b2, or leave biases out)")
+        train = biases.get("train", False)
+        if not isinstance(train, bool):
+            raise fail("biases.train", f"must be true or false, got {_kind(train)}")
+        setup["biases"] = "trained" if train else "fixed"
+    if setup:
+        changes["setup"] = replace(base.setup, **setup)
+    return replace(base, **changes)
+
+
+def override(config: Config, **flags: Any) -> Config:
+    """`config` with the command-line values that were given (None: not given)."""
+    return replace(config, **{k: v for k, v in flags.items() if v is not None})
+
+
+def load(path: Path | None = None, **flags: Any) -> tuple[Config, list[str]]:
+    """The defaults, then the file at `path` (if any), then the flags given (not None), checked:
+    the settings and their warnings, or ConfigError naming the file when the fault is in it."""
+    data = read_file(path) if path is not None else {}
+    config = override(from_mapping(data, str(path)), **flags)
+    try:
+        return config, validate(config)
+    except ConfigError as exc:
+        key = _TABLE_OF.get(exc.field, exc.field)
+        if key in data and flags.get(exc.field) is None:
+            raise ConfigError(f"{path}: {exc}") from None
+        raise
+
+
+def _unknown_keys(data: dict, known: tuple[str, ...], prefix: str, fail) -> None:
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(known)}"
+            raise fail(f"{prefix}{key}", f"unknown key{hint}")
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "true/false", int: "a whole number", float: "a number", str: "a string",
+             list: "a list", dict: "a table"}
+    kind = names.get(type(value), type(value).__name__)
+    shown = repr(value)
+    return f"{kind} {shown}" if len(shown) <= 40 else kind
+
+
+def _number(value: Any, key: str, fail) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise fail(key, f"must be a number, got {_kind(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise fail(key, f"must be a finite number, got {value}")
+    try:
+        return float(value)
+    except OverflowError:  # a TOML integer beyond float range
+        raise fail(key, "number too large") from None
+
+
+def _formats(value: Any, fail) -> tuple[str, ...]:
+    if value == "both":
+        return FORMATS
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise fail("formats", f'must be a non-empty list such as ["xlsx", "ods"], got {_kind(value)}')
+    for item in items:
+        if item not in FORMATS:
+            raise fail("formats", f"choose from {', '.join(FORMATS)}, not {item!r}")
+    if len(set(items)) != len(items):
+        raise fail("formats", "a format is listed twice")
+    return tuple(items)
+
+
+# --- checks on the finished settings ---------------------------------------------------------
+
+def max_iterations(fmt: str) -> int:
+    """Table rows that fit below the header in one sheet of format `fmt`."""
+    from sheetgen.layout import template  # layout imports this module
+
+    return ROW_LIMITS[fmt] - (template()["table"]["first_row"] - 1)
+
+
+def validate(config: Config) -> list[str]:
+    """Raise ConfigError for the first unusable setting; return one-line warnings otherwise.
+    Touches no file; the output folder is only looked at."""
+    from sheetgen.layout import sheet_name
+
+    if not config.formats:
+        raise ConfigError("formats: no format chosen")
+    for fmt in config.formats:
+        if fmt not in FORMATS:
+            raise ConfigError(f"formats: choose from {', '.join(FORMATS)}, not {fmt!r}")
+    if isinstance(config.iterations, bool) or not isinstance(config.iterations, int):
+        raise ConfigError(f"iterations: must be a whole number, got {config.iterations!r}")
+    if config.iterations < 1:
+        raise ConfigError(f"iterations: must be at least 1, got {config.iterations}")
+    for fmt in config.formats:
+        limit = max_iterations(fmt)
+        if config.iterations > limit:
+            raise ConfigError(f"iterations: at most {limit:,} fit in an .{fmt} sheet "
+                              f"({ROW_LIMITS[fmt]:,} rows), got {config.iterations:,}")
+
+    rates = config.learning_rates
+    if not rates:
+        raise ConfigError("learning_rates: the list is empty")
+    names: dict[str, float] = {}
+    for i, rate in enumerate(rates):
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate):
+            raise ConfigError(f"learning_rates: {rate!r} is not a finite number")
+        if rate in rates[:i]:
+            raise ConfigError(f"learning_rates: {rate:g} is listed twice")
+        name = sheet_name(rate)
+        if name.lower() in names:  # sheet names are case-insensitive in both formats
+            raise ConfigError(f"learning_rates: {names[name.lower()]:g} and {rate:g} are the same "
+                              f"rate (both would be sheet {name!r})")
+        names[name.lower()] = rate
+
+    for f in fields(config.setup):
+        value = getattr(config.setup, f.name)
+        if f.name == "biases":
+            if value not in ("none", "fixed", "trained"):
+                raise ConfigError(f"biases: must be none, fixed or trained, got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ConfigError(f"{f.name}: must be a finite number, got {value!r}")
+
+    basename = config.basename
+    if not basename or basename in (".", "..") or any(c in basename for c in '/\\\0'):
+        raise ConfigError(f"basename: must be a plain file name without folders, got {basename!r}")
+    check_output_dir(config.output_dir)
+
+    warnings = []
+    odd = [r for r in rates if r <= 0]
+    if odd:
+        listed = ", ".join(f"{r:g}" for r in odd)
+        warnings.append(f"warning: learning rate {listed} is not positive: the weights will not "
+                        "move down the gradient")
+    return warnings
+
+
+def check_output_dir(path: Path) -> None:
+    """ConfigError unless `path` is, or can be created as, a folder we may write into."""
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        if probe.is_symlink():
+            raise ConfigError(f"output_dir: {probe} is a broken link")
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        problem = "is a file, not a folder" if probe == path else f"cannot be created: {probe} is a file"
+        raise ConfigError(f"output_dir: {path} {problem}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        problem = "is not writable" if probe == path else f"cannot be created: {probe} is not writable"
+        raise ConfigError(f"output_dir: {path} {problem}")

@@ -1,0 +1,1 @@
+"""Example experiment configs: `sheetgen init-config --example NAME` prints them."""

@@ -21,5 +21,17 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check sheetgen tests
 
+# Rewrites tests/golden/ from the model; review the diff before committing it.
+golden: $(STAMP)
+	$(BIN)/python tests/make_golden.py
+
+# Renders the default workbooks with LibreOffice to outputs/screenshots/ (PDF and PNG pages).
+screenshots: $(STAMP)
+	BIN=$(BIN) sh scripts/screenshots.sh outputs/screenshots
+
+# Times big runs against pandas and the no-library floor (README, Performance): a few minutes.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

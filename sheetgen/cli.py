@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from dataclasses import replace
 from pathlib import Path
 
-from sheetgen import __version__
-from sheetgen.config import FORMATS, Config
+from sheetgen import __version__, progress
+from sheetgen.config import EXAMPLES, FORMATS, ConfigError, example_text, load
+from sheetgen.safety import WorkbookError
 
 
 class UsageError(Exception):
@@ -38,6 +38,20 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
     return value
 
 
@@ -80,20 +94,139 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where to write (default outputs/)")
     gen.add_argument("--reference-errata", action="store_true", default=None,
                      help="reproduce the reference sheet's two calculation mistakes")
+    gen.add_argument("--no-plots", dest="plots", action="store_false", default=None,
+                     help="skip the PNG loss plots (DIR/plots/loss_lr_<rate>.png, loss_all.png)")
+    gen.add_argument("--config", type=Path, metavar="FILE",
+                     help="read the settings from a TOML file (flags given too override it)")
+    gen.add_argument("--quiet", action="store_true",
+                     help="print nothing but warnings and errors: no progress bars (shown on a "
+                          "terminal for long runs), no 'wrote' lines")
     gen.set_defaults(run=_generate)
+
+    init = commands.add_parser(
+        "init-config", help="write a commented example config file",
+        description="Print (or write to --output) a commented experiment config for "
+                    "`sheetgen generate --config`: the defaults, or the biased worked example.")
+    init.add_argument("--example", choices=EXAMPLES, default="reference",
+                      help="reference: the defaults (default); biased: the worked example with biases")
+    init.add_argument("--output", type=Path, metavar="FILE",
+                      help="write to FILE (which must not exist yet) instead of printing")
+    init.set_defaults(run=_init_config)
+
+    ver = commands.add_parser(
+        "verify", help="recalculate workbooks in LibreOffice and compare with their cached values",
+        description="Open each FILE (.xlsx or .ods) in a private headless LibreOffice, recalculate "
+                    "every formula and compare it with the value stored in the file, as exact "
+                    "doubles. Exit status 0: all agree; 1: a cell differs or is an error; 2: cannot run.")
+    ver.add_argument("files", type=Path, nargs="+", metavar="FILE", help="workbooks to verify")
+    ver.add_argument("--rtol", type=_non_negative, default=1e-12, metavar="R",
+                     help="largest relative difference that counts as agreeing (default 1e-12)")
+    ver.add_argument("--timeout", type=_positive, default=300.0, metavar="SECONDS",
+                     help="give up on a file after this long (default 300)")
+    ver.set_defaults(run=_verify)
+    _add_compare(commands)
+    _add_audit(commands)
     return parser
 
 
 def _generate(args: argparse.Namespace) -> int:
     from sheetgen.generate import generate
 
-    config = Config()
-    overrides = {name: getattr(args, name) for name in
-                 ("iterations", "learning_rates", "formats", "output_dir", "reference_errata")}
-    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    for path in generate(config):
-        print(f"wrote {path} ({len(config.learning_rates)} sheets x {config.iterations} iterations)")
+    config, warnings = load(args.config, **{name: getattr(args, name) for name in (
+        "iterations", "learning_rates", "formats", "output_dir", "reference_errata", "plots")})
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    sheets = len(config.learning_rates)
+    with progress.bars(progress.wanted(args.quiet)):
+        paths = generate(config)
+    for path in [] if args.quiet else paths:
+        if path.suffix == ".png":
+            print(f"wrote {path}")
+        else:
+            print(f"wrote {path} ({sheets} sheet{'s' * (sheets != 1)} x {config.iterations} iterations)")
     return 0
+
+
+def _init_config(args: argparse.Namespace) -> int:
+    text = example_text(args.example)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.output, "x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        raise UsageError(f"{args.output} already exists; choose another name") from None
+    print(f"wrote {args.output}; run: sheetgen generate --config {args.output}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from sheetgen.verify import verify
+
+    return verify(args.files, rtol=args.rtol, timeout=args.timeout,
+                  out=print, err=lambda line: print(line, file=sys.stderr))
+
+
+def _add_compare(commands) -> None:
+    cmp = commands.add_parser(
+        "compare", help="compare the training tables of two workbooks cell by cell",
+        description="Compare the training tables of two workbooks (.xlsx or .ods, stored values): "
+                    "columns matched by header name, rows by iteration order. Exit status 0: equal "
+                    "within tolerance; 1: they differ; 2: cannot compare.")
+    cmp.add_argument("a", type=Path, metavar="A", help="first workbook")
+    cmp.add_argument("b", type=Path, metavar="B", help="second workbook")
+    cmp.add_argument("--sheet", type=_sheet_pair, action="append", dest="sheets",
+                     metavar="A_NAME:B_NAME",
+                     help="compare sheet A_NAME of A with B_NAME of B (repeatable; default: "
+                          "the sheets of the same name)")
+    # Defaults are sheetgen.compare.DEFAULT_RTOL/ATOL (imported lazily: pandas is slow to load).
+    cmp.add_argument("--rtol", type=_non_negative, metavar="X",
+                     help="relative tolerance (default 1e-9: values stored to 10 significant digits)")
+    cmp.add_argument("--atol", type=_non_negative, metavar="X",
+                     help="absolute tolerance, for values next to zero (default 1e-15)")
+    cmp.add_argument("--format", choices=("text", "json", "csv"), default="text",
+                     dest="report_format", help="report format (default text)")
+    cmp.set_defaults(run=_compare)
+
+
+def _sheet_pair(text: str) -> tuple[str, str]:
+    a, sep, b = text.partition(":")
+    if not sep or not a or not b or ":" in b:
+        raise argparse.ArgumentTypeError(f"expected A_NAME:B_NAME, got {text!r}")
+    return a, b
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from sheetgen.compare import DEFAULT_ATOL, DEFAULT_RTOL, compare_workbooks, report
+
+    comparison = compare_workbooks(
+        args.a, args.b, args.sheets,
+        rtol=DEFAULT_RTOL if args.rtol is None else args.rtol,
+        atol=DEFAULT_ATOL if args.atol is None else args.atol)
+    sys.stdout.write(report(comparison, args.report_format))
+    return 0 if comparison.equal else 1
+
+
+def _add_audit(commands) -> None:
+    aud = commands.add_parser(
+        "audit", help="find the wrong formulas in a hand-made backpropagation sheet",
+        description="Check every column of each backpropagation table in FILE (.xlsx or .ods) "
+                    "against the true maths, name the first wrong iteration of each wrong column "
+                    "and the substitution that explains it (e.g. 'E∂W5 uses i1 where t1 belongs'). "
+                    "Exit status 0: right; 1: mistakes found; 2: no table can be read.")
+    aud.add_argument("file", type=Path, metavar="FILE", help="the workbook to audit")
+    aud.add_argument("--format", choices=("text", "json"), default="text", dest="report_format",
+                     help="report format (default text)")
+    aud.set_defaults(run=_audit)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from sheetgen.audit import audit, report
+
+    result = audit(args.file)
+    print(report(result, args.report_format))
+    return result.exit_status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +242,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except WorkbookError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

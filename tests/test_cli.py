@@ -25,7 +25,7 @@ def test_generate_writes_both_files(tmp_path):
 
 def test_generate_one_format_and_rates(tmp_path):
     result = sheetgen("generate", "--format", "ods", "--learning-rates", "0.3,3",
-                      "--iterations", "5", "--output-dir", str(tmp_path))
+                      "--iterations", "5", "--output-dir", str(tmp_path), "--no-plots")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["BackPropagation.ods"]
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from sheetgen import model
+from sheetgen.compare import json_ready
 from sheetgen.expressions import Expression
 from sheetgen.layout import column_letter, network
 from sheetgen.model import Network, Quantity, Setup
@@ -772,22 +773,12 @@ def to_text(result: Audit) -> str:
     return "\n".join(lines)
 
 
-def _plain(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def to_json(result: Audit) -> str:
     data = asdict(result)
     data["exit_status"] = result.exit_status
     for s_out, s in zip(data["sheets"], result.sheets, strict=True):
         s_out["correct"] = s.correct
-    return json.dumps(_plain(data), indent=2, ensure_ascii=False)
+    return json.dumps(json_ready(data), indent=2, ensure_ascii=False)
 
 
 def report(result: Audit, fmt: str = "text") -> str:

@@ -288,13 +288,14 @@ def to_text(comparison: Comparison) -> str:
     return "\n".join(out) + "\n"
 
 
-def _plain(value):
+def json_ready(value):
+    """Data with NaN and infinities as null, which JSON has no other way to say."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
     return value
 
 
@@ -308,7 +309,7 @@ def to_json(comparison: Comparison) -> str:
         sheet["differing_cells"] = s.differing_cells
         for o in sheet["one_sided"]:
             o["optional"] = o["quantity"] in OPTIONAL
-    return json.dumps(_plain(data), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(json_ready(data), indent=2, ensure_ascii=False) + "\n"
 
 
 def to_csv(comparison: Comparison) -> str:

@@ -3,6 +3,7 @@ umask or folder of the run."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -121,6 +122,15 @@ def test_failing_writer_leaves_no_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def _bytes_in(folder: Path, but: Path) -> int:
+    """Bytes of the files in `folder`; a file may vanish between listing and stat."""
+    total = 0
+    for p in folder.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            total += p.stat().st_size if p != but else 0
+    return total
+
+
 @pytest.mark.parametrize("fmt", ["xlsx", "ods"])
 def test_ctrl_c_during_a_big_write(tmp_path, fmt):
     """A real process sent SIGINT while it writes a large workbook."""
@@ -142,7 +152,7 @@ def test_ctrl_c_during_a_big_write(tmp_path, fmt):
         growing = out if fmt == "ods" else scratch
         deadline = time.time() + 90
         while time.time() < deadline and process.poll() is None:
-            if sum(p.stat().st_size for p in growing.iterdir() if p != previous) > 200_000:
+            if _bytes_in(growing, but=previous) > 200_000:
                 break
             time.sleep(0.05)
         assert process.poll() is None, "finished before it could be interrupted"

@@ -46,8 +46,8 @@ def sheet_ref(sheet: str, row: int, col: int) -> dict[str, str]:
     return {"xlsx": f"{_quote(sheet)}!{cell}", "ods": f"[${_quote(sheet)}.{cell}]"}
 
 
-@lru_cache(maxsize=256)  # one model pass serves the .xlsx and the .ods of a run
-def _first_and_last(net: Network, setup: Setup, rate: float,
+@lru_cache(maxsize=256)  # one model pass serves the up-front check, the .xlsx and the .ods
+def first_and_last(net: Network, setup: Setup, rate: float,
                     iterations: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     rows = iterate(net, setup, rate, iterations)
     first = next(rows)
@@ -73,7 +73,7 @@ def build_summary(config: Config, sheets: list[Sheet], net: Network | None = Non
     finals = []
     for k, sheet in enumerate(sheets):
         row = header_row + 1 + k
-        first, last = _first_and_last(net, config.setup, sheet.learning_rate, config.iterations)
+        first, last = first_and_last(net, config.setup, sheet.learning_rate, config.iterations)
         index = {column.quantity: column.index for column in sheet.columns}
         last_row = sheet.first_row + sheet.iterations - 1
         for c, col in enumerate(columns):

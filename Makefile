@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check sheetgen tests
+	$(BIN)/ruff check sheetgen tests bench
 
 # Rewrites tests/golden/ from the model; review the diff before committing it.
 golden: $(STAMP)

@@ -200,6 +200,38 @@ def _shapes(picture, chart, names: dict, n_columns: int, column_width: int) -> s
     return ods_drawing.shapes(picture, named, n_columns, column_width * COLUMN_WIDTH_IN)
 
 
+def _upper_rows(items, render) -> tuple[str, int]:
+    """Rows holding `items` (sorted by row, then column) with empty rows and cells between;
+    also the row after the last one written."""
+    by_row: dict[int, list] = {}
+    for item in items:
+        by_row.setdefault(item.row, []).append(item)
+    parts, row_cursor = [], 0
+    for row in sorted(by_row):
+        parts.append(_empty_rows(row - row_cursor))
+        parts.append("<table:table-row>")
+        col_cursor = 0
+        for item in by_row[row]:
+            parts.append(_gap(item.col - col_cursor))
+            parts.append(render(item))
+            col_cursor = item.col + 1
+        parts.append("</table:table-row>")
+        row_cursor = row + 1
+    return "".join(parts), row_cursor
+
+
+def _summary_cell(item) -> str:
+    if isinstance(item, Cell):
+        return _static_cell(item)
+    formula = f' table:formula="of:={escape(item.formulas["ods"], _QUOTE)}"'
+    if isinstance(item.value, str):
+        return (f"<table:table-cell{_style_attr(item.style)}{formula} "
+                f'office:value-type="string" office:string-value={quoteattr(item.value)}>'
+                f"<text:p>{escape(item.value)}</text:p></table:table-cell>")
+    return (f"<table:table-cell{_style_attr(item.style)}{formula} "
+            f'office:value-type="float" office:value="{item.value!r}"/>')
+
+
 def _summary(summary: Summary, names: dict, column_width: int) -> str:
     """The summary table: plain cells and formula cells over the learning-rate sheets."""
     parts = [f"<table:table table:name={quoteattr(summary.name)}"
@@ -207,30 +239,9 @@ def _summary(summary: Summary, names: dict, column_width: int) -> str:
              _shapes(None, summary.chart, names, summary.n_columns, column_width),
              f'<table:table-column table:style-name="co1" '
              f'table:number-columns-repeated="{summary.n_columns}"/>']
-    by_row: dict[int, list] = {}
-    for item in sorted([*summary.cells, *summary.formulas], key=lambda c: (c.row, c.col)):
-        by_row.setdefault(item.row, []).append(item)
-    row_cursor = 0
-    for row in sorted(by_row):
-        parts.append(_empty_rows(row - row_cursor))
-        parts.append("<table:table-row>")
-        col_cursor = 0
-        for item in by_row[row]:
-            parts.append(_gap(item.col - col_cursor))
-            if isinstance(item, Cell):
-                parts.append(_static_cell(item))
-            else:
-                formula = f' table:formula="of:={escape(item.formulas["ods"], _QUOTE)}"'
-                if isinstance(item.value, str):
-                    parts.append(f"<table:table-cell{_style_attr(item.style)}{formula} "
-                                 f'office:value-type="string" office:string-value={quoteattr(item.value)}>'
-                                 f"<text:p>{escape(item.value)}</text:p></table:table-cell>")
-                else:
-                    parts.append(f"<table:table-cell{_style_attr(item.style)}{formula} "
-                                 f'office:value-type="float" office:value="{item.value!r}"/>')
-            col_cursor = item.col + 1
-        parts.append("</table:table-row>")
-        row_cursor = row + 1
+    items = sorted([*summary.cells, *summary.formulas], key=lambda c: (c.row, c.col))
+    rows, _ = _upper_rows(items, _summary_cell)
+    parts.append(rows)
     parts.append("</table:table>")
     return "".join(parts)
 
@@ -242,21 +253,9 @@ def _sheet(sheet: Sheet, out, names: dict | None = None) -> None:
             _shapes(sheet.picture, sheet.chart, names or {}, n_columns, sheet.column_width),
             f'<table:table-column table:style-name="co1" '
             f'table:number-columns-repeated="{n_columns}"/>']
-    # Cells above the table body, grouped by row; `sheet.cells` is sorted by row and column.
-    row_cursor = 0
-    by_row: dict[int, list[Cell]] = {}
-    for cell in sheet.cells:
-        by_row.setdefault(cell.row, []).append(cell)
-    for row in sorted(by_row):
-        head.append(_empty_rows(row - row_cursor))
-        parts, col_cursor = ["<table:table-row>"], 0
-        for cell in by_row[row]:
-            parts.append(_gap(cell.col - col_cursor))
-            parts.append(_static_cell(cell))
-            col_cursor = cell.col + 1
-        parts.append("</table:table-row>")
-        head.append("".join(parts))
-        row_cursor = row + 1
+    # Cells above the table body; `sheet.cells` is sorted by row and column.
+    rows, row_cursor = _upper_rows(sheet.cells, _static_cell)
+    head.append(rows)
     head.append(_empty_rows(sheet.first_row - row_cursor))
     out.write("".join(head).encode("utf-8"))
 

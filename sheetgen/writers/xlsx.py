@@ -38,10 +38,9 @@ def write(book: Book, path: Path) -> None:
                                        book.print_scale)
         pictures: dict = {}
         for sheet in book.sheets:
-            _write_sheet(workbook, sheet, styles)
-            _drawings(workbook, workbook.get_worksheet_by_name(sheet.name), sheet, pictures)
-            xlsx_drawing.page_setup(workbook.get_worksheet_by_name(sheet.name), sheet.print_ranges,
-                                    book.print_scale, sheet.chart)
+            ws = _write_sheet(workbook, sheet, styles)
+            _drawings(workbook, ws, sheet, pictures)
+            xlsx_drawing.page_setup(ws, sheet.print_ranges, book.print_scale, sheet.chart)
     finally:
         with xlsx_deflate_level(DEFLATE_LEVEL):
             workbook.close()
@@ -54,7 +53,7 @@ def _drawings(workbook, ws, sheet: Sheet, pictures: dict) -> None:
         xlsx_drawing.insert_chart(workbook, ws, sheet.chart)
 
 
-def _write_sheet(workbook, sheet: Sheet, styles: dict) -> None:
+def _write_sheet(workbook, sheet: Sheet, styles: dict):
     ws = workbook.add_worksheet(sheet.name)
     ws.set_column(0, len(sheet.columns) - 1, sheet.column_width)
     ws.freeze_panes(sheet.first_row, 0)
@@ -66,3 +65,4 @@ def _write_sheet(workbook, sheet: Sheet, styles: dict) -> None:
             ws.write_number(cell.row, cell.col, cell.value, styles[cell.style])
 
     write_xlsx_body(ws, sheet, styles)  # row templates: a write call per cell takes 20x as long
+    return ws

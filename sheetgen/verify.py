@@ -31,7 +31,7 @@ from xml.parsers import expat
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from sheetgen.layout import column_letter
+from sheetgen.layout import column_letter, parse_cell
 from sheetgen.safety import WorkbookError, check_workbook
 
 DEFAULT_RTOL = 1e-12
@@ -240,14 +240,6 @@ def _parse(stream, start, end, text) -> None:
     parser.ParseFile(stream)
 
 
-def _cell_index(ref: str) -> tuple[int, int]:
-    letters = ref.rstrip("0123456789")
-    col = 0
-    for ch in letters:
-        col = col * 26 + ord(ch) - 64
-    return int(ref[len(letters):]) - 1, col - 1
-
-
 def _xlsx_cached(zf: zipfile.ZipFile) -> dict[str, dict[tuple[int, int], Value]]:
     workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
     rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
@@ -271,7 +263,7 @@ def _xlsx_sheet(stream) -> dict[tuple[int, int], Value]:
         if name == main + "c":
             ref = attrs.get("r")
             if ref:
-                position[:] = _cell_index(ref)
+                position[:] = parse_cell(ref)
             else:
                 position[1] += 1
             cell.clear()

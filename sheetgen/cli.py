@@ -205,24 +205,44 @@ def _compare(args: argparse.Namespace) -> int:
     return 0 if comparison.equal else 1
 
 
+def _mapping(text: str) -> tuple[str, str]:
+    header, sep, quantity = text.rpartition("=")
+    if not sep or not header.strip() or not quantity.strip():
+        raise argparse.ArgumentTypeError(f"write HEADER=quantity, e.g. \"Grad1=dE_dw1\", not {text!r}")
+    return header.strip(), quantity.strip()
+
+
 def _add_audit(commands) -> None:
     aud = commands.add_parser(
-        "audit", help="find the wrong formulas in a hand-made backpropagation sheet",
-        description="Check every column of each backpropagation table in FILE (.xlsx or .ods) "
-                    "against the true maths, name the first wrong iteration of each wrong column "
-                    "and the substitution that explains it (e.g. 'E∂W5 uses i1 where t1 belongs'). "
-                    "Exit status 0: right; 1: mistakes found; 2: no table can be read.")
-    aud.add_argument("file", type=Path, metavar="FILE", help="the workbook to audit")
-    aud.add_argument("--format", choices=("text", "json"), default="text", dest="report_format",
-                     help="report format (default text)")
+        "audit", help="find and explain the wrong formulas in hand-made backpropagation sheets",
+        description="Check every column of each backpropagation table in each FILE (.xlsx, .xlsm "
+                    "or .ods) against the true maths, and say in one sentence per mistake which "
+                    "cell goes wrong first and why (e.g. 'From AB39 on, E∂W5 uses i1 where t1 "
+                    "belongs'). Exit status 0: right; 1: a file has a mistake; 2: nothing could be "
+                    "audited.")
+    aud.add_argument("files", type=Path, nargs="+", metavar="FILE", help="the workbooks to audit")
+    aud.add_argument("--format", choices=("text", "json", "csv"), default="text", dest="report_format",
+                     help="report format (default text); csv: one line per sheet and mistake")
+    aud.add_argument("--map", type=_mapping, action="append", default=[], metavar="HEADER=quantity",
+                     dest="mapping", help="read the column headed HEADER as that quantity "
+                     "(e.g. \"Grad1=dE_dw1\"); repeatable")
+    aud.add_argument("--mark", type=Path, metavar="OUT.xlsx",
+                     help="also write a workbook of the audited tables, wrong cells highlighted, the "
+                          "correct formula in a comment, and a findings sheet")
     aud.set_defaults(run=_audit)
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from sheetgen.check.audit import audit, report
+    from sheetgen.check.audit import audit, audit_files, mark, report
 
-    result = audit(args.file)
-    print(report(result, args.report_format))
+    mapping = dict(args.mapping)
+    if args.mark is not None and args.mark.suffix.lower() != ".xlsx":
+        raise UsageError(f"--mark {args.mark}: the marked workbook is an .xlsx file")
+    # One file: its failure is the command's (exit 2); several: each failure is a report line.
+    result = audit(args.files[0], mapping) if len(args.files) == 1 else audit_files(args.files, mapping)
+    if args.mark is not None:
+        mark(result, args.mark)
+    sys.stdout.write(report(result, args.report_format))
     return result.exit_status
 
 

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
 from sheetgen.errors import SheetgenError
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^"}
@@ -33,6 +35,13 @@ def sigmoid(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
+
+
+def sigmoid_array(x):
+    """The logistic function of a numpy array (or a float), element by element, without overflow."""
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 @dataclass(frozen=True)
@@ -82,8 +91,21 @@ class Expression:
         return _render(self.tree, ref, separator)
 
     def evaluate(self, values: Mapping[str, float], previous: Mapping[str, float] | None = None) -> float:
-        return eval(self.to_python(),  # noqa: S307
+        return eval(self._code,  # noqa: S307
                     {"__builtins__": {}, "sigmoid": sigmoid, "_prev": previous}, dict(values))
+
+    def evaluate_array(self, values: Mapping[str, np.ndarray | float],
+                       previous: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """The same Python rendering over whole columns at once: numpy arrays (or floats) in,
+        an array out; a value that leaves floating point is inf or NaN, not an exception."""
+        with np.errstate(all="ignore"):
+            out = eval(self._code,  # noqa: S307
+                       {"__builtins__": {}, "sigmoid": sigmoid_array, "_prev": previous}, dict(values))
+        return np.asarray(out, dtype=np.float64)
+
+    @cached_property
+    def _code(self):
+        return compile(self.to_python(), "<expression>", "eval")
 
 
 def _copy(tree: ast.expr) -> ast.expr:

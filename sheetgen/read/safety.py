@@ -26,7 +26,7 @@ MAX_RATIO = 200          # deflate rarely beats 100:1 on spreadsheet XML; bombs 
 MAX_ENTRIES = 1_000      # a workbook has tens of entries; this bounds the XML scan below
 PROLOG_LIMIT = 64 * 1024  # a real XML prolog is under 200 bytes
 # The part each format cannot do without.
-REQUIRED = {".xlsx": "xl/workbook.xml", ".ods": "content.xml"}
+REQUIRED = {".xlsx": "xl/workbook.xml", ".xlsm": "xl/workbook.xml", ".ods": "content.xml"}
 METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 

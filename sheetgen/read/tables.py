@@ -43,55 +43,115 @@ DEFAULT_HEADERS: dict[str, str] = _template_columns()
 QUANTITIES: tuple[str, ...] = tuple(DEFAULT_HEADERS)
 OPTIONAL = frozenset({"iteration"})  # bookkeeping, not maths: a table may leave it out
 
-# --- header spellings: every alias rule lives here ------------------------------------------
+# --- header spellings: every rule lives here --------------------------------------------------
+#
+# Rules, not a list of seen spellings: each quantity name of the network says what kind of
+# thing it is (a gradient dE_dX, an activation a_N, a neuron's net input N, an error E<k>, the
+# total error, a target t<k>, an input i<k>, a weight w<k>, a bias b<k>), and each kind has its
+# human spellings. A name the network gains later (a δ column, a third output) is read by its
+# own name and by the rule of its kind.
 
-# Squashed spellings (see _squash) of names that are not just the quantity's own name.
-_ALIASES = {
-    "etot": "E_total", "loss": "E_total",
-    "iter": "iteration", "step": "iteration", "epoch": "iteration", "#": "iteration",
-    "ao1": "a_o1", "a01": "a_o1", "ao2": "a_o2", "a02": "a_o2",  # a_01: the reference's own typo
-}
-# Prefixes naming a neuron's input (net_h1 = h1) or output (out_h1, σ(h1) = a_h1).
-_NET_PREFIXES = ("net",)
-_OUT_PREFIXES = ("out", "sigmoid", "σ", "sigma")
-_NEURONS = ("h1", "h2", "o1", "o2")
-# A gradient: E∂W1, dE/dw1, ∂E_total/∂w1, dE_dw1, dEtotal/dW1, dw1, grad_w1 (after squashing).
-_GRADIENT = re.compile(r"(?:(?:d?e(?:total|tot)?)?d|grad)([wb][0-9]+)")
+# The total error's spellings (squashed, see _squash) and those of the error of output k.
+_TOTAL_ERROR = ("e", "etotal", "etot", "et", "error", "loss", "totalerror", "totalloss", "cost")
+_GRADIENT_OF = r"(?:d?(?:" + "|".join(_TOTAL_ERROR) + r")d|d|grad|gradient|∇|gradofe?)"
+# Words that name a kind of state quantity before its number: "target 1", "weight5".
+_WORDS = {"t": ("target", "targ"), "i": ("input", "x", "in"), "w": ("weight",),
+          "b": ("bias",)}
+_OUT_PREFIXES = ("a", "out", "output", "sigmoid", "σ", "sigma", "act", "activation")
+_NET_PREFIXES = ("net", "netinput", "in", "z", "sum")
+_SERIAL = ("iteration", "iter", "iterations", "step", "epoch", "#", "no", "n", "sno", "srno",
+           "slno", "serial", "serialno", "sr", "count", "iterationno", "epochno", "row")
+_ALIASES = {"a01": "a_o1", "a02": "a_o2"}  # the reference's own typo, a zero for the letter o
+# A remark after the name: "t1 (target for o1)", "w5: hidden to output", "w5 – hidden to output".
+_REMARK = re.compile(r"^(?P<head>.+?)\s*(?:\((?P<paren>[^()]*)\)|\[(?P<bracket>[^\[\]]*)\]"
+                     r"|:\s*(?P<colon>.*)|\s[-–—−]\s*(?P<dash>.*))\s*$")
+_WORD = re.compile(r"[^\W\d_]{3,}")
 
 
 def _squash(text: str) -> str:
     """Lower case, ∂ as d, subscripts as digits, and no spaces or punctuation between parts."""
     text = unicodedata.normalize("NFKC", text).lower().replace("∂", "d")
-    return re.sub(r"[\s_\-/().,:*·]+", "", text)
+    return re.sub(r"[\s_\-–—−/()\[\]{}.,:;*·'’\"=]+", "", text)
 
 
 @cache
-def _by_key() -> dict[str, str]:
+def _rules(names: tuple[str, ...]) -> tuple[dict[str, str], re.Pattern | None, frozenset[str]]:
+    """(squashed spelling -> quantity, the gradient pattern, the network's names)."""
     keys: dict[str, str] = {}
-    for quantity, header in DEFAULT_HEADERS.items():
-        for spelling in (quantity, header):
-            key = _squash(spelling)
-            if keys.setdefault(key, quantity) != quantity:
-                raise ValueError(f"headers {quantity!r} and {keys[key]!r} read the same")
+
+    def add(key: str, quantity: str) -> None:
+        keys.setdefault(_squash(key), quantity)
+
+    for name in names:
+        add(name, name)
+    for name in names:
+        if name in DEFAULT_HEADERS:
+            add(DEFAULT_HEADERS[name], name)
+        if name == "E_total":
+            for key in _TOTAL_ERROR:
+                add(key, name)
+        elif m := re.fullmatch(r"a_(\w+)", name):
+            neuron = m.group(1)
+            for prefix in _OUT_PREFIXES:
+                add(prefix + neuron, name)
+            for prefix in _NET_PREFIXES:
+                if neuron in names:
+                    add(prefix + neuron, neuron)
+        elif m := re.fullmatch(r"E(\d+)", name):
+            for word in ("e", "eo", "error", "erroro", "loss", "losso"):
+                add(word + m.group(1), name)
+        elif m := re.fullmatch(r"([tiwb])(\d+)", name):
+            for word in _WORDS[m.group(1)]:
+                add(word + m.group(2), name)
+        elif name == "iteration":
+            for key in _SERIAL:
+                add(key, name)
     for key, quantity in _ALIASES.items():
-        keys.setdefault(key, quantity)
-    for neuron in _NEURONS:
-        for prefix in _NET_PREFIXES:
-            keys.setdefault(prefix + neuron, neuron)
-        for prefix in _OUT_PREFIXES:
-            keys.setdefault(prefix + neuron, "a_" + neuron)
-    return keys
+        if quantity in names:
+            keys.setdefault(key, quantity)
+    of = {m.group(1).lower(): n for n in names if (m := re.fullmatch(r"dE_d(\w+)", n))}
+    gradient = None
+    if of:
+        gradient = re.compile(_GRADIENT_OF + "(" + "|".join(map(re.escape, of)) + ")")
+    return keys, gradient, frozenset(names)
 
 
-def canonical_name(header: object) -> str | None:
-    """The quantity a header names (`'dE/dw1'` -> `'dE_dw1'`, `'e1'` -> `'E1'`), or None."""
+def _lookup(key: str, names: tuple[str, ...]) -> str | None:
+    keys, gradient, _ = _rules(names)
+    found = keys.get(key)
+    if found is None and gradient is not None and (m := gradient.fullmatch(key)):
+        found = f"dE_d{m.group(1)}"
+    return found
+
+
+def _is_remark(text: str, names: tuple[str, ...]) -> bool:
+    """Words, not maths: 'target for o1' is a remark, 'a_o1' (as in 't1 − a_o1') is not."""
+    return any(_lookup(_squash(word), names) is None for word in _WORD.findall(text))
+
+
+def canonical_name(header: object, names: Iterable[str] | None = None) -> str | None:
+    """The quantity a header names (`'dE/dw1'` -> `'dE_dw1'`, `'t1 (target)'` -> `'t1'`), or None.
+    `names`: the network's quantity names (default: every template column)."""
     if not isinstance(header, str):
         return None
+    return _canonical(header, tuple(names) if names is not None else QUANTITIES)
+
+
+@cache
+def _canonical(header: str, names: tuple[str, ...]) -> str | None:
     key = _squash(header)
-    found = _by_key().get(key)
-    if found is None and (match := _GRADIENT.fullmatch(key)):
-        found = _by_key().get("ded" + match.group(1))
-    return found
+    if not key:
+        return None
+    found = _lookup(key, names)
+    if found is not None:
+        return found
+    m = _REMARK.match(header.strip())
+    if m is None:
+        return None
+    remark = next(v for k, v in m.groupdict().items() if k != "head" and v is not None)
+    if not _is_remark(remark, names):
+        return None
+    return _lookup(_squash(m.group("head")), names)
 
 
 # --- tables ---------------------------------------------------------------------------------

@@ -15,14 +15,14 @@ import openpyxl
 import pytest
 
 from sheetgen.build.book import build_book
-from sheetgen.check.audit import STAGES, audit, audit_table, report
+from sheetgen.check.audit import STAGES, audit, audit_table, find_tables, header_reader, report
 from sheetgen.cli import main
 from sheetgen.config import Config
 from sheetgen.core import model
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Setup
 from sheetgen.core.template import network
-from sheetgen.read.tables import DEFAULT_HEADERS, find_table
+from sheetgen.read.tables import DEFAULT_HEADERS
 from sheetgen.read.workbook import Workbook
 from sheetgen.write import ods, xlsx
 
@@ -66,6 +66,10 @@ def values_only(path: Path, target: Path) -> Path:
     return target
 
 
+REFERENCE_SUMMARY = ["From AB39 and AC39 on, E∂W5 and E∂W6 use i1 where t1 belongs",
+                     "From Z39 and AA39 on, E∂W3 and E∂W4 use a_h1 where a_h2 belongs (both times)"]
+
+
 # --- the reference workbook ---------------------------------------------------------------------
 
 def test_reference_audit_names_its_two_mistakes_and_nothing_else(reference_ods):
@@ -73,8 +77,7 @@ def test_reference_audit_names_its_two_mistakes_and_nothing_else(reference_ods):
     assert result.exit_status == 1
     [sheet] = result.sheets
     assert sheet.learning_rate == 0.8
-    assert sheet.summary == ["E∂W5 and E∂W6 use i1 where t1 belongs",
-                             "E∂W3 and E∂W4 use a_h1 where a_h2 belongs (both times)"]
+    assert sheet.summary == REFERENCE_SUMMARY
     assert [m.quantity for m in sheet.mistakes] == ["dE_dw5", "dE_dw6", "dE_dw3", "dE_dw4"]
     first = sheet.mistakes[0]
     assert (first.cell, first.iteration) == ("AB39", 1)
@@ -93,8 +96,7 @@ def test_reference_errata_workbook_audits_like_the_reference(tmp_path):
     path = tmp_path / "errata.xlsx"
     xlsx.write(build_book(config), path)
     [sheet] = audit(path).sheets
-    assert sheet.summary == ["E∂W5 and E∂W6 use i1 where t1 belongs",
-                             "E∂W3 and E∂W4 use a_h1 where a_h2 belongs (both times)"]
+    assert sheet.summary == REFERENCE_SUMMARY
     assert sheet.mistakes[0].formula == "=(R39-C39)*R39*(1-R39)*J39"
     assert sheet.mistakes[0].formula_in_names == "(a_o1-i1)*a_o1*(1-a_o1)*a_h1"
 
@@ -112,7 +114,10 @@ def test_injected_mistake_is_found_and_explained(tmp_path, case, fmt):
     [mistake] = sheet.mistakes
     assert mistake.quantity == column
     explanation = mistake.explanations[0]
-    assert (explanation.belongs, explanation.used, explanation.previous_row) == (belongs, used, previous)
+    if previous:
+        assert (explanation.kind, explanation.shifts) == ("other row", {belongs: -1})
+    else:
+        assert (explanation.belongs, explanation.used) == (belongs, used)
     assert sheet.reproduced is True
     # The cell's formula is shown, its references read as names.
     assert mistake.formula.startswith("=")
@@ -125,8 +130,8 @@ def test_injected_mistake_is_found_and_explained(tmp_path, case, fmt):
 def test_injected_mistake_words_for_a_student(tmp_path):
     path = make_book(tmp_path / "b.xlsx", {"h1": {"w2": "prev(w2)"}, "w3": {"dE_dw3": "dE_dw1"}})
     summary = audit(path).sheets[0].summary
-    assert summary == ["h1 takes w2 from the row above where its own row's w2 belongs",
-                       "w3 is updated with E∂W1 where E∂W3 belongs"]
+    assert summary == ["From I40 on, h1 takes w2 from the row above where its own row's w2 belongs",
+                       "From G40 on, w3 is updated with E∂W1 where E∂W3 belongs"]
 
 
 def test_several_independent_mistakes_are_all_found_in_dependency_order(tmp_path):
@@ -146,9 +151,11 @@ def test_a_mistake_no_single_substitution_explains_is_said_plainly(tmp_path):
     result = audit(path)
     [mistake] = result.sheets[0].mistakes
     assert mistake.quantity == "dE_dw5" and mistake.explanations == []
+    assert mistake.kind == "unexplained"
+    # What the cell computes and what it should, in the sheet's own references.
     assert result.sheets[0].summary == [
-        "E∂W5 is wrong from AB39 on, and no single substitution explains its values"]
-    assert "no single substitution explains it" in report(result)
+        "E∂W5: AB39 computes =(R39-C39)*R39*(1-R39)*L39 but should compute =(R39-A39)*R39*(1-R39)*J39"]
+    assert "AB39 computes" in report(result)
     assert result.exit_status == 1
 
 
@@ -162,6 +169,7 @@ def test_values_only_sheet_is_diagnosed_too(tmp_path, fmt):
     [mistake] = audit(plain).sheets[0].mistakes
     assert mistake.quantity == "dE_dw6" and mistake.formula is None
     assert mistake.explanations[0].words == "E∂W6 uses a_h1 where a_h2 belongs"
+    assert audit(plain).sheets[0].values_only and not audit(path).sheets[0].values_only
     assert audit(path).sheets[0].mistakes[0].explanations == mistake.explanations
 
 
@@ -194,7 +202,7 @@ def test_correct_generated_workbook_audits_clean(tmp_path, name, fmt):
     assert "no mistakes found" in report(result)
 
 
-def test_audit_table_is_a_library_function_on_any_grid():
+def test_audit_of_a_grid_is_a_library_function():
     """A table made from the model's own rows, with other header spellings and no iteration."""
     net = network()
     rows = model.run(net, Setup(), 0.5, 10)
@@ -202,19 +210,21 @@ def test_audit_table_is_a_library_function_on_any_grid():
     names = [q for q in net.names if q != "iteration"]
     grid = [["Learning rate", 0.5], [headers.get(q, q) for q in names]]
     grid += [[row[q] for q in names] for row in rows]
-    table = find_table(grid, "mine")
-    clean = audit_table(table, learning_rate_cells=[("B1", 0.5)])
+    read = header_reader(net.names)
+    [found] = find_tables(grid, "mine", read)
+    clean = audit_table(found)
     assert clean.correct and clean.learning_rate == 0.5
     assert "agreeing with cell B1" in clean.learning_rate_source
     # Overwrite one value of E∂W1 (row 4) by hand: that cell, and the w1 update that reads it.
-    col = table.columns["dE_dw1"]
+    col = found.table.columns["dE_dw1"]
     grid[1 + 4][col] *= 1.001
-    broken = audit_table(find_table(grid, "mine"))
+    broken = audit_table(find_tables(grid, "mine", read)[0])
     gradient, update = broken.mistakes
     assert (gradient.quantity, gradient.iteration, gradient.wrong_rows) == ("dE_dw1", 4, 1)
     assert math.isclose(gradient.difference, rows[3]["dE_dw1"] * 0.001, rel_tol=1e-6)
     assert (update.quantity, update.iteration, update.wrong_rows) == ("w1", 5, 1)
     assert gradient.explanations == [] and update.explanations == []
+    assert gradient.diagnosis.startswith(f"dE/dw1: {gradient.cell} holds ")
 
 
 # --- the row-above reference in the maths -------------------------------------------------------
@@ -246,7 +256,7 @@ def test_cli_audit_exit_status_and_json(tmp_path):
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
     assert data["exit_status"] == 1
-    assert data["sheets"][0]["summary"] == ["E∂W5 uses i1 where t1 belongs"]
+    assert data["files"][0]["sheets"][0]["summary"] == ["From AB39 on, E∂W5 uses i1 where t1 belongs"]
     good = make_book(tmp_path / "good.xlsx", iterations=5)
     result = sheetgen("audit", str(good))
     assert result.returncode == 0 and "no mistakes found" in result.stdout

@@ -1,0 +1,112 @@
+"""Audit hand-made backpropagation sheets: find the columns whose formula is wrong, and why.
+
+  tables.py    the tables of a sheet, in the shapes people make them, and their labelled cells
+  columns.py   one equation checked against one column (the template's own expressions)
+  diagnose.py  the small changes to an equation that reproduce a wrong column
+  sheet.py     the audit of one table: mistakes, sentences, whole-table recomputation
+  report.py    text, JSON and CSV reports
+  mark.py      a workbook with the wrong cells highlighted and the correct formulas in comments
+
+Files are read only through `sheetgen.read.workbook.Workbook` (opened and checked once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sheetgen.check.audit.diagnose import STAGES, Explanation
+from sheetgen.check.audit.report import REPORT_FORMATS, report
+from sheetgen.check.audit.sheet import ColumnStatus, Mistake, SheetAudit, audit_table
+from sheetgen.check.audit.tables import Found, find_tables, header_reader
+from sheetgen.core.template import network
+from sheetgen.errors import AuditError, SheetgenError, WorkbookError
+from sheetgen.read.workbook import Workbook
+
+
+@dataclass
+class Audit:
+    """One file: a SheetAudit per table found."""
+
+    path: str
+    sheets: list[SheetAudit]
+    unreadable: dict[str, str]         # sheet (and table) -> why its table could not be audited
+
+    @property
+    def exit_status(self) -> int:
+        """0: every table is right; 1: mistakes found; 2: no table could be read."""
+        if not self.sheets:
+            return 2
+        return 0 if all(s.correct for s in self.sheets) else 1
+
+
+@dataclass
+class ClassAudit:
+    """Several files, e.g. a class's submissions."""
+
+    audits: list[Audit]
+    failures: dict[str, str]           # file -> why it could not be audited
+
+    @property
+    def exit_status(self) -> int:
+        """1 if any file has a mistake; else 2 if any could not be audited; else 0."""
+        statuses = [a.exit_status for a in self.audits] + [2] * len(self.failures)
+        if 1 in statuses:
+            return 1
+        return 2 if 2 in statuses or not statuses else 0
+
+
+def _names() -> tuple[str, ...]:
+    names: list[str] = []
+    for biases in ("none", "trained"):
+        names += [n for n in network(biases).names if n not in names]
+    return tuple(names)
+
+
+def audit(path: Path | str, mapping: Mapping[str, str] | None = None) -> Audit:
+    """Audit every table of every sheet of a workbook. `mapping`: header text -> quantity, for
+    headers the rules do not place. WorkbookError when the file cannot be read or holds no table."""
+    read = header_reader(_names(), mapping)
+    book = Workbook(path)
+    sheets, unreadable = [], {}
+    for name in book.sheet_names:
+        tables = find_tables(book.grid(name), name, read)
+        for found in tables:
+            label = name if len(tables) == 1 else f"{name} {found.span}"
+            try:
+                sheets.append(audit_table(
+                    found, formula_reader=lambda cells, name=name: book.formulas(name, cells)))
+            except AuditError as exc:
+                unreadable[label] = str(exc)
+    if not sheets and not unreadable:
+        raise WorkbookError(f"{book.path}: no backpropagation table found in any sheet "
+                            "(no header row naming its columns, e.g. w1 w2 E_total)")
+    return Audit(str(book.path), sheets, unreadable)
+
+
+def audit_files(paths: Iterable[Path | str], mapping: Mapping[str, str] | None = None) -> ClassAudit:
+    """Audit each file; a file that cannot be read is listed with why, and the others go on."""
+    header_reader(_names(), mapping)  # a bad --map is the user's mistake, not a file's
+    audits, failures = [], {}
+    for path in paths:
+        try:
+            audits.append(audit(path, mapping))
+        except SheetgenError as exc:
+            failures[str(path)] = str(exc)
+    return ClassAudit(audits, failures)
+
+
+def mark(result: Audit | ClassAudit, output: Path | str) -> Path:
+    """Write `output` (.xlsx): each audited table's values, wrong cells highlighted, the correct
+    formula in a comment on each wrong column's first wrong cell, and a findings sheet."""
+    from sheetgen.check.audit.mark import write_marked
+
+    if isinstance(result, Audit):
+        result = ClassAudit([result], {})
+    return write_marked(result, Path(output))
+
+
+__all__ = ["Audit", "AuditError", "ClassAudit", "ColumnStatus", "Explanation", "Found", "Mistake",
+           "REPORT_FORMATS", "STAGES", "SheetAudit", "audit", "audit_files", "audit_table",
+           "find_tables", "header_reader", "mark", "report"]

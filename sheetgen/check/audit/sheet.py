@@ -1,0 +1,470 @@
+"""The audit of one table: every column checked, each wrong one diagnosed in one sentence.
+
+Finally the model recomputes the whole table from its first row, with the true maths (which
+columns are off only through an earlier mistake) and with the diagnosed mistakes when they can
+be written as equations (whether they explain every value).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sheetgen.check.audit.columns import RHO, Columns, infer_fixed_biases, infer_learning_rate
+from sheetgen.check.audit.diagnose import STAGES, Explanation, diagnose, stage
+from sheetgen.check.audit.tables import Found
+from sheetgen.core import model
+from sheetgen.core.cells import column_letter
+from sheetgen.core.expressions import Expression
+from sheetgen.core.model import Network, Quantity, Setup
+from sheetgen.core.template import format_rate, network
+from sheetgen.errors import AuditError, ModelError
+from sheetgen.read.formulas import formula_in_names, plain_formula
+
+# The whole-table recomputation starts from exact first-row numbers, so there only the stored
+# values' own rounding counts: twice RHO.
+GLOBAL_RTOL = 2 * RHO
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A column whose values its own equation does not give from the sheet's other values."""
+
+    quantity: str
+    header: str
+    column: str                # its letters
+    stage: str
+    kind: str                  # a diagnosis kind (diagnose.KINDS), constant, learning-rate cell, unexplained
+    cell: str                  # the first wrong cell
+    iteration: int             # its 1-based table row
+    diagnosis: str             # one sentence naming the cell
+    sheet_value: float
+    correct_value: float       # what the correct equation gives there from the sheet's values
+    difference: float          # sheet - correct
+    wrong_rows: int
+    rows_checked: int
+    equation: str              # the correct equation, in the maths' names
+    correct_formula: str       # the same, in the sheet's own references, for the first wrong cell
+    formula: str | None        # the first wrong cell's formula, when the sheet holds formulas
+    formula_in_names: str | None
+    explanations: list[Explanation]
+    wrong_cells: list[str] = field(default_factory=list)
+
+    @property
+    def explained(self) -> bool:
+        return self.kind != "unexplained"
+
+
+@dataclass(frozen=True)
+class ColumnStatus:
+    quantity: str
+    header: str
+    column: str
+    status: str               # right | mistake | follows (only an earlier mistake's effect)
+    first_wrong_iteration: int | None = None   # against the true maths, whole-table recomputation
+    sheet_value: float | None = None
+    true_value: float | None = None
+
+
+@dataclass
+class SheetAudit:
+    sheet: str
+    table: str                          # its cells, e.g. A38:AE60
+    rows: int
+    setup: dict[str, float | str]
+    learning_rate: float | None
+    learning_rate_source: str
+    values_only: bool
+    columns: list[ColumnStatus]
+    mistakes: list[Mistake]
+    summary: list[str]                  # the diagnoses in words, grouped
+    reproduced: bool | None             # the model with the diagnosed mistakes gives every value
+    unknown_headers: list[tuple[str, str]] = field(default_factory=list)  # (cell, header)
+    notes: list[str] = field(default_factory=list)
+    values: dict[str, list[float]] = field(default_factory=dict, repr=False)
+
+    @property
+    def correct(self) -> bool:
+        return not self.mistakes
+
+
+def _g(value: float) -> str:
+    return f"{value:.10g}"
+
+
+def _net_inputs(net: Network) -> dict:
+    """bias -> [(net input, [(weight, input), ...])] read from the fixed-bias equations."""
+    out: dict = {}
+    for q in net.quantities:
+        if q.formula is None:
+            continue
+        biases = [n for n in q.formula.names if n in net.parameters and n != "learning_rate"]
+        if len(biases) != 1:
+            continue
+        terms = []
+        node = q.formula.tree
+        ok = True
+        parts = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            parts.append(node.right)
+            node = node.left
+        parts.append(node)
+        for part in parts:
+            if isinstance(part, ast.Name) and part.id == biases[0]:
+                continue
+            if isinstance(part, ast.BinOp) and isinstance(part.op, ast.Mult) and \
+                    isinstance(part.left, ast.Name) and isinstance(part.right, ast.Name):
+                terms.append((part.left.id, part.right.id))
+            else:
+                ok = False
+        if ok and terms:
+            out.setdefault(biases[0], []).append((q.name, terms))
+    return out
+
+
+def audit_table(found: Found, formula_reader: Callable | None = None) -> SheetAudit:
+    """Audit one table (see the package's docstring). `formula_reader(cells) -> {cell: formula}`
+    supplies the cells' formulas, when the file holds any."""
+    table = found.table
+    frame = table.frame
+    if len(frame) == 0:
+        raise AuditError("the table has no rows")
+    cols = {q: frame[q].to_numpy(dtype=np.float64) for q in frame.columns}
+    biases = "trained" if {"b1", "b2"} <= set(cols) else "none"
+    net = network(biases)
+    labelled = {q: v for q, (_, v) in found.labelled.items() if q in net.names and q not in cols}
+    required = [q for q in net.names if q != "iteration" and q not in labelled]
+    missing = [q for q in required if q not in cols]
+    if missing:
+        unknown = ", ".join(f"{h!r} ({c})" for c, h in found.unknown)
+        hint = f"; headers not placed: {unknown} (name them with --map \"HEADER=quantity\")" \
+            if unknown else ""
+        raise AuditError(f"the table at {found.span} lacks the column(s) {', '.join(missing)}{hint}")
+    empty = [q for q in required if not np.isfinite(cols[q]).any()]
+    if empty:
+        raise AuditError(f"the column(s) {', '.join(empty)} hold no numbers (formulas saved without "
+                         "their values? open and save the file in a spreadsheet program)")
+    state = [q.name for q in net.quantities if q.is_state and q.name in cols and q.name != "iteration"]
+    if not all(np.isfinite(cols[q][0]) for q in state):
+        raise AuditError("the first row does not hold the inputs, targets and initial weights")
+
+    notes: list[str] = []
+    parameters: dict[str, float] = dict(labelled)
+    if biases == "none":
+        fixed = infer_fixed_biases(cols, _net_inputs(network("fixed")))
+        if any(fixed.values()):
+            biases = "fixed"
+            net = network(biases)
+            parameters |= fixed
+    gradient_of = {q.name: next(iter(q.next.names - {q.name, "learning_rate"}), "")
+                   for q in net.quantities if q.is_state and "learning_rate" in q.next.names}
+    learning_rate = infer_learning_rate(Columns(cols, {}), gradient_of)
+    listed = found.learning_rate_cells
+    source = "weight updates"
+    rate_mistake = None
+    if learning_rate is None:
+        if listed:
+            learning_rate, source = listed[0][1], f"cell {listed[0][0]}"
+        else:
+            learning_rate, source = 0.0, "none (a single row: no update to check)"
+    elif listed:
+        same = [ref for ref, v in listed if math.isclose(v, learning_rate, rel_tol=1e-9)]
+        if same and same[0] == listed[0][0]:
+            source = f"weight updates, agreeing with cell {listed[0][0]}"
+        elif same:
+            notes.append(f"the learning-rate cell {listed[0][0]} holds {listed[0][1]:g}, but the "
+                         f"table's updates use {learning_rate:g} (listed in {same[0]})")
+        else:
+            rate_mistake = (listed[0][0], listed[0][1])
+    parameters["learning_rate"] = learning_rate
+    # The cell the update formulas should read: the labelled one, when it holds the rate used.
+    rate_cell = listed[0][0] if listed and math.isclose(listed[0][1], learning_rate, rel_tol=1e-9) \
+        else None
+
+    columns = Columns(cols, parameters)
+    headers = {q: table.headers.get(q, q) for q in net.names} | {p: p for p in net.parameters}
+    context = _Context(found, net, headers, rate_cell, parameters)
+    pending = []
+    for q in net.quantities:
+        expression = q.next if q.is_state else q.formula
+        check = columns.check(q, expression)
+        if check is None or not check.wrong.any():
+            continue
+        pending.append((q, expression, check))
+
+    # Which cells' formulas to read: the first row (is there any formula?), the wrong cells,
+    # and the first updates (do they read the learning-rate cell?).
+    wanted = {table.cell(q, 1) for q in table.columns}
+    wanted |= {table.cell(q.name, int(np.argmax(c.wrong)) + 1) for q, _, c in pending}
+    updates = [q for q in gradient_of if q in cols]
+    if len(frame) > 1:
+        wanted |= {table.cell(q, 2) for q in updates}
+    formulas = dict(formula_reader(sorted(wanted))) if formula_reader else {}
+    values_only = not formulas
+
+    mistakes: list[Mistake] = []
+    for q, expression, check in pending:
+        mistakes.append(_mistake(context, columns, q, expression, check, formulas, values_only))
+    if rate_mistake or (not values_only and listed and len(listed) == 1 and updates and len(frame) > 1):
+        m = _rate_mistake(context, columns, updates, rate_mistake, listed, formulas)
+        if m is not None:
+            mistakes.append(m)
+    mistakes.sort(key=lambda m: (STAGES.index(m.stage), net.index(m.quantity)))
+
+    setup = _setup(cols, labelled, biases, parameters)
+    true_diff = _first_differences(net, setup, learning_rate, cols, len(frame))
+    reproduced = None
+    if mistakes and all(m.explained and m.kind not in ("constant", "learning-rate cell") for m in mistakes):
+        try:
+            replaced = {m.quantity: _as_expression(m.explanations[0]) for m in mistakes}
+            if all(e is not None for e in replaced.values()):
+                diagnosed = _with_expressions(net, replaced)
+                reproduced = not any(_first_differences(diagnosed, setup, learning_rate, cols,
+                                                        len(frame)).values())
+        except (AuditError, ModelError, ValueError):
+            reproduced = None
+    elif not mistakes:
+        reproduced = not any(true_diff.values())
+        if not reproduced:
+            notes.append("every column follows from its own equation, but recomputing the table "
+                         "from its first row differs: the learning rate or biases may be read wrong")
+    wrong = {m.quantity for m in mistakes if m.kind != "learning-rate cell"}
+    statuses = []
+    for q in net.names:
+        if q not in table.columns:
+            continue
+        diff = true_diff.get(q)
+        status = "mistake" if q in wrong else "follows" if diff else "right"
+        letter = column_letter(table.columns[q])
+        statuses.append(ColumnStatus(q, headers[q], letter, status, *(diff or ())))
+    setup_out: dict[str, float | str] = {k: v for k, v in setup.values().items()
+                                         if biases != "none" or k not in ("b1", "b2")}
+    setup_out["biases"] = biases
+    for q, (cell, value) in found.labelled.items():
+        if q in labelled:
+            notes.append(f"{q} is read from the labelled cell {cell} ({value:g})")
+    shown_rate = None if source.startswith("none") else learning_rate
+    return SheetAudit(table.sheet, found.span, len(frame), setup_out, shown_rate, source, values_only,
+                      statuses, mistakes, summary(mistakes), reproduced, list(found.unknown), notes,
+                      {q: cols[q].tolist() for q in table.columns})
+
+
+@dataclass
+class _Context:
+    found: Found
+    net: Network
+    headers: dict[str, str]
+    rate_cell: str | None
+    parameters: dict[str, float]
+
+    def correct_formula(self, q: Quantity, expression: Expression, row: int) -> str:
+        """The equation in the sheet's own references, for the cell in 1-based sheet row `row`."""
+        table = self.found.table
+        offset = -1 if q.is_state else 0
+
+        def ref(name: str) -> str:
+            if name in table.columns:
+                return f"{column_letter(table.columns[name])}{row + offset}"
+            if name in self.found.labelled:
+                cell = self.found.labelled[name][0]
+                return re.sub(r"([A-Z]+)([0-9]+)", r"$\1$\2", cell)
+            if name == "learning_rate" and self.rate_cell:
+                return re.sub(r"([A-Z]+)([0-9]+)", r"$\1$\2", self.rate_cell)
+            if name in self.parameters:
+                return format_rate(self.parameters[name])
+            return name
+        return "=" + expression.to_formula(ref)
+
+
+def _mistake(ctx: _Context, columns: Columns, q: Quantity, expression: Expression, check,
+             formulas: Mapping[str, str], values_only: bool) -> Mistake:
+    table = ctx.found.table
+    wrong = check.wrong
+    k = int(np.argmax(wrong))
+    iteration = k + 1
+    cell = table.cell(q.name, iteration)
+    header = ctx.headers[q.name]
+    row = table.first_row + iteration
+    correct_formula = ctx.correct_formula(q, expression, row)
+    formula = formulas.get(cell)
+    first_formula = formulas.get(table.cell(q.name, 1))
+    wrong_cells = [table.cell(q.name, int(r) + 1) for r in np.flatnonzero(wrong)]
+    target = check.target
+    explanations: list[Explanation] = []
+    kind = "unexplained"
+    pasted = None
+    if (not values_only and formula is None and (first_formula is not None or q.is_state)):
+        pasted = cell
+    elif values_only:
+        same = np.flatnonzero(target == target[k])
+        same = same[same != k]
+        if len(same) and not np.isclose(target[k], check.values[k], rtol=1e-12, atol=0):
+            pasted = table.cell(q.name, int(same[0]) + 1)
+    if pasted is not None:
+        kind = "constant"
+        run = 1
+        while k + run < len(target) and target[k + run] == target[k]:
+            run += 1
+        span = f"{cell}:{table.cell(q.name, iteration + run - 1)}" if run > 1 else cell
+        words = (f"{span} {'hold' if run > 1 else 'holds'} the number {_g(target[k])} pasted where "
+                 f"a formula belongs ({correct_formula})")
+        if pasted != cell:
+            words += f"; it is the value of {pasted}"
+        sentence = f"{header}: {words}"
+    else:
+        explanations = diagnose(ctx.net, q, expression, columns, ctx.headers, wrong)
+        if explanations:
+            kind = explanations[0].kind
+            sentence = _sentence(cell, check, explanations[0].words, wrong)
+        elif formula:
+            sentence = (f"{header}: {cell} computes {plain_formula(formula)} but should compute "
+                        f"{correct_formula}")
+        else:
+            sentence = (f"{header}: {cell} holds {_g(target[k])} but should compute "
+                        f"{correct_formula}, which gives {_g(check.values[k])}")
+    names = {column_letter(c): table.headers.get(n, n) for n, c in table.columns.items()}
+    shown = plain_formula(formula) if formula else None
+    in_names = formula_in_names(formula, row, names, {ctx.rate_cell: "learning_rate"}
+                                if ctx.rate_cell else {}) if formula else None
+    equation = f"{q.name} = {expression.text}" + ("  (from the row above)" if q.is_state else "")
+    return Mistake(q.name, header, column_letter(table.columns[q.name]), stage(ctx.net, q.name), kind,
+                   cell, iteration, sentence, float(target[k]), float(check.values[k]),
+                   float(target[k] - check.values[k]), int(wrong.sum()), check.checked, equation,
+                   correct_formula, shown, in_names, explanations, wrong_cells)
+
+
+def _sentence(cell: str, check, words: str, wrong: np.ndarray) -> str:
+    return f"From {cell} on, {words}" if wrong.sum() > 1 else f"In {cell}, {words}"
+
+
+def _rate_mistake(ctx: _Context, columns: Columns, updates: list[str], rate_mistake, listed,
+                  formulas: Mapping[str, str]) -> Mistake | None:
+    """A learning-rate cell the updates do not use: other values, or formulas not reading it."""
+    table = ctx.found.table
+    first = updates[0]
+    cell = table.cell(first, 2)
+    label_cell, label_value = listed[0]
+    used = columns.parameters["learning_rate"]
+    rows = [table.cell(q, 2) for q in updates]
+    if rate_mistake:
+        what = f"use {used:g}, not the learning-rate cell {label_cell} ({label_value:g})"
+    else:
+        texts = [formulas.get(c) for c in rows]
+        plain = [plain_formula(t).replace("$", "") for t in texts if t]
+        if not plain or any(re.search(rf"(?<![A-Z0-9]){label_cell}(?![0-9])", t) for t in plain):
+            return None
+        what = (f"do not refer to the learning-rate cell {label_cell}: they hold the rate as a "
+                f"number, so changing {label_cell} changes nothing")
+    headers = " … ".join([ctx.headers[updates[0]], ctx.headers[updates[-1]]]) if len(updates) > 1 \
+        else ctx.headers[updates[0]]
+    q = ctx.net.quantity(first)
+    correct = ctx.correct_formula(q, q.next, table.first_row + 2)
+    sentence = f"From {cell} on, the updates of {headers} {what}"
+    return Mistake(first, ctx.headers[first], column_letter(table.columns[first]), "updates",
+                   "learning-rate cell", cell, 2, sentence, used, label_value, used - label_value,
+                   len(table) - 1, len(table) - 1, f"{first} = {q.next.text}  (from the row above)",
+                   correct, plain_formula(formulas[cell]) if formulas.get(cell) else None, None, [],
+                   rows)
+
+
+def summary(mistakes: list[Mistake]) -> list[str]:
+    """One sentence per diagnosis; columns with the same change share it."""
+    groups: dict[tuple, list[Mistake]] = {}
+    lines: list[str] = []
+    order: list = []
+    for m in mistakes:
+        if m.explanations and m.kind != "constant":
+            key = (m.explanations[0].key, m.stage)
+            if key not in groups:
+                order.append(key)
+            groups.setdefault(key, []).append(m)
+        else:
+            order.append(m)
+    for item in order:
+        if isinstance(item, Mistake):
+            lines.append(item.diagnosis)
+            continue
+        members = groups[item]
+        if len(members) == 1:
+            lines.append(members[0].diagnosis)
+            continue
+        first = members[0]
+        words = first.explanations[0].words
+        subject = " and ".join(m.header for m in members)
+        rest = words[len(first.header):] if words.startswith(first.header) else " " + words
+        rest = re.sub(r"^ (uses|takes|is|has|leaves)\b",
+                      lambda v: " " + {"uses": "use", "takes": "take", "is": "are", "has": "have",
+                                       "leaves": "leave"}[v.group(1)], rest)
+        cells = " and ".join(m.cell for m in members)
+        lines.append(f"From {cells} on, {subject}{rest}")
+    return lines
+
+
+def _setup(cols, labelled, biases: str, parameters) -> Setup:
+    names = ("i1", "i2", "t1", "t2", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8")
+    values = {n: float(cols[n][0]) if n in cols else float(labelled[n]) for n in names}
+    if biases == "trained":
+        values |= {"b1": float(cols["b1"][0]), "b2": float(cols["b2"][0])}
+    elif biases == "fixed":
+        values |= {"b1": parameters["b1"], "b2": parameters["b2"]}
+    return Setup(**values, biases=biases)
+
+
+def _as_expression(e: Explanation) -> Expression | None:
+    """An explanation as an equation the model can run, when it can be written as one."""
+    if not e.shifts:
+        return Expression.parse(e.expression)
+    if list(e.shifts.values()) == [-1]:
+        [name] = e.shifts
+        return Expression.parse(e.expression).substitute({name: f"prev({name})"})
+    return None
+
+
+def _with_expressions(net: Network, replaced: Mapping[str, Expression]) -> Network:
+    """`net` with some equations replaced, computed quantities reordered so that each comes
+    after what it uses (a mistake may refer to a later column of the same row)."""
+    quantities = []
+    for q in net.quantities:
+        if q.name in replaced:
+            e = replaced[q.name]
+            q = Quantity(q.name, None, e, q.gradient) if q.is_state else \
+                Quantity(q.name, e, q.next, q.gradient)
+        quantities.append(q)
+    known = {q.name for q in quantities if q.is_state} | set(net.parameters)
+    ordered = [q for q in quantities if q.is_state]
+    pending = [q for q in quantities if not q.is_state]
+    while pending:
+        ready = next((q for q in pending if q.formula.names <= known), None)
+        if ready is None:
+            raise AuditError("the diagnosed equations refer to each other in a circle")
+        ordered.append(ready)
+        known.add(ready.name)
+        pending.remove(ready)
+    return Network(tuple(ordered), net.parameters)
+
+
+def _first_differences(net: Network, setup: Setup, learning_rate: float, cols, n: int
+                       ) -> dict[str, tuple[int, float, float] | None]:
+    """Per column: (iteration, sheet value, model value) of the first difference, or None."""
+    try:
+        computed = np.array(list(model.iterate(net, setup, learning_rate, n)), dtype=np.float64)
+    except ModelError:
+        return {}
+    out = {}
+    for k, q in enumerate(net.names):
+        if q not in cols or q == "iteration":  # a table may count from 0: not maths
+            continue
+        sheet = cols[q]
+        floor = 1e-12 * float(np.nanmax(np.abs(sheet))) if np.isfinite(sheet).any() else 0.0
+        bad = ~(np.abs(sheet - computed[:, k]) <= GLOBAL_RTOL * np.abs(sheet) + floor + 1e-300)
+        j = int(np.argmax(bad)) if bad.any() else -1
+        out[q] = None if j < 0 else (j + 1, float(sheet[j]), float(computed[j, k]))
+    return out
+
+
+__all__ = ["ColumnStatus", "Mistake", "SheetAudit", "audit_table", "summary"]

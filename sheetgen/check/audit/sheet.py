@@ -87,6 +87,7 @@ class SheetAudit:
     unknown_headers: list[tuple[str, str]] = field(default_factory=list)  # (cell, header)
     notes: list[str] = field(default_factory=list)
     values: dict[str, list[float]] = field(default_factory=dict, repr=False)
+    header_row: int = 0                 # 1-based, the row naming the columns
 
     @property
     def correct(self) -> bool:
@@ -251,7 +252,7 @@ def audit_table(found: Found, formula_reader: Callable | None = None) -> SheetAu
     shown_rate = None if source.startswith("none") else learning_rate
     return SheetAudit(table.sheet, found.span, len(frame), setup_out, shown_rate, source, values_only,
                       statuses, mistakes, summary(mistakes), reproduced, list(found.unknown), notes,
-                      {q: cols[q].tolist() for q in table.columns})
+                      {q: cols[q].tolist() for q in table.columns}, table.header_row + 1)
 
 
 @dataclass

@@ -1,0 +1,82 @@
+"""`--mark OUT.xlsx`: the audited tables' values with each wrong cell highlighted, a comment
+on the first wrong cell of each wrong column giving the correct formula in that sheet's own
+references, and a findings sheet (one row per mistake)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xlsxwriter
+
+from sheetgen.core.cells import parse_cell
+from sheetgen.write.atomic import atomic_path
+
+FINDINGS = "findings"
+
+
+def _sheet_name(text: str, taken: set[str]) -> str:
+    base = "".join("_" if ch in "[]:*?/\\'" else ch for ch in text)[:28] or "table"
+    name, k = base, 2
+    while name.lower() in taken:
+        name, k = f"{base[:25]}~{k}", k + 1
+    taken.add(name.lower())
+    return name
+
+
+def write_marked(result, output: Path) -> Path:
+    with atomic_path(output) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True})
+        wrong_fmt = book.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+        bold = book.add_format({"bold": True})
+        findings = book.add_worksheet(FINDINGS)
+        taken = {FINDINGS}
+        heads = ("file", "sheet", "table", "column", "first cell", "kind", "diagnosis",
+                 "correct formula")
+        findings.write_row(0, 0, heads, bold)
+        line = 1
+        for audit in result.audits:
+            for s in audit.sheets:
+                name = _sheet_name(f"{Path(audit.path).stem}-{s.sheet}", taken)
+                sheet = book.add_worksheet(name)
+                header_row = s.header_row - 1
+                wrong = {c for m in s.mistakes if m.kind != "learning-rate cell" for c in m.wrong_cells}
+                firsts = {m.cell: m for m in s.mistakes}
+                for status in s.columns:
+                    col = _col(status.column)
+                    sheet.write_string(header_row, col, status.header, bold)
+                    for k, value in enumerate(s.values.get(status.quantity, [])):
+                        row = header_row + 1 + k
+                        cell = f"{status.column}{row + 1}"
+                        fmt = wrong_fmt if cell in wrong else None
+                        sheet.write_number(row, col, value, fmt) if value == value \
+                            else sheet.write_blank(row, col, None, fmt)
+                        if cell in firsts:
+                            m = firsts[cell]
+                            sheet.write_comment(row, col, f"{m.diagnosis}\nCorrect: {m.correct_formula}",
+                                                {"x_scale": 3, "y_scale": 2})
+                sheet.freeze_panes(header_row + 1, 0)
+                rows = s.mistakes or [None]
+                for m in rows:
+                    findings.write_row(line, 0, (
+                        audit.path, s.sheet, s.table, m.column if m else "", m.cell if m else "",
+                        m.kind if m else "right", m.diagnosis if m else "no mistakes",
+                        m.correct_formula if m else ""))
+                    line += 1
+            for sheet_name, why in audit.unreadable.items():
+                findings.write_row(line, 0, (audit.path, sheet_name, "", "", "", "not audited", why, ""))
+                line += 1
+        for path, why in result.failures.items():
+            findings.write_row(line, 0, (path, "", "", "", "", "not audited", why, ""))
+            line += 1
+        findings.set_column(0, 2, 18)
+        findings.set_column(6, 6, 90)
+        findings.set_column(7, 7, 60)
+        book.close()
+    return output
+
+
+def _col(letters: str) -> int:
+    return parse_cell(f"{letters}1")[1]
+
+
+__all__ = ["write_marked"]

@@ -103,6 +103,7 @@ def _rules(names: tuple[str, ...]) -> tuple[dict[str, str], re.Pattern | None, f
         elif m := re.fullmatch(r"([tiwb])(\d+)", name):
             for word in _WORDS[m.group(1)]:
                 add(word + m.group(2), name)
+                add(word + name, name)
         elif name == "iteration":
             for key in _SERIAL:
                 add(key, name)

@@ -235,6 +235,17 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                     f"another instead of all at once from the row above")
             yield variant, Explanation("one after another", name, f"updated {name}", variant.text,
                                        text, {}, None, uses, KINDS.index("one after another"))
+    # Every weight of the equation already updated in this row.
+    weights = [n for n in positions if n in net.names and family(net, n) == "w"
+               and net.quantity(n).next is not None]
+    if not is_update and len(weights) > 1:
+        variant = expression.substitute({n: f"({net.quantity(n).next.text})" for n in weights})
+        shown = " and ".join(words.name(n) for n in weights)
+        text = (f"{subject} uses {shown} already updated (w − η·∂E/∂w) where this row's {shown} "
+                f"belong: the weights are updated one after another instead of all at once from "
+                f"the row above")
+        yield variant, Explanation("one after another", " ".join(weights), "updated", variant.text,
+                                   text, {}, None, 1, KINDS.index("one after another") - 0.5)
     yield from _sign_candidates(expression, words, is_update)
     yield from _factor_candidates(expression, words)
 

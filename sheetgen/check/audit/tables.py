@@ -107,6 +107,8 @@ def _header_cells(grid, r: int, read) -> tuple[dict[int, str | None], dict[int, 
             both = read(f"{carried} {below.strip()}") if carried else None
             combined[c] = both or single.get(c)
             ctexts[c] = f"{carried} {below.strip()}" if both else below.strip()
+            if not both:
+                carried = ""   # a merged upper cell spans only the cells it completes
         elif _blank(below) and isinstance(above, str) and above.strip() and read(above):
             combined[c] = read(above)      # a name in the upper row over an empty lower cell
             ctexts[c] = above.strip()

@@ -129,7 +129,7 @@ RATES = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0)
 def test_six_tables_stacked_on_one_sheet_each_with_its_own_rate(tmp_path, fmt):
     blocks = []
     top = 0
-    for k, rate in enumerate(RATES):
+    for rate in RATES:
         mistakes = {"dE_dw6": Wrong(formula("dE_dw6").replace("t1", "i1"))} if rate == 0.8 else {}
         blocks.append((Block(rate=rate, rows=8, title=f"Learning rate {rate}: training", headers=HUMAN,
                              mistakes=mistakes, rate_label="η"), top, 0))
@@ -141,7 +141,8 @@ def test_six_tables_stacked_on_one_sheet_each_with_its_own_rate(tmp_path, fmt):
     assert all("agreeing with cell" in s.learning_rate_source for s in result.sheets)
     for s, p, rate in zip(result.sheets, placed, RATES, strict=True):
         if rate == 0.8:
-            check(s, p, [("dE_dw6", 1, "substitution", "dEtotal/dw6 uses i1 where t1 (target for o1) belongs")])
+            check(s, p, [("dE_dw6", 1, "substitution",
+                          "dEtotal/dw6 uses i1 where t1 (target for o1) belongs")])
         else:
             assert s.correct, s.summary
 

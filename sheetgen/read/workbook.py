@@ -7,10 +7,13 @@ values all come from that one object. Every failure is a one-line WorkbookError.
 
 from __future__ import annotations
 
+import io
+import re
 import zipfile
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path, PurePosixPath
+from xml.sax.saxutils import unescape
 
 from defusedxml import ElementTree
 
@@ -80,6 +83,44 @@ class Workbook:
         except Exception as exc:  # a damaged file: one line for the user, whatever the parser raised
             raise WorkbookError(f"{self.path}: cannot read formulas: {one_line(exc)}") from None
 
+    def formulas_in(self, wanted: dict[str, Iterable[str]]) -> dict[str, dict[str, str]]:
+        """{sheet: {cell: formula}} for several sheets' cells, in one pass over an .ods file."""
+        wanted = {sheet: list(cells) for sheet, cells in wanted.items() if cells}
+        if len(wanted) < 2:
+            return {sheet: self.formulas(sheet, cells) for sheet, cells in wanted.items()}
+        if not self.is_ods:
+            import openpyxl
+
+            try:
+                book = openpyxl.load_workbook(self.path, read_only=True, data_only=False)
+                try:
+                    return {sheet: self._xlsx_formulas(sheet, {parse_cell(c): c for c in cells}, book)
+                            for sheet, cells in wanted.items()}
+                finally:
+                    book.close()
+            except WorkbookError:
+                raise
+            except Exception as exc:
+                raise WorkbookError(f"{self.path}: cannot read formulas: {one_line(exc)}") from None
+        cells = {sheet: {parse_cell(c): c for c in refs} for sheet, refs in wanted.items()}
+        last = max(r for found in cells.values() for r, _ in found)
+        try:
+            with zipfile.ZipFile(self.path) as zf, zf.open("content.xml") as stream:
+                head = _ods_rows_only(stream, set(wanted), last)
+            if head is None:
+                with zipfile.ZipFile(self.path) as zf, zf.open("content.xml") as stream:
+                    _, found = ods_formula_cells(stream, set(wanted), last_row=last)
+            else:
+                _, found = ods_formula_cells(io.BytesIO(head), set(wanted), last_row=last)
+        except Exception as exc:
+            raise WorkbookError(f"{self.path}: cannot read formulas: {one_line(exc)}") from None
+        out: dict[str, dict[str, str]] = {sheet: {} for sheet in wanted}
+        for c in found:
+            ref = cells[c.sheet].get((c.row, c.col))
+            if ref is not None:
+                out[c.sheet][ref] = c.formula
+        return out
+
     def cached_values(self) -> dict[str, dict[tuple[int, int], Value]]:
         """sheet name -> formula cell (row, col) -> its cached value: a number, a text, or Other."""
         try:
@@ -110,10 +151,11 @@ class Workbook:
             with zf.open(member) as stream:
                 yield sheet.get("name"), stream
 
-    def _xlsx_formulas(self, sheet: str, wanted: dict[tuple[int, int], str]) -> dict[str, str]:
+    def _xlsx_formulas(self, sheet: str, wanted: dict[tuple[int, int], str], opened=None
+                       ) -> dict[str, str]:
         import openpyxl  # it expands Excel's shared formulas into each cell's own text
 
-        book = openpyxl.load_workbook(self.path, read_only=True, data_only=False)
+        book = opened or openpyxl.load_workbook(self.path, read_only=True, data_only=False)
         try:
             if sheet not in book.sheetnames:
                 return {}
@@ -128,12 +170,73 @@ class Workbook:
                         found[wanted[(r, c)]] = value
             return found
         finally:
-            book.close()
+            if opened is None:
+                book.close()
 
     def _ods_formulas(self, sheet: str, wanted: dict[tuple[int, int], str]) -> dict[str, str]:
         with zipfile.ZipFile(self.path) as zf, zf.open("content.xml") as stream:
             _, found = ods_formula_cells(stream, {sheet}, last_row=max(r for r, _ in wanted))
         return {wanted[(c.row, c.col)]: c.formula for c in found if (c.row, c.col) in wanted}
+
+
+_SPREADSHEET = b"<office:spreadsheet"
+_SHEET, _SHEET_END, _ROW_END = b"<table:table ", b"</table:table>", b"</table:table-row>"
+_CHUNK = 1 << 20
+
+
+def _ods_rows_only(stream, sheets: set[str], last_row: int) -> bytes | None:
+    """content.xml cut down to the named sheets' first rows (0-based, through `last_row`): the
+    bytes of other sheets and later rows are skipped unparsed, so a big book's rows cost no XML
+    parsing. None when the file is not laid out as expected (then parse it whole)."""
+    buf = b""
+    while _SPREADSHEET not in buf or buf.find(b">", buf.find(_SPREADSHEET)) < 0:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            return None
+        buf += chunk
+    cut = buf.find(b">", buf.find(_SPREADSHEET)) + 1
+    parts, buf = [buf[:cut]], buf[cut:]
+    pending = set(sheets)
+    taking, rows = False, 0
+    eof = False
+    while (pending or taking) and not (eof and not buf):
+        if taking:
+            row_end, end = buf.find(_ROW_END), buf.find(_SHEET_END)
+            if end >= 0 and (row_end < 0 or end < row_end):
+                parts.append(buf[:end + len(_SHEET_END)])
+                buf, taking = buf[end + len(_SHEET_END):], False
+                continue
+            if row_end >= 0:
+                rows += 1
+                parts.append(buf[:row_end + len(_ROW_END)])
+                buf = buf[row_end + len(_ROW_END):]
+                if rows > last_row:
+                    parts.append(_SHEET_END)
+                    taking = False
+                continue
+        else:
+            start = buf.find(_SHEET)
+            tag_end = buf.find(b">", start) if start >= 0 else -1
+            if tag_end >= 0:
+                name = re.search(rb'table:name="([^"]*)"', buf[start:tag_end])
+                buf = buf[start:]
+                if name and unescape(name.group(1).decode("utf-8")) in pending:
+                    pending.discard(unescape(name.group(1).decode("utf-8")))
+                    taking, rows = True, 0
+                    parts.append(buf[:tag_end - start + 1])
+                buf = buf[tag_end - start + 1:]
+                continue
+            if start < 0:
+                keep = len(_SHEET) - 1
+                buf = buf[-keep:] if len(buf) > keep else buf
+        if eof:
+            break
+        chunk = stream.read(_CHUNK)
+        eof = not chunk
+        buf += chunk
+    if taking:
+        parts.append(_SHEET_END)
+    return b"".join(parts) + b"</office:spreadsheet></office:body></office:document-content>"
 
 
 __all__ = ["Workbook", "one_line"]

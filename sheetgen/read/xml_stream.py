@@ -76,8 +76,11 @@ def ods_formula_cells(stream, sheets: set[str] | None = None,
     cell_names = (TABLE + "table-cell", TABLE + "covered-table-cell")
     state = {"sheet": None, "row": 0, "col": 0, "row_repeat": 1, "cell": None, "depth": 0}
 
+    done: set[str] = set()   # sheets read down to last_row: the rest of them is skipped
+
     def wanted() -> bool:
-        return state["depth"] == 1 and (sheets is None or state["sheet"] in sheets)
+        return state["depth"] == 1 and (sheets is None or state["sheet"] in sheets) \
+            and state["sheet"] not in done
 
     def start(name, attrs):
         if name == TABLE + "table":
@@ -96,6 +99,8 @@ def ods_formula_cells(stream, sheets: set[str] | None = None,
             state["cell"][2].append("\n")
 
     def finished(sheet: str) -> None:
+        if last_row is not None:
+            done.add(sheet)
         if pending is not None:
             pending.discard(sheet)
             if not pending:

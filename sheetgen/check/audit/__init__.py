@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sheetgen.check.audit.diagnose import STAGES, Explanation
 from sheetgen.check.audit.report import REPORT_FORMATS, report
-from sheetgen.check.audit.sheet import ColumnStatus, Mistake, SheetAudit, audit_table
+from sheetgen.check.audit.sheet import ColumnStatus, Mistake, SheetAudit, audit_table, plan
 from sheetgen.check.audit.tables import Found, find_tables, header_reader
 from sheetgen.core.template import network
 from sheetgen.errors import AuditError, SheetgenError, WorkbookError
@@ -69,16 +69,21 @@ def audit(path: Path | str, mapping: Mapping[str, str] | None = None) -> Audit:
     headers the rules do not place. WorkbookError when the file cannot be read or holds no table."""
     read = header_reader(_names(), mapping)
     book = Workbook(path)
-    sheets, unreadable = [], {}
+    planned, unreadable = [], {}
     for name in book.sheet_names:
         tables = find_tables(book.grid(name), name, read)
         for found in tables:
             label = name if len(tables) == 1 else f"{name} {found.span}"
             try:
-                sheets.append(audit_table(
-                    found, formula_reader=lambda cells, name=name: book.formulas(name, cells)))
+                planned.append((name, *plan(found)))
             except AuditError as exc:
                 unreadable[label] = str(exc)
+    # Every table's formulas in one read of the file.
+    wanted: dict[str, set[str]] = {}
+    for name, cells, _ in planned:
+        wanted.setdefault(name, set()).update(cells)
+    formulas = book.formulas_in({name: sorted(cells) for name, cells in wanted.items()})
+    sheets = [finish(formulas.get(name, {})) for name, _, finish in planned]
     if not sheets and not unreadable:
         raise WorkbookError(f"{book.path}: no backpropagation table found in any sheet "
                             "(no header row naming its columns, e.g. w1 w2 E_total)")

@@ -131,6 +131,14 @@ def _net_inputs(net: Network) -> dict:
 def audit_table(found: Found, formula_reader: Callable | None = None) -> SheetAudit:
     """Audit one table (see the package's docstring). `formula_reader(cells) -> {cell: formula}`
     supplies the cells' formulas, when the file holds any."""
+    wanted, finish = plan(found)
+    return finish(dict(formula_reader(sorted(wanted))) if formula_reader else {})
+
+
+def plan(found: Found) -> tuple[set[str], Callable[[Mapping[str, str]], SheetAudit]]:
+    """The checks of one table, and the cells whose formulas the rest needs: (cells, finish),
+    where finish({cell: formula}) gives the audit. Reading the formulas of every table of a
+    file at once reads the file once."""
     table = found.table
     frame = table.frame
     if len(frame) == 0:
@@ -205,54 +213,59 @@ def audit_table(found: Found, formula_reader: Callable | None = None) -> SheetAu
     updates = [q for q in gradient_of if q in cols]
     if len(frame) > 1:
         wanted |= {table.cell(q, 2) for q in updates}
-    formulas = dict(formula_reader(sorted(wanted))) if formula_reader else {}
-    values_only = not formulas
 
-    mistakes: list[Mistake] = []
-    for q, expression, check in pending:
-        mistakes.append(_mistake(context, columns, q, expression, check, formulas, values_only))
-    if rate_mistake or (not values_only and listed and len(listed) == 1 and updates and len(frame) > 1):
-        m = _rate_mistake(context, columns, updates, rate_mistake, listed, formulas)
-        if m is not None:
-            mistakes.append(m)
-    mistakes.sort(key=lambda m: (STAGES.index(m.stage), net.index(m.quantity)))
+    def finish(formulas: Mapping[str, str]) -> SheetAudit:
+        formulas = {c: f for c, f in formulas.items() if c in wanted}
+        values_only = not formulas
 
-    setup = _setup(cols, labelled, biases, parameters)
-    true_diff = _first_differences(net, setup, learning_rate, cols, len(frame))
-    reproduced = None
-    if mistakes and all(m.explained and m.kind not in ("constant", "learning-rate cell") for m in mistakes):
-        try:
-            replaced = {m.quantity: _as_expression(m.explanations[0]) for m in mistakes}
-            if all(e is not None for e in replaced.values()):
-                diagnosed = _with_expressions(net, replaced)
-                reproduced = not any(_first_differences(diagnosed, setup, learning_rate, cols,
-                                                        len(frame)).values())
-        except (AuditError, ModelError, ValueError):
-            reproduced = None
-    elif not mistakes:
-        reproduced = not any(true_diff.values())
-        if not reproduced:
-            notes.append("every column follows from its own equation, but recomputing the table "
-                         "from its first row differs: the learning rate or biases may be read wrong")
-    wrong = {m.quantity for m in mistakes if m.kind != "learning-rate cell"}
-    statuses = []
-    for q in net.names:
-        if q not in table.columns:
-            continue
-        diff = true_diff.get(q)
-        status = "mistake" if q in wrong else "follows" if diff else "right"
-        letter = column_letter(table.columns[q])
-        statuses.append(ColumnStatus(q, headers[q], letter, status, *(diff or ())))
-    setup_out: dict[str, float | str] = {k: v for k, v in setup.values().items()
-                                         if biases != "none" or k not in ("b1", "b2")}
-    setup_out["biases"] = biases
-    for q, (cell, value) in found.labelled.items():
-        if q in labelled:
-            notes.append(f"{q} is read from the labelled cell {cell} ({value:g})")
-    shown_rate = None if source.startswith("none") else learning_rate
-    return SheetAudit(table.sheet, found.span, len(frame), setup_out, shown_rate, source, values_only,
-                      statuses, mistakes, summary(mistakes), reproduced, list(found.unknown), notes,
-                      {q: cols[q].tolist() for q in table.columns}, table.header_row + 1)
+        mistakes: list[Mistake] = []
+        for q, expression, check in pending:
+            mistakes.append(_mistake(context, columns, q, expression, check, formulas, values_only))
+        if rate_mistake or (not values_only and listed and len(listed) == 1 and updates and len(frame) > 1):
+            m = _rate_mistake(context, columns, updates, rate_mistake, listed, formulas)
+            if m is not None:
+                mistakes.append(m)
+        mistakes.sort(key=lambda m: (STAGES.index(m.stage), net.index(m.quantity)))
+
+        setup = _setup(cols, labelled, biases, parameters)
+        true_diff = _first_differences(net, setup, learning_rate, cols, len(frame))
+        reproduced = None
+        equations = ("constant", "learning-rate cell", "unexplained")
+        if mistakes and all(m.kind not in equations for m in mistakes):
+            try:
+                replaced = {m.quantity: _as_expression(m.explanations[0]) for m in mistakes}
+                if all(e is not None for e in replaced.values()):
+                    diagnosed = _with_expressions(net, replaced)
+                    reproduced = not any(_first_differences(diagnosed, setup, learning_rate, cols,
+                                                            len(frame)).values())
+            except (AuditError, ModelError, ValueError):
+                reproduced = None
+        elif not mistakes:
+            reproduced = not any(true_diff.values())
+            if not reproduced:
+                notes.append("every column follows from its own equation, but recomputing the table "
+                             "from its first row differs: the learning rate or biases may be read wrong")
+        wrong = {m.quantity for m in mistakes if m.kind != "learning-rate cell"}
+        statuses = []
+        for q in net.names:
+            if q not in table.columns:
+                continue
+            diff = true_diff.get(q)
+            status = "mistake" if q in wrong else "follows" if diff else "right"
+            letter = column_letter(table.columns[q])
+            statuses.append(ColumnStatus(q, headers[q], letter, status, *(diff or ())))
+        setup_out: dict[str, float | str] = {k: v for k, v in setup.values().items()
+                                             if biases != "none" or k not in ("b1", "b2")}
+        setup_out["biases"] = biases
+        for q, (cell, value) in found.labelled.items():
+            if q in labelled:
+                notes.append(f"{q} is read from the labelled cell {cell} ({value:g})")
+        shown_rate = None if source.startswith("none") else learning_rate
+        return SheetAudit(table.sheet, found.span, len(frame), setup_out, shown_rate, source, values_only,
+                          statuses, mistakes, summary(mistakes), reproduced, list(found.unknown), notes,
+                          {q: cols[q].tolist() for q in table.columns}, table.header_row + 1)
+
+    return wanted, finish
 
 
 @dataclass

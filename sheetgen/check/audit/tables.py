@@ -162,14 +162,35 @@ def _split_repeats(block: list[int], cells: dict[int, str | None]) -> list[list[
     return [block]
 
 
+class _Taken:
+    """The rectangles (rows, columns) of the tables found so far."""
+
+    def __init__(self):
+        self.boxes: list[tuple[int, int, set[int]]] = []
+
+    def add(self, first: int, last: int, cols: list[int]) -> None:
+        self.boxes.append((first, last, set(cols)))
+
+    def __contains__(self, cell: tuple[int, int]) -> bool:
+        r, c = cell
+        return any(a <= r <= b and c in cols for a, b, cols in self.boxes)
+
+
+def _texts(row: Sequence) -> list[tuple[int, str]]:
+    """The non-empty texts of a row; a row of numbers costs one pass in C."""
+    if not any(map(str.__instancecheck__, row)):
+        return []
+    return [(c, v) for c, v in enumerate(row) if isinstance(v, str) and v.strip()]
+
+
 def find_tables(grid: Sequence[Sequence], sheet: str, read: Callable[[object], str | None]
                 ) -> list[Found]:
     """Every table of a sheet, top to bottom, left to right."""
     found: list[Found] = []
-    taken: set[tuple[int, int]] = set()      # (row, col) inside a table already found
-    for r, row in enumerate(grid):
-        texts = sum(1 for v in row if isinstance(v, str))
-        if texts < 2 or (r, next((c for c, v in enumerate(row) if isinstance(v, str)), 0)) in taken:
+    taken = _Taken()
+    texts = [_texts(row) for row in grid]
+    for r, row_texts in enumerate(texts):
+        if len(row_texts) < 2 or all((r, c) in taken for c, _ in row_texts):
             continue
         cells, header_texts, spans = _header_cells(grid, r, read)
         if len({q for q in cells.values() if q}) < MIN_TABLE:
@@ -180,12 +201,11 @@ def find_tables(grid: Sequence[Sequence], sheet: str, read: Callable[[object], s
             table = _table(grid, sheet, r, block, cells, header_texts)
             if table is None:
                 continue
-            for rr in range(r - spans + 1, table.first_row + len(table)):
-                taken.update((rr, c) for c in block)
+            taken.add(r - spans + 1, table.first_row + len(table) - 1, block)
             unknown = [(f"{column_letter(c)}{r + 1}", t) for c, t in table.ignored.items()]
             found.append(Found(table, {}, [], unknown, spans))
     for f in found:
-        f.labelled, f.learning_rate_cells = _labelled(grid, f, taken, read)
+        f.labelled, f.learning_rate_cells = _labelled(grid, texts, f, taken, read)
     return found
 
 
@@ -210,17 +230,25 @@ def _table(grid, sheet: str, r: int, block: list[int], cells: dict[int, str | No
     if n == 0:
         return None
     body = grid[r + 1:r + 1 + n]
+    width = max(cols) + 1
+    if all(len(row) >= width for row in body):
+        by_column = list(zip(*body, strict=False))   # one transpose in C
+    else:
+        by_column = [[row[c] if c < len(row) else None for row in body] for c in range(width)]
     data = {}
     for q, c in columns.items():
-        values = [row[c] if c < len(row) else None for row in body]
-        data[q] = np.fromiter((float(v) if _is_number(v) else math.nan for v in values),
-                              dtype=np.float64, count=n)
+        values = by_column[c]
+        if set(map(type, values)) <= {float, int}:
+            data[q] = np.array(values, dtype=np.float64)   # the usual case, at C speed
+        else:
+            data[q] = np.fromiter((float(v) if _is_number(v) else math.nan for v in values),
+                                  dtype=np.float64, count=n)
     frame = pd.DataFrame(data, index=pd.RangeIndex(1, n + 1, name="iteration_order"))
     headers = {q: texts.get(c, q) for q, c in columns.items()}
     return Table(sheet, r, r + 1, headers, columns, frame, ignored)
 
 
-def _labelled(grid, f: Found, taken: set[tuple[int, int]], read
+def _labelled(grid, texts: list[list[tuple[int, str]]], f: Found, taken: _Taken, read
               ) -> tuple[dict[str, tuple[str, float]], list[tuple[str, float]]]:
     """Numbers beside (or below) a label outside every table: the nearest above this table
     first, then the nearest anywhere."""
@@ -229,9 +257,9 @@ def _labelled(grid, f: Found, taken: set[tuple[int, int]], read
     lo, hi = min(cols), max(cols)
     candidates: dict[str, list[tuple[float, str, float]]] = {}
     rates: list[tuple[float, list[tuple[str, float]]]] = []
-    for r, row in enumerate(grid):
-        for c, v in enumerate(row):
-            if not isinstance(v, str) or (r, c) in taken or not v.strip():
+    for r, row_texts in enumerate(texts):
+        for c, v in row_texts:
+            if (r, c) in taken:
                 continue
             inline = _INLINE.match(v)
             label = inline.group("label") if inline else v

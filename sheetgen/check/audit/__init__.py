@@ -4,6 +4,7 @@
   columns.py   one equation checked against one column (the template's own expressions)
   diagnose.py  the small changes to an equation that reproduce a wrong column
   sheet.py     the audit of one table: mistakes, sentences, whole-table recomputation
+  result.py    the results: Audit (one file), ClassAudit (several)
   report.py    text, JSON and CSV reports
   mark.py      a workbook with the wrong cells highlighted and the correct formulas in comments
 
@@ -13,48 +14,16 @@ Files are read only through `sheetgen.read.workbook.Workbook` (opened and checke
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from sheetgen.check.audit.diagnose import STAGES, Explanation
 from sheetgen.check.audit.report import REPORT_FORMATS, report
+from sheetgen.check.audit.result import Audit, ClassAudit
 from sheetgen.check.audit.sheet import ColumnStatus, Mistake, SheetAudit, audit_table, plan
 from sheetgen.check.audit.tables import Found, find_tables, header_reader
 from sheetgen.core.template import network
 from sheetgen.errors import AuditError, SheetgenError, WorkbookError
 from sheetgen.read.workbook import Workbook
-
-
-@dataclass
-class Audit:
-    """One file: a SheetAudit per table found."""
-
-    path: str
-    sheets: list[SheetAudit]
-    unreadable: dict[str, str]         # sheet (and table) -> why its table could not be audited
-
-    @property
-    def exit_status(self) -> int:
-        """0: every table is right; 1: mistakes found; 2: no table could be read."""
-        if not self.sheets:
-            return 2
-        return 0 if all(s.correct for s in self.sheets) else 1
-
-
-@dataclass
-class ClassAudit:
-    """Several files, e.g. a class's submissions."""
-
-    audits: list[Audit]
-    failures: dict[str, str]           # file -> why it could not be audited
-
-    @property
-    def exit_status(self) -> int:
-        """1 if any file has a mistake; else 2 if any could not be audited; else 0."""
-        statuses = [a.exit_status for a in self.audits] + [2] * len(self.failures)
-        if 1 in statuses:
-            return 1
-        return 2 if 2 in statuses or not statuses else 0
 
 
 def _names() -> tuple[str, ...]:

@@ -4,12 +4,14 @@ references, and a findings sheet (one row per mistake)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from pathlib import Path
 
 import xlsxwriter
 
 from sheetgen.core.cells import parse_cell
-from sheetgen.write.atomic import atomic_path
 
 FINDINGS = "findings"
 
@@ -23,8 +25,23 @@ def _sheet_name(text: str, taken: set[str]) -> str:
     return name
 
 
+@contextlib.contextmanager
+def _complete_or_absent(target: Path):
+    """A temporary file beside `target`, renamed onto it only when the block succeeds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 def write_marked(result, output: Path) -> Path:
-    with atomic_path(output) as tmp:
+    with _complete_or_absent(output) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True})
         wrong_fmt = book.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
         bold = book.add_format({"bold": True})

@@ -9,6 +9,7 @@ import json
 import textwrap
 from dataclasses import asdict
 
+from sheetgen.check.audit.result import Audit, ClassAudit
 from sheetgen.check.compare import json_ready
 
 REPORT_FORMATS = ("text", "json", "csv")
@@ -126,8 +127,6 @@ def to_csv(result) -> str:
 
 def report(result, fmt: str = "text") -> str:
     """The report of a ClassAudit (or of one file's Audit) in `fmt`: text, json or csv."""
-    from sheetgen.check.audit import Audit, ClassAudit
-
     if isinstance(result, Audit):
         result = ClassAudit([result], {})
     if fmt not in REPORT_FORMATS:

@@ -8,6 +8,8 @@ wall time (interpreter start included), CPU time and peak resident memory (from 
   floor         the same formula-and-value cell XML from a precompiled row template, written
                 into deflate zip entries with the standard library only, no workbook around it
   compare       `sheetgen compare` of the two big books
+  audit         `sheetgen audit` of each big book, and of 60 typical hand-made sheets (22 rows,
+                human headers, the shapes and mistakes of tests/check/audit) in one command
   one sheet     1,000 and 50,000 iterations, one sheet: memory must not grow with the run
   default       `sheetgen generate` with the default settings (6 x 22, both formats, no plots)
   verify        (--verify) LibreOffice recalculates both big books: the fast path is still right
@@ -37,6 +39,9 @@ FLOOR_FACTOR = 2.0        # sheetgen within 2x the floor of its format
 PANDAS_FACTOR = 0.3       # sheetgen at most 0.3x pandas' values-only dump
 RSS_LIMIT_MB = 100.0      # any sheetgen generate
 COMPARE_SECONDS, COMPARE_MB = 15.0, 500.0
+AUDIT_BIG_SECONDS = 10.0    # the audit of a 6 x 10,000-row workbook
+AUDIT_CLASS_SECONDS = 60.0  # the audit of 60 typical hand-made sheets
+CLASS_SIZE = 60
 DEFAULT_SECONDS = 1.0     # the default workbook, whole process
 
 
@@ -157,6 +162,27 @@ def floor_child(fmt: str, iterations: int, rates: str, level: int, path: str) ->
             streams[-1].close()
 
 
+# --- child: a class of hand-made sheets -------------------------------------------------------
+
+def class_child(folder: Path) -> None:
+    """CLASS_SIZE workbooks as students make them (tests/check/audit/handmade.py): both formats,
+    human headers, every table shape and mistake class of the audit's tests, some correct."""
+    sys.path.insert(0, str(ROOT / "tests" / "check" / "audit"))
+    from handmade import Block, write
+    from test_audit_handmade import CLASSES, HUMAN
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mistakes = [None, *CLASSES.values()]
+    for k in range(CLASS_SIZE):
+        case = mistakes[k % len(mistakes)]
+        wrong = {} if case is None else {case[0]: case[1]}
+        block = Block(rate=(0.1, 0.5, 0.8, 2.0)[k % 4], rows=22, mistakes=wrong,
+                      headers=HUMAN if k % 2 else {}, serial="S.No" if k % 3 == 0 else None,
+                      two_row_header=k % 5 == 0, title="Backpropagation" if k % 4 == 1 else None)
+        fmt = "ods" if k % 2 else "xlsx"
+        write(folder / f"student{k:02d}.{fmt}", {"Sheet1": [(block, 0, 0)]}, formulas=k % 7 != 3)
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 def sheetgen_level() -> int:
@@ -213,6 +239,14 @@ def main() -> int:
         if all(p.is_file() for p in big.values()):
             steps["compare"] = measure("sheetgen compare xlsx ods",
                                        sheetgen("compare", str(big["xlsx"]), str(big["ods"])))
+        for fmt in FORMATS:
+            if big[fmt].is_file():
+                steps[f"audit {fmt}"] = measure(f"sheetgen audit {fmt} {sheets}x{n}",
+                                                sheetgen("audit", str(big[fmt])))
+        subprocess.run(python(__file__, "--child-class", str(out / "class")), cwd=ROOT, check=True)
+        steps["audit class"] = measure(
+            f"sheetgen audit {CLASS_SIZE} hand-made sheets",
+            sheetgen("audit", "--format", "csv", *map(str, sorted((out / "class").iterdir()))))
         for rows in (1_000, 50_000):
             for fmt in FORMATS:
                 steps[f"one {rows} {fmt}"] = measure(
@@ -272,6 +306,15 @@ def report(steps: dict[str, Step], level: int) -> str:
         target(f"compare under {COMPARE_SECONDS:g} s and {COMPARE_MB:g} MB",
                f"{c.seconds:.2f} s, {c.rss_mb:.0f} MB, exit {c.status}",
                c.seconds < COMPARE_SECONDS and c.rss_mb < COMPARE_MB and c.status == 0)
+    for fmt in FORMATS:
+        if f"audit {fmt}" in steps:
+            a = steps[f"audit {fmt}"]
+            target(f"audit of {fmt} 6x10,000 under {AUDIT_BIG_SECONDS:g} s", f"{a.seconds:.2f} s",
+                   a.seconds < AUDIT_BIG_SECONDS and a.status == 0)
+    if "audit class" in steps:
+        a = steps["audit class"]
+        target(f"audit of {CLASS_SIZE} hand-made sheets under {AUDIT_CLASS_SECONDS:g} s",
+               f"{a.seconds:.2f} s", a.seconds < AUDIT_CLASS_SECONDS and a.status in (0, 1))
     if "default" in steps:
         d = steps["default"]
         target(f"default workbook under {DEFAULT_SECONDS:g} s (best of 3)", f"{d.seconds:.2f} s",
@@ -279,7 +322,7 @@ def report(steps: dict[str, Step], level: int) -> str:
     if "verify" in steps:
         v = steps["verify"]
         target("LibreOffice verify of both big books", f"exit {v.status}, {v.seconds:.0f} s", v.status == 0)
-    failed = [s.name for s in steps.values() if s.status != 0]
+    failed = [s.name for k, s in steps.items() if s.status != 0 and k != "audit class"]
     if failed:
         lines.append(f"\nfailed steps: {', '.join(failed)}")
     return "\n".join(lines)
@@ -289,6 +332,9 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child-pandas":
         sys.path.insert(0, str(ROOT))
         pandas_child(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--child-class":
+        sys.path.insert(0, str(ROOT))
+        class_child(Path(sys.argv[2]))
     elif len(sys.argv) > 1 and sys.argv[1] == "--child-floor":
         sys.path.insert(0, str(ROOT))
         floor_child(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])

@@ -466,7 +466,7 @@ def _first_differences(net: Network, setup: Setup, learning_rate: float, cols, n
                        ) -> dict[str, tuple[int, float, float] | None]:
     """Per column: (iteration, sheet value, model value) of the first difference, or None."""
     try:
-        computed = np.array(list(model.iterate(net, setup, learning_rate, n)), dtype=np.float64)
+        computed = model.trace(net, setup, learning_rate, n).values
     except ModelError:
         return {}
     out = {}

@@ -138,6 +138,17 @@ def canonical_name(header: object, names: Iterable[str] | None = None) -> str | 
     return _canonical(header, tuple(names) if names is not None else QUANTITIES)
 
 
+def without_remark(header: str, names: Iterable[str] | None = None) -> str:
+    """The header without a remark that its reading ignores: 't1 (target for o1)' -> 't1'."""
+    names = tuple(names) if names is not None else QUANTITIES
+    text = header.strip()
+    m = _REMARK.match(text)
+    if m is None or _lookup(_squash(text), names) is not None:
+        return text
+    head = m.group("head")
+    return head if _canonical(text, names) == _lookup(_squash(head), names) is not None else text
+
+
 @cache
 def _canonical(header: str, names: tuple[str, ...]) -> str | None:
     key = _squash(header)
@@ -293,4 +304,4 @@ def read_frame(source: Path | Workbook, sheet: str) -> pd.DataFrame:
 
 
 __all__ = ["DEFAULT_HEADERS", "MIN_HEADERS", "OPTIONAL", "QUANTITIES", "Table", "canonical_name",
-           "find_table", "read_frame", "read_table", "read_tables"]
+           "find_table", "read_frame", "read_table", "read_tables", "without_remark"]

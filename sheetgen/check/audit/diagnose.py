@@ -268,8 +268,11 @@ def _sign_candidates(expression: Expression, words: _Words, is_update: bool):
             left = ast.unparse(node.left)
             text = (f"{subject} has the wrong sign: it uses {words.show(f'{right} - {left}')} "
                     f"where {words.show(f'{left} - {right}')} belongs")
+            # (t1 − a_o1) for (a_o1 − t1) is the usual slip; (a_o1 − 1) for (1 − a_o1) gives the
+            # same values, so a difference with a number in it comes second.
+            numeric = isinstance(node.left, ast.Constant) or isinstance(node.right, ast.Constant)
             yield variant, Explanation("sign", f"{left} - {right}", f"{right} - {left}",
-                                       variant.text, text, {}, None, 1, rank)
+                                       variant.text, text, {}, None, 1, rank + 0.1 * numeric)
     variant = Expression.parse(f"-({expression.text})")
     text = f"{subject} has the wrong sign"
     yield variant, Explanation("sign", expression.text, variant.text, variant.text, text, {}, None, 1,

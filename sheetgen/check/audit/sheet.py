@@ -25,10 +25,14 @@ from sheetgen.core.model import Network, Quantity, Setup
 from sheetgen.core.template import format_rate, network
 from sheetgen.errors import AuditError, ModelError
 from sheetgen.read.formulas import formula_in_names, plain_formula
+from sheetgen.read.tables import without_remark
 
 # The whole-table recomputation starts from exact first-row numbers, so there only the stored
 # values' own rounding counts: twice RHO.
 GLOBAL_RTOL = 2 * RHO
+# The recomputation covers the first rows only: the column checks have seen every row, and a
+# mistake's effect shows in the first iterations; this keeps a 10,000-row audit fast.
+RECOMPUTE_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,9 @@ def plan(found: Found) -> tuple[set[str], Callable[[Mapping[str, str]], SheetAud
         else None
 
     columns = Columns(cols, parameters)
-    headers = {q: table.headers.get(q, q) for q in net.names} | {p: p for p in net.parameters}
+    # Sentences name a column by its header, without a remark ("t1 (target for o1)" -> "t1").
+    headers = {q: without_remark(table.headers.get(q, q)) for q in net.names}
+    headers |= {p: p for p in net.parameters}
     context = _Context(found, net, headers, rate_cell, parameters)
     pending = []
     for q in net.quantities:
@@ -466,6 +472,7 @@ def _first_differences(net: Network, setup: Setup, learning_rate: float, cols, n
                        ) -> dict[str, tuple[int, float, float] | None]:
     """Per column: (iteration, sheet value, model value) of the first difference, or None."""
     try:
+        n = min(n, RECOMPUTE_ROWS)
         computed = model.trace(net, setup, learning_rate, n).values
     except ModelError:
         return {}
@@ -473,7 +480,7 @@ def _first_differences(net: Network, setup: Setup, learning_rate: float, cols, n
     for k, q in enumerate(net.names):
         if q not in cols or q == "iteration":  # a table may count from 0: not maths
             continue
-        sheet = cols[q]
+        sheet = cols[q][:n]
         floor = 1e-12 * float(np.nanmax(np.abs(sheet))) if np.isfinite(sheet).any() else 0.0
         bad = ~(np.abs(sheet - computed[:, k]) <= GLOBAL_RTOL * np.abs(sheet) + floor + 1e-300)
         j = int(np.argmax(bad)) if bad.any() else -1

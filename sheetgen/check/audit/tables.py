@@ -223,8 +223,11 @@ def _table(grid, sheet: str, r: int, block: list[int], cells: dict[int, str | No
         return None
     cols = list(columns.values())
     n = 0
+    first = cols[0]
     for row in grid[r + 1:]:
-        if not any(_is_number(row[c]) for c in cols if c < len(row)):
+        kind = type(row[first]) if first < len(row) else None
+        if kind is not float and kind is not int and \
+                not any(_is_number(row[c]) for c in cols if c < len(row)):
             break
         n += 1
     if n == 0:

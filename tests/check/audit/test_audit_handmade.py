@@ -142,7 +142,7 @@ def test_six_tables_stacked_on_one_sheet_each_with_its_own_rate(tmp_path, fmt):
     for s, p, rate in zip(result.sheets, placed, RATES, strict=True):
         if rate == 0.8:
             check(s, p, [("dE_dw6", 1, "substitution",
-                          "dEtotal/dw6 uses i1 where t1 (target for o1) belongs")])
+                          "dEtotal/dw6 uses i1 where t1 belongs")])
         else:
             assert s.correct, s.summary
 

@@ -246,7 +246,8 @@ def _ods(path: Path, sheets: dict[str, dict]) -> None:
                 if v is None:
                     tr.addElement(TableCell())
                 elif isinstance(v, tuple):
-                    formula = re.sub(r"(\$?[A-Z]+\$?[0-9]+)", r"[.\1]", v[0][1:])
+                    # OpenFormula: [.A1] references, ; between arguments
+                    formula = re.sub(r"(\$?[A-Z]+\$?[0-9]+)", r"[.\1]", v[0][1:]).replace(",", ";")
                     cell = TableCell(valuetype="float", value=repr(v[1]), formula="of:=" + formula)
                     cell.addElement(P(text=repr(v[1])))
                     tr.addElement(cell)

@@ -257,3 +257,24 @@ def test_a_class_audit_csv_json_exit_status_and_mark(tmp_path, capsys):
     assert json.loads(report(result, "json"))["exit_status"] == 1
     assert audit_files([files[2]]).exit_status == 0
     assert mark(audit(files[2]), tmp_path / "clean.xlsx").is_file()
+
+
+def test_a_libreoffice_export_audits_like_its_source(tmp_path):
+    """One real export, on a small book: LibreOffice saves the hand-made .ods as .xlsx."""
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        pytest.skip("LibreOffice is not installed")
+    source = tmp_path / "student.ods"
+    column, mistake, iteration, kind, words = CLASSES["one after another"]
+    [placed] = write(source, {"Sheet1": [(Block(mistakes={column: mistake}, headers=HUMAN), 0, 0)]})[
+        "Sheet1"]
+    profile = (tmp_path / "profile").as_uri()
+    subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "xlsx",
+                    "--outdir", str(tmp_path / "out"), str(source)], check=True, timeout=180,
+                   capture_output=True)
+    [sheet] = audit(tmp_path / "out" / "student.xlsx").sheets
+    assert not sheet.values_only
+    check(sheet, placed, [(column, iteration, kind, "updated one after another")])

@@ -6,6 +6,7 @@ with `--no-plots` does not pay its start-up time. The Agg backend needs no displ
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sheetgen.config import Config
@@ -34,6 +35,20 @@ def plot_path(directory: Path, rate: float | None) -> Path:
 
 def write_plots(config: Config) -> list[Path]:
     """Write plots/loss_lr_<rate>.png per rate and plots/loss_all.png; returns their paths."""
+    curves = {rate: loss_curve(config, rate) for rate in config.learning_rates}
+    return write_loss_plots(curves, config.output_dir / "plots")
+
+
+def thin(losses: Sequence[float]) -> tuple[list[int], list[float]]:
+    """(iterations, E_total) from a whole loss column, at most about MAX_POINTS of them."""
+    stride = max(1, -(-len(losses) // MAX_POINTS))
+    xs = [k for k in range(1, len(losses) + 1) if (k - 1) % stride == 0 or k == len(losses)]
+    return xs, [losses[k - 1] for k in xs]
+
+
+def write_loss_plots(curves: Mapping[float, tuple[Sequence[int], Sequence[float]]],
+                     directory: Path) -> list[Path]:
+    """One PNG per rate's (iterations, E_total) curve and one with all of them, in `directory`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -42,8 +57,6 @@ def write_plots(config: Config) -> list[Path]:
     from sheetgen.generate import atomic_path
 
     spec = template()["chart"]
-    directory = config.output_dir / "plots"
-    curves = {rate: loss_curve(config, rate) for rate in config.learning_rates}
     written = []
 
     def save(fig: Figure, target: Path) -> None:

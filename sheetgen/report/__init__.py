@@ -1,0 +1,74 @@
+"""`sheetgen report`: the exercise's write-up, from the same model rows as the workbooks.
+
+Writes DIR/report/README.md (Markdown with $…$ math, for a code-hosting site),
+DIR/report/index.html (one page that renders offline: MathML, no script, no web request) and
+DIR/report/images/ (the network picture and the loss plots). Each file is written whole or not
+at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from sheetgen.config import Config, validate
+from sheetgen.layout import format_rate, network, network_picture
+from sheetgen.model import Network, iterate
+
+Rows = Sequence[Sequence[float]]
+
+
+def model_rows(net: Network, config: Config) -> dict[float, list[tuple[float, ...]]]:
+    """Each learning rate's rows, values in `net.names` order (the model run once per rate)."""
+    return {rate: list(iterate(net, config.setup, rate, config.iterations))
+            for rate in config.learning_rates}
+
+
+def write_report(config: Config, runs: Mapping[float, Rows] | None = None,
+                 correct_runs: Mapping[float, Rows] | None = None) -> list[Path]:
+    """Write the report of `config`; returns the paths written.
+
+    `runs`: each learning rate's rows from the model (as the workbooks were written from),
+    values in network order; run here when not given. `correct_runs`: with
+    `config.reference_errata`, the rows with the correct maths (run here when not given), for
+    the section on the original's mistakes. ConfigError and ModelError come before any file."""
+    from sheetgen.generate import atomic_path
+    from sheetgen.plots import thin, write_loss_plots
+    from sheetgen.report.document import build_document
+    from sheetgen.report.html import to_html
+    from sheetgen.report.markdown import to_markdown
+    from sheetgen.writers.picture_png import render_png
+
+    validate(config)
+    net = network(config.setup.biases, config.reference_errata)
+    runs = runs if runs is not None else model_rows(net, config)
+    correct = None
+    if config.reference_errata:
+        right = network(config.setup.biases, False)
+        correct = (right, correct_runs if correct_runs is not None else model_rows(right, config))
+
+    folder = config.output_dir / "report"
+    images = folder / "images"
+    written = []
+    target = images / "network.png"
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(render_png(network_picture(config)))
+    written.append(target)
+    loss = net.index("E_total")
+    curves = {rate: thin([row[loss] for row in runs[rate]]) for rate in config.learning_rates}
+    plots = write_loss_plots(curves, images)
+    written += plots
+    links = {"network": "images/network.png", "all": f"images/{plots[-1].name}"}
+    links |= {format_rate(rate): f"images/{path.name}"
+              for rate, path in zip(config.learning_rates, plots, strict=False)}
+
+    doc = build_document(config, net, runs, links, correct)
+    for name, text in (("README.md", to_markdown(doc)), ("index.html", to_html(doc))):
+        target = folder / name
+        with atomic_path(target) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        written.append(target)
+    return written
+
+
+__all__ = ["model_rows", "write_report"]

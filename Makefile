@@ -22,9 +22,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check sheetgen tests bench
 
-# Rewrites tests/golden/ from the model; review the diff before committing it.
+# Rewrites tests/check/golden/ from the model; review the diff before committing it.
 golden: $(STAMP)
-	$(BIN)/python tests/make_golden.py
+	$(BIN)/python tests/check/make_golden.py
 
 # Renders the default workbooks with LibreOffice to outputs/screenshots/ (PDF and PNG pages).
 screenshots: $(STAMP)

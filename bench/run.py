@@ -90,8 +90,8 @@ def has_flag(flag: str) -> bool:
 def pandas_child(iterations: int, rates: str, path: str) -> None:
     import pandas as pd
 
-    from sheetgen.layout import column_specs, network
-    from sheetgen.model import Setup, iterate
+    from sheetgen.core.model import Setup, iterate
+    from sheetgen.core.template import column_specs, network
 
     net = network()
     headers = [spec["header"] for spec in column_specs()]
@@ -123,9 +123,11 @@ def _row_template(fmt: str, later: list[str], letters: list[str]) -> str:
 
 
 def floor_child(fmt: str, iterations: int, rates: str, level: int, path: str) -> None:
+    from sheetgen.build.book import build_sheet
     from sheetgen.config import Config
-    from sheetgen.layout import build_sheet, column_letter, network
-    from sheetgen.model import Setup, iterate
+    from sheetgen.core.cells import column_letter
+    from sheetgen.core.model import Setup, iterate
+    from sheetgen.core.template import network
 
     config = Config(iterations=iterations)
     net = network()
@@ -161,7 +163,7 @@ def sheetgen_level() -> int:
     """The deflate level sheetgen writes with: the floor is measured at the same one too.
     Asked in a child: a child's peak RSS starts at its parent's (exec keeps the high-water
     mark), so this process stays as small as it can."""
-    code = "from sheetgen.writers._fast import DEFLATE_LEVEL; print(DEFLATE_LEVEL)"
+    code = "from sheetgen.write._fast import DEFLATE_LEVEL; print(DEFLATE_LEVEL)"
     return int(subprocess.run(python("-c", code), cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout)
 

@@ -7,13 +7,10 @@ import math
 import sys
 from pathlib import Path
 
-from sheetgen import __version__, progress
-from sheetgen.config import EXAMPLES, FORMATS, ConfigError, example_text, load
-from sheetgen.safety import WorkbookError
-
-
-class UsageError(Exception):
-    """Bad input from the user: reported in one line, exit status 2."""
+from sheetgen import __version__
+from sheetgen.config import EXAMPLES, FORMATS, example_text, load
+from sheetgen.core import progress
+from sheetgen.errors import SheetgenError, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -191,7 +188,7 @@ def _init_config(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from sheetgen.verify import verify
+    from sheetgen.check.verify import verify
 
     return verify(args.files, rtol=args.rtol, timeout=args.timeout,
                   out=print, err=lambda line: print(line, file=sys.stderr))
@@ -209,7 +206,7 @@ def _add_compare(commands) -> None:
                      metavar="A_NAME:B_NAME",
                      help="compare sheet A_NAME of A with B_NAME of B (repeatable; default: "
                           "the sheets of the same name)")
-    # Defaults are sheetgen.compare.DEFAULT_RTOL/ATOL (imported lazily: pandas is slow to load).
+    # Defaults are sheetgen.check.compare.DEFAULT_RTOL/ATOL (imported lazily: pandas is slow to load).
     cmp.add_argument("--rtol", type=_non_negative, metavar="X",
                      help="relative tolerance (default 1e-9: values stored to 10 significant digits)")
     cmp.add_argument("--atol", type=_non_negative, metavar="X",
@@ -227,7 +224,7 @@ def _sheet_pair(text: str) -> tuple[str, str]:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from sheetgen.compare import DEFAULT_ATOL, DEFAULT_RTOL, compare_workbooks, report
+    from sheetgen.check.compare import DEFAULT_ATOL, DEFAULT_RTOL, compare_workbooks, report
 
     comparison = compare_workbooks(
         args.a, args.b, args.sheets,
@@ -251,7 +248,7 @@ def _add_audit(commands) -> None:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from sheetgen.audit import audit, report
+    from sheetgen.check.audit import audit, report
 
     result = audit(args.file)
     print(report(result, args.report_format))
@@ -259,24 +256,13 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sheetgen.model import ModelError
-
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "run", None):
             build_parser().print_help()
             return 2
         return args.run(args)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except WorkbookError as exc:
+    except SheetgenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

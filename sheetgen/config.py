@@ -16,7 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sheetgen.model import Setup
+from sheetgen.core.model import Setup
+from sheetgen.core.template import sheet_name, template
+from sheetgen.errors import ConfigError
 
 FORMATS = ("xlsx", "ods")
 DEFAULT_LEARNING_RATES = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0)
@@ -39,14 +41,6 @@ class Config:
 
     def output_path(self, fmt: str) -> Path:
         return self.output_dir / f"{self.basename}.{fmt}"
-
-
-class ConfigError(ValueError):
-    """A setting is unusable; the message is one line naming the field."""
-
-    @property
-    def field(self) -> str:
-        return str(self).split(":", 1)[0]
 
 
 # --- the TOML file ----------------------------------------------------------------------------
@@ -218,16 +212,12 @@ def _formats(value: Any, fail) -> tuple[str, ...]:
 
 def max_iterations(fmt: str) -> int:
     """Table rows that fit below the header in one sheet of format `fmt`."""
-    from sheetgen.layout import template  # layout imports this module
-
     return ROW_LIMITS[fmt] - (template()["table"]["first_row"] - 1)
 
 
 def validate(config: Config) -> list[str]:
     """Raise ConfigError for the first unusable setting; return one-line warnings otherwise.
     Touches no file; the output folder is only looked at."""
-    from sheetgen.layout import sheet_name
-
     if not config.formats:
         raise ConfigError("formats: no format chosen")
     for fmt in config.formats:

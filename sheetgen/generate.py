@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from sheetgen.build.book import Book, build_book
+from sheetgen.build.summary import first_and_last
 from sheetgen.config import Config, validate
-from sheetgen.layout import Book, build_book, network
-from sheetgen.summary import first_and_last
-from sheetgen.writers import ods, xlsx
+from sheetgen.core.template import network
+from sheetgen.write import ods, xlsx
+from sheetgen.write.atomic import atomic_path
 
 WRITERS: dict[str, Callable[[Book, Path], None]] = {"xlsx": xlsx.write, "ods": ods.write}
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path):
-    """A temporary path beside `target`, renamed onto it only when the block succeeds;
-    on any failure (Ctrl-C included) the temporary file goes and `target` is untouched."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would make the result private
-        yield Path(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_workbook(config: Config, fmt: str) -> Path:
@@ -61,7 +37,7 @@ def generate(config: Config) -> list[Path]:
     check_model(config)
     paths = [write_workbook(config, fmt) for fmt in config.formats]
     if config.plots:
-        from sheetgen.plots import write_plots  # matplotlib only when plotting
+        from sheetgen.write.plots import write_plots  # matplotlib only when plotting
 
         paths += write_plots(config)
     return paths

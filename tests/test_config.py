@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetgen import cli, model
+from sheetgen import cli
 from sheetgen.config import (
     EXAMPLES,
     Config,
@@ -25,9 +25,11 @@ from sheetgen.config import (
     override,
     validate,
 )
+from sheetgen.core import model
+from sheetgen.core.cells import column_letter
+from sheetgen.core.model import Setup
+from sheetgen.core.template import network
 from sheetgen.generate import generate
-from sheetgen.layout import column_letter, network
-from sheetgen.model import Setup
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "sheetgen" / "examples"
 
@@ -315,7 +317,7 @@ def test_a_real_process_reports_a_typo_without_a_traceback(tmp_path):
                     reason="LibreOffice not installed (Debian: apt-get install libreoffice-calc-nogui)")
 def test_biased_example_generates_and_verifies_in_libreoffice(tmp_path):
     """(The reference example is the defaults, whose workbooks tests/test_verify.py verifies.)"""
-    from sheetgen.verify import verify_file
+    from sheetgen.check.verify import verify_file
 
     config = replace(from_file(EXAMPLES_DIR / "biased.toml"), output_dir=tmp_path, plots=False)
     paths = generate(config)

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from sheetgen.build.book import network_picture
 from sheetgen.config import Config, validate
-from sheetgen.layout import format_rate, network, network_picture
-from sheetgen.model import Network, iterate
+from sheetgen.core.model import Network, iterate
+from sheetgen.core.template import format_rate, network
 
 Rows = Sequence[Sequence[float]]
 
@@ -32,12 +33,12 @@ def write_report(config: Config, runs: Mapping[float, Rows] | None = None,
     values in network order; run here when not given. `correct_runs`: with
     `config.reference_errata`, the rows with the correct maths (run here when not given), for
     the section on the original's mistakes. ConfigError and ModelError come before any file."""
-    from sheetgen.generate import atomic_path
-    from sheetgen.plots import thin, write_loss_plots
     from sheetgen.report.document import build_document
     from sheetgen.report.html import to_html
     from sheetgen.report.markdown import to_markdown
-    from sheetgen.writers.picture_png import render_png
+    from sheetgen.write.atomic import atomic_path
+    from sheetgen.write.picture_png import render_png
+    from sheetgen.write.plots import thin, write_loss_plots
 
     validate(config)
     net = network(config.setup.biases, config.reference_errata)

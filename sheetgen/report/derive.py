@@ -12,8 +12,8 @@ import ast
 from dataclasses import dataclass
 from functools import cached_property
 
-from sheetgen.expressions import Expression
-from sheetgen.model import Network, Quantity
+from sheetgen.core.expressions import Expression
+from sheetgen.core.model import Network, Quantity
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sheetgen.config import Config
-from sheetgen.layout import format_rate, template
-from sheetgen.model import Network
+from sheetgen.core.model import Network
+from sheetgen.core.template import format_rate, template
 from sheetgen.report.derive import Chain, Term, Trained
 from sheetgen.report.latex import (
     OPERAND_DIGITS,

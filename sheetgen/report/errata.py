@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from sheetgen.compare import SheetComparison, compare_tables
-from sheetgen.model import Network
-from sheetgen.read import Table
+from sheetgen.check.compare import SheetComparison, compare_tables
+from sheetgen.core.model import Network
+from sheetgen.read.tables import Table
 
 
 def as_table(network: Network, rows: Sequence[Sequence[float]], sheet: str) -> Table:

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 
-from sheetgen.expressions import Expression
+from sheetgen.core.expressions import Expression
 
 # Significant digits: a computed result as the workbook stores it; an operand substituted into
 # a worked equation shorter, so that a long line still fits a page.

@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from sheetgen.layout import network
-from sheetgen.model import Setup, run
+from sheetgen.core.model import Setup, run
+from sheetgen.core.template import network
 from sheetgen.report.derive import Chain, differentiate, simplify
 from sheetgen.report.latex import plain_number, render, render_lines, visible_width
 

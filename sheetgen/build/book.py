@@ -1,0 +1,215 @@
+"""From the template and the model to cells: what goes where, with which formula and value.
+
+The layout is the one place that knows cell positions; both writers render what it returns,
+and the reader uses the same template to recognise a table. Formulas are rendered once per
+column into a row template (``{r}`` this row, ``{p}`` the row above) in each writer's dialect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sheetgen.build.charts import Chart, extent, loss_chart
+from sheetgen.build.picture import Picture, build_picture
+from sheetgen.config import Config
+from sheetgen.core.cells import DIALECTS, parse_cell, ref, separator
+from sheetgen.core.expressions import Expression
+from sheetgen.core.model import Network, iterate
+from sheetgen.core.template import (
+    applies,
+    column_specs,
+    format_rate,
+    network,
+    parameter_specs,
+    sheet_name,
+    template,
+)
+
+if TYPE_CHECKING:
+    from sheetgen.build.summary import Summary
+
+# --- sheets ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell outside the table body. `style`: text, label, header, parameter, note."""
+
+    row: int
+    col: int
+    value: str | float
+    style: str = "text"
+
+
+@dataclass(frozen=True)
+class Column:
+    index: int
+    header: str
+    quantity: str
+    style: str                       # number | gradient | integer
+    first: dict[str, str] | None     # formula of the first row per dialect; None: plain value
+    later: dict[str, str]            # formula template of later rows per dialect ({r}, {p})
+
+
+@dataclass
+class Sheet:
+    name: str
+    learning_rate: float
+    cells: list[Cell]                # sorted by row then column; includes the header row
+    header_row: int                  # 0-based
+    first_row: int                   # 0-based
+    columns: list[Column]
+    rows: Iterator[tuple[float, ...]]  # the model's rows, produced while writing
+    iterations: int
+    column_width: int
+    number_format: str
+    gradient_format: str
+    chart: Chart | None = None       # the loss chart, right of the table
+    picture: Picture | None = None   # the network drawing over B1:I22
+    print_ranges: tuple[tuple[int, int, int, int], ...] = ()  # (row, col, last row, last col)
+
+
+@dataclass
+class Book:
+    sheets: list[Sheet]
+    config: Config
+    summary: Summary | None = None   # the first sheet: one row per learning rate
+    print_scale: int = 100           # percent, for printing and PDF export
+
+
+def _formula_templates(net: Network, column_of: dict[str, int], params: dict[str, tuple[int, int]],
+                       expression: Expression, row_key: str) -> dict[str, str]:
+    rendered = {}
+    for dialect in DIALECTS:
+        def reference(name: str, dialect: str = dialect) -> str:
+            if name in column_of:
+                return ref(dialect, column_of[name], "{" + row_key + "}")
+            row, col = params[name]
+            return ref(dialect, col, str(row + 1), absolute=True)
+        rendered[dialect] = expression.to_formula(reference, separator(dialect))
+    return rendered
+
+
+def _settings_value(key: str, config: Config) -> str | float:
+    return {
+        "iterations": config.iterations,
+        "biases": config.setup.biases,
+        "maths": "reference errata" if config.reference_errata else "correct",
+    }[key]
+
+
+def build_sheet(config: Config, learning_rate: float, net: Network | None = None) -> Sheet:
+    tpl = template()
+    table = tpl["table"]
+    biases = config.setup.biases
+    net = net or network(biases, config.reference_errata)
+    specs = column_specs(biases)
+    column_of = {spec["quantity"]: i for i, spec in enumerate(specs)}
+    params = {name: parse_cell(p["cell"]) for name, p in parameter_specs(biases).items()}
+    header_row = table["header_row"] - 1
+
+    cells: list[Cell] = []
+    marks = {"b1": "+b1" if biases != "none" else "", "b2": "+b2" if biases != "none" else ""}
+    for block in tpl["text"]:
+        if applies(block, biases):
+            for ref, text in block["cells"]:
+                cells.append(Cell(*parse_cell(ref), text.format(**marks), "text"))
+    values = config.setup.values() | {"learning_rate": learning_rate}
+    for name, p in parameter_specs(biases).items():
+        cells.append(Cell(*parse_cell(p["label_cell"]), p["label"], "label"))
+        cells.append(Cell(*parse_cell(p["cell"]), float(values[name]), "parameter"))
+    settings = tpl["settings"]
+    cells.append(Cell(*parse_cell(settings["title_cell"]), settings["title"], "label"))
+    for entry in settings["rows"]:
+        cells.append(Cell(*parse_cell(entry["label_cell"]), entry["label"], "label"))
+        cells.append(Cell(*parse_cell(entry["cell"]), _settings_value(entry["key"], config), "text"))
+    if config.reference_errata:
+        note = tpl["errata_note"]
+        cells.append(Cell(*parse_cell(note["cell"]), note["text"], "note"))
+    for i, spec in enumerate(specs):
+        cells.append(Cell(header_row, i, spec["header"], "header"))
+    cells.sort(key=lambda c: (c.row, c.col))
+
+    columns = []
+    for i, (spec, q) in enumerate(zip(specs, net.quantities, strict=True)):
+        style = "integer" if spec.get("integer") else "gradient" if q.gradient else "number"
+        if q.is_state:
+            first = None
+            later = _formula_templates(net, column_of, params, q.next, "p")
+        else:
+            # The first row has no row above: a prev(x) reference reads its own row there.
+            first = _formula_templates(net, column_of, params, q.formula.without_previous_row(), "r")
+            later = _formula_templates(net, column_of, params, q.formula, "r")
+        columns.append(Column(i, spec["header"], q.name, style, first, later))
+
+    sheet = Sheet(
+        name=sheet_name(learning_rate),
+        learning_rate=learning_rate,
+        cells=cells,
+        header_row=header_row,
+        first_row=table["first_row"] - 1,
+        columns=columns,
+        rows=iterate(net, config.setup, learning_rate, config.iterations),
+        iterations=config.iterations,
+        column_width=table["column_width"],
+        number_format=table["number_format"],
+        gradient_format=table["gradient_format"],
+        chart=_loss_chart(learning_rate, specs, table["first_row"] - 1, config.iterations),
+        picture=network_picture(config),
+    )
+    sheet.print_ranges = print_ranges(sheet)
+    return sheet
+
+
+def print_ranges(sheet: Sheet) -> tuple[tuple[int, int, int, int], ...]:
+    """The blocks a sheet prints as: its upper part, then the table's two parts (with the chart)."""
+    spec = template()["print"]
+    upper_first, upper_last = (parse_cell(ref) for ref in spec["upper"].split(":"))
+    split = parse_cell(spec["split_column"] + "1")[1]
+    last_row, last_col = sheet.first_row + sheet.iterations - 1, len(sheet.columns) - 1
+    if sheet.chart is not None:
+        chart_row, chart_col = extent(sheet.chart)
+        last_row, last_col = max(last_row, chart_row), max(last_col, chart_col)
+    return ((*upper_first, *upper_last), (sheet.header_row, 0, last_row, split - 1),
+            (sheet.header_row, split, last_row, last_col))
+
+
+def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterations: int) -> Chart:
+    spec = template()["chart"]
+    column_of = {s["quantity"]: i for i, s in enumerate(specs)}
+    return loss_chart(spec, sheet_name(learning_rate), format_rate(learning_rate),
+                      column_of[spec["x"]], column_of[spec["y"]],
+                      first_row, first_row + iterations - 1, len(specs))
+
+
+def network_picture(config: Config) -> Picture:
+    """The network drawing, labelled with this workbook's initial weights."""
+    spec = template()["picture"]
+    weights = {f"w{k}": getattr(config.setup, f"w{k}") for k in range(1, 9)}
+    return build_picture(spec, weights, parse_cell(spec["anchor"]))
+
+
+def build_book(config: Config, mistakes: dict[str, dict[str, str]] | None = None) -> Book:
+    """`mistakes` (tests only: {quantity: {name: replacement}}) injects wrong formulas, so that
+    the values and the formulas of the file hold the same mistake."""
+    net = network(config.setup.biases, config.reference_errata)
+    if mistakes:
+        net = net.substitute(mistakes)
+    book = Book([build_sheet(config, rate, net) for rate in config.learning_rates], config)
+    from sheetgen.build.summary import build_summary  # it builds on this module's helpers
+
+    book.summary = build_summary(config, book.sheets, net)
+    book.print_scale = template()["print"]["scale_percent"]
+    return book
+
+
+def render_row(column: Column, dialect: str, row_number: int, first: bool) -> str | None:
+    """The formula text of one cell (1-based spreadsheet row), or None for a plain value."""
+    pattern = column.first if first else column.later
+    if pattern is None:
+        return None
+    return pattern[dialect].format(r=row_number, p=row_number - 1)
+
+
+__all__ = ["Book", "Cell", "Column", "Sheet", "build_book", "build_sheet", "render_row"]

@@ -1,0 +1,109 @@
+"""The summary sheet: one row per learning rate, every value a formula over that rate's sheet.
+
+Cached values come from the model run again for the first and last row only (the sheets'
+rows are generators consumed while writing, and keeping them would cost memory).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sheetgen.build.book import Cell, Sheet
+from sheetgen.build.charts import Chart, combined_chart, extent
+from sheetgen.config import Config
+from sheetgen.core.cells import column_letter, parse_cell, sheet_ref
+from sheetgen.core.model import Network, Setup, iterate
+from sheetgen.core.template import network, template
+
+
+@dataclass(frozen=True)
+class FormulaCell:
+    row: int
+    col: int
+    formulas: dict[str, str]   # per dialect, without the leading "="
+    value: float | str         # cached value
+    style: str
+
+
+@dataclass
+class Summary:
+    name: str
+    cells: list[Cell]           # plain text: title, note, headers, sheet names
+    formulas: list[FormulaCell]
+    chart: Chart | None
+    n_columns: int
+    header_row: int
+    print_ranges: tuple[tuple[int, int, int, int], ...] = ()
+
+
+@lru_cache(maxsize=256)  # one model pass serves the up-front check, the .xlsx and the .ods
+def first_and_last(net: Network, setup: Setup, rate: float,
+                    iterations: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    rows = iterate(net, setup, rate, iterations)
+    first = next(rows)
+    rest = deque(rows, maxlen=1)
+    return first, rest[0] if rest else first
+
+
+def build_summary(config: Config, sheets: list[Sheet], net: Network | None = None) -> Summary:
+    """`net`: the equations the sheets were built with (the default ones when None)."""
+    net = net or network(config.setup.biases, config.reference_errata)
+    spec = template()["summary"]
+    header_row = spec["header_row"] - 1
+    columns = spec["columns"]
+    cells = [Cell(*parse_cell(spec["title_cell"]), spec["title"], "label"),
+             Cell(*parse_cell(spec["note_cell"]), spec["note"], "text")]
+    cells += [Cell(header_row, c, col["header"], "header") for c, col in enumerate(columns)]
+    rate_row, rate_col = parse_cell(template()["parameters"]["learning_rate"]["cell"])
+    best_col = next(c for c, col in enumerate(columns) if col["header"] == spec["best_of"])
+    mark_col = next(c for c, col in enumerate(columns) if col["source"] == "best")
+    first_data, last_data = header_row + 1, header_row + len(sheets)
+
+    formulas: list[FormulaCell] = []
+    finals = []
+    for k, sheet in enumerate(sheets):
+        row = header_row + 1 + k
+        first, last = first_and_last(net, config.setup, sheet.learning_rate, config.iterations)
+        index = {column.quantity: column.index for column in sheet.columns}
+        last_row = sheet.first_row + sheet.iterations - 1
+        for c, col in enumerate(columns):
+            source = col["source"]
+            if source == "sheet":
+                cells.append(Cell(row, c, sheet.name, "text"))
+            elif source == "learning_rate":
+                formulas.append(FormulaCell(row, c, sheet_ref(sheet.name, rate_row, rate_col),
+                                            float(sheet.learning_rate), "number"))
+            elif source in ("first", "last"):
+                i = index[col["quantity"]]
+                value = (first if source == "first" else last)[i]
+                at = sheet.first_row if source == "first" else last_row
+                formulas.append(FormulaCell(row, c, sheet_ref(sheet.name, at, i), value, "number"))
+                if c == best_col:
+                    finals.append(value)
+    lowest = min(finals) if finals else None
+    for k in range(len(sheets)):
+        row = header_row + 1 + k
+        here, block = column_letter(best_col), (first_data + 1, last_data + 1)
+        mark = spec["best_text"]
+        formulas.append(FormulaCell(row, mark_col, {
+            "xlsx": f'IF({here}{row + 1}=MIN({here}${block[0]}:{here}${block[1]}),"{mark}","")',
+            "ods": f'IF([.{here}{row + 1}]=MIN([.{here}${block[0]}:.{here}${block[1]}]);"{mark}";"")',
+        }, mark if finals[k] == lowest else "", "label"))
+    cells.sort(key=lambda c: (c.row, c.col))
+    formulas.sort(key=lambda f: (f.row, f.col))
+
+    sheet_col = next(c for c, col in enumerate(columns) if col["source"] == "sheet")
+    charts = [s.chart for s in sheets if s.chart is not None]
+    chart = None
+    if charts and len(charts) == len(sheets):
+        chart_spec = spec["chart"]
+        chart = combined_chart(chart_spec, charts,
+                               [(spec["name"], header_row + 1 + k, sheet_col) for k in range(len(sheets))],
+                               header_row, len(columns) + chart_spec["gap_columns"])
+    last_row, last_col = header_row + len(sheets), len(columns) - 1
+    if chart is not None:
+        last_row, last_col = (max(a, b) for a, b in zip((last_row, last_col), extent(chart), strict=True))
+    return Summary(spec["name"], cells, formulas, chart, len(columns), header_row,
+                   ((0, 0, last_row, last_col),))

@@ -1,0 +1,519 @@
+"""Recalculate a workbook in LibreOffice and compare every formula cell with its cached value.
+
+LibreOffice runs headless with a throw-away profile and its own process group, and is always
+shut down, on success, error, timeout or Ctrl-C. A small bridge script (`_uno_bridge.py`),
+run by a Python that can import LibreOffice's `uno` module, opens the file, forces a hard
+recalculation with `calculateAll()` and returns the results as exact doubles (UNO's
+`getDataArray()`, not CSV or xlsx export, which round to 15 significant digits). The cached
+values are read here, from the file's own XML, so what is compared is what any program that
+does not recalculate would read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path, PurePosixPath
+from xml.parsers import expat
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+from sheetgen.core.cells import column_letter, parse_cell
+from sheetgen.errors import VerifyError, WorkbookError
+from sheetgen.read.safety import check_workbook
+
+DEFAULT_RTOL = 1e-12
+DEFAULT_TIMEOUT = 300.0  # seconds per file; a 6 x 1,000-row book takes under 10
+BRIDGE = Path(__file__).with_name("_uno_bridge.py")
+SOFFICE_CANDIDATES = ("soffice", "libreoffice", "/Applications/LibreOffice.app/Contents/MacOS/soffice")
+INSTALL_HINT = "install LibreOffice (Debian/Ubuntu: apt-get install libreoffice-calc-nogui python3-uno)"
+PRECISION = "exact float64 (results through UNO, cached values from the file's XML)"
+SHOWN_PER_SHEET = 10  # differing or error cells listed per sheet
+
+# Load without recalculating (the bridge then recalculates everything once, explicitly).
+PROFILE_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" \
+oor:op="fuse"><value>1</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" \
+oor:op="fuse"><value>1</value></prop></item>
+</oor:items>
+"""
+
+XLSX_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+TABLE_NS = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+OFFICE_NS = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+CALCEXT_NS = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
+TEXT_NS = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+
+
+@dataclass(frozen=True)
+class Other:
+    """A result that is neither a number nor text: "no cached value", "error #NUM!", ..."""
+
+    what: str
+
+    def __str__(self) -> str:
+        return self.what
+
+
+Value = float | str | Other   # a number, a text result, or something else
+
+
+# --- what LibreOffice computes ----------------------------------------------------------------
+
+@dataclass
+class Recalculated:
+    """One sheet's formula cells after LibreOffice's full recalculation; keys (row, col), 0-based."""
+
+    name: str
+    values: dict[tuple[int, int], float | str | None] = field(default_factory=dict)  # None: neither
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)       # e.g. "#NUM!", "Err:502"
+
+
+@dataclass
+class Recalculation:
+    version: str
+    sheets: list[Recalculated]
+    seconds: float
+
+    def sheet(self, name: str) -> Recalculated:
+        return next(s for s in self.sheets if s.name == name)
+
+
+def find_soffice() -> str:
+    for candidate in SOFFICE_CANDIDATES:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    raise VerifyError(f"LibreOffice (soffice) not found: {INSTALL_HINT}")
+
+
+@cache
+def find_uno_python() -> str:
+    """A Python that can import LibreOffice's `uno` module: the system one on Debian."""
+    soffice = find_soffice()
+    candidates = ["/usr/bin/python3", shutil.which("python3"),
+                  os.path.join(os.path.dirname(os.path.realpath(soffice)), "python")]
+    for python in dict.fromkeys(c for c in candidates if c and os.access(c, os.X_OK)):
+        try:
+            probe = subprocess.run([python, "-c", "import uno"], capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if probe.returncode == 0:
+            return python
+    raise VerifyError("no Python with LibreOffice's uno module found "
+                      "(Debian/Ubuntu: apt-get install python3-uno)")
+
+
+def recalculate(path: Path, timeout: float = DEFAULT_TIMEOUT) -> Recalculation:
+    """Open `path` in a private headless LibreOffice, recalculate every formula, return the results."""
+    path = Path(path)
+    try:
+        check_workbook(path)
+    except WorkbookError as exc:
+        raise VerifyError(str(exc)) from None
+    soffice, python = find_soffice(), find_uno_python()
+    start = time.monotonic()
+    deadline = start + timeout
+    with tempfile.TemporaryDirectory(prefix="sheetgen-verify-", ignore_cleanup_errors=True) as scratch:
+        profile = Path(scratch) / "profile"
+        (profile / "user").mkdir(parents=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(PROFILE_SETTINGS, "utf-8")
+        pipe = f"sheetgen-{os.getpid()}-{uuid.uuid4().hex}"
+        office = subprocess.Popen(
+            [soffice, "--headless", "--invisible", "--norestore", "--nologo", "--nolockcheck",
+             "--nodefault", f"-env:UserInstallation={profile.as_uri()}", f"--accept=pipe,name={pipe};urp;"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)  # its own process group: killed as a whole below
+        try:
+            remaining = max(1.0, deadline - time.monotonic())
+            bridge = subprocess.Popen(
+                [python, str(BRIDGE), pipe, str(path.resolve()), f"{remaining:.1f}"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=True)
+            try:
+                out, err = _wait_for_bridge(bridge, office, deadline, f"{path}: LibreOffice", timeout)
+            finally:
+                bridge.kill()  # nothing happens if it has finished
+                bridge.wait()
+            if bridge.returncode != 0:
+                lines = err.decode("utf-8", "replace").strip().splitlines()
+                raise VerifyError(f"{path}: LibreOffice failed: {lines[-1] if lines else 'no message'}")
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                office.wait(timeout=5)  # the bridge asked it to quit
+        finally:
+            _stop(office)
+    return _parse_bridge_output(out, time.monotonic() - start)
+
+
+def _wait_for_bridge(bridge: subprocess.Popen, office: subprocess.Popen, deadline: float,
+                     what: str, timeout: float) -> tuple[bytes, bytes]:
+    """The bridge's output; gives up at the deadline or when LibreOffice dies first."""
+    while True:
+        try:
+            return bridge.communicate(timeout=0.5)  # retrying loses no output
+        except subprocess.TimeoutExpired:
+            pass
+        if office.poll() is not None:
+            try:  # LibreOffice also exits when the bridge is done: give it a moment to finish
+                return bridge.communicate(timeout=3)
+            except subprocess.TimeoutExpired:
+                raise VerifyError(f"{what} stopped unexpectedly (exit status {office.returncode})") from None
+        if time.monotonic() > deadline:
+            raise VerifyError(f"{what} took longer than {timeout:g} s (--timeout)")
+
+
+def _stop(office: subprocess.Popen) -> None:
+    """Kill LibreOffice's whole process group (launcher, soffice.bin) and reap the launcher."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(office.pid, signal.SIGKILL)
+    office.wait()
+
+
+def _parse_bridge_output(raw: bytes, seconds: float) -> Recalculation:
+    data = json.loads(raw)
+    sheets = []
+    for entry in data["sheets"]:
+        sheet = Recalculated(entry["name"])
+        for block in entry["blocks"]:
+            for i, (values, formulas) in enumerate(zip(block["values"], block["formulas"], strict=True)):
+                for j, (value, formula) in enumerate(zip(values, formulas, strict=True)):
+                    at = (block["row"] + i, block["col"] + j)
+                    sheet.values[at] = value
+                    sheet.formulas[at] = formula
+        for row, col, text in entry["errors"]:
+            sheet.errors[(row, col)] = text
+        sheets.append(sheet)
+    return Recalculation(data["version"], sheets, seconds)
+
+
+# --- what the file stores ----------------------------------------------------------------------
+
+def stored_values(path: Path) -> dict[str, dict[tuple[int, int], Value]]:
+    """sheet name -> formula cell (row, col) -> its cached value: a number, a text, or Other."""
+    path = Path(path)
+    try:
+        check_workbook(path)
+        with zipfile.ZipFile(path) as zf:
+            return _xlsx_cached(zf) if path.suffix.lower() == ".xlsx" else _ods_cached(zf)
+    except WorkbookError as exc:
+        raise VerifyError(str(exc)) from None
+    except (KeyError, ValueError, expat.ExpatError, ElementTree.ParseError, DefusedXmlException,
+            zipfile.BadZipFile) as exc:
+        raise VerifyError(f"{path}: cannot read its cells: {exc}") from None
+
+
+def _refuse(*args) -> None:
+    raise ValueError("the XML declares a DTD or entities, which a workbook never needs")
+
+
+def _parse(stream, start, end, text) -> None:
+    """Stream one XML member through expat (C speed, no tree); names are "namespace local"."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartDoctypeDeclHandler = _refuse   # no DTD, so no entity expansion of any kind
+    parser.EntityDeclHandler = _refuse
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.buffer_text = True
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.CharacterDataHandler = text
+    parser.ParseFile(stream)
+
+
+def _xlsx_cached(zf: zipfile.ZipFile) -> dict[str, dict[tuple[int, int], Value]]:
+    workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{PKG_REL_NS}Relationship")}
+    out = {}
+    for sheet in workbook.iter(f"{XLSX_NS}sheet"):
+        target = targets[sheet.get(f"{REL_NS}id")]
+        member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+        with zf.open(member) as stream:
+            out[sheet.get("name")] = _xlsx_sheet(stream)
+    return out
+
+
+def _xlsx_sheet(stream) -> dict[tuple[int, int], Value]:
+    main = XLSX_NS.strip("{}") + " "
+    cells: dict[tuple[int, int], Value] = {}
+    cell: dict = {}
+    position = [0, -1]   # row, column: for cells that omit their address
+
+    def start(name, attrs):
+        if name == main + "c":
+            ref = attrs.get("r")
+            if ref:
+                position[:] = parse_cell(ref)
+            else:
+                position[1] += 1
+            cell.clear()
+            cell.update(at=tuple(position), t=attrs.get("t", "n"))
+        elif name == main + "f":
+            cell["f"] = True
+        elif name == main + "v":
+            cell["v"] = []
+        elif name == main + "row":
+            position[:] = [int(attrs["r"]) - 1 if "r" in attrs else position[0] + 1, -1]
+
+    def end(name):
+        if name == main + "c" and cell.get("f"):
+            v = cell.get("v")
+            cells[cell["at"]] = _xlsx_value(cell["t"], None if v is None else "".join(v))
+
+    def text(data):
+        if "v" in cell and isinstance(cell["v"], list):
+            cell["v"].append(data)
+
+    _parse(stream, start, end, text)
+    return cells
+
+
+def _xlsx_value(kind: str, v: str | None) -> Value:
+    if v is None:
+        return Other("no cached value")
+    if kind == "e":
+        return Other(f"error {v}")
+    if kind in ("str", "inlineStr", "s") or not v:
+        return v   # an empty <v></v> is how an empty text result is stored
+    return float(v)
+
+
+def _ods_cached(zf: zipfile.ZipFile) -> dict[str, dict[tuple[int, int], Value]]:
+    table, office = TABLE_NS.strip("{}") + " ", OFFICE_NS.strip("{}") + " "
+    calcext, text_p = CALCEXT_NS.strip("{}") + " value-type", TEXT_NS.strip("{}") + " p"
+    cell_names = (table + "table-cell", table + "covered-table-cell")
+    out: dict[str, dict[tuple[int, int], Value]] = {}
+    state = {"cells": {}, "row": 0, "col": 0, "row_repeat": 1, "cell": None, "depth": 0}
+
+    def start(name, attrs):
+        if name == table + "table":
+            state["depth"] += 1
+            if state["depth"] == 1:
+                state.update(cells={}, row=0)
+                out[attrs.get(table + "name", "")] = state["cells"]
+        elif state["depth"] != 1:
+            return  # a table inside a cell: not part of the sheet's grid
+        elif name == table + "table-row":
+            state.update(col=0, row_repeat=int(attrs.get(table + "number-rows-repeated", 1)))
+        elif name in cell_names:
+            repeat = int(attrs.get(table + "number-columns-repeated", 1))
+            state["cell"] = (attrs, repeat, [] if table + "formula" in attrs else None)
+        elif name == text_p and state["cell"] and state["cell"][2] is not None and state["cell"][2]:
+            state["cell"][2].append("\n")
+
+    def end(name):
+        if name == table + "table":
+            state["depth"] -= 1
+        elif state["depth"] != 1:
+            return
+        elif name in cell_names:
+            attrs, repeat, paragraphs = state["cell"]
+            if paragraphs is not None:
+                value = _ods_value(attrs, office, calcext, "".join(paragraphs))
+                for r in range(state["row"], state["row"] + state["row_repeat"]):
+                    for c in range(state["col"], state["col"] + repeat):
+                        state["cells"][(r, c)] = value
+            state["col"] += repeat
+            state["cell"] = None
+        elif name == table + "table-row":
+            state["row"] += state["row_repeat"]
+
+    def text(data):
+        if state["cell"] and state["cell"][2] is not None:
+            state["cell"][2].append(data)
+
+    with zf.open("content.xml") as stream:
+        _parse(stream, start, end, text)
+    return out
+
+
+def _ods_value(attrs: dict, office: str, calcext: str, text: str) -> Value:
+    kind = attrs.get(office + "value-type")
+    if kind in ("float", "percentage", "currency"):
+        return float(attrs[office + "value"])
+    if kind == "boolean":
+        return 1.0 if attrs.get(office + "boolean-value") == "true" else 0.0
+    if kind is None:
+        return Other("no cached value")
+    if attrs.get(calcext) == "error":
+        return Other(f"error {text}")
+    return attrs.get(office + "string-value", text)
+
+
+# --- the comparison ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Difference:
+    cell: str
+    formula: str
+    stored: Value
+    recalculated: Value
+    relative: float     # inf when the two are of different kinds or texts differ
+
+
+@dataclass
+class SheetReport:
+    name: str
+    checked: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    errors: list[tuple[str, str, str]] = field(default_factory=list)   # (cell, formula, error text)
+    largest: float = 0.0
+    largest_at: str = ""
+
+
+@dataclass
+class FileReport:
+    path: Path
+    rtol: float
+    version: str
+    seconds: float
+    sheets: list[SheetReport]
+
+    @property
+    def checked(self) -> int:
+        return sum(s.checked for s in self.sheets)
+
+    @property
+    def ok(self) -> bool:
+        return not any(s.differences or s.errors for s in self.sheets)
+
+    @property
+    def largest(self) -> tuple[float, str]:
+        worst = max(self.sheets, key=lambda s: s.largest, default=None)
+        return (worst.largest, f"'{worst.name}'!{worst.largest_at}") if worst else (0.0, "")
+
+
+def relative_difference(a: Value, b: Value) -> float:
+    """|a - b| / max(|a|, |b|) for numbers; 0 or inf for texts and other results."""
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return 0.0 if a == b else abs(a - b) / max(abs(a), abs(b))
+    return 0.0 if type(a) is type(b) and a == b else math.inf
+
+
+def compare(stored: dict[str, dict[tuple[int, int], Value]], recalculation: Recalculation,
+            rtol: float) -> list[SheetReport]:
+    reports = []
+    for sheet in recalculation.sheets:
+        cached = stored.get(sheet.name, {})
+        report = SheetReport(sheet.name)
+        for at in sorted(set(sheet.values) | set(cached)):
+            ref = f"{column_letter(at[1])}{at[0] + 1}"
+            if at in sheet.errors:
+                report.errors.append((ref, sheet.formulas.get(at, ""), sheet.errors[at]))
+            stored_value = cached.get(at, Other("not a formula in the file"))
+            if at in sheet.errors:
+                recalculated: Value = Other(f"error {sheet.errors[at]}")
+            elif at not in sheet.values:
+                recalculated = Other("not a formula in LibreOffice")
+            else:
+                value = sheet.values[at]
+                recalculated = Other("neither a number nor a text") if value is None else value
+            report.checked += 1
+            rel = relative_difference(stored_value, recalculated)
+            if rel > report.largest or not report.largest_at:
+                report.largest, report.largest_at = rel, ref
+            if rel > rtol and at not in sheet.errors:
+                report.differences.append(
+                    Difference(ref, sheet.formulas.get(at, ""), stored_value, recalculated, rel))
+        reports.append(report)
+    return reports
+
+
+def verify_file(path: Path, rtol: float = DEFAULT_RTOL, timeout: float = DEFAULT_TIMEOUT) -> FileReport:
+    """Recalculate `path` in LibreOffice and compare every formula cell with its cached value."""
+    path = Path(path)
+    stored = stored_values(path)  # first: an unreadable file never starts LibreOffice
+    recalculation = recalculate(path, timeout)
+    return FileReport(path, rtol, recalculation.version, recalculation.seconds,
+                      compare(stored, recalculation, rtol))
+
+
+def _show(value: Value) -> str:
+    return str(value) if isinstance(value, Other) else repr(value)
+
+
+def format_report(report: FileReport) -> str:
+    lines = [f"{report.path}: LibreOffice {report.version} recalculated every formula "
+             f"({report.seconds:.1f} s with start-up); compared as {PRECISION}, rtol {report.rtol:g}"]
+    for s in report.sheets:
+        where = f" at {s.largest_at}" if s.largest else ""
+        lines.append(f"  {s.name}: {s.checked} formula cells, {len(s.differences)} differ, "
+                     f"{len(s.errors)} errors, largest relative difference {s.largest:.3g}{where}")
+        for d in s.differences[:SHOWN_PER_SHEET]:
+            lines.append(f"    {d.cell} {d.formula}: stored {_show(d.stored)}, "
+                         f"recalculated {_show(d.recalculated)} (relative {d.relative:.3g})")
+        for ref, formula, text in s.errors[:SHOWN_PER_SHEET]:
+            lines.append(f"    {ref} {formula}: evaluates to {text}")
+        hidden = max(0, len(s.differences) - SHOWN_PER_SHEET) + max(0, len(s.errors) - SHOWN_PER_SHEET)
+        if hidden:
+            lines.append(f"    ... and {hidden} more")
+    largest, at = report.largest
+    differ = sum(len(s.differences) for s in report.sheets)
+    errors = sum(len(s.errors) for s in report.sheets)
+    if report.ok and not report.checked:
+        lines.append(f"OK {report.path}: no formula cells, nothing to recalculate")
+    elif report.ok:
+        where = f" at {at}" if largest else ""
+        lines.append(f"OK {report.path}: all {report.checked} formula cells agree "
+                     f"(largest relative difference {largest:.3g}{where})")
+    else:
+        lines.append(f"FAIL {report.path}: {differ} of {report.checked} formula cells differ, "
+                     f"{errors} {'is an error' if errors == 1 else 'are errors'}")
+    return "\n".join(lines)
+
+
+def verify(paths: list[Path], rtol: float = DEFAULT_RTOL, timeout: float = DEFAULT_TIMEOUT,
+           out=print, err=print) -> int:
+    """Verify each file and print its report: 0 all agree, 1 a cell differs or errors, 2 cannot run."""
+    try:
+        find_uno_python()  # once, before any file: missing LibreOffice is one message, not one per file
+    except VerifyError as exc:
+        err(f"error: {exc}")
+        return 2
+    status = 0
+    with _terminate_as_interrupt():
+        for path in paths:
+            try:
+                report = verify_file(Path(path), rtol, timeout)
+            except VerifyError as exc:
+                err(f"error: {exc}")
+                status = 2
+                continue
+            out(format_report(report))
+            status = max(status, 0 if report.ok else 1)
+    return status
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM and SIGHUP act like Ctrl-C, so that LibreOffice is shut down on them too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,187 @@
+"""The 2-2-2 sigmoid network trained by gradient descent, in float64. Pure: no files, no I/O.
+
+The equations are data (a `Network` of named expressions, read from the layout template), so
+the same text that computes a value here becomes that cell's formula in the workbook.
+Every iteration is one table row: the state (targets, inputs, weights, trained biases, the
+iteration number) and every quantity computed from it. The next row's state comes from the
+previous row only, all weights updated at once, as in the reference sheet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+
+from sheetgen.core.expressions import Expression, sigmoid
+from sheetgen.errors import ModelError
+
+BIAS_MODES = ("none", "fixed", "trained")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Initial values of one experiment: the reference exercise by default."""
+
+    i1: float = 0.05
+    i2: float = 0.1
+    t1: float = 0.01
+    t2: float = 0.99
+    w1: float = 0.15
+    w2: float = 0.2
+    w3: float = 0.25
+    w4: float = 0.3
+    w5: float = 0.4
+    w6: float = 0.45
+    w7: float = 0.5
+    w8: float = 0.55
+    b1: float = 0.0
+    b2: float = 0.0
+    biases: str = "none"  # none | fixed | trained
+
+    def values(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "biases"}
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One table column: computed from its own row (`formula`) or carried from the row above
+    (`next`, with the setup's value in the first row)."""
+
+    name: str
+    formula: Expression | None = None
+    next: Expression | None = None
+    gradient: bool = False
+
+    @property
+    def is_state(self) -> bool:
+        return self.formula is None
+
+
+@dataclass(frozen=True)
+class Gradient:
+    name: str
+    expression: Expression
+    value: float
+
+
+@dataclass(frozen=True)
+class Network:
+    """Quantities in table-column order; computed ones in an order where each only uses
+    quantities before it (checked on construction)."""
+
+    quantities: tuple[Quantity, ...]
+    parameters: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        known = {q.name for q in self.quantities if q.is_state} | set(self.parameters)
+        for q in self.quantities:
+            if q.formula is not None:
+                missing = q.formula.names - known
+                if missing:
+                    raise ValueError(f"{q.name} uses {sorted(missing)} before they are known")
+                known.add(q.name)
+        names = {q.name for q in self.quantities} | set(self.parameters)
+        for q in self.quantities:
+            if q.next is not None and q.next.names - names:
+                raise ValueError(f"next {q.name} uses unknown {sorted(q.next.names - names)}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(q.name for q in self.quantities)
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+    def quantity(self, name: str) -> Quantity:
+        return self.quantities[self.index(name)]
+
+    def substitute(self, substitutions: Mapping[str, Mapping[str, str | float]]) -> Network:
+        """The same network with names replaced inside the named quantities' formulas."""
+        unknown = set(substitutions) - set(self.names)
+        if unknown:
+            raise ValueError(f"no such quantity: {sorted(unknown)}")
+        quantities = []
+        for q in self.quantities:
+            mapping = substitutions.get(q.name)
+            if mapping and q.formula is not None:
+                q = Quantity(q.name, q.formula.substitute(mapping), q.next, q.gradient)
+            elif mapping:
+                q = Quantity(q.name, None, q.next.substitute(mapping), q.gradient)
+            quantities.append(q)
+        return Network(tuple(quantities), self.parameters)
+
+    def compile(self):
+        """One Python function per network: state and parameters in, (row, next state) out.
+        Generated once per network, so that long runs cost one call per row."""
+        if "_compiled" in self.__dict__:
+            return self.__dict__["_compiled"]
+        state = [q.name for q in self.quantities if q.is_state]
+        params = sorted(self.parameters)
+        # _prev: the row above as a dict, for prev(x) references; None in the first row.
+        lines = [f"def step({', '.join(state + params)}, _prev=None):"]
+        for q in self.quantities:
+            if q.formula is not None:
+                lines.append(f"    {q.name} = {q.formula.to_python()}")
+        lines.append(f"    row = ({', '.join(self.names)},)")
+        nexts = ", ".join(self.quantity(s).next.to_python() for s in state)
+        lines.append(f"    return row, ({nexts},)")
+        namespace: dict = {"sigmoid": sigmoid}
+        exec(compile("\n".join(lines), "<network>", "exec"), namespace)  # noqa: S102
+        compiled = namespace["step"], state, params
+        object.__setattr__(self, "_compiled", compiled)  # a cache, not state: frozen otherwise
+        return compiled
+
+
+def initial_state(network: Network, setup: Setup) -> dict[str, float]:
+    values = setup.values() | {"iteration": 1}
+    return {q.name: values[q.name] for q in network.quantities if q.is_state}
+
+
+def parameter_values(network: Network, setup: Setup, learning_rate: float) -> dict[str, float]:
+    values = setup.values() | {"learning_rate": learning_rate}
+    return {name: values[name] for name in network.parameters}
+
+
+def iterate(network: Network, setup: Setup, learning_rate: float,
+            iterations: int) -> Iterator[tuple[float, ...]]:
+    """Yield one row per iteration, values in `network.names` order. Constant memory."""
+    step, state_names, param_names = network.compile()
+    params = parameter_values(network, setup, learning_rate)
+    args = [initial_state(network, setup)[s] for s in state_names]
+    args += [params[p] for p in param_names]
+    n_state = len(state_names)
+    # Only a network with a row-above reference (prev(x)) pays for carrying the previous row.
+    carry = any(q.formula is not None and q.formula.uses_previous_row for q in network.quantities)
+    previous = None
+    for iteration in range(1, iterations + 1):
+        try:
+            row, next_state = step(*args, previous) if carry else step(*args)
+        except OverflowError:  # x ** 2 raises where x * x would give inf
+            raise ModelError(f"iteration {iteration}: a value is too large for floating point "
+                             f"(learning rate {learning_rate:g}); the setting leaves floating point"
+                             ) from None
+        if carry:
+            previous = dict(zip(network.names, row, strict=True))
+        # One sum is cheaper than 31 checks; it is only non-finite if a value is (or all are huge).
+        if not math.isfinite(sum(row)) and not all(map(math.isfinite, row)):
+            bad = next(n for n, v in zip(network.names, row, strict=True) if not math.isfinite(v))
+            raise ModelError(f"iteration {iteration}: {bad} is not a finite number "
+                             f"(learning rate {learning_rate:g}); the setting leaves floating point")
+        yield row
+        args[:n_state] = next_state
+
+
+def run(network: Network, setup: Setup, learning_rate: float,
+        iterations: int) -> list[dict[str, float]]:
+    """All rows as dicts of quantity name -> value (for tests and small runs)."""
+    names = network.names
+    return [dict(zip(names, row, strict=True))
+            for row in iterate(network, setup, learning_rate, iterations)]
+
+
+def gradients(network: Network, row: Mapping[str, float]) -> list[Gradient]:
+    """The gradient columns of one row as data: name, expression and value."""
+    return [Gradient(q.name, q.formula, row[q.name])
+            for q in network.quantities if q.gradient and q.formula is not None]
+

@@ -1,0 +1,461 @@
+"""Guards for workbook files read from users: checked before any parser sees them.
+
+The checks read the zip directory, at most PROLOG_LIMIT bytes from the start of each XML entry,
+and then stream the sheet parts once. A file that passes cannot expand beyond MAX_UNCOMPRESSED
+through the zip library, none of its XML declares a DTD, so no parser can be made to expand
+entities, and no sheet asks a reader for a grid or copied text out of proportion to its bytes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import html
+import re
+import zipfile
+import zlib
+from pathlib import Path
+
+from sheetgen.core.cells import column_letter, column_number
+from sheetgen.errors import WorkbookError
+
+# A generated table row is about 3 KB of XML in .xlsx and 5.5 KB in .ods, so this admits about
+# 6 sheets x 120,000 rows (.xlsx) or 6 x 64,000 rows (.ods) while bounding what a reader loads.
+MAX_UNCOMPRESSED = 2 * 1024**3
+MAX_RATIO = 200          # deflate rarely beats 100:1 on spreadsheet XML; bombs go far beyond
+MAX_ENTRIES = 1_000      # a workbook has tens of entries; this bounds the XML scan below
+PROLOG_LIMIT = 64 * 1024  # a real XML prolog is under 200 bytes
+# The part each format cannot do without.
+REQUIRED = {".xlsx": "xl/workbook.xml", ".ods": "content.xml"}
+METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+
+
+def check_workbook(path: Path) -> None:
+    """Raise WorkbookError unless `path` is an undamaged-looking zip of plausible size whose
+    XML parts declare no DTD (no entity expansion)."""
+    path = Path(path)
+    if not path.exists():
+        raise WorkbookError(f"{path}: no such file")
+    if not path.is_file():
+        raise WorkbookError(f"{path}: not a regular file")
+    suffix = path.suffix.lower()
+    if suffix not in REQUIRED:
+        raise WorkbookError(f"{path}: not an .xlsx or .ods file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            _check_sizes(path, infos)
+            names = {i.filename for i in infos}
+            if REQUIRED[suffix] not in names:
+                raise WorkbookError(f"{path}: not a {suffix} workbook (it has no {REQUIRED[suffix]})")
+            for info in infos:
+                if _is_xml(info.filename):
+                    _check_prolog(path, zf, info)
+            _check_extents(path, zf, infos, suffix)
+    except zipfile.BadZipFile as exc:
+        raise WorkbookError(f"{path}: {_zip_problem(path, suffix, exc)}") from None
+    except (zlib.error, EOFError) as exc:
+        raise WorkbookError(f"{path}: damaged {suffix} file: {exc}") from None
+    except OSError as exc:
+        raise WorkbookError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _zip_problem(path: Path, suffix: str, exc: Exception) -> str:
+    with open(path, "rb") as f:
+        start = f.read(4)
+    if start == b"PK\x03\x04":
+        return f"damaged or truncated {suffix} file ({exc})"
+    return f"not a valid {suffix} file (not a zip archive)"
+
+
+def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    if len(infos) > MAX_ENTRIES:
+        raise WorkbookError(f"{path}: too many entries in the archive ({len(infos):,})")
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise WorkbookError(f"{path}: {info.filename} is encrypted")
+        if info.compress_type not in METHODS:
+            raise WorkbookError(f"{path}: {info.filename} uses an unsupported compression method")
+    # Sizes from the zip directory; the zip library never inflates an entry past its stated size.
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO and total > 64 * 1024**2:
+        raise WorkbookError(f"{path}: refused: it would expand to {total:,} bytes (zip bomb?)")
+
+
+def _is_xml(name: str) -> bool:
+    return name.lower().endswith((".xml", ".rels", ".vml"))
+
+
+# What may come before a DOCTYPE or the root element: whitespace, <?...?>, comments.
+_PROLOG_ITEM = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+# Encodings in which "<!DOCTYPE" reads the same as in the text decoded here.
+_DECLARED_ENCODING = re.compile(r"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_ENCODINGS = {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "utf-32", "us-ascii", "ascii",
+              "iso-8859-1", "latin-1", "latin1"}
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def _check_prolog(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Refuse a DTD (<!DOCTYPE, hence <!ENTITY) in the part's prolog; reads <= PROLOG_LIMIT bytes."""
+    with zf.open(info) as raw:
+        head = raw.read(PROLOG_LIMIT)
+    text = _decode(head)
+    pos = 0
+    while True:
+        match = _PROLOG_ITEM.match(text, pos)
+        if not match:
+            break
+        pos = match.end()
+    declared = _DECLARED_ENCODING.match(text)
+    if declared and declared.group(1).lower() not in _ENCODINGS:
+        raise WorkbookError(f"{path}: refused: {info.filename} is in an unexpected encoding "
+                            f"({declared.group(1)})")
+    rest = text[pos:pos + 9].upper()
+    if rest.startswith(("<!DOCTYPE", "<!ENTITY")):
+        raise WorkbookError(f"{path}: refused: {info.filename} declares a DTD "
+                            "(entity expansion is not allowed in a workbook)")
+    if not re.match(r"<[^!?]", rest) and len(head) == PROLOG_LIMIT:
+        raise WorkbookError(f"{path}: refused: {info.filename} has no element "
+                            f"in its first {PROLOG_LIMIT:,} bytes")
+
+
+def _decode(head: bytes) -> str:
+    """The XML text as far as it decodes; encodings sniffed as the XML spec describes."""
+    encoding, skip = _sniff(head)
+    return codecs.getincrementaldecoder(encoding)("replace").decode(head[skip:])
+
+
+def _sniff(head: bytes) -> tuple[str, int]:
+    """(encoding, length of its byte-order mark) of an XML entity starting with `head`."""
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name, len(bom)
+    if head[:4] == b"<\0?\0":
+        return "utf-16-le", 0
+    if head[:4] == b"\0<\0?":
+        return "utf-16-be", 0
+    if head[:4] in (b"<\0\0\0", b"\0\0\0<"):
+        return ("utf-32-le" if head[0] else "utf-32-be"), 0
+    return "utf-8", 0
+
+
+# --- sheet extents: what a reader lays out in memory ------------------------------------------
+#
+# calamine builds every sheet as a dense grid from A1 to its last cell and copies the text of
+# repeated cells, so a tiny file can ask for billions of cells (two cells, A1 and XFD1048576;
+# an .ods row repeated 20,000 times over 1,000 repeated cells). The sheet parts are streamed
+# once and refused when the grid they ask for is not paid for by their own bytes.
+
+MAX_ROWS = 1_048_576   # the last row of an .xlsx or .ods sheet
+MAX_COLUMNS = 16_384   # and its last column, XFD
+FREE_CELLS = 2_000_000  # a grid this size reads in a few seconds and ~100 MB, whatever its bytes
+# Beyond FREE_CELLS every cell of the grid must be paid for by this many bytes of the sheet's
+# XML: a written cell costs 20-170 bytes, so only far-off cells or repeats come below it.
+BYTES_PER_CELL = 8
+MAX_COPIED = 256 * 1024**2  # text a reader copies for repeated cells (shared strings, .ods repeats)
+SCAN_CHUNK = 4 * 1024**2
+MAX_ROW_BYTES = 64 * 1024**2  # no table row (or tag) is this long
+
+
+def _check_extents(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], suffix: str) -> None:
+    if suffix == ".ods":
+        _check_ods(path, zf, zf.getinfo("content.xml"))
+        return
+    strings = [i for i in infos if i.filename.lower().endswith("sharedstrings.xml")]
+    longest = max((_longest_string(zf, i) for i in strings), default=0)
+    sheets = [i for i in infos if _is_xml(i.filename) and i not in strings]
+    # Every shared-string cell may copy the longest string: count them only when that matters.
+    cells_bound = sum(i.file_size for i in sheets) // 20
+    count_strings = longest * cells_bound > MAX_COPIED
+    string_cells = 0
+    for info in sheets:
+        string_cells += _check_xlsx_part(path, zf, info, count_strings)
+    if longest * string_cells > MAX_COPIED:
+        raise WorkbookError(f"{path}: refused: {string_cells:,} cells would each copy a shared string "
+                            f"of up to {longest:,} bytes (a shared-strings bomb?)")
+
+
+def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """The entry's bytes in SCAN_CHUNK pieces, as UTF-8 (a UTF-16 or UTF-32 part is transcoded,
+    so that the byte patterns below see it too); the zip library stops at the stated size."""
+    with zf.open(info) as raw:
+        chunk = raw.read(SCAN_CHUNK)
+        encoding, skip = _sniff(chunk)
+        if encoding == "utf-8":
+            while chunk:
+                yield chunk
+                chunk = raw.read(SCAN_CHUNK)
+            return
+        decoder = codecs.getincrementaldecoder(encoding)("replace")
+        chunk = chunk[skip:]
+        while chunk:
+            yield decoder.decode(chunk).encode()
+            chunk = raw.read(SCAN_CHUNK)
+
+
+def _check_grid(path: Path, part: str, rows: int, columns: int, size: int) -> None:
+    corner = f"{column_letter(columns - 1)}{rows:,}".replace(",", "")
+    if rows > MAX_ROWS or columns > MAX_COLUMNS:
+        raise WorkbookError(f"{path}: refused: {part} reaches cell {corner}, beyond the last "
+                            f"cell of a sheet ({column_letter(MAX_COLUMNS - 1)}{MAX_ROWS})")
+    cells = rows * columns
+    if cells > FREE_CELLS and cells * BYTES_PER_CELL > size:
+        raise WorkbookError(f"{path}: refused: {part} spans A1:{corner}, {cells:,} cells, from "
+                            f"{size:,} bytes of XML (far-off or repeated cells?)")
+
+
+# .xlsx: the usual shape is <c r="B39" ...> with rows in order. The scan finds the largest row
+# and column of each chunk with one regex that matches only the cells able to raise them
+# (two- and three-letter columns, rows past the chunk's last cell); any other shape of cell
+# (no r, r not first, a prefix, odd letters) sends the part to a slower tag-by-tag pass that
+# follows the reader's own counting. The <dimension ref=...> a sheet states is not used: readers
+# ignore it (a sheet claiming A1:XFD1048576 over two cells reads in 70 MB), so it is no threat.
+_REF = re.compile(rb"\$?([A-Za-z]{1,3})\$?([0-9]+)")
+_LAST_CELL = re.compile(rb'<c r="[A-Z]{1,3}([1-9][0-9]{0,6})"')
+_XLSX_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c)((?:\s[^>]*)?)>")
+_PREFIXED_CELL = re.compile(rb"<[^\s<>/:]+:c[\s>/]")
+_R_ATTRIBUTE = re.compile(rb"\sr\s*=\s*[\"']([^\"']*)[\"']")
+_SHARED = re.compile(rb"\st\s*=\s*[\"']s[\"']")
+
+
+def _greater(n: int) -> bytes:
+    """A regex for the decimal numbers (1 to 7 digits, no leading zero) greater than n."""
+    digits = str(n)
+    options = [f"[1-9][0-9]{{{len(digits)},6}}"] if len(digits) < 7 else []
+    for i, d in enumerate(digits):
+        if d != "9":
+            rest = len(digits) - i - 1
+            options.append(digits[:i] + f"[{int(d) + 1}-9]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    return ("(?:" + "|".join(options or ["(?!)"]) + ")").encode()
+
+
+def _letters_greater(n: int) -> bytes:
+    """A regex for the column letters (1 to 3) after column n (1 = A)."""
+    if n == 0:
+        return b"[A-Z]{1,3}"
+    letters = column_letter(n - 1)
+    options = [f"[A-Z]{{{len(letters) + 1},3}}"] if len(letters) < 3 else []
+    for i, letter in enumerate(letters):
+        if letter != "Z":
+            rest = len(letters) - i - 1
+            options.append(letters[:i] + f"[{chr(ord(letter) + 1)}-Z]" + (f"[A-Z]{{{rest}}}" if rest else ""))
+    return ("(?:" + "|".join(options or ["(?!)"]) + ")").encode()
+
+
+@functools.lru_cache(maxsize=64)
+def _cells_pattern(rows: int, columns: int) -> re.Pattern:
+    """Cells past row `rows` or column `columns`, or of an unusual shape."""
+    return re.compile(rb'<c(?: r="(?:(' + _letters_greater(columns) + rb')([1-9][0-9]{0,6})|[A-Z]{1,3}('
+                      + _greater(rows) + rb'))"|(?! r="[A-Z]{1,3}[1-9][0-9]{0,6}")[\s>/])')
+
+
+def _check_xlsx_part(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, count_strings: bool) -> int:
+    """Refuse a part whose cells reach too far; return its shared-string cells if counted."""
+    rows = columns = strings = 0
+    slow: _XlsxCounter | None = None
+    carry = b""
+    for chunk in _chunks(zf, info):
+        text = carry + chunk
+        cut = text.rfind(b"<")
+        text, carry = text[:cut], text[cut:]
+        if len(carry) > MAX_ROW_BYTES:
+            raise WorkbookError(f"{path}: refused: {info.filename} has a tag longer than "
+                                f"{MAX_ROW_BYTES:,} bytes")
+        if count_strings:
+            strings += sum(1 for _ in _SHARED.finditer(text))
+        if slow is None and b":c" in text and _PREFIXED_CELL.search(text):
+            slow = _XlsxCounter(rows)
+        if slow is None:
+            at = text.rfind(b'<c r="')
+            last = _LAST_CELL.match(text, at) if at >= 0 else None
+            if last:
+                rows = max(rows, int(last.group(1)))
+            row_end = text.rfind(b'</row>')
+            widest = _LAST_CELL.match(text, text.rfind(b'<c r="', 0, row_end)) if row_end > 0 else None
+            if widest:  # a row's last cell: in a table, the widest; the regex then skips the rest
+                letters = widest.group(0)[6:].rstrip(b'"0123456789')
+                columns = max(columns, column_number(letters.decode("ascii")))
+            for letters, row, past in _cells_pattern(rows, columns).findall(text):
+                if letters:
+                    columns, rows = max(columns, column_number(letters.decode("ascii"))), max(rows, int(row))
+                elif past:
+                    rows = max(rows, int(past))
+                else:  # a cell of another shape
+                    slow = _XlsxCounter(rows)
+                    break
+        if slow is not None:
+            slow.feed(text)
+            rows, columns = max(rows, slow.rows), max(columns, slow.columns)
+        _check_grid(path, info.filename, rows, columns, info.file_size)
+    return strings
+
+
+class _XlsxCounter:
+    """Cell positions as the reader counts them: r when given, else the next row or column.
+    An empty <c/> is counted too, as the fast pass counts it (the reader skips it)."""
+
+    def __init__(self, rows: int):
+        self.row = self.rows = rows  # rows seen so far; the next r-less row follows them
+        self.column = self.columns = 0
+
+    def feed(self, text: bytes) -> None:
+        for end, name, attributes in _XLSX_TAG.findall(text):
+            if name == b"row":
+                if attributes.endswith(b"/"):
+                    continue  # an empty <row/> moves no counter
+                if end:
+                    self.row, self.column = self.row + 1, 0
+                else:
+                    r = _R_ATTRIBUTE.search(attributes)
+                    if r and r.group(1).isdigit():
+                        self.row = int(r.group(1)) - 1
+                continue
+            if end:
+                continue
+            r = _R_ATTRIBUTE.search(attributes)
+            ref = _REF.fullmatch(r.group(1)) if r else None
+            if ref:
+                self.column = column_number(ref.group(1).decode("ascii")) - 1
+                row = int(ref.group(2))
+            else:
+                row = self.row + 1
+            self.rows = max(self.rows, row)
+            self.columns = max(self.columns, self.column + 1)
+            self.column += 1
+
+
+def _longest_string(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """An upper bound on the bytes of the longest shared string: the widest gap between <si."""
+    longest = gap = 0
+    for chunk in _chunks(zf, info):
+        pieces = chunk.split(b"<si")
+        gap += len(pieces[0])
+        for piece in pieces[1:]:
+            longest, gap = max(longest, gap), len(piece)
+    return max(longest, gap)
+
+
+# .ods: rows and cells may say they repeat. calamine copies a row's cells for every repeat and
+# fills empty cells and rows only up to the last one holding a value, so trailing empty repeats
+# (LibreOffice ends sheets with <table:table-row table:number-rows-repeated="1048000">) cost
+# nothing and are not counted. The scan splits content.xml at row starts with bytes.split; only
+# rows that mention a repeat are looked at cell by cell.
+_ODS_ROW = b"<table:table-row"
+_ODS_TABLE_END = b"</table:table>"
+_ROWS_REPEATED = re.compile(rb"number-rows-repeated\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_COLUMNS_REPEATED = re.compile(rb"number-columns-repeated\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_VALUE = re.compile(rb"office:(?:value|string-value|date-value|time-value|boolean-value)|table:formula")
+MIN_CELL_BYTES = len(b"<table:table-cell/>")
+
+
+_TABLE_NAME = re.compile(rb"<table:table\s[^>]*?table:name\s*=\s*[\"']([^\"']*)[\"']")
+
+
+class _OdsTable:
+    def __init__(self) -> None:
+        self.rows = self.pending = self.columns = self.copied = self.size = 0
+        self.name = "content.xml"
+
+    def named(self, text: bytes) -> None:
+        found = _TABLE_NAME.search(text)
+        if found:
+            self.name = f"content.xml, sheet {found.group(1).decode('utf-8', 'replace')!r},"
+
+
+def _check_ods(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    table = _OdsTable()
+    carry = b""
+    for chunk in _chunks(zf, info):
+        text = carry + chunk
+        cut = text.rfind(_ODS_ROW)
+        if cut <= 0:
+            if len(text) > MAX_ROW_BYTES:
+                raise WorkbookError(f"{path}: refused: content.xml has a row or run of markup longer "
+                                    f"than {MAX_ROW_BYTES:,} bytes")
+            carry = text
+            continue
+        text, carry = text[:cut], text[cut:]
+        table = _scan_ods(path, text, table)
+    _scan_ods(path, carry, table, last=True)
+
+
+def _scan_ods(path: Path, text: bytes, table: _OdsTable, last: bool = False) -> _OdsTable:
+    parts = text.split(_ODS_TABLE_END)
+    for i, part in enumerate(parts):
+        pieces = part.split(_ODS_ROW)
+        table.size += len(pieces[0])
+        table.named(pieces[0])
+        for piece in pieces[1:]:
+            _ods_row(piece, table)
+            table.size += len(piece) + len(_ODS_ROW)
+        if i < len(parts) - 1 or last:
+            _check_ods_table(path, table)
+            if i < len(parts) - 1:
+                table = _OdsTable()
+        else:
+            # Refuse early, before a huge content.xml is read to its end.
+            _check_grid(path, table.name, table.rows, table.columns, 2**63)
+    return table
+
+
+def _ods_row(piece: bytes, table: _OdsTable) -> None:
+    end = piece.find(b">")
+    if end < 0 or piece[:1] not in (b" ", b"\t", b"\n", b"\r", b">", b"/"):
+        return  # <table:table-rows>, <table:table-row-group>: not a row
+    row_repeats = _repeats(_ROWS_REPEATED.search(piece, 0, end))
+    copied = 0
+    if not (_VALUE.search(piece, end) or b"</table:table-cell>" in piece):
+        width = 0  # an empty row: the reader fills it in only below a row with values
+    elif piece.find(b"repeated", end) < 0:
+        width = len(piece) // MIN_CELL_BYTES  # a bound: every cell costs at least this much
+        if width > 1024:
+            width = _cell_count(piece)
+    else:
+        # Each cell counts once, a repeated one as often as it repeats unless nothing with a
+        # value follows it (trailing empty cells are not filled in).
+        width = _cell_count(piece)
+        for repeat in _COLUMNS_REPEATED.finditer(piece, end):
+            count = _repeats(repeat)
+            start, close = piece.rfind(b"<", 0, repeat.start()), piece.find(b">", repeat.end())
+            if close < 0 or count == 1:
+                continue
+            tag = piece[start:close + 1]
+            if _VALUE.search(tag) or not tag.endswith(b"/>"):
+                following = [at for at in (piece.find(b"<table:table-cell", close),
+                                           piece.find(b"<table:covered-table-cell", close)) if at >= 0]
+                copied += (count - 1) * ((min(following) if following else len(piece)) - start)
+                width += count - 1
+            elif _VALUE.search(piece, close) or piece.find(b"</table:table-cell>", close) >= 0:
+                width += count - 1
+    if width:
+        table.rows += table.pending + row_repeats
+        table.pending = 0
+        table.columns = max(table.columns, width)
+        table.copied += row_repeats * copied + (row_repeats - 1) * len(piece)
+    else:
+        table.pending += row_repeats
+
+
+def _cell_count(piece: bytes) -> int:
+    return piece.count(b"<table:table-cell") + piece.count(b"<table:covered-table-cell")
+
+
+def _repeats(found: re.Match | None) -> int:
+    """A repeat count as the reader may parse it: character references resolved, a sign allowed."""
+    if not found:
+        return 1
+    value = html.unescape((found.group(1) or found.group(2) or b"").decode("utf-8", "replace"))
+    try:
+        return max(1, int(value))
+    except ValueError:
+        return 1  # the reader refuses it
+
+
+def _check_ods_table(path: Path, table: _OdsTable) -> None:
+    _check_grid(path, table.name, table.rows, table.columns, table.size)
+    if table.copied > MAX_COPIED:
+        raise WorkbookError(f"{path}: refused: {table.name} repeats cells into {table.copied:,} bytes "
+                            f"of text (a repeated-cell bomb?)")

@@ -1,0 +1,196 @@
+"""Charts and the network picture in .ods: draw shapes and embedded chart objects.
+
+Shapes sit in the table's `<table:shapes>` (anchored to the sheet, positions in mm), which
+the schema places before the table's columns. A chart is an embedded object: a frame in the
+sheet pointing at `Object N/`, whose own content.xml holds an `office:chart` reading the
+sheet's cells by range address, so LibreOffice redraws it when those cells change.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape, quoteattr
+
+from sheetgen.build.book import Book
+from sheetgen.build.charts import Chart, Range
+from sheetgen.build.picture import Picture
+from sheetgen.core.cells import column_letter, quote_sheet
+
+# LibreOffice's defaults for what sheetgen leaves unset: columns after the declared ones and
+# rows without a style (Liberation Sans 10 pt). Only placement depends on them.
+DEFAULT_COLUMN_MM = 22.58
+DEFAULT_ROW_MM = 4.52
+INCH_MM = 25.4
+SERIES_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+CHART_MEDIA = "application/vnd.oasis.opendocument.chart"
+
+# Graphic and paragraph styles of the shapes, for content.xml's automatic styles.
+STYLES = (
+    '<style:style style:name="grNode" style:family="graphic"><style:graphic-properties '
+    'draw:stroke="solid" svg:stroke-width="0.26mm" svg:stroke-color="#000000" draw:fill="solid" '
+    'draw:fill-color="#cfe2f3" draw:textarea-horizontal-align="center" '
+    'draw:textarea-vertical-align="middle"/></style:style>'
+    '<style:style style:name="grLine" style:family="graphic"><style:graphic-properties '
+    'draw:stroke="solid" svg:stroke-width="0.26mm" svg:stroke-color="#000000"/></style:style>'
+    '<style:style style:name="grLabel" style:family="graphic"><style:graphic-properties '
+    'draw:stroke="none" draw:fill="solid" draw:fill-color="#ffffff" '
+    'draw:textarea-horizontal-align="center" draw:textarea-vertical-align="middle" '
+    'fo:padding-top="0mm" fo:padding-bottom="0mm" fo:padding-left="0mm" fo:padding-right="0mm"/>'
+    '</style:style>'
+    '<style:style style:name="grChart" style:family="graphic"/>'
+    '<style:style style:name="PCentre" style:family="paragraph">'
+    '<style:paragraph-properties fo:text-align="center"/>'
+    '<style:text-properties fo:font-size="10pt" fo:font-family="\'Liberation Sans\'" '
+    'style:font-family-generic="swiss"/></style:style>'
+)
+
+
+def styles_xml(ns: str, scale_percent: int) -> str:
+    """styles.xml: the default page landscape A4, printed at `scale_percent`."""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-styles {ns}>'
+            '<office:automatic-styles><style:page-layout style:name="pmPrint">'
+            '<style:page-layout-properties fo:page-width="297mm" fo:page-height="210mm" '
+            'style:print-orientation="landscape" fo:margin-top="10mm" fo:margin-bottom="10mm" '
+            'fo:margin-left="10mm" fo:margin-right="10mm" '
+            f'style:scale-to="{scale_percent}%"/></style:page-layout></office:automatic-styles>'
+            '<office:master-styles><style:master-page style:name="Default" '
+            'style:page-layout-name="pmPrint"/></office:master-styles></office:document-styles>')
+
+
+def print_ranges(sheet: str, ranges) -> str:
+    """The table:print-ranges attribute ('' when none): each block prints on its own pages."""
+    if not ranges:
+        return ""
+    text = " ".join(f"{_cell(sheet, r0, c0)}:{_cell(sheet, r1, c1)}" for r0, c0, r1, c1 in ranges)
+    return f" table:print-ranges={quoteattr(text)}"
+
+
+def chart_objects(book: Book) -> list[tuple[str, Chart]]:
+    """Every chart of the book with its object folder name, in sheet order."""
+    charts = []
+    if book.summary is not None and book.summary.chart is not None:
+        charts.append(book.summary.chart)
+    charts += [s.chart for s in book.sheets if s.chart is not None]
+    return [(f"Object {k}", chart) for k, chart in enumerate(charts, start=1)]
+
+
+def manifest_entries(objects: list[tuple[str, Chart]]) -> str:
+    return "".join(
+        f'<manifest:file-entry manifest:full-path="{name}/content.xml" manifest:media-type="text/xml"/>'
+        f'<manifest:file-entry manifest:full-path="{name}/" manifest:media-type="{CHART_MEDIA}"/>'
+        for name, _ in objects)
+
+
+def _mm(value: float) -> str:
+    return f"{value:.2f}mm"
+
+
+def _x(col: int, declared: int, column_mm: float) -> float:
+    return min(col, declared) * column_mm + max(0, col - declared) * DEFAULT_COLUMN_MM
+
+
+def shapes(picture: Picture | None, chart: tuple[str, Chart] | None, declared_columns: int,
+           column_width_in: float) -> str:
+    """The `<table:shapes>` of one sheet ('' when it has none)."""
+    column_mm = column_width_in * INCH_MM
+    parts = []
+    if picture is not None:
+        parts.append(_picture(picture, _x(picture.col, declared_columns, column_mm) + 1,
+                              picture.row * DEFAULT_ROW_MM + 1))
+    if chart is not None:
+        name, spec = chart
+        ranges = " ".join(_range(r) for s in spec.series for r in (s.y, s.x))
+        parts.append(
+            f'<draw:frame draw:style-name="grChart" draw:name={quoteattr(spec.title)} '
+            f'svg:x="{_mm(_x(spec.col, declared_columns, column_mm))}" '
+            f'svg:y="{_mm(spec.row * DEFAULT_ROW_MM)}" '
+            f'svg:width="{_mm(spec.width_mm)}" svg:height="{_mm(spec.height_mm)}">'
+            f'<draw:object draw:notify-on-update-of-ranges={quoteattr(ranges)} '
+            f'xlink:href="./{name}" xlink:type="simple" xlink:show="embed" xlink:actuate="onLoad"/>'
+            "</draw:frame>")
+    return f"<table:shapes>{''.join(parts)}</table:shapes>" if parts else ""
+
+
+def _picture(picture: Picture, x0: float, y0: float) -> str:
+    parts = []
+    for e in picture.edges:
+        parts.append(f'<draw:line draw:style-name="grLine" svg:x1="{_mm(x0 + e.x1)}" '
+                     f'svg:y1="{_mm(y0 + e.y1)}" svg:x2="{_mm(x0 + e.x2)}" svg:y2="{_mm(y0 + e.y2)}">'
+                     "<text:p/></draw:line>")
+    for n in picture.nodes:
+        parts.append(f'<draw:ellipse draw:style-name="grNode" draw:name={quoteattr(n.name)} '
+                     f'svg:x="{_mm(x0 + n.x - n.width / 2)}" svg:y="{_mm(y0 + n.y - n.height / 2)}" '
+                     f'svg:width="{_mm(n.width)}" svg:height="{_mm(n.height)}">'
+                     f'<text:p text:style-name="PCentre">{escape(n.name)}</text:p></draw:ellipse>')
+    for e in picture.edges:
+        width, height = 2.2 * len(e.label) + 1, 5.0  # about 10 pt characters
+        parts.append(f'<draw:frame draw:style-name="grLabel" '
+                     f'svg:x="{_mm(x0 + e.label_x - width / 2)}" svg:y="{_mm(y0 + e.label_y - height / 2)}" '
+                     f'svg:width="{_mm(width)}" svg:height="{_mm(height)}"><draw:text-box>'
+                     f'<text:p text:style-name="PCentre">{escape(e.label)}</text:p>'
+                     "</draw:text-box></draw:frame>")
+    return "".join(parts)
+
+
+def _range(r: Range) -> str:
+    col = column_letter(r.col)
+    return f"{quote_sheet(r.sheet)}.{col}{r.first_row + 1}:{quote_sheet(r.sheet)}.{col}{r.last_row + 1}"
+
+
+def _cell(sheet: str, row: int, col: int) -> str:
+    return f"{quote_sheet(sheet)}.{column_letter(col)}{row + 1}"
+
+
+def chart_content(chart: Chart, ns: str) -> str:
+    """The content.xml of one chart object."""
+    styles = [
+        '<style:style style:name="chT" style:family="chart"><style:text-properties '
+        'fo:font-size="13pt" fo:font-weight="bold"/></style:style>',
+        '<style:style style:name="chA" style:family="chart"><style:chart-properties '
+        'chart:display-label="true"/><style:text-properties fo:font-size="9pt"/></style:style>',
+        '<style:style style:name="chAT" style:family="chart"><style:text-properties '
+        'fo:font-size="10pt"/></style:style>',
+        '<style:style style:name="chAY" style:family="chart"><style:chart-properties '
+        'style:rotation-angle="90"/><style:text-properties fo:font-size="10pt"/></style:style>',
+        '<style:style style:name="chG" style:family="chart"><style:graphic-properties '
+        'svg:stroke-color="#d9d9d9"/></style:style>',
+        '<style:style style:name="chW" style:family="chart"><style:graphic-properties '
+        'draw:fill="none" draw:stroke="none"/></style:style>',
+        '<style:style style:name="chP" style:family="chart"><style:chart-properties '
+        'chart:lines="true" chart:symbol-type="none"/></style:style>',
+    ]
+    series = []
+    for k, s in enumerate(chart.series):
+        color = SERIES_COLORS[k % len(SERIES_COLORS)]
+        styles.append(f'<style:style style:name="chS{k}" style:family="chart"><style:chart-properties '
+                      'chart:symbol-type="none"/><style:graphic-properties draw:stroke="solid" '
+                      f'svg:stroke-width="0.06cm" svg:stroke-color="{color}"/></style:style>')
+        label = (f' chart:label-cell-address={quoteattr(_cell(*s.name_cell))}'
+                 if s.name_cell else "")
+        series.append(f'<chart:series chart:style-name="chS{k}" chart:class="chart:scatter" '
+                      f'chart:values-cell-range-address={quoteattr(_range(s.y))}{label}>'
+                      f'<chart:domain table:cell-range-address={quoteattr(_range(s.x))}/>'
+                      "</chart:series>")
+    all_ranges = " ".join(_range(r) for s in chart.series for r in (s.x, s.y))
+    legend = '<chart:legend chart:legend-position="end"/>' if chart.legend else ""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content {ns} '
+        'xmlns:chart="urn:oasis:names:tc:opendocument:xmlns:chart:1.0">'
+        f"<office:automatic-styles>{''.join(styles)}</office:automatic-styles>"
+        "<office:body><office:chart>"
+        f'<chart:chart svg:width="{_mm(chart.width_mm)}" svg:height="{_mm(chart.height_mm)}" '
+        'chart:class="chart:scatter">'
+        f'<chart:title chart:style-name="chT"><text:p>{escape(chart.title)}</text:p></chart:title>'
+        f"{legend}"
+        f'<chart:plot-area chart:style-name="chP" table:cell-range-address={quoteattr(all_ranges)} '
+        'chart:data-source-has-labels="none">'
+        '<chart:axis chart:dimension="x" chart:name="primary-x" chart:style-name="chA">'
+        f'<chart:title chart:style-name="chAT"><text:p>{escape(chart.x_title)}</text:p></chart:title>'
+        "</chart:axis>"
+        '<chart:axis chart:dimension="y" chart:name="primary-y" chart:style-name="chA">'
+        f'<chart:title chart:style-name="chAY"><text:p>{escape(chart.y_title)}</text:p></chart:title>'
+        '<chart:grid chart:style-name="chG" chart:class="major"/></chart:axis>'
+        f"{''.join(series)}"
+        '<chart:wall chart:style-name="chW"/>'
+        "</chart:plot-area></chart:chart></office:chart></office:body></office:document-content>"
+    )

@@ -1,0 +1,88 @@
+"""PNG loss plots beside the workbooks: one per learning rate and one with all rates.
+
+matplotlib is imported here only, and this module only when plots are asked for, so a run
+with `--no-plots` does not pay its start-up time. The Agg backend needs no display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from sheetgen.config import Config
+from sheetgen.core.model import iterate
+from sheetgen.core.template import format_rate, network, template
+
+MAX_POINTS = 5000  # longer runs are thinned to every k-th iteration (the last one always kept)
+
+
+def loss_curve(config: Config, rate: float) -> tuple[list[int], list[float]]:
+    """(iterations, E_total) of one rate, at most about MAX_POINTS of them."""
+    net = network(config.setup.biases, config.reference_errata)
+    e_total = net.index("E_total")
+    stride = max(1, -(-config.iterations // MAX_POINTS))  # ceiling: at most MAX_POINTS + 1
+    xs, ys = [], []
+    for k, row in enumerate(iterate(net, config.setup, rate, config.iterations), start=1):
+        if (k - 1) % stride == 0 or k == config.iterations:
+            xs.append(k)
+            ys.append(row[e_total])
+    return xs, ys
+
+
+def plot_path(directory: Path, rate: float | None) -> Path:
+    return directory / ("loss_all.png" if rate is None else f"loss_lr_{format_rate(rate)}.png")
+
+
+def write_plots(config: Config) -> list[Path]:
+    """Write plots/loss_lr_<rate>.png per rate and plots/loss_all.png; returns their paths."""
+    curves = {rate: loss_curve(config, rate) for rate in config.learning_rates}
+    return write_loss_plots(curves, config.output_dir / "plots")
+
+
+def thin(losses: Sequence[float]) -> tuple[list[int], list[float]]:
+    """(iterations, E_total) from a whole loss column, at most about MAX_POINTS of them."""
+    stride = max(1, -(-len(losses) // MAX_POINTS))
+    xs = [k for k in range(1, len(losses) + 1) if (k - 1) % stride == 0 or k == len(losses)]
+    return xs, [losses[k - 1] for k in xs]
+
+
+def write_loss_plots(curves: Mapping[float, tuple[Sequence[int], Sequence[float]]],
+                     directory: Path) -> list[Path]:
+    """One PNG per rate's (iterations, E_total) curve and one with all of them, in `directory`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from sheetgen.write.atomic import atomic_path
+
+    spec = template()["chart"]
+    written = []
+
+    def save(fig: Figure, target: Path) -> None:
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
+        written.append(target)
+
+    for rate, (xs, ys) in curves.items():
+        fig = Figure(figsize=(6, 3.6), layout="constrained")
+        ax = fig.add_subplot()
+        ax.plot(xs, ys, color="#4a7ebb", linewidth=2)
+        ax.set_title(spec["title"].format(rate=format_rate(rate)))
+        ax.set_xlabel(spec["x_title"])
+        ax.set_ylabel(spec["y_title"])
+        ax.grid(axis="y", color="#d9d9d9")
+        save(fig, plot_path(directory, rate))
+
+    summary = template()["summary"]["chart"]
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    for rate, (xs, ys) in curves.items():
+        ax.plot(xs, ys, linewidth=2, label=f"lr={format_rate(rate)}")
+    ax.set_title(summary["title"])
+    ax.set_xlabel(summary["x_title"])
+    ax.set_ylabel(summary["y_title"])
+    ax.grid(axis="y", color="#d9d9d9")
+    ax.legend(title="learning rate")
+    save(fig, plot_path(directory, None))
+    return written

@@ -1,0 +1,86 @@
+"""Charts, the network picture and the summary sheet in .xlsx (XlsxWriter).
+
+XlsxWriter keeps charts and images apart from the streamed cell rows, so they can be added
+to a sheet at any time before the workbook closes.
+"""
+
+from __future__ import annotations
+
+import io
+
+from sheetgen.build.charts import Chart, Range
+from sheetgen.build.picture import Picture
+from sheetgen.build.summary import Summary
+from sheetgen.write.picture_png import render_png
+
+PX_PER_MM = 96 / 25.4
+
+
+def _range(r: Range) -> list:
+    return [r.sheet, r.first_row, r.col, r.last_row, r.col]
+
+
+def page_setup(ws, ranges, scale_percent: int, chart: Chart | None = None) -> None:
+    """Landscape at `scale_percent`; one print area around the blocks, a page break between them
+    (an .xlsx sheet has a single print area) and before the chart, so that no page cuts it.
+    A single block is fitted to one page."""
+    if not ranges:
+        return
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    if len(ranges) == 1:
+        ws.fit_to_pages(1, 1)
+    else:
+        ws.set_print_scale(scale_percent)
+    ws.print_area(min(r[0] for r in ranges), min(r[1] for r in ranges),
+                  max(r[2] for r in ranges), max(r[3] for r in ranges))
+    rows = sorted({r[0] for r in ranges} - {0})
+    cols = sorted({r[1] for r in ranges} - {0} | ({chart.col} if chart else set()))
+    if rows:
+        ws.set_h_pagebreaks(rows)
+    if cols:
+        ws.set_v_pagebreaks(cols)
+
+
+def insert_chart(workbook, ws, chart: Chart) -> None:
+    """A scatter chart with straight lines: numeric x (the iteration column), never categories."""
+    xl = workbook.add_chart({"type": "scatter", "subtype": "straight"})
+    for s in chart.series:
+        name = list(s.name_cell) if s.name_cell else s.name
+        xl.add_series({"name": name, "categories": _range(s.x), "values": _range(s.y)})
+    xl.set_title({"name": chart.title, "name_font": {"size": 13}})
+    xl.set_x_axis({"name": chart.x_title, "major_gridlines": {"visible": False}})
+    xl.set_y_axis({"name": chart.y_title,
+                   "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    if not chart.legend:
+        xl.set_legend({"none": True})
+    xl.set_size({"width": round(chart.width_mm * PX_PER_MM),
+                 "height": round(chart.height_mm * PX_PER_MM)})
+    ws.insert_chart(chart.row, chart.col, xl, {"object_position": 1})
+
+
+def insert_picture(ws, picture: Picture, cache: dict) -> None:
+    """The network drawing as a PNG; rendered once per distinct picture of the workbook."""
+    if picture not in cache:
+        cache[picture] = render_png(picture)
+    ws.insert_image(picture.row, picture.col, "network.png",
+                    {"image_data": io.BytesIO(cache[picture]), "x_offset": 4, "y_offset": 4,
+                     "object_position": 1, "description": "the 2-2-2 network and its initial weights"})
+
+
+def write_summary(workbook, summary: Summary, styles: dict, column_width: int,
+                  scale_percent: int = 100) -> None:
+    ws = workbook.add_worksheet(summary.name)
+    page_setup(ws, summary.print_ranges, scale_percent)
+    ws.set_column(0, summary.n_columns - 1, column_width)
+    items = sorted([*summary.cells, *summary.formulas], key=lambda c: (c.row, c.col))
+    for item in items:
+        style = styles[item.style]
+        if hasattr(item, "formulas"):
+            ws.write_formula(item.row, item.col, "=" + item.formulas["xlsx"], style, item.value)
+        elif isinstance(item.value, str):
+            ws.write_string(item.row, item.col, item.value, style)
+        else:
+            ws.write_number(item.row, item.col, item.value, style)
+    if summary.chart is not None:
+        insert_chart(workbook, ws, summary.chart)

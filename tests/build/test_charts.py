@@ -1,0 +1,198 @@
+"""Charts and the summary sheet in both files, read back from the files' own XML.
+
+A chart is checked by what it plots: each series' x and y ranges must be the iteration and
+E_total columns of the right sheet over the table's rows, never text categories.
+"""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from xml.etree import ElementTree
+
+import openpyxl
+import pytest
+from parts import NS, ods_cells, xlsx_drawings
+
+from sheetgen.build.book import build_sheet
+from sheetgen.config import DEFAULT_ITERATIONS, DEFAULT_LEARNING_RATES, Config
+from sheetgen.core import model
+from sheetgen.core.cells import column_letter
+from sheetgen.core.model import Setup
+from sheetgen.core.template import network, sheet_name
+
+SHEETS = [sheet_name(r) for r in DEFAULT_LEARNING_RATES]
+LAST = 38 + DEFAULT_ITERATIONS  # last table row, 1-based
+X_RANGE = f"$AF$39:$AF${LAST}"   # iteration
+Y_RANGE = f"$W$39:$W${LAST}"     # E_total
+
+
+def xlsx_series(chart) -> list[tuple[str, str, str]]:
+    """(name reference or text, x reference, y reference) of each series of a scatter chart."""
+    out = []
+    for ser in chart.iter(f"{{{NS['c']}}}ser"):
+        name = ser.find("c:tx//c:f", NS)
+        name = name.text if name is not None else "".join(t.text for t in ser.iterfind("c:tx//c:v", NS))
+        out.append((name, ser.find("c:xVal//c:f", NS).text, ser.find("c:yVal//c:f", NS).text))
+    return out
+
+
+def ods_charts(path) -> dict[str, list[dict]]:
+    """table name -> its chart frames: x position (mm), and each series' ranges and label cell."""
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        content = ElementTree.fromstring(zf.read("content.xml"))
+        manifest = zf.read("META-INF/manifest.xml").decode()
+        for table in content.iter(f"{{{NS['table']}}}table"):
+            frames = []
+            for frame in table.findall("table:shapes/draw:frame", NS):
+                obj = frame.find("draw:object", NS)
+                if obj is None:
+                    continue
+                folder = obj.get(f"{{{NS['xlink']}}}href").removeprefix("./")
+                assert f'manifest:full-path="{folder}/"' in manifest
+                chart = ElementTree.fromstring(zf.read(f"{folder}/content.xml"))
+                series = [{"y": s.get(f"{{{NS['chart']}}}values-cell-range-address"),
+                           "x": s.find("chart:domain", NS).get(f"{{{NS['table']}}}cell-range-address"),
+                           "label": s.get(f"{{{NS['chart']}}}label-cell-address")}
+                          for s in chart.iter(f"{{{NS['chart']}}}series")]
+                title = "".join(chart.find(".//chart:chart/chart:title", NS).itertext())
+                frames.append({"x_mm": float(frame.get(f"{{{NS['svg']}}}x").removesuffix("mm")),
+                               "class": chart.find(".//chart:chart", NS).get(f"{{{NS['chart']}}}class"),
+                               "title": title, "series": series})
+            out[table.get(f"{{{NS['table']}}}name")] = frames
+    return out
+
+
+def test_xlsx_one_loss_chart_per_sheet_plotting_its_own_columns(default_books):
+    drawings = xlsx_drawings(default_books["xlsx"])
+    assert list(drawings) == ["summary", *SHEETS]
+    for name in SHEETS:
+        charts = drawings[name]["charts"]
+        assert len(charts) == 1, name
+        (col, row), chart = charts[0]
+        assert col > 31 and row == 38  # right of AF, the last table column; beside row 39
+        assert chart.find(".//c:scatterChart", NS) is not None  # numeric x, not categories
+        assert chart.find(".//c:cat", NS) is None
+        title = "".join(t.text for t in chart.find("c:chart/c:title", NS).iter(f"{{{NS['a']}}}t"))
+        assert title == f"when learning rate is {name.removeprefix('lr=')}"
+        axis_titles = ["".join(t.text for t in ax.iter(f"{{{NS['a']}}}t"))
+                       for ax in chart.findall(".//c:valAx/c:title", NS)]
+        assert axis_titles == ["iteration", "E_total"]
+        assert chart.find(".//c:legend", NS) is None
+        [(_, x, y)] = xlsx_series(chart)
+        assert (x, y) == (f"'{name}'!{X_RANGE}", f"'{name}'!{Y_RANGE}")
+
+
+def test_xlsx_combined_chart_has_one_named_series_per_rate(default_books):
+    drawings = xlsx_drawings(default_books["xlsx"])
+    [((col, row), chart)] = drawings["summary"]["charts"]
+    assert col >= 13  # right of the summary's 13 columns
+    series = xlsx_series(chart)
+    assert [(x, y) for _, x, y in series] == [(f"'{n}'!{X_RANGE}", f"'{n}'!{Y_RANGE}") for n in SHEETS]
+    # Each series is named by the summary cell holding its sheet's name.
+    wb = openpyxl.load_workbook(default_books["xlsx"], read_only=True)
+    names = [wb["summary"][ref.split("!")[1].replace("$", "")].value for ref, _, _ in series]
+    assert names == SHEETS
+    assert chart.find(".//c:legend", NS) is not None
+
+
+def test_ods_one_loss_chart_per_sheet_plotting_its_own_columns(default_books):
+    charts = ods_charts(default_books["ods"])
+    assert list(charts) == ["summary", *SHEETS]
+    table_width_mm = 32 * 16 * 0.075 * 25.4  # 32 columns of the template's width
+    for name in SHEETS:
+        [frame] = charts[name]
+        assert frame["class"] == "chart:scatter"
+        assert frame["title"] == f"when learning rate is {name.removeprefix('lr=')}"
+        assert frame["x_mm"] > table_width_mm
+        [series] = frame["series"]
+        assert series["x"] == f"'{name}'.AF39:'{name}'.AF{LAST}"
+        assert series["y"] == f"'{name}'.W39:'{name}'.W{LAST}"
+    [combined] = charts["summary"]
+    assert [(s["x"], s["y"]) for s in combined["series"]] == [
+        (f"'{n}'.AF39:'{n}'.AF{LAST}", f"'{n}'.W39:'{n}'.W{LAST}") for n in SHEETS]
+    assert [s["label"] for s in combined["series"]] == [f"'summary'.A{5 + k}" for k in range(6)]
+
+
+def test_chart_sits_right_of_the_trained_bias_columns():
+    sheet = build_sheet(Config(setup=Setup(biases="trained")), 0.5)
+    assert [c.header for c in sheet.columns][-4:] == ["b1", "b2", "E∂b1", "E∂b2"]  # up to AJ
+    assert sheet.chart.col > len(sheet.columns) - 1
+    (series,) = sheet.chart.series
+    headers = {c.index: c.header for c in sheet.columns}
+    assert (headers[series.x.col], headers[series.y.col]) == ("iteration", "E_total")
+
+
+# --- the summary sheet -------------------------------------------------------------------------
+
+WEIGHTS = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"]
+WEIGHT_COLUMNS = dict(zip(WEIGHTS, "EFGHMNOP", strict=True))
+
+
+def expected_summary() -> list[list]:
+    rows = []
+    for rate in DEFAULT_LEARNING_RATES:
+        run = model.run(network(), Setup(), rate, DEFAULT_ITERATIONS)
+        rows.append([sheet_name(rate), rate, run[0]["E_total"], run[-1]["E_total"],
+                     *(run[-1][w] for w in WEIGHTS)])
+    lowest = min(r[3] for r in rows)
+    return [r + ["best" if r[3] == lowest else ""] for r in rows]
+
+
+def expected_formulas(name: str) -> list[str]:
+    """The cells each summary column must refer to, written out by hand."""
+    return ["$J$29", "$W$39", f"$W${LAST}", *(f"${WEIGHT_COLUMNS[w]}${LAST}" for w in WEIGHTS)]
+
+
+def close(a, b) -> bool:
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
+
+
+def test_xlsx_summary_formulas_and_cached_values(default_books):
+    values = openpyxl.load_workbook(default_books["xlsx"], data_only=True)["summary"]
+    formulas = openpyxl.load_workbook(default_books["xlsx"])["summary"]
+    assert [c.value for c in formulas[4]][:4] == ["sheet", "learning rate", "initial E_total",
+                                                    "final E_total"]
+    expected = expected_summary()
+    assert expected[-1][-1] == "best" and sum(r[-1] == "best" for r in expected) == 1
+    for k, row in enumerate(expected):
+        r = 5 + k
+        got = [values.cell(r, c + 1).value for c in range(13)]
+        assert got[0] == row[0]
+        assert all(close(a, b) for a, b in zip(got[1:12], row[1:12], strict=True)), (r, got, row)
+        assert (got[12] or "") == row[12]
+        refs = [formulas.cell(r, c + 1).value for c in range(1, 12)]
+        assert refs == [f"='{row[0]}'!{ref}" for ref in expected_formulas(row[0])]
+        assert formulas.cell(r, 13).value == f'=IF(D{r}=MIN(D$5:D$10),"best","")'
+    assert values.cell(5 + len(expected), 1).value is None
+
+
+def test_ods_summary_formulas_and_cached_values(default_books):
+    cells = ods_cells(default_books["ods"])["summary"]
+    for k, row in enumerate(expected_summary()):
+        r = 5 + k
+        assert cells[f"A{r}"][2] == row[0]
+        for c, (ref, want) in enumerate(zip(expected_formulas(row[0]), row[1:12], strict=True), start=1):
+            formula, value, _ = cells[f"{column_letter(c)}{r}"]
+            assert formula == f"of:=[$'{row[0]}'.{ref}]", (r, c, formula)
+            assert close(float(value), want), (r, c, value, want)
+        formula, _, text = cells.get(f"M{r}", (None, None, ""))
+        assert formula == f'of:=IF([.D{r}]=MIN([.D$5:.D$10]);"best";"")'
+        assert text == row[12]
+
+
+def test_summary_has_no_table_header_row(default_books):
+    """Readers that find a table by its `t1 t2 i1 ...` header skip the summary."""
+    ws = openpyxl.load_workbook(default_books["xlsx"], read_only=True)["summary"]
+    texts = {v for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)}
+    assert not {"t1", "t2", "i1", "i2"} & texts
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "ods"])
+def test_summary_is_the_first_sheet(default_books, fmt):
+    if fmt == "xlsx":
+        names = openpyxl.load_workbook(default_books["xlsx"], read_only=True).sheetnames
+    else:
+        names = list(ods_cells(default_books["ods"]))
+    assert names == ["summary", *SHEETS]

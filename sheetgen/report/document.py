@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from sheetgen.check.compare import SheetComparison
 from sheetgen.config import Config
 from sheetgen.core.model import Network
 from sheetgen.core.template import format_rate, template
@@ -25,10 +26,20 @@ from sheetgen.report.latex import (
     symbol,
     visible_width,
 )
+from sheetgen.report.runs import Digest
 
-Rows = Sequence[Sequence[float]]
 # A last-iteration drop in E_total smaller than this fraction counts as levelled off.
 LEVELLED_OFF = 1e-3
+
+
+@dataclass(frozen=True)
+class Correct:
+    """The correct maths' run beside the original's: its network, what is kept of its rows per
+    rate, and sheetgen compare's figures for the two runs per rate."""
+
+    network: Network
+    runs: Mapping[float, Digest]
+    comparisons: Mapping[float, SheetComparison]
 
 
 @dataclass(frozen=True)
@@ -142,17 +153,17 @@ def loss_plot_title(rate: float) -> str:
     return template()["chart"]["title"].format(rate=format_rate(rate))
 
 
-def build_document(config: Config, network: Network, runs: Mapping[float, Rows],
-                   images: Mapping[str, str], correct: tuple[Network, Mapping[float, Rows]] | None = None
-                   ) -> Document:
-    """`runs`: each learning rate's rows (the model's trace, values in `network.names` order).
-    `images`: 'network', 'all' and each rate's format_rate text -> image path in the report.
-    `correct`: with --reference-errata, the correct network and its rows, for the errata."""
+def build_document(config: Config, network: Network, runs: Mapping[float, Digest],
+                   images: Mapping[str, str], correct: Correct | None = None) -> Document:
+    """`runs`: what is kept of each learning rate's rows (first and last row, values in
+    `network.names` order, and the loss column). `images`: 'network', 'all' and each rate's
+    format_rate text -> image path in the report. `correct`: with --reference-errata, the run
+    with the correct maths and the comparison of the two, for the errata section."""
     loss = template()["chart"]["y"]
     chain = Chain(network, loss)
     names = network.names
     rates = list(config.learning_rates)
-    first = dict(zip(names, runs[rates[0]][0], strict=True))
+    first = dict(zip(names, runs[rates[0]].first, strict=True))
     parameters = config.setup.values() | {"learning_rate": rates[0]}
     values = {n: parameters[n] for n in network.parameters} | first
     doc = Document(template()["title"])
@@ -249,8 +260,7 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Rows],
                          render_lines(rule, values), number(after)))
 
     # --- loss per learning rate
-    loss_at = network.index(loss)
-    curves = {rate: [row[loss_at] for row in runs[rate]] for rate in rates}
+    curves = {rate: runs[rate].losses for rate in rates}
     doc.add(Heading(2, "Loss per learning rate"))
     doc.para("Training repeats the forward pass, the derivatives and the update ", f"{n} times "
              "per learning rate. ", _m(loss), " at each iteration:")
@@ -281,7 +291,7 @@ def _words(k: int) -> str:
     return {6: "six", 10: "ten"}.get(k, str(k))
 
 
-def _convergence(curves: Mapping[float, list[float]], n: int, best: float,
+def _convergence(curves: Mapping[float, Sequence[float]], n: int, best: float,
                  loss: str) -> list[str | Math]:
     """One sentence on what the curves show: which rates were still falling, levelled off or rose."""
     falling, flat, rising = [], [], []
@@ -310,11 +320,9 @@ def _convergence(curves: Mapping[float, list[float]], n: int, best: float,
     return [before, _m(loss), after] if _ else [before]
 
 
-def _errata_section(doc: Document, config: Config, network: Network, runs: Mapping[float, Rows],
-                    correct: tuple[Network, Mapping[float, Rows]], loss: str) -> None:
-    from sheetgen.report.errata import compare_runs
-
-    right_net, right_runs = correct
+def _errata_section(doc: Document, config: Config, network: Network, runs: Mapping[float, Digest],
+                    correct: Correct, loss: str) -> None:
+    right_net, right_runs, comparisons = correct.network, correct.runs, correct.comparisons
     label = labeller(Chain(network, loss))
     depth = {t.gradient: t.depth for t in Chain(network, loss).trained}
     errata: dict[str, dict[str, str]] = template()["errata"]
@@ -325,8 +333,8 @@ def _errata_section(doc: Document, config: Config, network: Network, runs: Mappi
     for name, mapping in errata.items():
         by_mapping.setdefault(tuple(sorted(mapping.items())), []).append(name)
     rates = list(config.learning_rates)
-    wrong_row = dict(zip(network.names, runs[rates[0]][0], strict=True))
-    right_row = dict(zip(right_net.names, right_runs[rates[0]][0], strict=True))
+    wrong_row = dict(zip(network.names, runs[rates[0]].first, strict=True))
+    right_row = dict(zip(right_net.names, right_runs[rates[0]].first, strict=True))
     # The last layer's mistake first, as the derivations come.
     for mapping, gradients in sorted(by_mapping.items(), key=lambda item: (depth[item[1][0]], item[1])):
         swaps = [(right, wrong) for right, wrong in mapping]
@@ -346,16 +354,16 @@ def _errata_section(doc: Document, config: Config, network: Network, runs: Mappi
              "one in a billion):")
     rows = []
     for rate in rates:
-        c = compare_runs(network, runs[rate], right_net, right_runs[rate])
+        c = comparisons[rate]
         loss_at, right_loss_at = network.index(loss), right_net.index(loss)
         first = min((col.first_iteration for col in c.differences), default=None)
-        rows.append((plain_number(rate), plain_number(runs[rate][-1][loss_at]),
-                     plain_number(right_runs[rate][-1][right_loss_at]),
+        rows.append((plain_number(rate), plain_number(runs[rate].last[loss_at]),
+                     plain_number(right_runs[rate].last[right_loss_at]),
                      f"{len(c.differences)} of {len(c.columns)}", str(first or "none")))
     doc.add(Table(("learning rate", f"final {loss}, original maths", f"final {loss}, correct maths",
                    "columns that differ", "first differing iteration"), tuple(rows)))
     lower = [r for r in rates
-             if right_runs[r][-1][right_net.index(loss)] < runs[r][-1][network.index(loss)]]
+             if right_runs[r].last[right_net.index(loss)] < runs[r].last[network.index(loss)]]
     if lower:
         where = "every rate" if len(lower) == len(rates) else \
             f"learning rate {_listing([plain_number(r) for r in lower])}"

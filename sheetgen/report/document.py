@@ -266,8 +266,9 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Digest
              "per learning rate. ", _m(loss), " at each iteration:")
     for rate in rates:
         doc.add(Image(images[format_rate(rate)], loss_plot_title(rate), group="rates"))
-    doc.para("All learning rates together:")
-    doc.add(Image(images["all"], template()["summary"]["chart"]["title"]))
+    if len(rates) > 1:
+        doc.para("All learning rates together:")
+        doc.add(Image(images["all"], template()["summary"]["chart"]["title"]))
     finals = {rate: curve[-1] for rate, curve in curves.items()}
     best = min(rates, key=lambda r: finals[r])
     doc.add(Table(("learning rate", f"initial {loss}", f"final {loss} (iteration {n})", "best"),
@@ -275,8 +276,10 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Digest
                          "best" if rate == best else "") for rate in rates)))
 
     doc.add(Heading(2, "Best learning rate"))
-    doc.para(f"Learning rate {plain_number(best)} is the best of those tried: it ends with the lowest ",
-             _m(loss), f", {plain_number(finals[best])}. ", *_convergence(curves, n, best, loss))
+    opening = (f"Learning rate {plain_number(best)} is the best of those tried: it ends with the "
+               "lowest " if len(rates) > 1 else f"Only learning rate {plain_number(best)} was tried; "
+               "it ends with ")
+    doc.para(opening, _m(loss), f" = {plain_number(finals[best])}. ", *_convergence(curves, n, best, loss))
 
     if correct is not None:
         _errata_section(doc, config, network, runs, correct, loss)
@@ -302,18 +305,24 @@ def _convergence(curves: Mapping[float, Sequence[float]], n: int, best: float,
             falling.append(rate)
         else:
             flat.append(rate)
-    listed = [_listing([plain_number(r) for r in group]) for group in (falling, flat, rising)]
+    one = len(curves) == 1
+    listed = ["" if one else f" at learning rate{'s' * (len(group) > 1)} "
+              + _listing([plain_number(r) for r in group]) for group in (falling, flat, rising)]
+    if falling and len(falling) == len(curves) > 1:
+        listed[0] = " at every rate"
     clauses = []
     if falling:
-        where = "every rate" if len(falling) == len(curves) else f"learning rate {listed[0]}"
-        clauses.append(f"was still falling at {where}, so those runs had not converged")
+        runs = "that run" if len(falling) == 1 else "those runs"
+        clauses.append(f"was still falling{listed[0]}, so {runs} had not converged")
     if flat:
-        clauses.append(f"had levelled off at {listed[1]}")
+        clauses.append(f"had levelled off{listed[1]}")
     if rising:
-        clauses.append(f"rose at some iteration at {listed[2]}, a sign of steps too large")
+        clauses.append(f"rose at some iteration{listed[2]}, a sign of steps too large")
     clauses = [f"after {n} iterations {{loss}} {clauses[0]}"] + [f"it {c}" for c in clauses[1:]]
     sentence = "; ".join(clauses)
-    if best in falling and best == max(curves):
+    if best in falling and one:
+        sentence += ": more iterations would lower the loss further"
+    elif best in falling and best == max(curves):
         sentence += (", and the largest rate got furthest: more iterations, or a larger rate, "
                      "would lower the loss further")
     before, _, after = (sentence[0].upper() + sentence[1:] + ".").partition("{loss}")

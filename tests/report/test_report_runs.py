@@ -46,3 +46,22 @@ def test_chunked_comparison_is_the_whole_comparison(size):
         running.add(wrong, x, right, y)
     assert running.result == whole
     assert {c.quantity: c.first_iteration for c in whole.columns}["t1"] == 26
+
+
+@pytest.mark.parametrize("curves, best, expected", [
+    ({0.5: [0.3, 0.2, 0.1]}, 0.5, "After 2 iterations E was still falling, so that run had not "
+                                   "converged: more iterations would lower the loss further."),
+    ({0.1: [0.3, 0.2999999], 1.0: [0.3, 0.2]}, 1.0,
+     "After 2 iterations E was still falling at learning rate 1, so that run had not converged; "
+     "it had levelled off at learning rate 0.1, and the largest rate got furthest: more "
+     "iterations, or a larger rate, would lower the loss further."),
+    ({0.1: [0.3, 0.2], 9.0: [0.3, 0.4, 0.25]}, 0.1,
+     "After 2 iterations E was still falling at learning rate 0.1, so that run had not "
+     "converged; it rose at some iteration at learning rate 9, a sign of steps too large."),
+])
+def test_what_the_plots_show(curves, best, expected):
+    from sheetgen.report.document import Math, _convergence
+
+    n = 2
+    parts = _convergence(curves, n, best, "E")
+    assert "".join("E" if isinstance(p, Math) else p for p in parts) == expected

@@ -22,8 +22,8 @@ from sheetgen.core import model
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Setup
 from sheetgen.core.template import network
-from sheetgen.read.formulas import read_formulas
 from sheetgen.read.tables import DEFAULT_HEADERS, find_table
+from sheetgen.read.workbook import Workbook
 from sheetgen.write import ods, xlsx
 
 WRITERS = {"xlsx": xlsx.write, "ods": ods.write}
@@ -156,8 +156,8 @@ def test_a_mistake_no_single_substitution_explains_is_said_plainly(tmp_path):
 def test_values_only_sheet_is_diagnosed_too(tmp_path, fmt):
     path = make_book(tmp_path / f"formulas.{fmt}", {"dE_dw6": {"a_h2": "a_h1"}})
     plain = values_only(path, tmp_path / f"values.{fmt}")
-    assert read_formulas(plain, "lr=0.8", ["AC40"]) == {}
-    assert read_formulas(path, "lr=0.8", ["AC40"])["AC40"].endswith(
+    assert Workbook(plain).formulas("lr=0.8", ["AC40"]) == {}
+    assert Workbook(path).formulas("lr=0.8", ["AC40"])["AC40"].endswith(
         "(R40-A40)*R40*(1-R40)*J40" if fmt == "xlsx" else "([.R40]-[.A40])*[.R40]*(1-[.R40])*[.J40]")
     [mistake] = audit(plain).sheets[0].mistakes
     assert mistake.quantity == "dE_dw6" and mistake.formula is None

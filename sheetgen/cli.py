@@ -159,7 +159,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from sheetgen.generate import generate
+    from sheetgen.generation import generate
 
     config = _load(args)
     sheets = len(config.learning_rates)
@@ -188,10 +188,21 @@ def _init_config(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from sheetgen.check.verify import verify
+    from sheetgen.check.verify import find_uno_python, format_report, terminate_as_interrupt, verify_file
 
-    return verify(args.files, rtol=args.rtol, timeout=args.timeout,
-                  out=print, err=lambda line: print(line, file=sys.stderr))
+    find_uno_python()  # once, before any file: missing LibreOffice is one message, not one per file
+    status = 0
+    with terminate_as_interrupt():
+        for path in args.files:
+            try:
+                report = verify_file(path, args.rtol, args.timeout)
+            except SheetgenError as exc:  # this file cannot be verified; the others still are
+                print(f"error: {exc}", file=sys.stderr)
+                status = 2
+                continue
+            print(format_report(report))
+            status = max(status, 0 if report.ok else 1)
+    return status
 
 
 def _add_compare(commands) -> None:

@@ -146,6 +146,23 @@ class Audit:
             return 2
         return 0 if all(s.correct for s in self.sheets) else 1
 
+    @property
+    def ok(self) -> bool:
+        """Every table was read and is right."""
+        return self.exit_status == 0
+
+    def to_frame(self):
+        """One row per wrong column: sheet, quantity, header, first wrong cell and iteration,
+        how many rows are wrong, the correct equation and the diagnosis in words."""
+        import pandas as pd
+
+        rows = [{"sheet": s.sheet, "quantity": m.quantity, "header": m.header, "cell": m.cell,
+                 "iteration": m.iteration, "wrong_rows": m.wrong_rows, "equation": m.equation,
+                 "diagnosis": m.explanations[0].words if m.explanations else None}
+                for s in self.sheets for m in s.mistakes]
+        return pd.DataFrame(rows, columns=["sheet", "quantity", "header", "cell", "iteration",
+                                           "wrong_rows", "equation", "diagnosis"])
+
 
 # --- vectorised evaluation of an equation over the sheet's columns -----------------------------
 

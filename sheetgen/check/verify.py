@@ -241,6 +241,17 @@ class FileReport:
         worst = max(self.sheets, key=lambda s: s.largest, default=None)
         return (worst.largest, f"'{worst.name}'!{worst.largest_at}") if worst else (0.0, "")
 
+    def to_frame(self):
+        """One row per sheet: formula cells checked, how many differ or are errors, the largest
+        relative difference and where."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [{"sheet": s.name, "checked": s.checked, "differ": len(s.differences),
+              "errors": len(s.errors), "largest_relative": s.largest, "largest_at": s.largest_at}
+             for s in self.sheets],
+            columns=["sheet", "checked", "differ", "errors", "largest_relative", "largest_at"])
+
 
 def relative_difference(a: Value, b: Value) -> float:
     """|a - b| / max(|a|, |b|) for numbers; 0 or inf for texts and other results."""
@@ -321,30 +332,8 @@ def format_report(report: FileReport) -> str:
     return "\n".join(lines)
 
 
-def verify(paths: list[Path], rtol: float = DEFAULT_RTOL, timeout: float = DEFAULT_TIMEOUT,
-           out=print, err=print) -> int:
-    """Verify each file and print its report: 0 all agree, 1 a cell differs or errors, 2 cannot run."""
-    try:
-        find_uno_python()  # once, before any file: missing LibreOffice is one message, not one per file
-    except VerifyError as exc:
-        err(f"error: {exc}")
-        return 2
-    status = 0
-    with _terminate_as_interrupt():
-        for path in paths:
-            try:
-                report = verify_file(Path(path), rtol, timeout)
-            except VerifyError as exc:
-                err(f"error: {exc}")
-                status = 2
-                continue
-            out(format_report(report))
-            status = max(status, 0 if report.ok else 1)
-    return status
-
-
 @contextlib.contextmanager
-def _terminate_as_interrupt():
+def terminate_as_interrupt():
     """SIGTERM and SIGHUP act like Ctrl-C, so that LibreOffice is shut down on them too."""
     if threading.current_thread() is not threading.main_thread():
         yield

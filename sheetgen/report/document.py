@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from sheetgen.check.compare import SheetComparison
 from sheetgen.config import Config
-from sheetgen.core.model import Network
+from sheetgen.core.model import Network, Trace
 from sheetgen.core.template import format_rate, template
 from sheetgen.report.derive import Chain, Term, Trained
 from sheetgen.report.latex import (
@@ -26,7 +28,6 @@ from sheetgen.report.latex import (
     symbol,
     visible_width,
 )
-from sheetgen.report.runs import Digest
 
 # A last-iteration drop in E_total smaller than this fraction counts as levelled off.
 LEVELLED_OFF = 1e-3
@@ -38,7 +39,7 @@ class Correct:
     rate, and sheetgen compare's figures for the two runs per rate."""
 
     network: Network
-    runs: Mapping[float, Digest]
+    runs: Mapping[float, Trace]
     comparisons: Mapping[float, SheetComparison]
 
 
@@ -153,17 +154,16 @@ def loss_plot_title(rate: float) -> str:
     return template()["chart"]["title"].format(rate=format_rate(rate))
 
 
-def build_document(config: Config, network: Network, runs: Mapping[float, Digest],
+def build_document(config: Config, network: Network, runs: Mapping[float, Trace],
                    images: Mapping[str, str], correct: Correct | None = None) -> Document:
-    """`runs`: what is kept of each learning rate's rows (first and last row, values in
-    `network.names` order, and the loss column). `images`: 'network', 'all' and each rate's
-    format_rate text -> image path in the report. `correct`: with --reference-errata, the run
-    with the correct maths and the comparison of the two, for the errata section."""
+    """`runs`: the model's run per learning rate (every row, as the workbooks hold them).
+    `images`: 'network', 'all' and each rate's format_rate text -> image path in the report.
+    `correct`: with --reference-errata, the run with the correct maths and the comparison of
+    the two, for the errata section."""
     loss = template()["chart"]["y"]
     chain = Chain(network, loss)
-    names = network.names
     rates = list(config.learning_rates)
-    first = dict(zip(names, runs[rates[0]].first, strict=True))
+    first = runs[rates[0]].row(0)
     parameters = config.setup.values() | {"learning_rate": rates[0]}
     values = {n: parameters[n] for n in network.parameters} | first
     doc = Document(template()["title"])
@@ -260,7 +260,7 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Digest
                          render_lines(rule, values), number(after)))
 
     # --- loss per learning rate
-    curves = {rate: runs[rate].losses for rate in rates}
+    curves = {rate: runs[rate].column(loss) for rate in rates}
     doc.add(Heading(2, "Loss per learning rate"))
     doc.para("Training repeats the forward pass, the derivatives and the update ", f"{n} times "
              "per learning rate. ", _m(loss), " at each iteration:")
@@ -269,7 +269,7 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Digest
     if len(rates) > 1:
         doc.para("All learning rates together:")
         doc.add(Image(images["all"], template()["summary"]["chart"]["title"]))
-    finals = {rate: curve[-1] for rate, curve in curves.items()}
+    finals = {rate: float(curve[-1]) for rate, curve in curves.items()}
     best = min(rates, key=lambda r: finals[r])
     doc.add(Table(("learning rate", f"initial {loss}", f"final {loss} (iteration {n})", "best"),
                   tuple((plain_number(rate), plain_number(curves[rate][0]), plain_number(finals[rate]),
@@ -299,7 +299,8 @@ def _convergence(curves: Mapping[float, Sequence[float]], n: int, best: float,
     """One sentence on what the curves show: which rates were still falling, levelled off or rose."""
     falling, flat, rising = [], [], []
     for rate, curve in curves.items():
-        if any(b > a for a, b in zip(curve, curve[1:], strict=False)):
+        curve = np.asarray(curve, dtype=np.float64)
+        if (np.diff(curve) > 0).any():
             rising.append(rate)
         elif len(curve) > 1 and (curve[-2] - curve[-1]) > LEVELLED_OFF * curve[-2]:
             falling.append(rate)
@@ -329,7 +330,7 @@ def _convergence(curves: Mapping[float, Sequence[float]], n: int, best: float,
     return [before, _m(loss), after] if _ else [before]
 
 
-def _errata_section(doc: Document, config: Config, network: Network, runs: Mapping[float, Digest],
+def _errata_section(doc: Document, config: Config, network: Network, runs: Mapping[float, Trace],
                     correct: Correct, loss: str) -> None:
     right_net, right_runs, comparisons = correct.network, correct.runs, correct.comparisons
     label = labeller(Chain(network, loss))
@@ -342,8 +343,8 @@ def _errata_section(doc: Document, config: Config, network: Network, runs: Mappi
     for name, mapping in errata.items():
         by_mapping.setdefault(tuple(sorted(mapping.items())), []).append(name)
     rates = list(config.learning_rates)
-    wrong_row = dict(zip(network.names, runs[rates[0]].first, strict=True))
-    right_row = dict(zip(right_net.names, right_runs[rates[0]].first, strict=True))
+    wrong_row = runs[rates[0]].row(0)
+    right_row = right_runs[rates[0]].row(0)
     # The last layer's mistake first, as the derivations come.
     for mapping, gradients in sorted(by_mapping.items(), key=lambda item: (depth[item[1][0]], item[1])):
         swaps = [(right, wrong) for right, wrong in mapping]
@@ -364,15 +365,14 @@ def _errata_section(doc: Document, config: Config, network: Network, runs: Mappi
     rows = []
     for rate in rates:
         c = comparisons[rate]
-        loss_at, right_loss_at = network.index(loss), right_net.index(loss)
         first = min((col.first_iteration for col in c.differences), default=None)
-        rows.append((plain_number(rate), plain_number(runs[rate].last[loss_at]),
-                     plain_number(right_runs[rate].last[right_loss_at]),
+        rows.append((plain_number(rate), plain_number(runs[rate].row(-1)[loss]),
+                     plain_number(right_runs[rate].row(-1)[loss]),
                      f"{len(c.differences)} of {len(c.columns)}", str(first or "none")))
     doc.add(Table(("learning rate", f"final {loss}, original maths", f"final {loss}, correct maths",
                    "columns that differ", "first differing iteration"), tuple(rows)))
     lower = [r for r in rates
-             if right_runs[r].last[right_net.index(loss)] < runs[r].last[network.index(loss)]]
+             if right_runs[r].row(-1)[loss] < runs[r].row(-1)[loss]]
     if lower:
         where = "every rate" if len(lower) == len(rates) else \
             f"learning rate {_listing([plain_number(r) for r in lower])}"

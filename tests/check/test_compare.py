@@ -27,7 +27,7 @@ from sheetgen.core import model
 from sheetgen.core.model import Setup
 from sheetgen.core.template import column_specs, network
 from sheetgen.errors import WorkbookError
-from sheetgen.generate import generate
+from sheetgen.generation import generate
 from sheetgen.read.tables import (
     QUANTITIES,
     canonical_name,

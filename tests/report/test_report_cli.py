@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
+import sheetgen
 from sheetgen.cli import main
 
 
@@ -58,3 +60,14 @@ def test_bad_input_is_one_line_and_leaves_the_report_alone(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a finite number" in err
     assert _files(tmp_path / "report") == before
+
+
+def test_the_public_function_writes_the_same_report(tmp_path):
+    importlib.import_module("sheetgen.report")  # the subpackage must not hide the function
+
+    paths = sheetgen.write_report(output_dir=tmp_path / "api", learning_rates=[0.5, 2])
+    cli = tmp_path / "cli"
+    assert main(["report", "--quiet", "--output-dir", str(cli), "--learning-rates", "0.5,2"]) == 0
+    assert sorted(paths) == sorted(p for p in (tmp_path / "api").rglob("*") if p.is_file())
+    for name in ("README.md", "index.html"):
+        assert (tmp_path / "api/report" / name).read_bytes() == (tmp_path / "cli/report" / name).read_bytes()

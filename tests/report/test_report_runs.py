@@ -7,44 +7,43 @@ from dataclasses import replace
 
 import pytest
 
+from sheetgen.build.assemble import traces
+from sheetgen.check.compare import compare_frames
 from sheetgen.config import Config
-from sheetgen.core.model import run
+from sheetgen.core.model import Trace, trace
 from sheetgen.core.template import network
-from sheetgen.report import model_rows, write_report
-from sheetgen.report.errata import RunningComparison, compare_runs
-from sheetgen.report.runs import chunks
+from sheetgen.report import write_report
+from sheetgen.report.errata import compare_runs
 
 
-def test_given_rows_make_the_same_report(tmp_path):
+def test_given_runs_make_the_same_report(tmp_path):
     config = Config(output_dir=tmp_path / "own", reference_errata=True, learning_rates=(0.5, 2.0))
     write_report(config)
-    wrong, right = network("none", True), network("none", False)
-    runs = {r: list(model_rows(wrong, config, r)) for r in config.learning_rates}
-    correct = {r: list(model_rows(right, config, r)) for r in config.learning_rates}
+    runs = traces(config, network("none", True))
+    correct = traces(config, network("none", False))
     given = replace(config, output_dir=tmp_path / "given")
     write_report(given, runs, correct)
     for name in ("README.md", "index.html"):
         assert (tmp_path / "given" / "report" / name).read_bytes() == \
             (tmp_path / "own" / "report" / name).read_bytes()
-    # Rows that are not the model's show up in the report: it prints what it is given.
-    runs[0.5][0] = tuple(v * 2 for v in runs[0.5][0])
-    write_report(given, runs, correct)
+    # The report prints the runs it is given: other numbers there, other numbers in it.
+    doubled = replace(runs[0.5], values=runs[0.5].values * 2)
+    write_report(given, runs | {0.5: doubled}, correct)
     assert (tmp_path / "given" / "report" / "README.md").read_text("utf-8") != \
         (tmp_path / "own" / "report" / "README.md").read_text("utf-8")
 
 
-@pytest.mark.parametrize("size", [1, 7, 50])
-def test_chunked_comparison_is_the_whole_comparison(size):
-    wrong, right = network("none", True), network("none", False)
+@pytest.mark.parametrize("chunk", [1, 7, 50])
+def test_chunked_comparison_is_the_whole_comparison(chunk):
     setup = Config().setup
-    a = [tuple(r.values()) for r in run(wrong, setup, 0.8, 40)]
-    b = [tuple(r.values()) for r in run(right, setup, 0.8, 40)]
-    b[25] = tuple(v + 1 for v in b[25])  # a difference that starts late in a column
-    whole = compare_runs(wrong, a, right, b)
-    running = RunningComparison()
-    for x, y in zip(chunks(a, size), chunks(b, size), strict=True):
-        running.add(wrong, x, right, y)
-    assert running.result == whole
+    a = trace(network("none", True), setup, 0.8, 40)
+    b = trace(network("none", False), setup, 0.8, 40)
+    values = b.values.copy()
+    values[25] += 1  # a difference that starts late in a column
+    b = Trace(b.names, b.learning_rate, values)
+    whole = compare_frames(a.to_frame().reset_index(drop=True), b.to_frame().reset_index(drop=True),
+                           ("original", "correct"))
+    assert compare_runs(a, b, chunk) == whole
     assert {c.quantity: c.first_iteration for c in whole.columns}["t1"] == 26
 
 

@@ -376,5 +376,5 @@ def _errata_section(doc: Document, config: Config, network: Network, runs: Mappi
     if lower:
         where = "every rate" if len(lower) == len(rates) else \
             f"learning rate {_listing([plain_number(r) for r in lower])}"
-        doc.para(f"With the correct maths the final {loss} is lower at {where}: the mistaken "
-                 "gradients point the updates slightly off the steepest descent.")
+        doc.para("With the correct maths the final ", _m(loss), f" is lower at {where}: the "
+                 "mistaken gradients point the updates slightly off the steepest descent.")

@@ -32,6 +32,9 @@ def _complete_or_absent(target: Path):
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
     try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp's 0600 would make the result private
         yield Path(tmp)
         os.replace(tmp, target)
     except BaseException:
@@ -72,6 +75,7 @@ def write_marked(result, output: Path) -> Path:
                             sheet.write_comment(row, col, f"{m.diagnosis}\nCorrect: {m.correct_formula}",
                                                 {"x_scale": 3, "y_scale": 2})
                 sheet.freeze_panes(header_row + 1, 0)
+                sheet.set_column(0, max((_col(c.column) for c in s.columns), default=0), 13)
                 rows = s.mistakes or [None]
                 for m in rows:
                     findings.write_row(line, 0, (
@@ -85,7 +89,8 @@ def write_marked(result, output: Path) -> Path:
         for path, why in result.failures.items():
             findings.write_row(line, 0, (path, "", "", "", "", "not audited", why, ""))
             line += 1
-        findings.set_column(0, 2, 18)
+        findings.set_column(0, 0, 30)
+        findings.set_column(1, 2, 12)
         findings.set_column(6, 6, 90)
         findings.set_column(7, 7, 60)
         book.close()

@@ -6,7 +6,7 @@
   sheet.py     the audit of one table: mistakes, sentences, whole-table recomputation
   result.py    the results: Audit (one file), ClassAudit (several)
   report.py    text, JSON and CSV reports
-  mark.py      a workbook with the wrong cells highlighted and the correct formulas in comments
+  marked.py    a workbook with the wrong cells highlighted and the correct formulas in comments
 
 Files are read only through `sheetgen.read.workbook.Workbook` (opened and checked once).
 """
@@ -74,7 +74,7 @@ def audit_files(paths: Iterable[Path | str], mapping: Mapping[str, str] | None =
 def mark(result: Audit | ClassAudit, output: Path | str) -> Path:
     """Write `output` (.xlsx): each audited table's values, wrong cells highlighted, the correct
     formula in a comment on each wrong column's first wrong cell, and a findings sheet."""
-    from sheetgen.check.audit.mark import write_marked
+    from sheetgen.check.audit.marked import write_marked
 
     if isinstance(result, Audit):
         result = ClassAudit([result], {})

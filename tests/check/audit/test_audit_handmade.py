@@ -257,6 +257,11 @@ def test_a_class_audit_csv_json_exit_status_and_mark(tmp_path, capsys):
     assert json.loads(report(result, "json"))["exit_status"] == 1
     assert audit_files([files[2]]).exit_status == 0
     assert mark(audit(files[2]), tmp_path / "clean.xlsx").is_file()
+    # A submission is never overwritten by the marked copy.
+    before = files[0].read_bytes()
+    assert main(["audit", str(files[0]), "--mark", str(files[0])]) == 2
+    assert "one of the audited files" in capsys.readouterr().err
+    assert files[0].read_bytes() == before
 
 
 def test_a_libreoffice_export_audits_like_its_source(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 import xlsxwriter
 
 from sheetgen.core.cells import parse_cell
+from sheetgen.errors import UsageError
 
 FINDINGS = "findings"
 
@@ -44,6 +45,9 @@ def _complete_or_absent(target: Path):
 
 
 def write_marked(result, output: Path) -> Path:
+    audited = {Path(a.path).resolve() for a in result.audits} | {Path(p).resolve() for p in result.failures}
+    if output.resolve() in audited:
+        raise UsageError(f"--mark {output}: that is one of the audited files; choose another name")
     with _complete_or_absent(output) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True})
         wrong_fmt = book.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})

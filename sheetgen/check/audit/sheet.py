@@ -426,12 +426,16 @@ def summary(mistakes: list[Mistake]) -> list[str]:
 
 
 def _setup(cols, labelled, biases: str, parameters) -> Setup:
-    names = ("i1", "i2", "t1", "t2", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8")
-    values = {n: float(cols[n][0]) if n in cols else float(labelled[n]) for n in names}
-    if biases == "trained":
-        values |= {"b1": float(cols["b1"][0]), "b2": float(cols["b2"][0])}
-    elif biases == "fixed":
-        values |= {"b1": parameters["b1"], "b2": parameters["b2"]}
+    """The start values: each of the setup's fields from the first row, a labelled cell, or
+    (a fixed bias) the parameters inferred from the sheet."""
+    values = {}
+    for name in Setup().values():
+        if name in cols and np.isfinite(cols[name][0]):
+            values[name] = float(cols[name][0])
+        elif name in labelled:
+            values[name] = float(labelled[name])
+        elif name in parameters:
+            values[name] = float(parameters[name])
     return Setup(**values, biases=biases)
 
 

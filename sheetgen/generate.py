@@ -8,7 +8,6 @@ from pathlib import Path
 from sheetgen.build.book import Book, build_book
 from sheetgen.build.summary import first_and_last
 from sheetgen.config import Config, validate
-from sheetgen.core.template import network
 from sheetgen.write import ods, xlsx
 from sheetgen.write.atomic import atomic_path
 
@@ -25,7 +24,7 @@ def write_workbook(config: Config, fmt: str) -> Path:
 def check_model(config: Config) -> None:
     """Run the model once without writing: a setting that leaves floating point raises
     ModelError here, naming the iteration, before any file is opened (about 4 s per million rows)."""
-    net = network(config.setup.biases, config.reference_errata)
+    net = config.equations()
     for rate in config.learning_rates:
         first_and_last(net, config.setup, rate, config.iterations)  # the summary reuses this pass
 

@@ -15,7 +15,6 @@ from sheetgen.build.charts import Chart, combined_chart, extent
 from sheetgen.config import Config
 from sheetgen.core.cells import column_letter, parse_cell, sheet_ref
 from sheetgen.core.model import Network, Setup, iterate
-from sheetgen.core.template import network, template
 
 
 @dataclass(frozen=True)
@@ -49,14 +48,17 @@ def first_and_last(net: Network, setup: Setup, rate: float,
 
 def build_summary(config: Config, sheets: list[Sheet], net: Network | None = None) -> Summary:
     """`net`: the equations the sheets were built with (the default ones when None)."""
-    net = net or network(config.setup.biases, config.reference_errata)
-    spec = template()["summary"]
+    from sheetgen.build.book import sheet_template
+
+    net = net or config.equations()
+    tpl = sheet_template(config)
+    spec = tpl["summary"]
     header_row = spec["header_row"] - 1
     columns = spec["columns"]
     cells = [Cell(*parse_cell(spec["title_cell"]), spec["title"], "label"),
              Cell(*parse_cell(spec["note_cell"]), spec["note"], "text")]
     cells += [Cell(header_row, c, col["header"], "header") for c, col in enumerate(columns)]
-    rate_row, rate_col = parse_cell(template()["parameters"]["learning_rate"]["cell"])
+    rate_row, rate_col = parse_cell(tpl["parameters"]["learning_rate"]["cell"])
     best_col = next(c for c, col in enumerate(columns) if col["header"] == spec["best_of"])
     mark_col = next(c for c, col in enumerate(columns) if col["source"] == "best")
     first_data, last_data = header_row + 1, header_row + len(sheets)

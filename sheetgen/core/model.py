@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 
-from sheetgen.core.expressions import Expression, sigmoid
+from sheetgen.core.expressions import PYTHON_FUNCTIONS, Expression
 from sheetgen.errors import ModelError
 
 BIAS_MODES = ("none", "fixed", "trained")
@@ -126,7 +126,7 @@ class Network:
         lines.append(f"    row = ({', '.join(self.names)},)")
         nexts = ", ".join(self.quantity(s).next.to_python() for s in state)
         lines.append(f"    return row, ({nexts},)")
-        namespace: dict = {"sigmoid": sigmoid}
+        namespace: dict = dict(PYTHON_FUNCTIONS)
         exec(compile("\n".join(lines), "<network>", "exec"), namespace)  # noqa: S102
         compiled = namespace["step"], state, params
         object.__setattr__(self, "_compiled", compiled)  # a cache, not state: frozen otherwise
@@ -157,7 +157,7 @@ def iterate(network: Network, setup: Setup, learning_rate: float,
     for iteration in range(1, iterations + 1):
         try:
             row, next_state = step(*args, previous) if carry else step(*args)
-        except OverflowError:  # x ** 2 raises where x * x would give inf
+        except (OverflowError, ZeroDivisionError):  # x ** 2 raises where x * x would give inf
             raise ModelError(f"iteration {iteration}: a value is too large for floating point "
                              f"(learning rate {learning_rate:g}); the setting leaves floating point"
                              ) from None

@@ -10,14 +10,14 @@ from pathlib import Path
 
 from sheetgen.config import Config
 from sheetgen.core.model import iterate
-from sheetgen.core.template import format_rate, network, template
+from sheetgen.core.template import format_rate, template
 
 MAX_POINTS = 5000  # longer runs are thinned to every k-th iteration (the last one always kept)
 
 
 def loss_curve(config: Config, rate: float) -> tuple[list[int], list[float]]:
     """(iterations, E_total) of one rate, at most about MAX_POINTS of them."""
-    net = network(config.setup.biases, config.reference_errata)
+    net = config.equations()
     e_total = net.index("E_total")
     stride = max(1, -(-config.iterations // MAX_POINTS))  # ceiling: at most MAX_POINTS + 1
     xs, ys = [], []

@@ -205,6 +205,7 @@ def _network(data: dict[str, Any], fail) -> tuple[NetworkSpec, NetworkSetup]:
     net = NetworkSpec(**spec)
     try:
         net.check()
+        general.check_fits(net)  # before the values: a network too big needs none of them
     except ConfigError as exc:
         raise fail(*str(exc).split(": ", 1)) from None
     names = {"inputs": net.inputs, "targets": net.targets, "weights": net.weight_names,
@@ -215,7 +216,8 @@ def _network(data: dict[str, Any], fail) -> tuple[NetworkSpec, NetworkSetup]:
             continue
         values = data[key]
         if not isinstance(values, dict):
-            raise fail(key, f"must be a table such as {{ {(known or ('b1',))[0]} = 0.5 }}, got {_kind(values)}")
+            example = (known or ("b1",))[0]
+            raise fail(key, f"must be a table such as {{ {example} = 0.5 }}, got {_kind(values)}")
         for name, value in values.items():
             if name not in known:
                 what = {"inputs": "inputs", "targets": "targets", "weights": "weights",
@@ -370,7 +372,7 @@ def _validate_network(config: Config) -> None:
         if net.activations[-1] == "softmax" and abs(total - 1) > 1e-9:
             raise ConfigError(f"targets: softmax with cross_entropy needs targets summing to 1 "
                               f"(δ = a − t), got {total:.10g}")
-    general.check_fits(general.derive_cached(net), config.iterations)
+    general.check_fits(net)
 
 
 def check_output_dir(path: Path) -> None:

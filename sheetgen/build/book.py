@@ -210,7 +210,8 @@ def network_picture(config: Config) -> Picture:
     if config.network is not None:
         from sheetgen.build.picture import layered_picture
 
-        return layered_picture(config.network, config.setup.values(), parse_cell(template()["picture"]["anchor"]))
+        anchor = parse_cell(template()["picture"]["anchor"])
+        return layered_picture(config.network, config.setup.values(), anchor)
     spec = template()["picture"]
     weights = {f"w{k}": getattr(config.setup, f"w{k}") for k in range(1, 9)}
     return build_picture(spec, weights, parse_cell(spec["anchor"]))

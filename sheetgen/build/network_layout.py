@@ -55,8 +55,8 @@ def network_template(spec: NetworkSpec) -> dict:
     header_row = text_row + max(len(equations), len(derivations)) + 1
     table = tpl["table"]
     table["header_row"], table["first_row"] = header_row, header_row + 1
-    table["columns"] = [{"header": c.header, "quantity": c.quantity, **({"integer": True} if c.integer else {})}
-                        for c in derivation.columns]
+    table["columns"] = [{"header": c.header, "quantity": c.quantity,
+                         **({"integer": True} if c.integer else {})} for c in derivation.columns]
     table["extra_columns"] = []
     first_error = next(k for k, c in enumerate(derivation.columns) if c.block == "errors")
     tpl["print"] = {**tpl["print"], "upper": f"A1:Z{header_row - 1}",

@@ -65,8 +65,9 @@ def if_positive(x: float, a: float, b: float) -> float:
 
 
 # What compiled expressions see: sum and sumproduct are written out as + and * in Python.
-PYTHON_FUNCTIONS = {"sigmoid": sigmoid, "tanh": math.tanh, "relu": relu, "leaky_relu": leaky_relu,
-                    "exp": math.exp, "ln": ln, "if_positive": if_positive, "max": max}
+PYTHON_FUNCTIONS = {"_sum": sum, "sigmoid": sigmoid, "tanh": math.tanh, "relu": relu,
+                    "leaky_relu": leaky_relu, "exp": math.exp, "ln": ln, "if_positive": if_positive,
+                    "max": max}
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,13 @@ class Expression:
 
     def derivative(self, name: str) -> Expression:
         """d(self)/d(name), simplified; ``prev(x)`` is a constant (the row above)."""
-        tree = _derivative(self.tree, name)
+        tree = _derivative(self.tree, name, self._names_memo)
         return Expression(ast.unparse(tree), tree)
+
+    @cached_property
+    def _names_memo(self) -> dict:
+        # Which names each subtree reads: kept, as one expression is differentiated many times.
+        return {}
 
     def replace(self, subtrees: Mapping[str, str]) -> Expression:
         """Every subexpression whose text is a key replaced by that name: a derivative
@@ -172,7 +178,11 @@ class _PythonPrev(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.expr:
         self.generic_visit(node)
         if isinstance(node.func, ast.Name) and node.func.id in ("sum", "sumproduct"):
-            return _expanded(node)
+            if len(node.args) <= RANGE_FROM * (2 if node.func.id == "sumproduct" else 1):
+                return _expanded(node)
+            # Long: one flat call, added left to right as the written-out form would be.
+            terms = _terms(node)
+            return ast.Call(ast.Name("_sum", ast.Load()), [ast.Tuple(terms, ast.Load())], [])
         if not _is_prev(node):
             return node
         name = node.args[0].id
@@ -207,12 +217,18 @@ class _Substitute(ast.NodeTransformer):
         return node
 
 
-def _expanded(node: ast.Call) -> ast.expr:
-    """sum(a, b, c) as a + b + c; sumproduct(x1, x2, y1, y2) as x1 * y1 + x2 * y2."""
+def _terms(node: ast.Call) -> list[ast.expr]:
+    """The terms of sum(a, b, c) or, pairwise multiplied, of sumproduct(x1, x2, y1, y2)."""
     args = node.args
     if node.func.id == "sumproduct":
         half = len(args) // 2
         args = [ast.BinOp(x, ast.Mult(), y) for x, y in zip(args[:half], args[half:], strict=True)]
+    return args
+
+
+def _expanded(node: ast.Call) -> ast.expr:
+    """sum(a, b, c) as a + b + c; sumproduct(x1, x2, y1, y2) as x1 * y1 + x2 * y2."""
+    args = _terms(node)
     total = args[0]
     for arg in args[1:]:
         total = ast.BinOp(total, ast.Add(), arg)
@@ -298,14 +314,25 @@ def _render_call(fn: str, args: list[ast.expr], ref, sep: str, span) -> str:
                 return f"{fn.upper()}({whole})"
             if fn == "max":
                 return f"MAX({sep.join(part(a) for a in args)})"
-            return f"({_render(_expanded(ast.Call(ast.Name('sum'), args, [])), ref, sep, span)})"
+            return _joined(_terms(ast.Call(ast.Name("sum"), args, [])), ref, sep, span)
         case "sumproduct":
             half = len(args) // 2
             xs, ys = as_range(args[:half]), as_range(args[half:])
             if xs is not None and ys is not None:
                 return f"SUMPRODUCT({xs}{sep}{ys})"
-            return f"({_render(_expanded(ast.Call(ast.Name('sumproduct'), args, [])), ref, sep, span)})"
+            return _joined(_terms(ast.Call(ast.Name("sumproduct"), args, [])), ref, sep, span)
     raise ExpressionError(f"cannot render function {fn}")
+
+
+def _joined(terms: list[ast.expr], ref, sep: str, span) -> str:
+    """(t1+t2+...), rendered term by term: no recursion as deep as the sum is long."""
+    parts = []
+    for term in terms:
+        text = _render(term, ref, sep, span)
+        low = isinstance(term, ast.UnaryOp) or (isinstance(term, ast.BinOp)
+                                                 and isinstance(term.op, ast.Add | ast.Sub))
+        parts.append(f"({text})" if low and parts else text)
+    return f"({'+'.join(parts)})"
 
 
 def _needs_parens(child: ast.expr, parent: int, right_side: bool, op: ast.operator) -> bool:
@@ -436,53 +463,81 @@ def call(fn: str, *args: ast.expr) -> ast.expr:
     return ast.Call(ast.Name(fn, ast.Load()), list(args), [])
 
 
-def _depends(node: ast.expr, name: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node)
-               if not (isinstance(n, ast.Call) and _is_prev(n)))
+def _names_below(node: ast.expr, memo: dict[int, frozenset[str]]) -> frozenset[str]:
+    """The names a subtree reads (not through prev), computed once per node of one derivative."""
+    # Keyed by id, holding the node too: no id is reused while the memo lives.
+    found = memo.get(id(node), (None, None))[1]
+    if found is None:
+        if isinstance(node, ast.Name):
+            found = frozenset((node.id,))
+        elif _is_prev(node):
+            found = frozenset()
+        else:
+            found = frozenset().union(*(_names_below(c, memo) for c in ast.iter_child_nodes(node)
+                                        if isinstance(c, ast.expr)))
+        memo[id(node)] = (node, found)
+    return found
 
 
-def _derivative(node: ast.expr, name: str) -> ast.expr:
-    if _is_prev(node) or not _depends(node, name):
+def _depends(node: ast.expr, name: str, memo: dict | None = None) -> bool:
+    return name in _names_below(node, {} if memo is None else memo)
+
+
+def _derivative(node: ast.expr, name: str, memo: dict) -> ast.expr:
+    if _is_prev(node) or not _depends(node, name, memo):
         return ast.Constant(0)
     match node:
         case ast.Name(id=n):
             return ast.Constant(1 if n == name else 0)
         case ast.UnaryOp(operand=operand):
-            return neg(_derivative(operand, name))
+            return neg(_derivative(operand, name, memo))
         case ast.BinOp(left=u, op=ast.Add(), right=v):
-            return add(_derivative(u, name), _derivative(v, name))
+            return add(_derivative(u, name, memo), _derivative(v, name, memo))
         case ast.BinOp(left=u, op=ast.Sub(), right=v):
-            return sub(_derivative(u, name), _derivative(v, name))
+            return sub(_derivative(u, name, memo), _derivative(v, name, memo))
         case ast.BinOp(left=u, op=ast.Mult(), right=v):
-            return add(mul(_derivative(u, name), v), mul(u, _derivative(v, name)))
+            return add(mul(_derivative(u, name, memo), v), mul(u, _derivative(v, name, memo)))
         case ast.BinOp(left=u, op=ast.Div(), right=v):
-            du = div(_derivative(u, name), v)
+            du = div(_derivative(u, name, memo), v)
             if not _depends(v, name):
                 return du
-            return sub(du, div(mul(u, _derivative(v, name)), ast.BinOp(v, ast.Pow(), ast.Constant(2))))
+            return sub(du, div(mul(u, _derivative(v, name, memo)), ast.BinOp(v, ast.Pow(), ast.Constant(2))))
         case ast.BinOp(left=u, op=ast.Pow(), right=ast.Constant(value=c)):
             power = u if c - 1 == 1 else ast.BinOp(u, ast.Pow(), number(c - 1))
-            return mul(mul(number(c), power), _derivative(u, name))
+            return mul(mul(number(c), power), _derivative(u, name, memo))
         case ast.Call(func=ast.Name(id=fn), args=args):
-            return _call_derivative(node, fn, args, name)
+            return _call_derivative(node, fn, args, name, memo)
     raise ExpressionError(f"cannot differentiate {ast.unparse(node)}")
 
 
-def _call_derivative(node: ast.Call, fn: str, args: list[ast.expr], name: str) -> ast.expr:
+def _call_derivative(node: ast.Call, fn: str, args: list[ast.expr], name: str,
+                     memo: dict) -> ast.expr:
     if fn == "sum":
         total = ast.Constant(0)
         for arg in args:
-            total = add(total, _derivative(arg, name))
+            total = add(total, _derivative(arg, name, memo))
         return total
     if fn == "sumproduct":
         half = len(args) // 2
-        return _derivative(_expanded(node), name) if half else ast.Constant(0)
+        key = ("partners", id(node))
+        if key not in memo:  # a weighted sum of names: each name's partners, found once
+            partners: dict[str, list[ast.expr]] | None = {}
+            for k, a in enumerate(args):
+                if not isinstance(a, ast.Name):
+                    partners = None
+                    break
+                partners.setdefault(a.id, []).append(args[(k + half) % len(args)])
+            memo[key] = (node, partners)
+        partners = memo[key][1]
+        if partners is not None:
+            return _sum_of(partners.get(name, []))
+        return _derivative(_expanded(node), name, memo)
     if fn == "if_positive":
         x, a, b = args
-        da, db = _derivative(a, name), _derivative(b, name)
+        da, db = _derivative(a, name, memo), _derivative(b, name, memo)
         return call("if_positive", x, da, db) if _const(da) != _const(db) or _const(da) is None else da
     u = args[0]
-    du = _derivative(u, name)
+    du = _derivative(u, name, memo)
     match fn:
         case "sigmoid":  # σ' = σ(1 - σ)
             outer = mul(node, sub(ast.Constant(1), node))
@@ -499,3 +554,10 @@ def _call_derivative(node: ast.Call, fn: str, args: list[ast.expr], name: str) -
         case _:  # max: not differentiable in general (softmax's shift is handled by its δ)
             raise ExpressionError(f"cannot differentiate {ast.unparse(node)}")
     return mul(du, outer) if _const(du) is None else mul(outer, du)
+
+
+def _sum_of(terms: list[ast.expr]) -> ast.expr:
+    total: ast.expr = ast.Constant(0)
+    for term in terms:
+        total = add(total, term)
+    return total

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -148,10 +149,24 @@ class NetworkSpec:
                     names.append(b)
         return tuple(names)
 
+    @property
+    def n_columns(self) -> int:
+        """Table columns, counted without deriving (the size check comes first)."""
+        weights, neurons = len(self.weight_names), sum(self.layers[1:])
+        exps = self.layers[-1] if self.activations[-1] == "softmax" else 0
+        trained = len(self.bias_names) if self.train_biases else 0
+        return (self.layers[0] + 2 * self.layers[-1] + 2 * weights + len(self.bias_names) + trained
+                + 3 * neurons + exps + 2)
+
     def is_reference(self) -> bool:
         """The 2-2-2 sigmoid exercise with ½ squared error."""
         return (self.layers == (2, 2, 2) and self.activations == ("sigmoid", "sigmoid")
                 and self.loss == "half_sse")
+
+
+# A spec is frozen and hashable and its names are asked for many times: compute each once.
+for _method in ("neurons", "sources", "weights", "biases_of"):
+    setattr(NetworkSpec, _method, lru_cache(maxsize=4096)(getattr(NetworkSpec, _method)))
 
 
 @dataclass(frozen=True)
@@ -215,7 +230,9 @@ class Derivation:
 
 
 def _sum(terms: list[ast.expr]) -> ast.expr:
-    if len(terms) > RANGE_FROM and all(isinstance(t, ast.Name) for t in terms):
+    # Long sums stay one flat sum(...): a range when its terms are side-by-side cells.
+    terms = [t for t in terms if not (isinstance(t, ast.Constant) and t.value == 0)]
+    if len(terms) > RANGE_FROM:
         return ast.Call(ast.Name("sum", ast.Load()), terms, [])
     total: ast.expr = ast.Constant(0)
     for term in terms:
@@ -313,7 +330,7 @@ def derive(spec: NetworkSpec) -> Derivation:
     gradients: dict[str, Expression] = {}
     for layer in range(1, len(spec.layers)):
         sources = spec.sources(layer)
-        for j, (z, row) in enumerate(zip(spec.neurons(layer), spec.weights(layer), strict=True)):
+        for z, row in zip(spec.neurons(layer), spec.weights(layer), strict=True):
             for w, s in zip(row, sources, strict=True):
                 gradients[w] = Expression.parse(f"delta_{z} * {s}")
         if trained:
@@ -322,8 +339,9 @@ def derive(spec: NetworkSpec) -> Derivation:
                 users.setdefault(b, []).append("delta_" + z)
             for b, ds in users.items():
                 gradients[b] = _expr(_sum([_name(d) for d in ds]))
+    layer_of = {w: layer for layer in range(1, len(spec.layers)) for row in spec.weights(layer) for w in row}
     for name in spec.weight_names:
-        cols.append(ColumnSpec("dE_d" + name, "E∂W" + name[1:], "gradient", layer_of(spec, name)))
+        cols.append(ColumnSpec("dE_d" + name, "E∂W" + name[1:], "gradient", layer_of[name]))
         formulas["dE_d" + name] = gradients[name]
     if trained:
         for name in spec.bias_names:
@@ -341,13 +359,6 @@ def derive(spec: NetworkSpec) -> Derivation:
                       tuple(derivation_lines(spec, formulas)), deltas)
 
 
-def layer_of(spec: NetworkSpec, weight: str) -> int:
-    for layer in range(1, len(spec.layers)):
-        if any(weight in row for row in spec.weights(layer)):
-            return layer
-    raise KeyError(weight)
-
-
 def _backward(spec: NetworkSpec, formulas: dict[str, Expression]) -> dict[str, Expression]:
     """∂E_total/∂z for every pre-activation z, by reverse-mode differentiation: each quantity's
     adjoint is the sum over its users of the user's adjoint times the user's local derivative.
@@ -363,6 +374,8 @@ def _backward(spec: NetworkSpec, formulas: dict[str, Expression]) -> dict[str, E
     adjoint: dict[str, ast.expr] = {"E_total": ast.Constant(1)}
     deltas: dict[str, Expression] = {}
     closed = _closed_form(spec)
+    outputs = set(spec.neurons(out_layer))
+    hidden = {z for layer in range(1, out_layer) for z in spec.neurons(layer)}
     for name in reversed(list(formulas)):
         if name == "E_total":
             continue
@@ -375,14 +388,14 @@ def _backward(spec: NetworkSpec, formulas: dict[str, Expression]) -> dict[str, E
             local = formulas[user].derivative(name).replace(known)
             terms.append(mul(adjoint[user], local.tree))
         adjoint[name] = _sum(terms)
-        if name in spec.neurons(out_layer) and closed is not None:
+        if name in outputs and closed is not None:
             k = spec.neurons(out_layer).index(name)
             deltas[name] = Expression.parse(closed(spec.targets[k], "a_" + name))
             adjoint[name] = _name("delta_" + name)
-        elif name in spec.neurons(out_layer) and softmax:
+        elif name in outputs and softmax:
             deltas[name] = _softmax_delta(spec, formulas, known, name)
             adjoint[name] = _name("delta_" + name)
-        elif any(name in spec.neurons(layer) for layer in range(1, out_layer + 1)):
+        elif name in outputs or name in hidden:
             deltas[name] = _expr(adjoint[name])
             adjoint[name] = _name("delta_" + name)
     return deltas
@@ -416,9 +429,10 @@ def _softmax_delta(spec: NetworkSpec, formulas: dict[str, Expression], known: di
 # --- text ---------------------------------------------------------------------------------------
 
 def pretty(text: str) -> str:
-    """An expression as a student writes it: δ_o1, ·, ², σ, √ not needed."""
+    """An expression as a student writes it: δ_o1, ·, ², σ, Σ, and ReLU slopes as cases."""
+    text = re.sub(r"if_positive\((\w+), 1, ([-0-9.e]+)\)", r"(1 if \1 > 0, else \2)", text)
     for a, b in ((" ** 2", "²"), (" * ", "·"), ("delta_", "δ_"), ("sigmoid(", "σ("),
-                 ("sumproduct(", "Σ("), (" - ", " − ")):
+                 ("sumproduct(", "Σ("), ("sum(", "Σ("), (" - ", " − ")):
         text = text.replace(a, b)
     return text
 
@@ -512,13 +526,15 @@ def spanner(column_of: dict[str, int], dialect: str, row: str):
     return span
 
 
-def check_fits(derivation: Derivation, iterations: int) -> None:
+def check_fits(spec: NetworkSpec) -> None:
     """ConfigError unless every column and formula fits an .xlsx sheet (Excel's limits; the
     longest formula is measured with 7-digit row numbers, the most a sheet has)."""
-    columns = len(derivation.columns)
+    columns = spec.n_columns
     if columns > MAX_COLUMNS:
         raise ConfigError(f"network: too big for a sheet: it needs {columns:,} columns, a sheet has "
                           f"at most {MAX_COLUMNS:,}")
+    derivation = derive_cached(spec)
+    assert len(derivation.columns) == columns
     column_of = {c.quantity: k for k, c in enumerate(derivation.columns)}
     row = "1048576"
     span = spanner(column_of, "xlsx", row)
@@ -529,11 +545,11 @@ def check_fits(derivation: Derivation, iterations: int) -> None:
         return f"${column_letter(MAX_COLUMNS - 1)}${row}"  # a parameter cell, at its longest
 
     longest, where = 0, ""
-    for q in derivation.network.quantities:
+    for q, column in zip(derivation.network.quantities, derivation.columns, strict=True):
         expression = q.formula if q.formula is not None else q.next
         length = 1 + len(expression.to_formula(reference, ",", span))
         if length > longest:
-            longest, where = length, q.name
+            longest, where = length, column.header
     if longest > MAX_FORMULA:
         raise ConfigError(f"network: too big for a sheet: {where}'s formula needs {longest:,} "
                           f"characters, a formula may have at most {MAX_FORMULA:,}")

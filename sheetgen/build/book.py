@@ -214,7 +214,7 @@ def network_picture(config: Config) -> Picture:
         return layered_picture(config.network, config.setup.values(), anchor)
     spec = template()["picture"]
     weights = {f"w{k}": getattr(config.setup, f"w{k}") for k in range(1, 9)}
-    return build_picture(spec, weights, parse_cell(spec["anchor"]))
+    return build_picture(spec, weights, parse_cell(spec["anchor"]), config.setup.biases != "none")
 
 
 def build_book(config: Config, mistakes: dict[str, dict[str, str]] | None = None) -> Book:

@@ -56,10 +56,12 @@ def _outline_point(node: Node, towards_x: float, towards_y: float) -> tuple[floa
     return node.x + dx / scale, node.y + dy / scale
 
 
-def build_picture(spec: dict, weights: dict[str, float], anchor: tuple[int, int]) -> Picture:
-    """The picture of one workbook: `weights` maps w1..w8 to their initial values."""
+def build_picture(spec: dict, weights: dict[str, float], anchor: tuple[int, int],
+                  biases: bool = False) -> Picture:
+    """The picture of one workbook: `weights` maps w1..w8 to their initial values; `biases`
+    adds the template's bias nodes."""
     nodes = {}
-    for n in spec["nodes"]:
+    for n in spec["nodes"] + (spec.get("bias_nodes", []) if biases else []):
         nodes[n["name"]] = Node(n["name"], n["x"], n["y"], n.get("width", spec["node_width_mm"]),
                                 n.get("height", spec["node_height_mm"]))
     labels = {name: format_weight(value) for name, value in weights.items()}
@@ -71,6 +73,12 @@ def build_picture(spec: dict, weights: dict[str, float], anchor: tuple[int, int]
         at = e["at"]
         edges.append(Edge(x1, y1, x2, y2, e["label"].format(**labels),
                           x1 + at * (x2 - x1) + e.get("dx", 0), y1 + at * (y2 - y1) + e.get("dy", 0)))
+    for b in spec.get("bias_nodes", []) if biases else []:
+        for target in b["to"]:
+            a, t = nodes[b["name"]], nodes[target]
+            x1, y1 = _outline_point(a, t.x, t.y)
+            x2, y2 = _outline_point(t, a.x, a.y)
+            edges.append(Edge(x1, y1, x2, y2, "", (x1 + x2) / 2, (y1 + y2) / 2))
     return Picture(anchor[0], anchor[1], spec["width_mm"], spec["height_mm"],
                    tuple(nodes.values()), tuple(edges))
 
@@ -106,7 +114,7 @@ def layered_picture(spec, weights: dict[str, float], anchor: tuple[int, int]) ->
     top = 24.0 if spec.biases != "none" else 0.0        # room for the bias nodes
     gap = 60.0 if tallest <= 2 else ROW_GAP              # two neurons: the reference's spacing
     span = gap * (tallest - 1)
-    height = max(92.0, top + span + 32)
+    height = top + span + 32                             # 92 mm for two neurons, as the reference
     middle = top + 16 + span / 2
 
     def ys(count: int) -> list[float]:

@@ -132,3 +132,15 @@ def test_a_general_network_sheet_has_its_columns_and_text(tmp_path):
     text = {v for row in grid for v in row if isinstance(v, str)}
     assert "a_h1 = tanh(h1)" in text
     assert any(t.startswith("δ_h1 = ") and "(1 − a_h1²)" in t for t in text)
+
+
+def test_a_log_of_zero_is_refused_before_writing(tmp_path, capsys):
+    """Cross-entropy of a sigmoid output that underflows to 0: ln(0) stops the run."""
+    config = tmp_path / "zero.toml"
+    config.write_text(f'output_dir = "{tmp_path / "out"}"\ninputs = {{ i1 = 1, i2 = 1 }}\n'
+                      "weights = { w5 = -500, w6 = -500, w7 = -500, w8 = -500 }\n"
+                      '[network]\nloss = "cross_entropy"\n', "utf-8")
+    assert main(["generate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "E1 is not a finite number" in err
+    assert not (tmp_path / "out").exists()

@@ -138,7 +138,7 @@ def test_a_log_of_zero_is_refused_before_writing(tmp_path, capsys):
     """Cross-entropy of a sigmoid output that underflows to 0: ln(0) stops the run."""
     config = tmp_path / "zero.toml"
     config.write_text(f'output_dir = "{tmp_path / "out"}"\ninputs = {{ i1 = 1, i2 = 1 }}\n'
-                      "weights = { w5 = -500, w6 = -500, w7 = -500, w8 = -500 }\n"
+                      "weights = { w5 = -2000, w6 = -2000, w7 = -2000, w8 = -2000 }\n"
                       '[network]\nloss = "cross_entropy"\n', "utf-8")
     assert main(["generate", "--config", str(config)]) == 2
     err = capsys.readouterr().err

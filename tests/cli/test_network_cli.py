@@ -117,14 +117,14 @@ def test_too_big_names_the_limit_and_the_size(tmp_path, capsys):
 
 
 def test_a_general_network_sheet_has_its_columns_and_text(tmp_path):
-    from sheetgen.read.tables import read_grid
+    from sheetgen.read.workbook import Workbook
 
     config = tmp_path / "net.toml"
     config.write_text(f'output_dir = "{tmp_path}"\nformats = ["xlsx"]\nplots = false\n' + GOOD_NETWORK
                       + 'activations = ["tanh", "sigmoid"]\nbiases = "per_layer"\ntrain_biases = true\n',
                       "utf-8")
     assert main(["generate", "--config", str(config), "--quiet"]) == 0
-    grid = read_grid(tmp_path / "BackPropagation.xlsx", "lr=0.5")
+    grid = Workbook(tmp_path / "BackPropagation.xlsx").grid("lr=0.5")
     header = next(row for row in grid if "E_total" in row)
     named = [h for h in header if h]
     assert named[:4] == ["t1", "t2", "i1", "i2"]

@@ -178,16 +178,16 @@ def iterate(network: Network, setup: Setup, learning_rate: float,
         args[:n_state] = next_state
 
 
-# Values converted to Python floats at a time when a trace is read back: 4,096 rows of the
-# reference's 32 columns, fewer rows of a wider network's.
-CELLS_PER_CHUNK = 4096 * 32
+# Values converted to Python floats at a time when a trace is read back (few float objects
+# alive at once): 256 rows of the reference's 32 columns, fewer rows of a wider network's.
+CELLS_PER_CHUNK = 256 * 32
 # A longer run's values live in a temporary file, mapped, its pages released as they are written
 # and read: every rate's trace is kept at once, and a wide network's would add up in memory.
 IN_MEMORY_BYTES = 4 * 1024**2
 
 
 def _rows_per_chunk(columns: int) -> int:
-    return max(64, CELLS_PER_CHUNK // max(1, columns))
+    return max(16, CELLS_PER_CHUNK // max(1, columns))
 
 
 def _release(values: np.ndarray) -> None:

@@ -147,3 +147,12 @@ def test_a_log_of_zero_is_refused_before_writing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "E1 is not a finite number" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_report_refuses_a_general_network_in_one_line(tmp_path, capsys):
+    config = tmp_path / "net.toml"
+    config.write_text(f'output_dir = "{tmp_path / "out"}"\n' + GOOD_NETWORK, "utf-8")
+    assert main(["report", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "reference network only" in err
+    assert not (tmp_path / "out").exists()

@@ -66,6 +66,11 @@ _ALIASES = {"a01": "a_o1", "a02": "a_o2"}  # the reference's own typo, a zero fo
 _REMARK = re.compile(r"^(?P<head>.+?)\s*(?:\((?P<paren>[^()]*)\)|\[(?P<bracket>[^\[\]]*)\]"
                      r"|:\s*(?P<colon>.*)|\s[-–—−]\s*(?P<dash>.*))\s*$")
 _WORD = re.compile(r"[^\W\d_]{3,}")
+# The columns of any dense network's sheet (sheetgen.core.network) beyond the reference's names,
+# as sheetgen writes them, read when no network is named: i3, t3, w9, b3, e3, h3, h2_1, a_h2_1,
+# exp_o1, δ_o1.
+_GENERAL = re.compile(r"[itwbe][0-9]+|(?:a_|exp_|δ_)?(?:h[0-9]+(?:_[0-9]+)?|o[0-9]+)")
+_GENERAL_GRADIENT = re.compile(r"E∂(W[0-9]+|b[0-9]+)")
 
 
 def _squash(text: str) -> str:
@@ -132,10 +137,19 @@ def _is_remark(text: str, names: tuple[str, ...]) -> bool:
 
 def canonical_name(header: object, names: Iterable[str] | None = None) -> str | None:
     """The quantity a header names (`'dE/dw1'` -> `'dE_dw1'`, `'t1 (target)'` -> `'t1'`), or None.
-    `names`: the network's quantity names (default: every template column)."""
+    `names`: the network's quantity names (default: every template column, and the columns
+    sheetgen writes for any dense network)."""
     if not isinstance(header, str):
         return None
-    return _canonical(header, tuple(names) if names is not None else QUANTITIES)
+    if names is not None:
+        return _canonical(header, tuple(names))
+    found = _canonical(header, QUANTITIES)
+    text = header.strip()
+    if found is None and (match := _GENERAL_GRADIENT.fullmatch(text)):
+        found = "dE_d" + match.group(1).lower()
+    elif found is None and _GENERAL.fullmatch(text):
+        found = "E" + text[1:] if text[1:].isdigit() and text[0] == "e" else text.replace("δ_", "delta_")
+    return found
 
 
 def without_remark(header: str, names: Iterable[str] | None = None) -> str:

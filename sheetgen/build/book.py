@@ -81,6 +81,10 @@ def sheet_template(config: Config) -> dict:
     network of its [network] table."""
     if config.network is None:
         return template()
+    if config.data is not None:
+        from sheetgen.build.training_layout import training_template
+
+        return training_template(config)
     from sheetgen.build.network_layout import network_template
 
     return network_template(config.network)
@@ -96,12 +100,15 @@ def _parameter_specs(tpl: dict, biases: str) -> dict[str, dict]:
 
 
 def _formula_templates(net: Network, column_of: dict[str, int], params: dict[str, tuple[int, int]],
-                       expression: Expression, row_key: str) -> dict[str, str]:
+                       expression: Expression, row_key: str,
+                       ranges: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
     rendered = {}
     for dialect in DIALECTS:
         def reference(name: str, dialect: str = dialect) -> str:
             if name in column_of:
                 return ref(dialect, column_of[name], "{" + row_key + "}")
+            if ranges and name in ranges:  # a data column: a range on the data sheet
+                return ranges[name][dialect]
             row, col = params[name]
             return ref(dialect, col, str(row + 1), absolute=True)
         span = spanner(column_of, dialect, "{" + row_key + "}")
@@ -114,6 +121,10 @@ def _settings_value(key: str, config: Config) -> str | float:
         from sheetgen.build.network_layout import describe
 
         return describe(config.network)
+    if key in ("data", "batch", "reduction", "optimizer"):
+        from sheetgen.build.training_layout import settings_value
+
+        return settings_value(key, config)
     return {
         "iterations": config.iterations,
         "biases": config.setup.biases,
@@ -129,6 +140,7 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
     specs = _column_specs(tpl, biases)
     column_of = {spec["quantity"]: i for i, spec in enumerate(specs)}
     params = {name: parse_cell(p["cell"]) for name, p in _parameter_specs(tpl, biases).items()}
+    ranges = tpl.get("ranges")
     header_row = table["header_row"] - 1
 
     cells: list[Cell] = []
@@ -158,11 +170,12 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
         style = "integer" if spec.get("integer") else "gradient" if q.gradient else "number"
         if q.is_state:
             first = None
-            later = _formula_templates(net, column_of, params, q.next, "p")
+            later = _formula_templates(net, column_of, params, q.next, "p", ranges)
         else:
             # The first row has no row above: a prev(x) reference reads its own row there.
-            first = _formula_templates(net, column_of, params, q.formula.without_previous_row(), "r")
-            later = _formula_templates(net, column_of, params, q.formula, "r")
+            first = _formula_templates(net, column_of, params, q.formula.without_previous_row(), "r",
+                                       ranges)
+            later = _formula_templates(net, column_of, params, q.formula, "r", ranges)
         columns.append(Column(i, spec["header"], q.name, style, first, later))
 
     sheet = Sheet(
@@ -227,8 +240,23 @@ def build_book(config: Config, mistakes: dict[str, dict[str, str]] | None = None
     from sheetgen.build.summary import build_summary  # it builds on this module's helpers
 
     book.summary = build_summary(config, book.sheets, net)
+    if config.data is not None:
+        _add_data(book, net)
     book.print_scale = template()["print"]["scale_percent"]
     return book
+
+
+def _add_data(book: Book, net: Network) -> None:
+    """A data set's workbook: the loss per epoch in the summary and the samples' sheet last."""
+    from sheetgen.build.training_layout import add_epochs, data_sheet
+
+    config = book.config
+    column = net.index("E_total")
+    e_totals = {rate: [row[column] for row in iterate(net, config.setup, rate, config.iterations)]
+                for rate in config.learning_rates}
+    book.summary = add_epochs(book.summary, config, book.sheets, e_totals)
+    first = book.sheets[0]
+    book.sheets.append(data_sheet(config, first.column_width, first.number_format))
 
 
 def render_row(column: Column, dialect: str, row_number: int, first: bool) -> str | None:

@@ -124,8 +124,15 @@ class Network:
             if q.formula is not None:
                 lines.append(f"    {q.name} = {q.formula.to_python()}")
         lines.append(f"    row = ({', '.join(self.names)},)")
-        nexts = ", ".join(self.quantity(s).next.to_python() for s in state)
-        lines.append(f"    return row, ({nexts},)")
+        if any("cur" in self.quantity(s).next.text for s in state):
+            # A next value that reads another's new value (cur(v_w1)) comes after it.
+            later = [s for s in state if "cur(" in self.quantity(s).next.text]
+            for s in [s for s in state if s not in later] + later:
+                lines.append(f"    _next_{s} = {self.quantity(s).next.to_python()}")
+            lines.append(f"    return row, ({', '.join('_next_' + s for s in state)},)")
+        else:
+            nexts = ", ".join(self.quantity(s).next.to_python() for s in state)
+            lines.append(f"    return row, ({nexts},)")
         namespace: dict = dict(PYTHON_FUNCTIONS)
         exec(compile("\n".join(lines), "<network>", "exec"), namespace)  # noqa: S102
         compiled = namespace["step"], state, params

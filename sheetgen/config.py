@@ -149,8 +149,9 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
         # Training on samples: the [network] table's network, or the reference one.
         data = {**data, "network": data.get("network", {})}
     if "network" in data:
-        changes["network"], changes["setup"] = _network(data, fail)
-        if "data" in data or "optimizer" in data:
+        training = "data" in data or "optimizer" in data
+        changes["network"], changes["setup"] = _network(data, fail, training)
+        if training:
             changes["data"], changes["optimizer"], changes["setup"] = _training(
                 data, source, changes["network"], changes["setup"], fail)
         return replace(base, **changes)
@@ -179,8 +180,9 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
     return replace(base, **changes)
 
 
-def _network(data: dict[str, Any], fail) -> tuple[NetworkSpec, NetworkSetup]:
-    """The [network] table and the initial values the other tables give it by name."""
+def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[NetworkSpec, NetworkSetup]:
+    """The [network] table and the initial values the other tables give it by name (`training`:
+    the inputs and targets come from [data], so none is missing here)."""
     table = data["network"]
     if not isinstance(table, dict):
         raise fail("network", f"must be a table ([network] with layers = [2, 2, 2], ...), got {_kind(table)}")
@@ -240,6 +242,9 @@ def _network(data: dict[str, Any], fail) -> tuple[NetworkSpec, NetworkSetup]:
                 have = f"{known[0]}…{known[-1]}" if known else "none: network.biases is \"none\""
                 raise fail(f"{key}.{name}", f"the network has {len(known)} {what} ({have})")
             given[name] = _number(value, f"{key}.{name}", fail)
+    if training:
+        for name in net.inputs + net.targets:
+            given.setdefault(name, general.REFERENCE_VALUES.get(name, 0.0))
     try:
         return net, general.initial_values(net, given)
     except ConfigError as exc:

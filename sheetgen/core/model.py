@@ -164,7 +164,11 @@ def iterate(network: Network, setup: Setup, learning_rate: float,
     for iteration in range(1, iterations + 1):
         try:
             row, next_state = step(*args, previous) if carry else step(*args)
-        except (OverflowError, ZeroDivisionError):  # x ** 2 raises where x * x would give inf
+        except ZeroDivisionError:  # as #DIV/0! in a cell: an optimizer's √s of 0 with ε = 0, say
+            raise ModelError(f"iteration {iteration}: division by zero (learning rate "
+                             f"{learning_rate:g}); with epsilon = 0 a gradient of exactly 0 "
+                             "leaves √s = 0") from None
+        except OverflowError:  # x ** 2 raises where x * x would give inf
             raise ModelError(f"iteration {iteration}: a value is too large for floating point "
                              f"(learning rate {learning_rate:g}); the setting leaves floating point"
                              ) from None

@@ -105,7 +105,9 @@ class OptimizerSpec:
 
     @property
     def hyper(self) -> tuple[str, ...]:
-        return HYPER[self.name] + (("h",) if self.check_gradients else ())
+        # With ε = 0 the formulas have no ε term, so no cell pretends to feed them.
+        used = tuple(k for k in HYPER[self.name] if k != "epsilon" or self.epsilon != 0)
+        return used + (("h",) if self.check_gradients else ())
 
     def describe(self) -> str:
         if self.name == "gd":

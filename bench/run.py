@@ -10,6 +10,8 @@ wall time (interpreter start included), CPU time and peak resident memory (from 
   compare       `sheetgen compare` of the two big books
   one sheet     1,000 and 50,000 iterations, one sheet: memory must not grow with the run
   default       `sheetgen generate` with the default settings (6 x 22, both formats, no plots)
+  xor           the xor example (2-2-1, 4 samples, full batch, gd) at N iterations x its 6 rates:
+                time per cell against the reference network's run above
   verify        (--verify) LibreOffice recalculates both big books: the fast path is still right
 
 It is a measurement, not a test: nothing here fails the test suite. Other load on the machine
@@ -38,6 +40,7 @@ PANDAS_FACTOR = 0.3       # sheetgen at most 0.3x pandas' values-only dump
 RSS_LIMIT_MB = 100.0      # any sheetgen generate
 COMPARE_SECONDS, COMPARE_MB = 15.0, 500.0
 DEFAULT_SECONDS = 1.0     # the default workbook, whole process
+XOR_CELL_FACTOR = 1.5     # a data set's cell costs at most 1.5x a reference cell
 
 
 @dataclass
@@ -178,6 +181,8 @@ def main() -> int:
     parser.add_argument("--learning-rates", default=DEFAULT_RATES)
     parser.add_argument("--verify", action="store_true",
                         help="also recalculate both big books in LibreOffice (sheetgen verify)")
+    parser.add_argument("--only-xor", action="store_true",
+                        help="only the reference network's and the xor example's big runs")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="leave the files in DIR (default: a temporary folder, removed)")
     args = parser.parse_args()
@@ -201,6 +206,15 @@ def main() -> int:
                 sheetgen("generate", "--iterations", str(n), "--learning-rates", rates,
                          "--format", fmt, "--output-dir", str(big[fmt].parent), *plots, *quiet),
                 big[fmt])
+        xor_config = ROOT / "sheetgen" / "examples" / "xor.toml"
+        for fmt in FORMATS:
+            steps[f"xor {fmt}"] = measure(
+                f"sheetgen generate {fmt} xor 6x{n}",
+                sheetgen("generate", "--config", str(xor_config), "--iterations", str(n),
+                         "--format", fmt, "--output-dir", str(out / f"xor-{fmt}"), *plots, *quiet),
+                out / f"xor-{fmt}" / f"XOR.{fmt}")
+        if args.only_xor:
+            raise _Done
         steps["pandas"] = measure(f"pandas to_excel values only {sheets}x{n}",
                                   python(__file__, "--child-pandas", str(n), rates,
                                          str(out / "pandas.xlsx")), out / "pandas.xlsx")
@@ -228,16 +242,32 @@ def main() -> int:
         if args.verify:
             steps["verify"] = measure("sheetgen verify (both big books)",
                                       sheetgen("verify", "--timeout", "1800", *map(str, big.values())))
+    except _Done:
+        pass
     finally:
         if args.keep is None:
             shutil.rmtree(out, ignore_errors=True)
 
     print()
-    print(report(steps, level))
+    print(report(steps, level, {**cells_per_sheet(n), "reference_rates": sheets}))
     return 0
 
 
-def report(steps: dict[str, Step], level: int) -> str:
+class _Done(Exception):
+    """--only-xor: the steps wanted are done."""
+
+
+def cells_per_sheet(iterations: int) -> dict[str, int]:
+    """Table cells per sheet of the reference run and of the xor example (asked in a child)."""
+    code = ("from sheetgen.config import Config, from_file; "
+            "x = from_file('sheetgen/examples/xor.toml'); "
+            "print(len(Config().equations().names), len(x.equations().names), len(x.learning_rates))")
+    ref, xor, rates = map(int, subprocess.run(python("-c", code), cwd=ROOT, capture_output=True,
+                                              text=True, check=True).stdout.split())
+    return {"reference": ref * iterations, "xor": xor * iterations, "xor_rates": rates}
+
+
+def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = None) -> str:
     lines = ["| step | wall s | CPU s | peak RSS MB | file MB |", "| --- | ---: | ---: | ---: | ---: |"]
     for step in steps.values():
         failed = "" if step.status == 0 else f" (exit {step.status})"
@@ -276,6 +306,14 @@ def report(steps: dict[str, Step], level: int) -> str:
         d = steps["default"]
         target(f"default workbook under {DEFAULT_SECONDS:g} s (best of 3)", f"{d.seconds:.2f} s",
                d.seconds < DEFAULT_SECONDS and d.status == 0)
+    for fmt in FORMATS:
+        mine, ref = steps.get(f"xor {fmt}"), steps.get(f"sheetgen {fmt}")
+        if mine and ref and cells:
+            per_ref = ref.cpu / (cells["reference"] * cells["reference_rates"]) * 1e6
+            per_xor = mine.cpu / (cells["xor"] * cells["xor_rates"]) * 1e6
+            r = ratio(per_xor, per_ref)
+            target(f"xor {fmt}: CPU time per cell within {XOR_CELL_FACTOR:g}x the reference's",
+                   f"{per_xor:.2f} µs / {per_ref:.2f} µs = {r:.2f}x", r <= XOR_CELL_FACTOR)
     if "verify" in steps:
         v = steps["verify"]
         target("LibreOffice verify of both big books", f"exit {v.status}, {v.seconds:.0f} s", v.status == 0)

@@ -14,7 +14,6 @@ import pytest
 from sheetgen.build.book import build_book, render_row
 from sheetgen.cli import main
 from sheetgen.config import example_text, from_file, from_mapping, validate
-from sheetgen.core.cells import parse_cell
 
 LINEAR = """
 learning_rates = [0.1]

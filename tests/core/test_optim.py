@@ -107,7 +107,7 @@ def _step(opt, state, names, params, grads, lr, t):
 
 def _parameter_names(layers, biases):
     names, w, b = [], 1, 1
-    for fan_in, size in zip(layers, layers[1:]):
+    for fan_in, size in zip(layers[:-1], layers[1:], strict=True):
         names += [f"w{w + k}" for k in range(fan_in * size)]
         w += fan_in * size
         if biases:
@@ -127,7 +127,7 @@ def _flat(W, B, biases):
 
 def _unflat(values, layers, biases):
     W, B, at = [], [], 0
-    for fan_in, size in zip(layers, layers[1:]):
+    for fan_in, size in zip(layers[:-1], layers[1:], strict=True):
         W.append(np.array(values[at:at + fan_in * size]).reshape(size, fan_in))
         at += fan_in * size
         if biases:
@@ -160,7 +160,7 @@ def random_case(seed: int):
     if opt["epsilon"] == 0 and "relu" in activations:
         opt["epsilon"] = 1e-8  # √s is 0 when a gradient is exactly 0 (a relu at rest): #DIV/0!
     lr = float(rng.uniform(0.01, 0.5))
-    W = [rng.uniform(-1, 1, (b, a)) for a, b in zip(layers, layers[1:])]
+    W = [rng.uniform(-1, 1, (b, a)) for a, b in zip(layers[:-1], layers[1:], strict=True)]
     B = [rng.uniform(-0.5, 0.5, b) if biases else np.zeros(b) for b in layers[1:]]
     return layers, activations, loss, biases, W, B, X, T, batch, reduction, opt, lr
 

@@ -292,7 +292,7 @@ def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = No
             r = ratio(mine.seconds, pandas.seconds)
             target(f"{fmt} at most {PANDAS_FACTOR:g}x pandas values-only",
                    f"{mine.seconds:.2f} s / {pandas.seconds:.2f} s = {r:.2f}x", r <= PANDAS_FACTOR)
-    generates = [s for k, s in steps.items() if k.startswith(("sheetgen ", "one ", "default"))]
+    generates = [s for k, s in steps.items() if k.startswith(("sheetgen ", "one ", "default", "xor "))]
     if generates:
         worst = max(generates, key=lambda s: s.rss_mb)
         target(f"peak RSS under {RSS_LIMIT_MB:g} MB, any run size",

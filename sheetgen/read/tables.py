@@ -24,7 +24,7 @@ from sheetgen.core.cells import column_letter
 from sheetgen.core.model import BIAS_MODES
 from sheetgen.core.template import column_specs
 from sheetgen.errors import WorkbookError
-from sheetgen.read.safety import check_workbook
+from sheetgen.read.workbook import Workbook
 
 # A header row must name at least this many quantities: fewer is more likely a stray label.
 MIN_HEADERS = 3
@@ -60,6 +60,7 @@ _GRADIENT = re.compile(r"(?:(?:d?e(?:total|tot)?)?d|grad)([wb][0-9]+)")
 # The columns of any dense network's sheet (sheetgen.core.network) beyond the reference's names:
 # i3, t3, w9, b3, e3, h3, h2_1, a_h2_1, exp_o1, δ_o1.
 _GENERAL = re.compile(r"[itwbe][0-9]+|(?:a_|exp_|δ_)?(?:h[0-9]+(?:_[0-9]+)?|o[0-9]+)")
+_GENERAL_GRADIENT = re.compile(r"E∂(W[0-9]+|b[0-9]+)")
 
 
 def _squash(text: str) -> str:
@@ -93,9 +94,12 @@ def canonical_name(header: object) -> str | None:
     key = _squash(header)
     found = _by_key().get(key)
     if found is None and (match := _GRADIENT.fullmatch(key)):
-        found = _by_key().get("ded" + match.group(1)) or "dE_d" + match.group(1)
-    if found is None and _GENERAL.fullmatch(text := header.strip()):
-        found = "E" + text[1:] if text[0] == "e" else text.replace("δ_", "delta_")
+        found = _by_key().get("ded" + match.group(1))
+    text = header.strip()
+    if found is None and (match := _GENERAL_GRADIENT.fullmatch(text)):
+        found = "dE_d" + match.group(1).lower()
+    elif found is None and _GENERAL.fullmatch(text):
+        found = "E" + text[1:] if text[1:].isdigit() and text[0] == "e" else text.replace("δ_", "delta_")
     return found
 
 
@@ -201,56 +205,19 @@ def find_table(grid: Sequence[Sequence], sheet: str = "") -> Table | None:
 
 # --- workbooks ------------------------------------------------------------------------------
 
-class _Workbook:
-    """A calamine workbook whose every failure is a one-line WorkbookError."""
-
-    def __init__(self, path: Path):
-        from python_calamine import CalamineWorkbook
-
-        self.path = Path(path)
-        check_workbook(self.path)
-        try:
-            self.book = CalamineWorkbook.from_path(str(self.path))
-            self.sheet_names = list(self.book.sheet_names)
-        except Exception as exc:  # calamine raises several types; all mean the same to a user
-            raise WorkbookError(f"{self.path}: cannot read: {_one_line(exc)}") from None
-
-    def grid(self, sheet: str) -> list[list]:
-        if sheet not in self.sheet_names:
-            raise WorkbookError(f"{self.path}: no sheet named {sheet!r} "
-                                f"(it has {', '.join(map(repr, self.sheet_names))})")
-        try:
-            return self.book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-        except Exception as exc:
-            raise WorkbookError(f"{self.path}: sheet {sheet!r}: cannot read: {_one_line(exc)}") from None
-
-
-def _one_line(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return text[:200] or type(exc).__name__
-
-
-def sheet_names(path: Path) -> list[str]:
-    return _Workbook(path).sheet_names
-
-
-def read_grid(path: Path, sheet: str) -> list[list]:
-    """Every cell value of one sheet from A1 on, rows of cells ('' for an empty cell)."""
-    return _Workbook(path).grid(sheet)
-
-
 _WHY = f"(no row names at least {MIN_HEADERS} of its columns, e.g. w1 w2 E_total)"
 
 
-def read_table(path: Path, sheet: str) -> Table:
+def read_table(source: Path | Workbook, sheet: str) -> Table:
     """The training table of one sheet; WorkbookError if the sheet or the table is missing."""
-    return read_tables(path, [sheet])[sheet]
+    return read_tables(source, [sheet])[sheet]
 
 
-def read_tables(path: Path, sheets: Iterable[str] | None = None) -> dict[str, Table]:
+def read_tables(source: Path | Workbook, sheets: Iterable[str] | None = None) -> dict[str, Table]:
     """The training tables of the named sheets (WorkbookError if one is missing or has none),
     or of every sheet that has one, in workbook order (WorkbookError if none has)."""
-    book = _Workbook(path)
+    book = source if isinstance(source, Workbook) else Workbook(source)
+    path = book.path
     tables = {}
     if sheets is not None:
         for name in sheets:
@@ -268,10 +235,10 @@ def read_tables(path: Path, sheets: Iterable[str] | None = None) -> dict[str, Ta
     return tables
 
 
-def read_frame(path: Path, sheet: str) -> pd.DataFrame:
+def read_frame(source: Path | Workbook, sheet: str) -> pd.DataFrame:
     """One sheet's table as a DataFrame: a float64 column per quantity, rows in iteration order."""
-    return read_table(path, sheet).frame
+    return read_table(source, sheet).frame
 
 
 __all__ = ["DEFAULT_HEADERS", "MIN_HEADERS", "OPTIONAL", "QUANTITIES", "Table", "canonical_name",
-           "find_table", "read_frame", "read_grid", "read_table", "read_tables", "sheet_names"]
+           "find_table", "read_frame", "read_table", "read_tables"]

@@ -119,14 +119,14 @@ def test_too_big_names_the_limit_and_the_size(tmp_path, capsys):
 
 
 def test_a_general_network_sheet_has_its_columns_and_text(tmp_path):
-    from sheetgen.read.tables import read_grid
+    from sheetgen.read.workbook import Workbook
 
     config = tmp_path / "net.toml"
     config.write_text(f'output_dir = "{tmp_path}"\nformats = ["xlsx"]\nplots = false\n' + GOOD_NETWORK
                       + 'activations = ["tanh", "sigmoid"]\nbiases = "per_layer"\ntrain_biases = true\n',
                       "utf-8")
     assert main(["generate", "--config", str(config), "--quiet"]) == 0
-    grid = read_grid(tmp_path / "BackPropagation.xlsx", "lr=0.5")
+    grid = Workbook(tmp_path / "BackPropagation.xlsx").grid("lr=0.5")
     header = next(row for row in grid if "E_total" in row)
     named = [h for h in header if h]
     assert named[:4] == ["t1", "t2", "i1", "i2"]
@@ -134,3 +134,15 @@ def test_a_general_network_sheet_has_its_columns_and_text(tmp_path):
     text = {v for row in grid for v in row if isinstance(v, str)}
     assert "a_h1 = tanh(h1)" in text
     assert any(t.startswith("δ_h1 = ") and "(1 − a_h1²)" in t for t in text)
+
+
+def test_a_log_of_zero_is_refused_before_writing(tmp_path, capsys):
+    """Cross-entropy of a sigmoid output that underflows to 0: ln(0) stops the run."""
+    config = tmp_path / "zero.toml"
+    config.write_text(f'output_dir = "{tmp_path / "out"}"\ninputs = {{ i1 = 1, i2 = 1 }}\n'
+                      "weights = { w5 = -2000, w6 = -2000, w7 = -2000, w8 = -2000 }\n"
+                      '[network]\nloss = "cross_entropy"\n', "utf-8")
+    assert main(["generate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "E1 is not a finite number" in err
+    assert not (tmp_path / "out").exists()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sheetgen.build.book import build_book, render_row
+from sheetgen.build.assemble import build_book
+from sheetgen.build.book import render_row
 from sheetgen.cli import main
 from sheetgen.config import example_text, from_file, from_mapping, validate
 

@@ -41,6 +41,14 @@ def training_template(config: Config) -> dict:
     shift = max(0, used + 2 - _first_text_row(tpl))
     forward = [[_moved(ref, shift), text] for ref, text in tpl["text"][0]["cells"]]
     backward = [[_moved(ref, shift), text] for ref, text in tpl["text"][1]["cells"]]
+    k = data.batch_size
+    if k > 1:  # the equations are one sample's; the step combines its k samples' losses
+        ref, text = forward[-1]
+        forward[-1] = [ref, text.replace("E_total = ", "E_s = ", 1) + "   (each sample s of the step)"]
+        shown = [f"E_s{j}" for j in range(1, k + 1)]
+        combined = " + ".join(shown if k <= 4 else shown[:2] + ["…", shown[-1]])
+        forward.append([_moved(ref, 1), f"E_total = ({combined}) / {k}" if data.reduction == "mean"
+                        else f"E_total = {combined}"])
     # The update equations under the backward ones, in column J.
     below = max(int(ref[1:]) for ref, _ in backward + forward) + 2
     updates = [[f"J{below}", f"Update ({opt.name}), g = the step's ∂E_total/∂w, combined by "

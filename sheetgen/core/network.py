@@ -85,8 +85,6 @@ class NetworkSpec:
             raise ConfigError(f"network.loss: cross_entropy needs softmax or sigmoid outputs, not {out}")
         if self.loss == "binary_cross_entropy" and out != "sigmoid":
             raise ConfigError(f"network.loss: binary_cross_entropy needs sigmoid outputs, not {out}")
-        if out == "softmax" and self.loss != "cross_entropy" and self.loss not in LOSSES:
-            raise ConfigError(f"network.loss: unknown loss {self.loss!r}")
         if self.biases not in BIASES:
             raise ConfigError(f"network.biases: must be {', '.join(BIASES)}, got {self.biases!r}")
         if not math.isfinite(self.leaky_relu_slope):
@@ -158,10 +156,6 @@ class NetworkSpec:
         return (self.layers[0] + 2 * self.layers[-1] + 2 * weights + len(self.bias_names) + trained
                 + 3 * neurons + exps + 2)
 
-    def is_reference(self) -> bool:
-        """The 2-2-2 sigmoid exercise with ½ squared error."""
-        return (self.layers == (2, 2, 2) and self.activations == ("sigmoid", "sigmoid")
-                and self.loss == "half_sse")
 
 
 # A spec is frozen and hashable and its names are asked for many times: compute each once.

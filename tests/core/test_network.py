@@ -204,3 +204,16 @@ def test_functions_render_in_both_dialects():
     assert s.to_formula(str, ",") == "(w1*a1+w2*a2+w3*a3+w4*a4+w5*a5)"
     values = {f"w{k}": k for k in range(1, 6)} | {f"a{k}": 10 * k for k in range(1, 6)}
     assert s.evaluate(values) == sum(k * 10 * k for k in range(1, 6))
+
+
+def test_a_wide_mapped_trace_reads_back_exactly_after_its_pages_are_released(monkeypatch):
+    """Pages of a file-mapped trace are dropped while it is written and read (flat memory):
+    every value still reads back as the model computed it."""
+    monkeypatch.setattr(model, "IN_MEMORY_BYTES", 1024)
+    config = example("deep")
+    net = config.equations()
+    run = model.trace(net, config.setup, 0.5, 4000)  # a chunk is 1,771 rows of 74 columns
+    assert run.values.base is not None and len(net.names) == 74
+    expected = [list(row) for row in model.iterate(net, config.setup, 0.5, 4000)]
+    assert list(run.rows()) == expected
+    assert list(run.rows()) == expected

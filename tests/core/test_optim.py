@@ -293,3 +293,21 @@ def test_every_training_example_matches_the_independent_implementation(name):
             for q, value in w.items():
                 floor = 1e-14 * max(1.0, max(abs(r[q]) for r in want))
                 assert math.isclose(g[q], value, rel_tol=RTOL, abs_tol=floor), (name, lr, k + 1, q)
+
+
+def test_the_readme_states_the_xor_result():
+    """The documented steps to E_total < 0.01 are the ones the xor example takes from its seed."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    config = from_mapping(tomllib.loads(example_text("xor")), "xor")
+    net = config.equations()
+    column = net.index("E_total")
+    hits = []
+    for lr in config.learning_rates:
+        rows = model.iterate(net, config.setup, lr, config.iterations)
+        hits.append(next(k + 1 for k, row in enumerate(rows) if row[column] < 0.01))
+    first = f"{hits[0]:,} (lr {config.learning_rates[0]:g})"
+    rest = ", ".join(f"{h:,} ({r:g})" for h, r in zip(hits[1:-1], config.learning_rates[1:-1], strict=True))
+    stated = f"{first}, {rest} and {hits[-1]:,} ({config.learning_rates[-1]:g})"
+    assert stated in " ".join(readme.split()), stated

@@ -83,17 +83,17 @@ class Dense:
         n = len(self.layers) - 1
         x = np.array([v[i] for i in self.names[0]])
         t = np.array([v[f"t{k}"] for k in range(1, self.layers[-1] + 1)])
-        W = [np.array([[v[w] for w in row] for row in self.weight_names[l]]) for l in range(n)]
-        B = [np.array([v[b] for b in self.bias_names[l]]) if self.bias_names[l] else 0.0
-             for l in range(n)]
+        W = [np.array([[v[w] for w in row] for row in self.weight_names[layer]]) for layer in range(n)]
+        B = [np.array([v[b] for b in self.bias_names[layer]]) if self.bias_names[layer] else 0.0
+             for layer in range(n)]
         acts = [x]
-        for l in range(n):
-            z = W[l] @ acts[-1] + B[l]
-            a = self._act(self.activations[l], z)
-            for name, zj, aj in zip(self.names[l + 1], z, a, strict=True):
+        for layer in range(n):
+            z = W[layer] @ acts[-1] + B[layer]
+            a = self._act(self.activations[layer], z)
+            for name, zj, aj in zip(self.names[layer + 1], z, a, strict=True):
                 r[name], r["a_" + name] = zj, aj
-            if self.activations[l] == "softmax":
-                for name, e in zip(self.names[l + 1], np.exp(z - z.max()), strict=True):
+            if self.activations[layer] == "softmax":
+                for name, e in zip(self.names[layer + 1], np.exp(z - z.max()), strict=True):
                     r["exp_" + name] = e
             acts.append(a)
         out = acts[-1]
@@ -112,21 +112,22 @@ class Dense:
             delta = d_out * self._slope(self.activations[-1], out)
         deltas = [None] * n
         deltas[n - 1] = delta
-        for l in range(n - 2, -1, -1):
-            deltas[l] = (W[l + 1].T @ deltas[l + 1]) * self._slope(self.activations[l], acts[l + 1])
+        for layer in range(n - 2, -1, -1):
+            back = W[layer + 1].T @ deltas[layer + 1]
+            deltas[layer] = back * self._slope(self.activations[layer], acts[layer + 1])
         nxt = dict(v)
-        for l in range(n):
-            for j, name in enumerate(self.names[l + 1]):
-                r["delta_" + name] = deltas[l][j]
-            grad = np.outer(deltas[l], acts[l])
-            for j, row in enumerate(self.weight_names[l]):
+        for layer in range(n):
+            for j, name in enumerate(self.names[layer + 1]):
+                r["delta_" + name] = deltas[layer][j]
+            grad = np.outer(deltas[layer], acts[layer])
+            for j, row in enumerate(self.weight_names[layer]):
                 for k, w in enumerate(row):
                     r["dE_d" + w] = grad[j, k]
                     nxt[w] = v[w] - lr * grad[j, k]
             if self.train_biases:
                 sums: dict[str, float] = {}
-                for j, b in enumerate(self.bias_names[l]):
-                    sums[b] = sums.get(b, 0.0) + deltas[l][j]
+                for j, b in enumerate(self.bias_names[layer]):
+                    sums[b] = sums.get(b, 0.0) + deltas[layer][j]
                 for b, g in sums.items():
                     r["dE_d" + b] = g
                     nxt[b] = v[b] - lr * g
@@ -254,7 +255,7 @@ def test_every_equation_number_is_numpys(network_report):
     found, _ = equations(markdown)
     formulas: dict[str, str] = {}
     checked = sum(check_equation(latex, known, formulas) for latex in found)
-    weights = sum(a * b for a, b in zip(config.network.layers, config.network.layers[1:]))
+    weights = sum(a * b for a, b in zip(config.network.layers, config.network.layers[1:], strict=False))
     # every weight's gradient and update, each with its operands, and the forward pass
     assert checked > 4 * weights
 

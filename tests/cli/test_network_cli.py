@@ -149,3 +149,13 @@ def test_a_log_of_zero_is_refused_before_writing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "E1 is not a finite number" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_report_of_a_general_network(tmp_path, capsys):
+    """The report works from the derived equations: δ sections, one per layer."""
+    config = tmp_path / "net.toml"
+    config.write_text(f'output_dir = "{tmp_path / "out"}"\n' + GOOD_NETWORK, "utf-8")
+    assert main(["report", "--config", str(config)]) == 0
+    markdown = (tmp_path / "out" / "report" / "README.md").read_text("utf-8")
+    assert "(the output layer)" in markdown and "\\delta_{o1}" in markdown
+    assert (tmp_path / "out" / "report" / "index.html").is_file()

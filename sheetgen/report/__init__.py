@@ -35,6 +35,11 @@ def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
     from sheetgen.write.plots import write_plots
 
     validate(config)
+    if config.data is not None:  # its sections work one sample through gradient descent
+        from sheetgen.errors import ConfigError
+
+        raise ConfigError("data: the report works one sample through gradient descent; leave out "
+                          "[data] and [optimizer] for it (the workbooks show a data set's training)")
     net = equations(config)
     runs = runs if runs is not None else traces(config, net)
     correct = None

@@ -185,3 +185,13 @@ def test_every_listed_key_appears_in_the_readme():
         assert key.split(".")[0] + "." in readme
     for equation in ("v ← β·v + (1 − β)·g", "s ← β·s + (1 − β)·g²", "w ← w − lr·m̂ / (√ŝ + ε)"):
         assert equation in readme
+
+
+def test_report_refuses_a_data_set_in_one_line(tmp_path, capsys):
+    config = tmp_path / "xor.toml"
+    config.write_text(example_text("xor"), "utf-8")
+    out = tmp_path / "out"
+    assert main(["report", "--config", str(config), "--iterations", "5", "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "data:" in err and "Traceback" not in err
+    assert not out.exists()

@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--reference-errata", action="store_true", default=None,
                      help="reproduce the reference sheet's two calculation mistakes")
     gen.add_argument("--no-plots", dest="plots", action="store_false", default=None,
-                     help="skip the PNG loss plots (DIR/plots/BASENAME_loss_lr_<rate>.png, BASENAME_loss_all.png)")
+                     help="skip the PNG loss plots "
+                          "(DIR/plots/BASENAME_loss_lr_<rate>.png, BASENAME_loss_all.png)")
     gen.add_argument("--config", type=Path, metavar="FILE",
                      help="read the settings from a TOML file (flags given too override it)")
     gen.add_argument("--quiet", action="store_true",

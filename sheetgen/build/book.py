@@ -66,7 +66,7 @@ class Sheet:
     number_format: str
     gradient_format: str
     chart: Chart | None = None       # the loss chart, right of the table
-    picture: Picture | None = None   # the network drawing over B1:I22
+    picture: Picture | None = None   # the network drawing, from B1
     print_ranges: tuple[tuple[int, int, int, int], ...] = ()  # (row, col, last row, last col)
 
 
@@ -180,7 +180,8 @@ def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterati
     column_of = {s["quantity"]: i for i, s in enumerate(specs)}
     return loss_chart(spec, sheet_name(learning_rate), format_rate(learning_rate),
                       column_of[spec["x"]], column_of[spec["y"]],
-                      first_row, first_row + iterations - 1, len(specs))
+                      first_row, first_row + iterations - 1, len(specs),
+                      parse_cell(template()["parameters"]["learning_rate"]["cell"]))
 
 
 def network_picture(config: Config) -> Picture:

@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from sheetgen.generate import generate
+    from sheetgen.generation import generate
 
     config, warnings = load(args.config, **{name: getattr(args, name) for name in (
         "iterations", "learning_rates", "formats", "output_dir", "reference_errata", "plots")})
@@ -160,10 +160,21 @@ def _init_config(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from sheetgen.check.verify import verify
+    from sheetgen.check.verify import find_uno_python, format_report, terminate_as_interrupt, verify_file
 
-    return verify(args.files, rtol=args.rtol, timeout=args.timeout,
-                  out=print, err=lambda line: print(line, file=sys.stderr))
+    find_uno_python()  # once, before any file: missing LibreOffice is one message, not one per file
+    status = 0
+    with terminate_as_interrupt():
+        for path in args.files:
+            try:
+                report = verify_file(path, args.rtol, args.timeout)
+            except SheetgenError as exc:  # this file cannot be verified; the others still are
+                print(f"error: {exc}", file=sys.stderr)
+                status = 2
+                continue
+            print(format_report(report))
+            status = max(status, 0 if report.ok else 1)
+    return status
 
 
 def _add_compare(commands) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from sheetgen import cli
 from sheetgen.config import Config
-from sheetgen.generate import generate
+from sheetgen.generation import generate
 from sheetgen.read.safety import MAX_UNCOMPRESSED, WorkbookError, check_workbook
 
 HAS_SOFFICE = shutil.which("soffice") is not None

@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 
 from sheetgen.config import from_file
-from sheetgen.generate import generate
+from sheetgen.generation import generate
 
 SHEETS = ["lr=0.1", "lr=0.2", "lr=0.5", "lr=0.8", "lr=1", "lr=2"]
 HEADER_ROW = 16        # 1-based; the rows down to it are frozen

@@ -3,8 +3,8 @@
 # 1. Printed: both formats to PDF with LibreOffice (headless, a throw-away profile), every page
 #    turned into a PNG with pdftoppm: BackPropagation-<fmt>.pdf, <fmt>-<page>.png.
 # 2. On screen: LibreOffice Calc's own window under a virtual display (Xvfb) at 1366x768 and
-#    1920x1080, one PNG per sheet, plus the last sheet scrolled to its table's end and to its
-#    chart: window/<fmt>-<size>-<k>-<sheet>.png (scripts/window_shots.py). These books have
+#    1920x1080, one PNG per sheet, plus the last sheet scrolled to its table's end, its last
+#    columns and its chart: window/<fmt>-<size>-<k>-<sheet>.png (scripts/window_shots.py). These books have
 #    1,000 iterations, so that scrolling shows whether the header stays in view.
 # Usage: scripts/screenshots.sh [OUT_DIR]    (default outputs/screenshots)
 set -eu

@@ -5,7 +5,8 @@ Usage: python scripts/window_shots.py OUT_DIR WIDTHxHEIGHT WORKBOOK...
 For each screen size a virtual X display (Xvfb) of that size runs LibreOffice with a
 throw-away profile; its window is sized to the whole screen and each sheet is shown in turn
 (Ctrl+Page Down) and saved as OUT_DIR/<format>-<width>x<height>-<k>-<sheet>.png; the last
-sheet also scrolled to its table's end (...-end.png) and to its chart (...-chart.png).
+sheet also scrolled to its table's end (...-end.png), to its last columns (...-gradients.png)
+and to its chart (...-chart.png).
 Needs Xvfb, xdotool, a LibreOffice with a GUI (libreoffice-calc plus libreoffice-gtk3 or its
 X11 backend) and Pillow built with XCB (the project's own).
 """
@@ -99,8 +100,9 @@ def shoot(book: Path, out: Path, width: int, height: int, display: int) -> list[
             ImageGrab.grab(xdisplay=f":{display}").save(target)
             written.append(target)
         # The last sheet scrolled: to the table's last row (does the header stay?), then up to
-        # its first rows and right to the chart beside them.
-        for label, keys in (("end", ["ctrl+End", "Home"]), ("chart", ["ctrl+Up", "End"] + ["Right"] * 7)):
+        # its first rows at the last column (the gradients), then right to the chart beside them.
+        for label, keys in (("end", ["ctrl+End", "Home"]), ("gradients", ["ctrl+Up", "End"]),
+                            ("chart", ["Right"] * 7)):
             for key in keys:
                 run(["xdotool", "key", "--window", window, key], env)
                 time.sleep(0.3)

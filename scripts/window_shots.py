@@ -68,23 +68,40 @@ def wait_for_window(env: dict, name: str, timeout: float = 240) -> str:
     raise SystemExit(f"error: no LibreOffice window named {name!r} after {timeout:.0f} s")
 
 
-def shoot(book: Path, out: Path, width: int, height: int, display: int) -> list[Path]:
+def start_xvfb(width: int, height: int) -> tuple[subprocess.Popen, int]:
+    """A virtual screen on a display number Xvfb picks itself (others may run theirs)."""
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", f"{width}x{height}x24",
+                             "-nolisten", "tcp"], pass_fds=(write,),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        number = pipe.readline().strip()
+    if not number:
+        raise SystemExit("error: Xvfb did not start")
+    return xvfb, int(number)
+
+
+def shoot(book: Path, out: Path, width: int, height: int) -> list[Path]:
+    xvfb, display = start_xvfb(width, height)
     env = dict(os.environ, DISPLAY=f":{display}", SAL_USE_VCLPLUGIN=os.environ.get("VCL", "gtk3"))
     env.pop("WAYLAND_DISPLAY", None)
-    xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{width}x{height}x24",
-                             "-nolisten", "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     profile = Path(tempfile.mkdtemp(prefix="sheetgen-lo-"))
     (profile / "user").mkdir()
     (profile / "user" / "registrymodifications.xcu").write_text(PROFILE, "utf-8")
     office = None
     written = []
     try:
-        time.sleep(1.5)
         office = subprocess.Popen(["soffice", "--norestore", "--nologo", "--nodefault", "--calc",
                                    f"-env:UserInstallation=file://{profile}", str(book)],
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   start_new_session=True)
-        window = wait_for_window(env, book.name)
+        try:
+            window = wait_for_window(env, book.name)
+        except SystemExit:  # show what the screen holds instead
+            failed = out / f"failed-{book.suffix[1:]}-{width}x{height}.png"
+            ImageGrab.grab(xdisplay=f":{display}").save(failed)
+            raise
         # No window manager: place and size the window over the whole screen by hand.
         run(["xdotool", "windowmove", window, "0", "0"], env)
         run(["xdotool", "windowsize", window, str(width), str(height)], env)
@@ -130,9 +147,8 @@ def main(argv: list[str]) -> int:
     out, size, books = Path(argv[0]), argv[1], [Path(p) for p in argv[2:]]
     width, height = (int(v) for v in size.split("x"))
     out.mkdir(parents=True, exist_ok=True)
-    display = 90 + os.getpid() % 100  # away from displays others may use
     for book in books:
-        for path in shoot(book.resolve(), out, width, height, display):
+        for path in shoot(book.resolve(), out, width, height):
             print(f"wrote {path}")
     return 0
 

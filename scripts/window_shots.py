@@ -26,7 +26,7 @@ from pathlib import Path
 
 from PIL import ImageGrab
 
-# No tip of the day, no first-start wizard, no crash-recovery prompt: the window as it opens.
+# No tip of the day, first-start wizard, crash-recovery or lock-file prompt: the window as it opens.
 PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -39,6 +39,8 @@ PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <item oor:path="/org.openoffice.Setup/Product"><prop oor:name="ooSetupLastVersion" oor:op="fuse">
 <value>99.9</value></prop></item>
 <item oor:path="/org.openoffice.Office.Recovery/RecoveryInfo"><prop oor:name="Enabled" oor:op="fuse">
+<value>false</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="UseDocumentOOoLockFile" oor:op="fuse">
 <value>false</value></prop></item>
 </oor:items>
 """
@@ -89,6 +91,9 @@ def shoot(book: Path, out: Path, width: int, height: int) -> list[Path]:
     profile = Path(tempfile.mkdtemp(prefix="sheetgen-lo-"))
     (profile / "user").mkdir()
     (profile / "user" / "registrymodifications.xcu").write_text(PROFILE, "utf-8")
+    # A private copy: a lock file left by an earlier window cannot stop this one with a dialog.
+    (profile / "book").mkdir()
+    book = Path(shutil.copy2(book, profile / "book" / book.name))
     office = None
     written = []
     try:
@@ -117,8 +122,8 @@ def shoot(book: Path, out: Path, width: int, height: int) -> list[Path]:
             ImageGrab.grab(xdisplay=f":{display}").save(target)
             written.append(target)
         # The last sheet scrolled: to the table's last row (does the header stay?), then up to
-        # its first rows at the last column (the gradients), then right to the chart beside them.
-        for label, keys in (("end", ["ctrl+End", "Home"]), ("gradients", ["ctrl+Up", "End"]),
+        # its header's last column (the gradients), then right to the chart beside them.
+        for label, keys in (("end", ["ctrl+End", "Home"]), ("gradients", ["ctrl+Up", "ctrl+Right"]),
                             ("chart", ["Right"] * 7)):
             for key in keys:
                 run(["xdotool", "key", "--window", window, key], env)

@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--format", type=_formats, dest="formats", metavar="xlsx|ods|both",
                      help="which files to write (default both)")
     gen.add_argument("--no-plots", dest="plots", action="store_false", default=None,
-                     help="skip the PNG loss plots (DIR/plots/loss_lr_<rate>.png, loss_all.png)")
+                     help="skip the PNG loss plots "
+                          "(DIR/plots/BASENAME_loss_lr_<rate>.png, BASENAME_loss_all.png)")
     gen.add_argument("--quiet", action="store_true",
                      help="print nothing but warnings and errors: no progress bars (shown on a "
                           "terminal for long runs), no 'wrote' lines")

@@ -65,7 +65,7 @@ class Sheet:
     number_format: str
     gradient_format: str
     chart: Chart | None = None       # the loss chart, right of the table
-    picture: Picture | None = None   # the network drawing over B1:I22
+    picture: Picture | None = None   # the network drawing, from B1
     print_ranges: tuple[tuple[int, int, int, int], ...] = ()  # (row, col, last row, last col)
 
     @property
@@ -198,7 +198,7 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
         column_width=table["column_width"],
         number_format=table["number_format"],
         gradient_format=table["gradient_format"],
-        chart=_loss_chart(learning_rate, specs, table["first_row"] - 1, config.iterations),
+        chart=_loss_chart(learning_rate, specs, table["first_row"] - 1, config.iterations, tpl),
         picture=network_picture(config),
     )
     sheet.print_ranges = print_ranges(sheet, tpl)
@@ -218,12 +218,14 @@ def print_ranges(sheet: Sheet, tpl: dict | None = None) -> tuple[tuple[int, int,
             (sheet.header_row, split, last_row, last_col))
 
 
-def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterations: int) -> Chart:
-    spec = template()["chart"]
+def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterations: int,
+                tpl: dict) -> Chart:
+    spec = tpl["chart"]
     column_of = {s["quantity"]: i for i, s in enumerate(specs)}
     return loss_chart(spec, sheet_name(learning_rate), format_rate(learning_rate),
                       column_of[spec["x"]], column_of[spec["y"]],
-                      first_row, first_row + iterations - 1, len(specs))
+                      first_row, first_row + iterations - 1, len(specs),
+                      parse_cell(tpl["parameters"]["learning_rate"]["cell"]))
 
 
 def network_picture(config: Config) -> Picture:

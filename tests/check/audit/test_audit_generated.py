@@ -96,8 +96,8 @@ def test_reference_errata_workbook_audits_like_the_reference(tmp_path):
     path = tmp_path / "errata.xlsx"
     xlsx.write(build_book(config), path)
     [sheet] = audit(path).sheets
-    assert sheet.summary == REFERENCE_SUMMARY
-    assert sheet.mistakes[0].formula == "=(R39-C39)*R39*(1-R39)*J39"
+    assert sheet.summary == [line.replace("39", "17") for line in REFERENCE_SUMMARY]
+    assert sheet.mistakes[0].formula == "=(R17-C17)*R17*(1-R17)*J17"
     assert sheet.mistakes[0].formula_in_names == "(a_o1-i1)*a_o1*(1-a_o1)*a_h1"
 
 
@@ -130,8 +130,8 @@ def test_injected_mistake_is_found_and_explained(tmp_path, case, fmt):
 def test_injected_mistake_words_for_a_student(tmp_path):
     path = make_book(tmp_path / "b.xlsx", {"h1": {"w2": "prev(w2)"}, "w3": {"dE_dw3": "dE_dw1"}})
     summary = audit(path).sheets[0].summary
-    assert summary == ["From I40 on, h1 takes w2 from the row above where its own row's w2 belongs",
-                       "From G40 on, w3 is updated with E∂W1 where E∂W3 belongs"]
+    assert summary == ["From I18 on, h1 takes w2 from the row above where its own row's w2 belongs",
+                       "From G18 on, w3 is updated with E∂W1 where E∂W3 belongs"]
 
 
 def test_several_independent_mistakes_are_all_found_in_dependency_order(tmp_path):
@@ -154,8 +154,8 @@ def test_a_mistake_no_single_substitution_explains_is_said_plainly(tmp_path):
     assert mistake.kind == "unexplained"
     # What the cell computes and what it should, in the sheet's own references.
     assert result.sheets[0].summary == [
-        "E∂W5: AB39 computes =(R39-C39)*R39*(1-R39)*L39 but should compute =(R39-A39)*R39*(1-R39)*J39"]
-    assert "AB39 computes" in report(result)
+        "E∂W5: AB17 computes =(R17-C17)*R17*(1-R17)*L17 but should compute =(R17-A17)*R17*(1-R17)*J17"]
+    assert "AB17 computes" in report(result)
     assert result.exit_status == 1
 
 
@@ -163,9 +163,9 @@ def test_a_mistake_no_single_substitution_explains_is_said_plainly(tmp_path):
 def test_values_only_sheet_is_diagnosed_too(tmp_path, fmt):
     path = make_book(tmp_path / f"formulas.{fmt}", {"dE_dw6": {"a_h2": "a_h1"}})
     plain = values_only(path, tmp_path / f"values.{fmt}")
-    assert Workbook(plain).formulas("lr=0.8", ["AC40"]) == {}
-    assert Workbook(path).formulas("lr=0.8", ["AC40"])["AC40"].endswith(
-        "(R40-A40)*R40*(1-R40)*J40" if fmt == "xlsx" else "([.R40]-[.A40])*[.R40]*(1-[.R40])*[.J40]")
+    assert Workbook(plain).formulas("lr=0.8", ["AC18"]) == {}
+    assert Workbook(path).formulas("lr=0.8", ["AC18"])["AC18"].endswith(
+        "(R18-A18)*R18*(1-R18)*J18" if fmt == "xlsx" else "([.R18]-[.A18])*[.R18]*(1-[.R18])*[.J18]")
     [mistake] = audit(plain).sheets[0].mistakes
     assert mistake.quantity == "dE_dw6" and mistake.formula is None
     assert mistake.explanations[0].words == "E∂W6 uses a_h1 where a_h2 belongs"
@@ -256,7 +256,7 @@ def test_cli_audit_exit_status_and_json(tmp_path):
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
     assert data["exit_status"] == 1
-    assert data["files"][0]["sheets"][0]["summary"] == ["From AB39 on, E∂W5 uses i1 where t1 belongs"]
+    assert data["files"][0]["sheets"][0]["summary"] == ["From AB17 on, E∂W5 uses i1 where t1 belongs"]
     good = make_book(tmp_path / "good.xlsx", iterations=5)
     result = sheetgen("audit", str(good))
     assert result.returncode == 0 and "no mistakes found" in result.stdout
@@ -267,7 +267,7 @@ def test_cli_audit_text_names_the_mistake(tmp_path, capsys):
     assert main(["audit", str(bad)]) == 1
     out = capsys.readouterr().out
     assert "E∂W5 uses i1 where t1 belongs" in out
-    assert "AB39 holds =(R39-C39)*R39*(1-R39)*J39" in out
+    assert "AB17 holds =(R17-C17)*R17*(1-R17)*J17" in out
 
 
 def test_cli_audit_without_a_table_exits_2_in_one_line(tmp_path, capsys):

@@ -225,7 +225,7 @@ def _xlsx(path: Path, sheets: dict[str, dict]) -> None:
             data = src.read(info.filename)
             if info.filename in cached and cached[info.filename]:
                 values = cached[info.filename]
-                data = re.sub(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f><v\s*/></c>',
+                data = re.sub(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v></v>)</c>',
                               lambda m, values=values: b'<c r="%s"%s><f>%s</f><v>%s</v></c>' % (
                                   m.group(1), m.group(2), m.group(3),
                                   repr(values[m.group(1).decode()]).encode()), data)

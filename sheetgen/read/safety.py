@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import functools
 import html
+import posixpath
 import re
 import zipfile
 import zlib
@@ -48,10 +49,10 @@ def check_workbook(path: Path) -> None:
             names = {i.filename for i in infos}
             if REQUIRED[suffix] not in names:
                 raise WorkbookError(f"{path}: not a {suffix} workbook (it has no {REQUIRED[suffix]})")
-            for info in infos:
-                if _is_xml(info.filename):
-                    _check_prolog(path, zf, info)
-            _check_extents(path, zf, infos, suffix)
+            parts, strings = _parts_read(path, zf, infos)
+            for info in parts:
+                _check_prolog(path, zf, info)
+            _check_extents(path, zf, parts, strings, suffix)
     except zipfile.BadZipFile as exc:
         raise WorkbookError(f"{path}: {_zip_problem(path, suffix, exc)}") from None
     except (zlib.error, EOFError) as exc:
@@ -85,6 +86,46 @@ def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
 
 def _is_xml(name: str) -> bool:
     return name.lower().endswith((".xml", ".rels", ".vml"))
+
+
+# A reader opens whatever part a relationship points to, whatever its name (a sheet stored as
+# sheet2.dat is read like sheet2.xml), so every target of every .rels part is checked as XML too.
+_TARGET = re.compile(rb"""\bTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_TYPE = re.compile(rb"""\bType\s*=\s*["'][^"']*/sharedStrings["']""")
+_EXTERNAL = re.compile(rb"""TargetMode\s*=\s*["']External["']""")
+_RELATIONSHIP = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Relationship\s[^>]*>")
+MAX_RELS = 16 * 1024**2  # a .rels part lists tens of parts in a few KB
+
+
+def _parts_read(path: Path, zf: zipfile.ZipFile,
+                infos: list[zipfile.ZipInfo]) -> tuple[list[zipfile.ZipInfo], set[str]]:
+    """The XML-named parts and every part a relationship points to, in archive order, and the
+    names of the shared-strings parts among them, whatever their name."""
+    by_name = {i.filename: i for i in infos}
+    wanted = {i.filename for i in infos if _is_xml(i.filename)}
+    strings = {i.filename for i in infos if i.filename.lower().endswith("sharedstrings.xml")}
+    for info in infos:
+        if not info.filename.lower().endswith(".rels"):
+            continue
+        _check_prolog(path, zf, info)
+        if info.file_size > MAX_RELS:
+            raise WorkbookError(f"{path}: refused: {info.filename} is {info.file_size:,} bytes "
+                                f"(a list of relationships is a few KB)")
+        text = _decode(zf.read(info)).encode()
+        folder = posixpath.dirname(posixpath.dirname(info.filename))  # xl/_rels/x.rels -> xl
+        for tag in _RELATIONSHIP.findall(text):
+            target = _TARGET.search(tag)
+            if not target or _EXTERNAL.search(tag):
+                continue
+            name = html.unescape((target.group(1) or target.group(2) or b"").decode("utf-8", "replace"))
+            # Readers differ in how they resolve a target: take every reading that names a part.
+            for candidate in (posixpath.normpath(posixpath.join(folder, name)), name.lstrip("/"),
+                              posixpath.normpath("xl/" + name.lstrip("/")), name):
+                if candidate in by_name:
+                    wanted.add(candidate)
+                    if _TYPE.search(tag):
+                        strings.add(candidate)
+    return [i for i in infos if i.filename in wanted], strings
 
 
 # What may come before a DOCTYPE or the root element: whitespace, <?...?>, comments.
@@ -160,13 +201,15 @@ SCAN_CHUNK = 4 * 1024**2
 MAX_ROW_BYTES = 64 * 1024**2  # no table row (or tag) is this long
 
 
-def _check_extents(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], suffix: str) -> None:
+def _check_extents(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], shared: set[str],
+                   suffix: str) -> None:
+    """`infos`: the parts a reader may parse as XML; `shared`: the shared-strings parts."""
     if suffix == ".ods":
         _check_ods(path, zf, zf.getinfo("content.xml"))
         return
-    strings = [i for i in infos if i.filename.lower().endswith("sharedstrings.xml")]
+    strings = [i for i in infos if i.filename in shared]
     longest = max((_longest_string(zf, i) for i in strings), default=0)
-    sheets = [i for i in infos if _is_xml(i.filename) and i not in strings]
+    sheets = [i for i in infos if i not in strings]
     # Every shared-string cell may copy the longest string: count them only when that matters.
     cells_bound = sum(i.file_size for i in sheets) // 20
     count_strings = longest * cells_bound > MAX_COPIED

@@ -466,3 +466,54 @@ def test_the_number_patterns_match_exactly_the_larger_numbers():
         pattern = re.compile(_letters_greater(n))
         for m in columns:
             assert bool(pattern.fullmatch(column_letter(m - 1).encode())) == (m > n), (n, m)
+
+
+# --- a sheet stored under another name: readers follow the relationships, so the guard does ---
+
+def renamed_sheet(good: Path, target: Path, far: str) -> Path:
+    """The workbook with sheet2.xml stored as sheet2.dat (relationships and content types
+    updated), holding A1 and a far-off cell."""
+    rows = f'<row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="{far}"><v>1</v></c></row>'
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            name, data = info.filename, zin.read(info)
+            if name == SHEET_PART:
+                name, data = "xl/worksheets/sheet2.dat", SHEET.format(rows=rows).encode()
+            elif name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+                data = data.replace(b"sheet2.xml", b"sheet2.dat")
+            elif name == "xl/worksheets/_rels/sheet2.xml.rels":
+                name = "xl/worksheets/_rels/sheet2.dat.rels"
+            zout.writestr(name, data)
+    return target
+
+
+RENAMED = {"XFD1048576": "xl/worksheets/sheet2.dat spans A1:XFD1048576, 17,179,869,184 cells",
+           "CV1048576": "xl/worksheets/sheet2.dat spans A1:CV1048576, 104,857,600 cells"}
+# Imported before the clock starts: what is timed is the refusal, not pandas' import.
+TIMED_PROBE = PROBE.replace("from sheetgen.cli import main",
+                            "from sheetgen.cli import main\nimport sheetgen.check.compare, sheetgen.check.audit")
+
+
+def test_a_sheet_under_another_name_is_refused_fast_and_small(good, tmp_path):
+    import json
+    import resource
+
+    names = [n for n in ("compare A", "compare B", "audit", "verify") if n != "verify" or HAS_SOFFICE]
+    for far, message in RENAMED.items():
+        bad = renamed_sheet(good["xlsx"], tmp_path / f"renamed-{far}.xlsx", far)
+        with pytest.raises(WorkbookError, match=message):
+            check_workbook(bad)
+
+        def limit() -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+        result = subprocess.run(
+            [sys.executable, "-c", TIMED_PROBE, json.dumps([commands(bad, good)[n] for n in names])],
+            capture_output=True, text=True, timeout=120, preexec_fn=limit,
+            env={**os.environ, "PYTHONWARNINGS": "ignore", "OPENBLAS_NUM_THREADS": "1"})
+        assert result.returncode == 0, result.stderr[-2000:]  # a reader let loose aborts the child
+        run = json.loads(result.stdout.splitlines()[-1])
+        for name, (status, out, err, seconds) in zip(names, run["results"], strict=True):
+            assert status == 2 and err.count("\n") == 1 and message in err, (name, out, err)
+            assert seconds < 1, (name, seconds)
+        assert run["peak_kib"] < 200 * 1024, run["peak_kib"]

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import re
+import signal
 import sys
 from pathlib import Path
 
 from sheetgen import __version__
-from sheetgen.config import EXAMPLES, FORMATS, example_text, load
+from sheetgen.config import EXAMPLES, FORMATS, example_text, load, shorten
 from sheetgen.core import progress
 from sheetgen.errors import SheetgenError, UsageError
+
+# A quoted piece of input this long in an argparse message is cut short (shorten() gives less).
+_QUOTED = re.compile(r"'([^'\n]{61,})'")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
+        message = _QUOTED.sub(lambda m: repr(shorten(m.group(1))), " ".join(message.split()))
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -22,9 +29,9 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a whole number: {shorten(text)!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {shorten(str(value))}")
     return value
 
 
@@ -32,23 +39,32 @@ def _number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a number: {shorten(text)!r}") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+        raise argparse.ArgumentTypeError(f"not a finite number: {shorten(text)!r}")
+    if value == 0 and any(c in "123456789" for c in text.lower().partition("e")[0]):
+        raise argparse.ArgumentTypeError(f"{shorten(text.strip())} underflows to 0 "
+                                         "(the smallest float is about 5e-324)")
     return value
+
+
+def _folder(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty (for the current folder, give .)")
+    return Path(text)
 
 
 def _non_negative(text: str) -> float:
     value = _number(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+        raise argparse.ArgumentTypeError(f"must not be negative, got {shorten(text)}")
     return value
 
 
 def _positive(text: str) -> float:
     value = _number(text)
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {shorten(text)}")
     return value
 
 
@@ -58,7 +74,7 @@ def _rates(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError("the list of learning rates is empty")
     rates = tuple(_number(p) for p in parts)
     if len(set(rates)) != len(rates):
-        raise argparse.ArgumentTypeError(f"a learning rate is listed twice: {text!r}")
+        raise argparse.ArgumentTypeError(f"a learning rate is listed twice: {shorten(text)!r}")
     return rates
 
 
@@ -67,7 +83,7 @@ def _formats(text: str) -> tuple[str, ...]:
         return FORMATS
     if text in FORMATS:
         return (text,)
-    raise argparse.ArgumentTypeError(f"choose xlsx, ods or both, not {text!r}")
+    raise argparse.ArgumentTypeError(f"choose xlsx, ods or both, not {shorten(text)!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma-separated learning rates (default 0.1,0.2,0.5,0.8,1,2)")
     gen.add_argument("--format", type=_formats, dest="formats", metavar="xlsx|ods|both",
                      help="which files to write (default both)")
-    gen.add_argument("--output-dir", type=Path, metavar="DIR",
+    gen.add_argument("--output-dir", type=_folder, metavar="DIR",
                      help="where to write (default outputs/)")
     gen.add_argument("--reference-errata", action="store_true", default=None,
                      help="reproduce the reference sheet's two calculation mistakes")
@@ -147,7 +163,10 @@ def _generate(args: argparse.Namespace) -> int:
 def _init_config(args: argparse.Namespace) -> int:
     text = example_text(args.example)
     if args.output is None:
+        if sys.stdout is None:  # started with standard output closed (>&-)
+            raise UsageError("standard output is closed; give --output FILE to write the example")
         sys.stdout.write(text)
+        sys.stdout.flush()
         return 0
     try:
         with open(args.output, "x", encoding="utf-8") as out:
@@ -190,7 +209,7 @@ def _add_compare(commands) -> None:
 def _sheet_pair(text: str) -> tuple[str, str]:
     a, sep, b = text.partition(":")
     if not sep or not a or not b or ":" in b:
-        raise argparse.ArgumentTypeError(f"expected A_NAME:B_NAME, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected A_NAME:B_NAME, got {shorten(text)!r}")
     return a, b
 
 
@@ -226,7 +245,41 @@ def _audit(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: handled like Ctrl-C, so every temporary file and LibreOffice go too."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    def interrupt(signum, frame):
+        raise Terminated(signum)
+
+    try:
+        previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    except ValueError:  # not the main thread: leave signals alone
+        previous = {}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
+    with _signals_interrupt():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as exc:  # also raised by SIGTERM and SIGHUP
+            with contextlib.suppress(Exception):
+                print("interrupted; nothing half-written was left behind", file=sys.stderr)
+            return 128 + getattr(exc, "signum", signal.SIGINT)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "run", None):
@@ -240,9 +293,6 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted; nothing half-written was left behind", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

@@ -490,8 +490,8 @@ def renamed_sheet(good: Path, target: Path, far: str) -> Path:
 RENAMED = {"XFD1048576": "xl/worksheets/sheet2.dat spans A1:XFD1048576, 17,179,869,184 cells",
            "CV1048576": "xl/worksheets/sheet2.dat spans A1:CV1048576, 104,857,600 cells"}
 # Imported before the clock starts: what is timed is the refusal, not pandas' import.
-TIMED_PROBE = PROBE.replace("from sheetgen.cli import main",
-                            "from sheetgen.cli import main\nimport sheetgen.check.compare, sheetgen.check.audit")
+TIMED_PROBE = PROBE.replace("from sheetgen.cli import main", "from sheetgen.cli import main\n"
+                            "import sheetgen.check.compare, sheetgen.check.audit")
 
 
 def test_a_sheet_under_another_name_is_refused_fast_and_small(good, tmp_path):

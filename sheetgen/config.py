@@ -233,6 +233,11 @@ def shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[:limit - 12]}... ({len(text):,} characters)"
 
 
+def _count(n: int) -> str:
+    digits = len(str(abs(n)))
+    return f"{n:,}" if digits <= 15 else f"a number of {digits:,} digits"
+
+
 def _kind(value: Any) -> str:
     names = {bool: "true/false", int: "a whole number", float: "a number", str: "a string",
              list: "a list", dict: "a table"}
@@ -286,12 +291,12 @@ def validate(config: Config) -> list[str]:
     if isinstance(config.iterations, bool) or not isinstance(config.iterations, int):
         raise ConfigError(f"iterations: must be a whole number, got {config.iterations!r}")
     if config.iterations < 1:
-        raise ConfigError(f"iterations: must be at least 1, got {shorten(f'{config.iterations:,}')}")
+        raise ConfigError(f"iterations: must be at least 1, got {_count(config.iterations)}")
     for fmt in config.formats:
         limit = max_iterations(fmt)
         if config.iterations > limit:
             raise ConfigError(f"iterations: at most {limit:,} fit in an .{fmt} sheet "
-                              f"({ROW_LIMITS[fmt]:,} rows), got {shorten(f'{config.iterations:,}')}")
+                              f"({ROW_LIMITS[fmt]:,} rows), got {_count(config.iterations)}")
 
     rates = config.learning_rates
     if not rates:
@@ -330,6 +335,8 @@ def validate(config: Config) -> list[str]:
     if longest > MAX_NAME_BYTES:
         raise ConfigError(f"basename: too long: {longest} bytes with its extension, a file name "
                           f"has at most {MAX_NAME_BYTES}")
+    if "\0" in str(config.output_dir):
+        raise ConfigError("output_dir: must not contain a NUL character")
     check_output_dir(config.output_dir)
     if config.plots:  # the PNG plots go to DIR/plots: a file there must stop the run before it writes
         check_output_dir(Path(config.output_dir) / "plots")

@@ -226,7 +226,8 @@ def _refuse(*args) -> None:
 
 
 def _parse(stream, start, end, text) -> None:
-    """Stream one XML member through expat (C speed, no tree); names are "namespace local"."""
+    """Stream one XML member through expat (C speed, no tree); names are "namespace local".
+    ValueError naming the member if its XML is broken or cut short."""
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.StartDoctypeDeclHandler = _refuse   # no DTD, so no entity expansion of any kind
     parser.EntityDeclHandler = _refuse
@@ -234,7 +235,12 @@ def _parse(stream, start, end, text) -> None:
     parser.buffer_text = True
     parser.StartElementHandler, parser.EndElementHandler = start, end
     parser.CharacterDataHandler = text
-    parser.ParseFile(stream)
+    try:
+        parser.ParseFile(stream)
+    except expat.ExpatError as exc:
+        member = getattr(stream, "name", "a part")
+        raise ValueError(f"{member} is damaged or cut short ({expat.ErrorString(exc.code)} at line "
+                         f"{exc.lineno}, column {exc.offset}; the zip may state a wrong size)") from None
 
 
 def _xlsx_cached(zf: zipfile.ZipFile) -> dict[str, dict[tuple[int, int], Value]]:

@@ -63,10 +63,16 @@ def check_workbook(path: Path) -> None:
 
 def _zip_problem(path: Path, suffix: str, exc: Exception) -> str:
     with open(path, "rb") as f:
-        start = f.read(4)
-    if start == b"PK\x03\x04":
+        start = f.read(8)
+    if start.startswith(b"PK\x03\x04"):
         return f"damaged or truncated {suffix} file ({exc})"
+    if start == OLE2:
+        return (f"not a valid {suffix} file: it is an OLE2 compound file, an old .xls or a workbook "
+                "encrypted with a password; save it as .xlsx or .ods without a password")
     return f"not a valid {suffix} file (not a zip archive)"
+
+
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the signature of a compound file (.xls, .doc, encrypted OOXML)
 
 
 def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:

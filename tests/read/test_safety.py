@@ -124,6 +124,8 @@ def hostile(good, tmp_path_factory) -> dict[str, Path]:
     files["a folder"] = d / "folder.ods"
     files["a folder"].mkdir()
     files["missing"] = d / "missing.xlsx"
+    files["OLE2"] = d / "old.xlsx"  # an old .xls, or an encrypted workbook, renamed
+    files["OLE2"].write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
     return files
 
 
@@ -142,6 +144,8 @@ MESSAGES = {
     "wrong type": "not an .xlsx or .ods file",
     "a folder": "not a regular file",
     "missing": "no such file",
+    "OLE2": "not a valid .xlsx file: it is an OLE2 compound file, an old .xls or a workbook encrypted "
+            "with a password; save it as .xlsx or .ods without a password",
 }
 # Cases the file guard alone decides (no table is the readers' business).
 GUARDED = [name for name in MESSAGES if name != "no table"]
@@ -517,3 +521,38 @@ def test_a_sheet_under_another_name_is_refused_fast_and_small(good, tmp_path):
             assert status == 2 and err.count("\n") == 1 and message in err, (name, out, err)
             assert seconds < 1, (name, seconds)
         assert run["peak_kib"] < 200 * 1024, run["peak_kib"]
+
+
+def lying_sizes(good: Path, target: Path, member: str) -> Path:
+    """A copy whose zip directory states half the real size of `member`, with the CRC of that
+    half: the zip library reads the cut-short part without complaint."""
+    import zlib
+
+    shutil.copy(good, target)
+    data = zipfile.ZipFile(good).read(member)
+    half = len(data) // 2
+    raw = bytearray(target.read_bytes())
+    at = raw.find(b"PK\x01\x02")
+    while at != -1:
+        name_length = struct.unpack_from("<H", raw, at + 28)[0]
+        if raw[at + 46:at + 46 + name_length] == member.encode():
+            struct.pack_into("<I", raw, at + 16, zlib.crc32(data[:half]))
+            struct.pack_into("<I", raw, at + 24, half)
+        at = raw.find(b"PK\x01\x02", at + 4)
+    target.write_bytes(bytes(raw))
+    return target
+
+
+def test_verify_names_a_part_cut_short_by_a_lying_zip(good, tmp_path, capsys):
+    from sheetgen.check.verify import stored_values
+    from sheetgen.errors import VerifyError
+
+    bad = lying_sizes(good["xlsx"], tmp_path / "lying.xlsx", SHEET_PART)
+    with pytest.raises(VerifyError) as caught:
+        stored_values(bad)
+    message = str(caught.value)
+    assert message.startswith(f"{bad}: cannot read its cells: {SHEET_PART} is damaged or cut short ("), message
+    assert message.endswith("; the zip may state a wrong size)") and "\n" not in message
+    if HAS_SOFFICE:
+        assert cli.main(["verify", str(bad)]) == 2
+        assert capsys.readouterr().err == f"error: {message}\n"

@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="largest relative difference that counts as agreeing (default 1e-12)")
     ver.add_argument("--timeout", type=_positive, default=300.0, metavar="SECONDS",
                      help="give up on a file after this long (default 300)")
+    ver.add_argument("--engine", choices=("libreoffice", "gnumeric", "all"), default="libreoffice",
+                     help="which program recalculates: LibreOffice (default), Gnumeric "
+                          "(ssconvert --recalc), or all, one after the other")
     ver.set_defaults(run=_verify)
     _add_compare(commands)
     _add_audit(commands)
@@ -180,7 +183,7 @@ def _init_config(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from sheetgen.check.verify import verify
 
-    return verify(args.files, rtol=args.rtol, timeout=args.timeout,
+    return verify(args.files, rtol=args.rtol, timeout=args.timeout, engine=args.engine,
                   out=print, err=lambda line: print(line, file=sys.stderr))
 
 

@@ -390,12 +390,14 @@ def test_flags_are_refused_in_one_short_line(tmp_path, capsys, args, message):
     ("basename = 'a\\nb'", "basename: must be a plain file name without folders or control characters"),
     ("basename = 'a/b'", "basename: must be a plain file name without folders or control characters"),
     ('basename = "x"\noutput_dir = "a\\u0000b"', "output_dir: must not contain a NUL character"),
-    (f"basename = '{'b' * 251}'", "basename: too long: 256 bytes with its extension, a file name has at most 255"),
+    (f"basename = '{'b' * 251}'",
+     "basename: too long: 256 bytes with its extension, a file name has at most 255"),
     (f"learning_rates = [{', '.join(str(k / 1000) for k in range(1, 257))}]",
      "learning_rates: at most 255 (one series each in the summary chart, which holds 255), got 256"),
 ])
 def test_odd_settings_in_a_file(tmp_path, capsys, text, message):
-    path = write(tmp_path, text + (f"\noutput_dir = '{tmp_path / 'out'}'" if "output_dir" not in text else ""))
+    out = f"\noutput_dir = '{tmp_path / 'out'}'"
+    path = write(tmp_path, text + (out if "output_dir" not in text else ""))
     status, _, err = run_cli(capsys, "generate", "--config", str(path))
     assert status == 2 and err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "out").exists()
@@ -407,7 +409,8 @@ def test_many_rates_are_refused_at_once(tmp_path, capsys):
 
     rates = ",".join(str(k / 100_000) for k in range(1, 20_001))
     start = time.perf_counter()
-    status, _, err = run_cli(capsys, "generate", "--learning-rates", rates, "--output-dir", str(tmp_path / "o"))
+    status, _, err = run_cli(capsys, "generate", "--learning-rates", rates,
+                             "--output-dir", str(tmp_path / "o"))
     assert status == 2 and "learning_rates: at most 255" in err and "got 20,000" in err
     assert time.perf_counter() - start < 5
     config = Config(learning_rates=tuple(k / 100_000 for k in range(1, 20_001)))

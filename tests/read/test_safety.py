@@ -223,6 +223,27 @@ def test_size_limit_is_far_above_a_real_workbook(good):
     assert real * 1000 < MAX_UNCOMPRESSED
 
 
+def test_every_book_generate_can_write_passes_the_size_checks(tmp_path):
+    """The widest layout (trained biases) at 1,000 rows, extrapolated to the largest book
+    generate writes: every part within the bounds, packed well below MAX_RATIO. (A 1 x 400,000
+    .ods, 2.3 GB of XML, was refused as a zip bomb.)"""
+    from sheetgen.config import MAX_LEARNING_RATES, max_iterations
+    from sheetgen.core.model import Setup
+    from sheetgen.read.safety import MAX_RATIO, MAX_ROW_XML
+
+    config = Config(setup=Setup(b1=0.35, b2=0.6, biases="trained"), iterations=1000,
+                    learning_rates=(0.5,), plots=False, output_dir=tmp_path)
+    for path in generate(config):
+        check_workbook(path)
+        with zipfile.ZipFile(path) as zf:
+            table = max(zf.infolist(), key=lambda i: i.file_size)
+        per_row = table.file_size / 1000
+        assert per_row < MAX_ROW_XML / 2, per_row
+        rows = max(max_iterations(fmt) for fmt in ("xlsx", "ods"))
+        assert per_row * rows * (MAX_LEARNING_RATES + 1) < MAX_UNCOMPRESSED
+        assert table.file_size / table.compress_size < MAX_RATIO / 10
+
+
 # The peak resident memory of the running process in KiB. VmHWM belongs to the process's own
 # memory map, which exec replaces; ru_maxrss would keep the forking test runner's peak.
 PEAK_KIB = """
@@ -551,7 +572,8 @@ def test_verify_names_a_part_cut_short_by_a_lying_zip(good, tmp_path, capsys):
     with pytest.raises(VerifyError) as caught:
         stored_values(bad)
     message = str(caught.value)
-    assert message.startswith(f"{bad}: cannot read its cells: {SHEET_PART} is damaged or cut short ("), message
+    assert message.startswith(f"{bad}: cannot read its cells: {SHEET_PART} is damaged or cut short ("), \
+        message
     assert message.endswith("; the zip may state a wrong size)") and "\n" not in message
     if HAS_SOFFICE:
         assert cli.main(["verify", str(bad)]) == 2

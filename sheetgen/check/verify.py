@@ -663,10 +663,10 @@ def format_report(report: FileReport) -> str:
     elif report.ok:
         where = f" at {at}" if largest else ""
         lines.append(f"OK {report.path}: all {report.checked} formula cells agree "
-                     f"(largest relative difference {largest:.3g}{where})")
+                     f"(largest relative difference {largest:.3g}{where}; {report.engine})")
     else:
         lines.append(f"FAIL {report.path}: {differ} of {report.checked} formula cells differ, "
-                     f"{errors} {'is an error' if errors == 1 else 'are errors'}")
+                     f"{errors} {'is an error' if errors == 1 else 'are errors'} ({report.engine})")
     return "\n".join(lines)
 
 

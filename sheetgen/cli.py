@@ -217,6 +217,7 @@ def _sheet_pair(text: str) -> tuple[str, str]:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    _check_first(args.a, args.b)
     from sheetgen.check.compare import DEFAULT_ATOL, DEFAULT_RTOL, compare_workbooks, report
 
     comparison = compare_workbooks(
@@ -241,6 +242,7 @@ def _add_audit(commands) -> None:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    _check_first(args.file)
     from sheetgen.check.audit import audit, report
 
     result = audit(args.file)
@@ -270,6 +272,15 @@ def _signals_interrupt():
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _check_first(*paths: Path) -> None:
+    """A hostile or broken file is refused before the readers (and pandas) are loaded; the
+    readers' own check of the same file is then free."""
+    from sheetgen.read.safety import check_workbook
+
+    for path in paths:
+        check_workbook(path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,11 @@ REQUIRED = {".xlsx": "xl/workbook.xml", ".ods": "content.xml"}
 METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
+# Files that passed, by identity and version: the command line checks its inputs before loading
+# the readers (pandas takes a second to import), and the readers' own check is then free.
+_PASSED: dict[tuple, None] = {}
+
+
 def check_workbook(path: Path) -> None:
     """Raise WorkbookError unless `path` is an undamaged-looking zip of plausible size whose
     XML parts declare no DTD (no entity expansion)."""
@@ -44,6 +49,17 @@ def check_workbook(path: Path) -> None:
         raise WorkbookError(f"{path}: no such file")
     if not path.is_file():
         raise WorkbookError(f"{path}: not a regular file")
+    info = path.stat()
+    key = (str(path.resolve()), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    if key in _PASSED:
+        return
+    _check(path)
+    _PASSED[key] = None
+    if len(_PASSED) > 64:
+        del _PASSED[next(iter(_PASSED))]
+
+
+def _check(path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix not in REQUIRED:
         raise WorkbookError(f"{path}: not an .xlsx or .ods file")

@@ -1,3 +1,112 @@
-"""sheetgen: live, verified backpropagation workbooks for the 2-2-2 sigmoid network exercise."""
+"""sheetgen: live, verified backpropagation workbooks for the 2-2-2 sigmoid network exercise.
+
+The public API: each function takes strings or paths, raises a SheetgenError subclass with the
+one-line message the command line would print, and returns a result object or data.
+
+    import sheetgen
+    paths = sheetgen.generate(output_dir="out", learning_rates=[0.5], iterations=100)
+    frame = sheetgen.trace(learning_rate=0.5, iterations=100)
+    result = sheetgen.compare("a.xlsx", "b.ods")        # .equal, .to_frame()
+    found = sheetgen.audit("student.xlsx")               # .ok, .to_frame()
+    checked = sheetgen.verify("out/BackPropagation.xlsx")  # .ok, .to_frame(); needs LibreOffice
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sheetgen.errors import (
+    AuditError,
+    ConfigError,
+    ModelError,
+    SheetgenError,
+    UsageError,
+    VerifyError,
+    WorkbookError,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sheetgen.check.audit import Audit
+    from sheetgen.check.compare import Comparison
+    from sheetgen.check.verify import FileReport
+    from sheetgen.config import Config
 
 __version__ = "0.1.0"
+
+
+def settings(config: Config | str | Path | None = None, **overrides: Any) -> Config:
+    """A checked Config: the defaults, then `config` (a Config, or the path of a TOML config
+    file), then `overrides` named as the config file's keys (learning_rates, iterations,
+    output_dir, formats, basename, reference_errata, plots, inputs, targets, weights, biases)."""
+    from sheetgen import config as config_module
+
+    if isinstance(config, config_module.Config):
+        base, data, source = config, {}, "settings"
+    elif config is None:
+        base, data, source = None, {}, "settings"
+    elif isinstance(config, str | Path):
+        base, data, source = None, config_module.read_file(Path(config)), str(config)
+    else:
+        raise UsageError(f"config: expected a Config or the path of a config file, "
+                         f"got {type(config).__name__}")
+    data = data | {key: str(value) if isinstance(value, Path) else
+                   list(value) if isinstance(value, tuple) else value for key, value in overrides.items()}
+    result = config_module.from_mapping(data, source, base)
+    config_module.validate(result)
+    return result
+
+
+def generate(config: Config | str | Path | None = None, **overrides: Any) -> list[Path]:
+    """Write the workbooks (and plots) of a configuration; returns the paths written."""
+    from sheetgen.generation import generate as run
+
+    return run(settings(config, **overrides))
+
+
+def trace(config: Config | str | Path | None = None, *, learning_rate: float | None = None,
+          **overrides: Any) -> pd.DataFrame:
+    """One run of the model as a DataFrame: a row per iteration (index from 1), a column per
+    quantity (t1, ..., w1, ..., h1, a_h1, ..., E_total, dE_dw1, ...). `learning_rate`: which of
+    the configuration's rates (the only one, or the first, by default)."""
+    from sheetgen.build.assemble import equations
+    from sheetgen.core.model import trace as run
+
+    if learning_rate is not None:
+        overrides.setdefault("learning_rates", [learning_rate])
+    chosen = settings(config, **overrides)
+    rate = chosen.learning_rates[0] if learning_rate is None else float(learning_rate)
+    if rate not in chosen.learning_rates:
+        raise UsageError(f"learning_rate: {rate:g} is not one of the configuration's learning rates")
+    return run(equations(chosen), chosen.setup, rate, chosen.iterations).to_frame()
+
+
+def compare(a: str | Path, b: str | Path, sheets: list[tuple[str, str]] | None = None, *,
+            rtol: float | None = None, atol: float | None = None) -> Comparison:
+    """Compare the training tables of two workbooks cell by cell (stored values)."""
+    from sheetgen.check.compare import DEFAULT_ATOL, DEFAULT_RTOL, compare_workbooks
+
+    return compare_workbooks(Path(a), Path(b), sheets,
+                             rtol=DEFAULT_RTOL if rtol is None else rtol,
+                             atol=DEFAULT_ATOL if atol is None else atol)
+
+
+def audit(path: str | Path) -> Audit:
+    """Find the wrong formulas of a hand-made backpropagation workbook."""
+    from sheetgen.check.audit import audit as run
+
+    return run(Path(path))
+
+
+def verify(path: str | Path, *, rtol: float | None = None, timeout: float | None = None) -> FileReport:
+    """Recalculate a workbook in LibreOffice and compare every formula with its cached value."""
+    from sheetgen.check.verify import DEFAULT_RTOL, DEFAULT_TIMEOUT, verify_file
+
+    return verify_file(Path(path), DEFAULT_RTOL if rtol is None else rtol,
+                       DEFAULT_TIMEOUT if timeout is None else timeout)
+
+
+__all__ = ["AuditError", "ConfigError", "ModelError", "SheetgenError", "UsageError", "VerifyError",
+           "WorkbookError", "__version__", "audit", "compare", "generate", "settings", "trace", "verify"]

@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from sheetgen.generate import generate
+    from sheetgen.generation import generate
 
     config, warnings = load(args.config, **{name: getattr(args, name) for name in (
         "iterations", "learning_rates", "formats", "output_dir", "reference_errata", "plots")})
@@ -181,10 +181,22 @@ def _init_config(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from sheetgen.check.verify import verify
+    # SIGTERM and SIGHUP already act like Ctrl-C (main), so LibreOffice is shut down on them too.
+    from sheetgen.check.verify import check_engines, format_report, verify_file
 
-    return verify(args.files, rtol=args.rtol, timeout=args.timeout, engine=args.engine,
-                  out=print, err=lambda line: print(line, file=sys.stderr))
+    engines = check_engines(args.engine)  # once, before any file: a missing engine is one message
+    status = 0
+    for path in args.files:
+        for engine in engines:
+            try:
+                report = verify_file(path, args.rtol, args.timeout, engine)
+            except SheetgenError as exc:  # this file cannot be verified; the others still are
+                print(f"error: {exc}", file=sys.stderr)
+                status = 2
+                break
+            print(format_report(report))
+            status = max(status, 0 if report.ok else 1)
+    return status
 
 
 def _add_compare(commands) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sheetgen.config import Config
-from sheetgen.generate import generate
+from sheetgen.generation import generate
 
 REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
 REFERENCE_ODS = REFERENCE / "BackPropagation.ods"

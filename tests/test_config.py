@@ -30,7 +30,7 @@ from sheetgen.core import model
 from sheetgen.core.cells import column_letter
 from sheetgen.core.model import Setup
 from sheetgen.core.template import network
-from sheetgen.generate import generate
+from sheetgen.generation import generate
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "sheetgen" / "examples"
 

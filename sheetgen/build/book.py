@@ -16,7 +16,8 @@ from sheetgen.build.picture import Picture, build_picture
 from sheetgen.config import Config
 from sheetgen.core.cells import DIALECTS, parse_cell, ref, separator
 from sheetgen.core.expressions import Expression
-from sheetgen.core.model import Network, iterate
+from sheetgen.core.model import Network, Trace
+from sheetgen.core.model import trace as run_once
 from sheetgen.core.template import (
     applies,
     column_specs,
@@ -60,7 +61,7 @@ class Sheet:
     header_row: int                  # 0-based
     first_row: int                   # 0-based
     columns: list[Column]
-    rows: Iterator[tuple[float, ...]]  # the model's rows, produced while writing
+    trace: Trace                     # the model's one run at this rate: every row's values
     iterations: int
     column_width: int
     number_format: str
@@ -68,6 +69,11 @@ class Sheet:
     chart: Chart | None = None       # the loss chart, right of the table
     picture: Picture | None = None   # the network drawing over B1:I22
     print_ranges: tuple[tuple[int, int, int, int], ...] = ()  # (row, col, last row, last col)
+
+    @property
+    def rows(self) -> Iterator[list[float]]:
+        """The table's rows, values in column order: a new pass each time it is read."""
+        return self.trace.rows()
 
 
 @dataclass
@@ -99,7 +105,9 @@ def _settings_value(key: str, config: Config) -> str | float:
     }[key]
 
 
-def build_sheet(config: Config, learning_rate: float, net: Network | None = None) -> Sheet:
+def build_sheet(config: Config, learning_rate: float, net: Network | None = None,
+                trace: Trace | None = None) -> Sheet:
+    """One learning rate's sheet; `trace` is that rate's run of `net` (run here when None)."""
     tpl = template()
     table = tpl["table"]
     biases = config.setup.biases
@@ -150,7 +158,7 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
         header_row=header_row,
         first_row=table["first_row"] - 1,
         columns=columns,
-        rows=iterate(net, config.setup, learning_rate, config.iterations),
+        trace=trace or run_once(net, config.setup, learning_rate, config.iterations),
         iterations=config.iterations,
         column_width=table["column_width"],
         number_format=table["number_format"],
@@ -190,20 +198,6 @@ def network_picture(config: Config) -> Picture:
     return build_picture(spec, weights, parse_cell(spec["anchor"]))
 
 
-def build_book(config: Config, mistakes: dict[str, dict[str, str]] | None = None) -> Book:
-    """`mistakes` (tests only: {quantity: {name: replacement}}) injects wrong formulas, so that
-    the values and the formulas of the file hold the same mistake."""
-    net = network(config.setup.biases, config.reference_errata)
-    if mistakes:
-        net = net.substitute(mistakes)
-    book = Book([build_sheet(config, rate, net) for rate in config.learning_rates], config)
-    from sheetgen.build.summary import build_summary  # it builds on this module's helpers
-
-    book.summary = build_summary(config, book.sheets, net)
-    book.print_scale = template()["print"]["scale_percent"]
-    return book
-
-
 def render_row(column: Column, dialect: str, row_number: int, first: bool) -> str | None:
     """The formula text of one cell (1-based spreadsheet row), or None for a plain value."""
     pattern = column.first if first else column.later
@@ -212,4 +206,4 @@ def render_row(column: Column, dialect: str, row_number: int, first: bool) -> st
     return pattern[dialect].format(r=row_number, p=row_number - 1)
 
 
-__all__ = ["Book", "Cell", "Column", "Sheet", "build_book", "build_sheet", "render_row"]
+__all__ = ["Book", "Cell", "Column", "Sheet", "build_sheet", "render_row"]

@@ -1,21 +1,16 @@
 """The summary sheet: one row per learning rate, every value a formula over that rate's sheet.
 
-Cached values come from the model run again for the first and last row only (the sheets'
-rows are generators consumed while writing, and keeping them would cost memory).
+Cached values are the first and last rows of each sheet's trace: the same run as the sheet.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
-from functools import lru_cache
 
 from sheetgen.build.book import Cell, Sheet
 from sheetgen.build.charts import Chart, combined_chart, extent
-from sheetgen.config import Config
 from sheetgen.core.cells import column_letter, parse_cell, sheet_ref
-from sheetgen.core.model import Network, Setup, iterate
-from sheetgen.core.template import network, template
+from sheetgen.core.template import template
 
 
 @dataclass(frozen=True)
@@ -38,18 +33,8 @@ class Summary:
     print_ranges: tuple[tuple[int, int, int, int], ...] = ()
 
 
-@lru_cache(maxsize=256)  # one model pass serves the up-front check, the .xlsx and the .ods
-def first_and_last(net: Network, setup: Setup, rate: float,
-                    iterations: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    rows = iterate(net, setup, rate, iterations)
-    first = next(rows)
-    rest = deque(rows, maxlen=1)
-    return first, rest[0] if rest else first
-
-
-def build_summary(config: Config, sheets: list[Sheet], net: Network | None = None) -> Summary:
-    """`net`: the equations the sheets were built with (the default ones when None)."""
-    net = net or network(config.setup.biases, config.reference_errata)
+def build_summary(sheets: list[Sheet]) -> Summary:
+    """The summary of the learning-rate sheets, its cached values from their traces."""
     spec = template()["summary"]
     header_row = spec["header_row"] - 1
     columns = spec["columns"]
@@ -65,7 +50,7 @@ def build_summary(config: Config, sheets: list[Sheet], net: Network | None = Non
     finals = []
     for k, sheet in enumerate(sheets):
         row = header_row + 1 + k
-        first, last = first_and_last(net, config.setup, sheet.learning_rate, config.iterations)
+        first, last = sheet.trace.values[0].tolist(), sheet.trace.values[-1].tolist()
         index = {column.quantity: column.index for column in sheet.columns}
         last_row = sheet.first_row + sheet.iterations - 1
         for c, col in enumerate(columns):

@@ -35,7 +35,8 @@ from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity, Setup
 from sheetgen.core.template import network
 from sheetgen.errors import AuditError, WorkbookError
-from sheetgen.read.tables import Table, find_table, read_grid, sheet_names
+from sheetgen.read.tables import Table, find_table
+from sheetgen.read.workbook import Workbook
 
 RHO = 5e-10
 SAFETY = 4.0
@@ -144,6 +145,23 @@ class Audit:
         if not self.sheets:
             return 2
         return 0 if all(s.correct for s in self.sheets) else 1
+
+    @property
+    def ok(self) -> bool:
+        """Every table was read and is right."""
+        return self.exit_status == 0
+
+    def to_frame(self):
+        """One row per wrong column: sheet, quantity, header, first wrong cell and iteration,
+        how many rows are wrong, the correct equation and the diagnosis in words."""
+        import pandas as pd
+
+        rows = [{"sheet": s.sheet, "quantity": m.quantity, "header": m.header, "cell": m.cell,
+                 "iteration": m.iteration, "wrong_rows": m.wrong_rows, "equation": m.equation,
+                 "diagnosis": m.explanations[0].words if m.explanations else None}
+                for s in self.sheets for m in s.mistakes]
+        return pd.DataFrame(rows, columns=["sheet", "quantity", "header", "cell", "iteration",
+                                           "wrong_rows", "equation", "diagnosis"])
 
 
 # --- vectorised evaluation of an equation over the sheet's columns -----------------------------
@@ -687,15 +705,14 @@ def _summary(mistakes: list[Mistake], headers: Mapping[str, str]) -> list[str]:
 
 # --- workbooks -----------------------------------------------------------------------------------
 
-def audit(path: Path) -> Audit:
+def audit(path: Path | str) -> Audit:
     """Audit every sheet of a workbook that holds a backpropagation table.
     WorkbookError when the file cannot be read at all."""
-    from sheetgen.read.formulas import read_formulas
-
-    path = Path(path)
+    book = Workbook(path)
+    path = book.path
     sheets, unreadable = [], {}
-    for name in sheet_names(path):
-        grid = read_grid(path, name)
+    for name in book.sheet_names:
+        grid = book.grid(name)
         table = find_table(grid, name)
         if table is None:
             continue
@@ -703,7 +720,7 @@ def audit(path: Path) -> Audit:
         try:
             sheets.append(audit_table(
                 table, learning_rate_cells=listed,
-                formula_reader=lambda cells, name=name: read_formulas(path, name, cells)))
+                formula_reader=lambda cells, name=name: book.formulas(name, cells)))
         except AuditError as exc:
             unreadable[name] = str(exc)
     if not sheets and not unreadable:

@@ -10,8 +10,8 @@ recalculation with `calculateAll()` and returns the results as exact doubles (UN
 values are read here, from the file's own XML, so what is compared is what any program that
 does not recalculate would read.
 
-Gnumeric, a second and independent engine, recalculates with `ssconvert --recalc` and writes
-each sheet's values as raw text (every digit it has), compared at the same relative tolerance.
+Gnumeric, a second and independent engine, recalculates with `ssconvert --recalc` into an .xlsx
+of its own, whose values are read back and compared in the same way.
 """
 
 from __future__ import annotations
@@ -26,21 +26,19 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-import zipfile
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path, PurePosixPath
-from xml.parsers import expat
+from pathlib import Path
 
-from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
-
-from sheetgen.core.cells import column_letter, parse_cell
+from sheetgen.core.cells import column_letter
+from sheetgen.core.tempfolder import owned_folder
 from sheetgen.errors import VerifyError, WorkbookError
 from sheetgen.read.safety import check_workbook
-from sheetgen.write.atomic import owned_folder
+from sheetgen.read.workbook import Workbook
+from sheetgen.read.xml_stream import Other, Value
 
 DEFAULT_RTOL = 1e-12
 DEFAULT_TIMEOUT = 300.0  # seconds per file; a 6 x 1,000-row book takes under 10
@@ -48,7 +46,6 @@ BRIDGE = Path(__file__).with_name("_uno_bridge.py")
 SOFFICE_CANDIDATES = ("soffice", "libreoffice", "/Applications/LibreOffice.app/Contents/MacOS/soffice")
 INSTALL_HINT = "install LibreOffice (Debian/Ubuntu: apt-get install libreoffice-calc-nogui python3-uno)"
 ENGINES = ("libreoffice", "gnumeric")
-ENGINE_NAMES = {"libreoffice": "LibreOffice", "gnumeric": "Gnumeric"}
 SCRATCH_PREFIX = "sheetgen-verify-"  # the owned folder in the system's temporary folder
 RESTART = 81  # soffice.bin's exit status when it wants a restart (first start with a new profile)
 PRECISION = {"LibreOffice": "exact float64 (results through UNO, cached values from the file's XML)",
@@ -74,19 +71,6 @@ TABLE_NS = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 OFFICE_NS = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 CALCEXT_NS = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
 TEXT_NS = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
-
-
-@dataclass(frozen=True)
-class Other:
-    """A result that is neither a number nor text: "no cached value", "error #NUM!", ..."""
-
-    what: str
-
-    def __str__(self) -> str:
-        return self.what
-
-
-Value = float | str | Other   # a number, a text result, or something else
 
 
 # --- what LibreOffice computes ----------------------------------------------------------------
@@ -352,196 +336,10 @@ def _recalculate_gnumeric(path: Path, timeout: float) -> Recalculation:
 
 def stored_values(path: Path) -> dict[str, dict[tuple[int, int], Value]]:
     """sheet name -> formula cell (row, col) -> its cached value: a number, a text, or Other."""
-    path = Path(path)
     try:
-        check_workbook(path)
-        with zipfile.ZipFile(path) as zf:
-            return _xlsx_cached(zf) if path.suffix.lower() == ".xlsx" else _ods_cached(zf)
+        return Workbook(path).cached_values()
     except WorkbookError as exc:
         raise VerifyError(str(exc)) from None
-    except (KeyError, ValueError, IndexError, expat.ExpatError, ElementTree.ParseError,
-            DefusedXmlException, zipfile.BadZipFile) as exc:
-        raise VerifyError(f"{path}: cannot read its cells: {exc}") from None
-
-
-def _refuse(*args) -> None:
-    raise ValueError("the XML declares a DTD or entities, which a workbook never needs")
-
-
-def _parse(stream, start, end, text) -> None:
-    """Stream one XML member through expat (C speed, no tree); names are "namespace local".
-    ValueError naming the member if its XML is broken or cut short."""
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartDoctypeDeclHandler = _refuse   # no DTD, so no entity expansion of any kind
-    parser.EntityDeclHandler = _refuse
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.buffer_text = True
-    parser.StartElementHandler, parser.EndElementHandler = start, end
-    parser.CharacterDataHandler = text
-    try:
-        parser.ParseFile(stream)
-    except expat.ExpatError as exc:
-        member = getattr(stream, "name", "a part")
-        raise ValueError(f"{member} is damaged or cut short ({expat.ErrorString(exc.code)} at line "
-                         f"{exc.lineno}, column {exc.offset}; the zip may state a wrong size)") from None
-
-
-def _xlsx_cached(zf: zipfile.ZipFile) -> dict[str, dict[tuple[int, int], Value]]:
-    workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{PKG_REL_NS}Relationship")}
-
-    def member(target: str) -> str:
-        return target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-
-    strings: list[str] = []
-    for r in rels.iter(f"{PKG_REL_NS}Relationship"):
-        if r.get("Type", "").endswith("/sharedStrings"):
-            with zf.open(member(r.get("Target"))) as stream:
-                strings = _shared_strings(stream)
-    out = {}
-    for sheet in workbook.iter(f"{XLSX_NS}sheet"):
-        with zf.open(member(targets[sheet.get(f"{REL_NS}id")])) as stream:
-            out[sheet.get("name")] = _xlsx_sheet(stream, strings)
-    return out
-
-
-def _shared_strings(stream) -> list[str]:
-    """The texts of a sharedStrings part (XlsxWriter writes none for formulas; Gnumeric does)."""
-    main = XLSX_NS.strip("{}") + " "
-    strings: list[str] = []
-    parts: list[str] | None = None
-    inside_t = [False]
-
-    def start(name, attrs):
-        nonlocal parts
-        if name == main + "si":
-            parts = []
-        elif name == main + "t":
-            inside_t[0] = True
-
-    def end(name):
-        if name == main + "si" and parts is not None:
-            strings.append("".join(parts))
-        elif name == main + "t":
-            inside_t[0] = False
-
-    def text(data):
-        if inside_t[0] and parts is not None:
-            parts.append(data)
-
-    _parse(stream, start, end, text)
-    return strings
-
-
-def _xlsx_sheet(stream, strings: list[str] = ()) -> dict[tuple[int, int], Value]:
-    main = XLSX_NS.strip("{}") + " "
-    cells: dict[tuple[int, int], Value] = {}
-    cell: dict = {}
-    position = [0, -1]   # row, column: for cells that omit their address
-
-    def start(name, attrs):
-        if name == main + "c":
-            ref = attrs.get("r")
-            if ref:
-                position[:] = parse_cell(ref)
-            else:
-                position[1] += 1
-            cell.clear()
-            cell.update(at=tuple(position), t=attrs.get("t", "n"))
-        elif name == main + "f":
-            cell["f"] = True
-        elif name == main + "v":
-            cell["v"] = []
-        elif name == main + "row":
-            position[:] = [int(attrs["r"]) - 1 if "r" in attrs else position[0] + 1, -1]
-
-    def end(name):
-        if name == main + "c" and cell.get("f"):
-            v = cell.get("v")
-            value = _xlsx_value(cell["t"], None if v is None else "".join(v))
-            if cell["t"] == "s" and isinstance(value, str):
-                value = strings[int(value)]  # ValueError or IndexError: a damaged file
-            cells[cell["at"]] = value
-
-    def text(data):
-        if "v" in cell and isinstance(cell["v"], list):
-            cell["v"].append(data)
-
-    _parse(stream, start, end, text)
-    return cells
-
-
-def _xlsx_value(kind: str, v: str | None) -> Value:
-    if v is None:
-        return Other("no cached value")
-    if kind == "e":
-        return Other(f"error {v.strip()}")
-    if kind in ("str", "inlineStr", "s") or not v:
-        return v   # an empty <v></v> is how an empty text result is stored
-    return float(v)
-
-
-def _ods_cached(zf: zipfile.ZipFile) -> dict[str, dict[tuple[int, int], Value]]:
-    table, office = TABLE_NS.strip("{}") + " ", OFFICE_NS.strip("{}") + " "
-    calcext, text_p = CALCEXT_NS.strip("{}") + " value-type", TEXT_NS.strip("{}") + " p"
-    cell_names = (table + "table-cell", table + "covered-table-cell")
-    out: dict[str, dict[tuple[int, int], Value]] = {}
-    state = {"cells": {}, "row": 0, "col": 0, "row_repeat": 1, "cell": None, "depth": 0}
-
-    def start(name, attrs):
-        if name == table + "table":
-            state["depth"] += 1
-            if state["depth"] == 1:
-                state.update(cells={}, row=0)
-                out[attrs.get(table + "name", "")] = state["cells"]
-        elif state["depth"] != 1:
-            return  # a table inside a cell: not part of the sheet's grid
-        elif name == table + "table-row":
-            state.update(col=0, row_repeat=int(attrs.get(table + "number-rows-repeated", 1)))
-        elif name in cell_names:
-            repeat = int(attrs.get(table + "number-columns-repeated", 1))
-            state["cell"] = (attrs, repeat, [] if table + "formula" in attrs else None)
-        elif name == text_p and state["cell"] and state["cell"][2] is not None and state["cell"][2]:
-            state["cell"][2].append("\n")
-
-    def end(name):
-        if name == table + "table":
-            state["depth"] -= 1
-        elif state["depth"] != 1:
-            return
-        elif name in cell_names:
-            attrs, repeat, paragraphs = state["cell"]
-            if paragraphs is not None:
-                value = _ods_value(attrs, office, calcext, "".join(paragraphs))
-                for r in range(state["row"], state["row"] + state["row_repeat"]):
-                    for c in range(state["col"], state["col"] + repeat):
-                        state["cells"][(r, c)] = value
-            state["col"] += repeat
-            state["cell"] = None
-        elif name == table + "table-row":
-            state["row"] += state["row_repeat"]
-
-    def text(data):
-        if state["cell"] and state["cell"][2] is not None:
-            state["cell"][2].append(data)
-
-    with zf.open("content.xml") as stream:
-        _parse(stream, start, end, text)
-    return out
-
-
-def _ods_value(attrs: dict, office: str, calcext: str, text: str) -> Value:
-    kind = attrs.get(office + "value-type")
-    if kind in ("float", "percentage", "currency"):
-        return float(attrs[office + "value"])
-    if kind == "boolean":
-        return 1.0 if attrs.get(office + "boolean-value") == "true" else 0.0
-    if kind is None:
-        return Other("no cached value")
-    if attrs.get(calcext) == "error":
-        return Other(f"error {text}")
-    return attrs.get(office + "string-value", text)
 
 
 # --- the comparison ----------------------------------------------------------------------------
@@ -586,6 +384,17 @@ class FileReport:
     def largest(self) -> tuple[float, str]:
         worst = max(self.sheets, key=lambda s: s.largest, default=None)
         return (worst.largest, f"'{worst.name}'!{worst.largest_at}") if worst else (0.0, "")
+
+    def to_frame(self):
+        """One row per sheet: formula cells checked, how many differ or are errors, the largest
+        relative difference and where."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [{"sheet": s.name, "checked": s.checked, "differ": len(s.differences),
+              "errors": len(s.errors), "largest_relative": s.largest, "largest_at": s.largest_at}
+             for s in self.sheets],
+            columns=["sheet", "checked", "differ", "errors", "largest_relative", "largest_at"])
 
 
 def relative_difference(a: Value, b: Value) -> float:
@@ -670,28 +479,33 @@ def format_report(report: FileReport) -> str:
     return "\n".join(lines)
 
 
-def verify(paths: list[Path], rtol: float = DEFAULT_RTOL, timeout: float = DEFAULT_TIMEOUT,
-           out=print, err=print, engine: str = "libreoffice") -> int:
-    """Verify each file with each engine ("libreoffice", "gnumeric" or "all") and print its report:
-    0 all agree, 1 a cell differs or errors, 2 cannot run."""
+def check_engines(engine: str) -> tuple[str, ...]:
+    """The engines `engine` names ("libreoffice", "gnumeric" or "all"), each found installed,
+    or VerifyError saying how to install the missing one."""
     engines = ENGINES if engine == "all" else (engine,)
+    for name in engines:
+        if name not in ENGINES:
+            raise VerifyError(f"unknown engine {name!r}; choose {', '.join(ENGINES)} or all")
+        if name == "libreoffice":
+            find_uno_python()
+        else:
+            find_ssconvert()
+    return engines
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """SIGTERM and SIGHUP act like Ctrl-C, so that LibreOffice is shut down on them too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        for name in engines:  # once, before any file: a missing engine is one message, not one per file
-            if name not in ENGINES:
-                raise VerifyError(f"unknown engine {name!r}; choose {', '.join(ENGINES)} or all")
-            find_uno_python() if name == "libreoffice" else find_ssconvert()
-    except VerifyError as exc:
-        err(f"error: {exc}")
-        return 2
-    status = 0
-    for path in paths:
-        for name in engines:
-            try:
-                report = verify_file(Path(path), rtol, timeout, name)
-            except VerifyError as exc:
-                err(f"error: {exc}")
-                status = 2
-                break  # the file itself is the problem, or the engine: the next file
-            out(format_report(report))
-            status = max(status, 0 if report.ok else 1)
-    return status
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

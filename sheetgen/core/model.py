@@ -9,9 +9,14 @@ previous row only, all weights updated at once, as in the reference sheet.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
+
+import numpy as np
 
 from sheetgen.core.expressions import Expression, sigmoid
 from sheetgen.errors import ModelError
@@ -170,6 +175,80 @@ def iterate(network: Network, setup: Setup, learning_rate: float,
                              f"(learning rate {learning_rate:g}); the setting leaves floating point")
         yield row
         args[:n_state] = next_state
+
+
+ROWS_PER_CHUNK = 4096  # rows converted to Python floats at a time when a trace is read back
+IN_MEMORY_BYTES = 64 * 1024**2  # a longer run's values live in a temporary file, mapped
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """Every row of one run, computed once: row k is iteration k + 1, columns in `names` order.
+    Sheets, summary, plots and report all read this one run; `rows()` can be read any number
+    of times and gives back exactly the float64 values the model computed."""
+
+    names: tuple[str, ...]
+    learning_rate: float
+    values: np.ndarray   # shape (iterations, len(names)), float64
+    integers: tuple[int, ...] = ()  # columns the model counts in whole numbers (the iteration)
+    first: tuple = ()               # row 1 as the model gave it: start values keep their type
+
+    @property
+    def iterations(self) -> int:
+        return len(self.values)
+
+    def rows(self) -> Iterator[list[float]]:
+        for start in range(0, len(self.values), ROWS_PER_CHUNK):
+            chunk = self.values[start:start + ROWS_PER_CHUNK].tolist()
+            for i in self.integers:  # 1, not 1.0: a count is written as one
+                for row in chunk:
+                    row[i] = int(row[i])
+            if start == 0 and self.first:
+                chunk[0] = list(self.first)
+            yield from chunk
+
+    def column(self, name: str) -> np.ndarray:
+        return self.values[:, self.names.index(name)]
+
+    def row(self, k: int) -> dict[str, float]:
+        """Row k (0-based; -1 is the last) as quantity name -> value."""
+        return dict(zip(self.names, self.values[k].tolist(), strict=True))
+
+    def to_frame(self):
+        """A DataFrame: one row per iteration (index from 1), a column per quantity."""
+        import pandas as pd
+
+        index = pd.RangeIndex(1, self.iterations + 1, name="iteration")
+        return pd.DataFrame(self.values, columns=list(self.names), index=index)
+
+
+def _array(rows: int, columns: int) -> np.ndarray:
+    """Room for a run's values: in memory, or past IN_MEMORY_BYTES in a temporary file that is
+    unlinked at once (the mapping keeps it; nothing is left behind, whatever ends the process)."""
+    if rows * columns * 8 <= IN_MEMORY_BYTES:
+        return np.empty((rows, columns), dtype=np.float64)
+    with tempfile.NamedTemporaryFile(prefix="sheetgen-trace-", delete=False) as file:
+        path = file.name
+    try:
+        return np.memmap(path, dtype=np.float64, mode="w+", shape=(rows, columns))
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def trace(network: Network, setup: Setup, learning_rate: float, iterations: int) -> Trace:
+    """Run the model once and keep every row (ModelError if a value leaves floating point)."""
+    values = _array(iterations, len(network.names))
+    integers: tuple[int, ...] = ()
+    first: tuple = ()
+    for k, row in enumerate(iterate(network, setup, learning_rate, iterations)):
+        values[k] = row
+        if k == 0:
+            first = tuple(row)
+            integers = tuple(i for i, value in enumerate(row) if isinstance(value, int))
+        elif k == 1:  # an int start value that training turns into a float is no count
+            integers = tuple(i for i in integers if isinstance(row[i], int))
+    return Trace(network.names, learning_rate, values, integers, first)
 
 
 def run(network: Network, setup: Setup, learning_rate: float,

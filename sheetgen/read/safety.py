@@ -17,17 +17,18 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from sheetgen.config import MAX_LEARNING_RATES
 from sheetgen.core.cells import column_letter, column_number
 from sheetgen.errors import WorkbookError
 
 # Every file `generate` can write must pass: a generated table row is 2.7-3.2 KB of XML in .xlsx
 # and 5.3-6.2 KB in .ods (6.2 with trained biases), a sheet holds up to 1,048,576 rows, and a
-# book up to MAX_LEARNING_RATES sheets and a summary. The bound is that book, with room for wider
-# rows; what stops a bomb is MAX_RATIO (generated parts pack at 4:1 to 8:1) and the extent checks
-# below, which bound what a reader lays out in memory. Time is linear in the file's own size.
+# book up to 255 sheets (config.MAX_LEARNING_RATES) and a summary. The bound is that book, with
+# room for wider rows; what stops a bomb is MAX_RATIO (generated parts pack at 4:1 to 8:1) and
+# the extent checks below, which bound what a reader lays out in memory. Time is linear in the
+# file's own size.
 MAX_ROW_XML = 16 * 1024
-MAX_UNCOMPRESSED = (MAX_LEARNING_RATES + 1) * 1_048_576 * MAX_ROW_XML
+MAX_SHEETS = 256
+MAX_UNCOMPRESSED = MAX_SHEETS * 1_048_576 * MAX_ROW_XML
 MAX_RATIO = 200          # deflate rarely beats 100:1 on spreadsheet XML; bombs go far beyond
 MAX_ENTRIES = 1_000      # a workbook has tens of entries; this bounds the XML scan below
 PROLOG_LIMIT = 64 * 1024  # a real XML prolog is under 200 bytes

@@ -24,7 +24,7 @@ from sheetgen.core.cells import column_letter
 from sheetgen.core.model import BIAS_MODES
 from sheetgen.core.template import column_specs
 from sheetgen.errors import WorkbookError
-from sheetgen.read.safety import check_workbook
+from sheetgen.read.workbook import Workbook
 
 # A header row must name at least this many quantities: fewer is more likely a stray label.
 MIN_HEADERS = 3
@@ -196,56 +196,19 @@ def find_table(grid: Sequence[Sequence], sheet: str = "") -> Table | None:
 
 # --- workbooks ------------------------------------------------------------------------------
 
-class _Workbook:
-    """A calamine workbook whose every failure is a one-line WorkbookError."""
-
-    def __init__(self, path: Path):
-        from python_calamine import CalamineWorkbook
-
-        self.path = Path(path)
-        check_workbook(self.path)
-        try:
-            self.book = CalamineWorkbook.from_path(str(self.path))
-            self.sheet_names = list(self.book.sheet_names)
-        except Exception as exc:  # calamine raises several types; all mean the same to a user
-            raise WorkbookError(f"{self.path}: cannot read: {_one_line(exc)}") from None
-
-    def grid(self, sheet: str) -> list[list]:
-        if sheet not in self.sheet_names:
-            raise WorkbookError(f"{self.path}: no sheet named {sheet!r} "
-                                f"(it has {', '.join(map(repr, self.sheet_names))})")
-        try:
-            return self.book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-        except Exception as exc:
-            raise WorkbookError(f"{self.path}: sheet {sheet!r}: cannot read: {_one_line(exc)}") from None
-
-
-def _one_line(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return text[:200] or type(exc).__name__
-
-
-def sheet_names(path: Path) -> list[str]:
-    return _Workbook(path).sheet_names
-
-
-def read_grid(path: Path, sheet: str) -> list[list]:
-    """Every cell value of one sheet from A1 on, rows of cells ('' for an empty cell)."""
-    return _Workbook(path).grid(sheet)
-
-
 _WHY = f"(no row names at least {MIN_HEADERS} of its columns, e.g. w1 w2 E_total)"
 
 
-def read_table(path: Path, sheet: str) -> Table:
+def read_table(source: Path | Workbook, sheet: str) -> Table:
     """The training table of one sheet; WorkbookError if the sheet or the table is missing."""
-    return read_tables(path, [sheet])[sheet]
+    return read_tables(source, [sheet])[sheet]
 
 
-def read_tables(path: Path, sheets: Iterable[str] | None = None) -> dict[str, Table]:
+def read_tables(source: Path | Workbook, sheets: Iterable[str] | None = None) -> dict[str, Table]:
     """The training tables of the named sheets (WorkbookError if one is missing or has none),
     or of every sheet that has one, in workbook order (WorkbookError if none has)."""
-    book = _Workbook(path)
+    book = source if isinstance(source, Workbook) else Workbook(source)
+    path = book.path
     tables = {}
     if sheets is not None:
         for name in sheets:
@@ -263,10 +226,10 @@ def read_tables(path: Path, sheets: Iterable[str] | None = None) -> dict[str, Ta
     return tables
 
 
-def read_frame(path: Path, sheet: str) -> pd.DataFrame:
+def read_frame(source: Path | Workbook, sheet: str) -> pd.DataFrame:
     """One sheet's table as a DataFrame: a float64 column per quantity, rows in iteration order."""
-    return read_table(path, sheet).frame
+    return read_table(source, sheet).frame
 
 
 __all__ = ["DEFAULT_HEADERS", "MIN_HEADERS", "OPTIONAL", "QUANTITIES", "Table", "canonical_name",
-           "find_table", "read_frame", "read_grid", "read_table", "read_tables", "sheet_names"]
+           "find_table", "read_frame", "read_table", "read_tables"]

@@ -6,33 +6,32 @@ with `--no-plots` does not pay its start-up time. The Agg backend needs no displ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from sheetgen.config import Config
-from sheetgen.core.model import iterate
-from sheetgen.core.template import format_rate, network, template
+from sheetgen.core.model import Trace
+from sheetgen.core.template import format_rate, template
 
 MAX_POINTS = 5000  # longer runs are thinned to every k-th iteration (the last one always kept)
 
 
-def loss_curve(config: Config, rate: float) -> tuple[list[int], list[float]]:
-    """(iterations, E_total) of one rate, at most about MAX_POINTS of them."""
-    net = network(config.setup.biases, config.reference_errata)
-    e_total = net.index("E_total")
-    stride = max(1, -(-config.iterations // MAX_POINTS))  # ceiling: at most MAX_POINTS + 1
-    xs, ys = [], []
-    for k, row in enumerate(iterate(net, config.setup, rate, config.iterations), start=1):
-        if (k - 1) % stride == 0 or k == config.iterations:
-            xs.append(k)
-            ys.append(row[e_total])
-    return xs, ys
+def loss_curve(run: Trace) -> tuple[list[int], list[float]]:
+    """(iterations, E_total) of one rate's run, at most about MAX_POINTS of them."""
+    n = run.iterations
+    stride = max(1, -(-n // MAX_POINTS))  # ceiling: at most MAX_POINTS + 1
+    picked = list(range(0, n, stride))
+    if picked[-1] != n - 1:
+        picked.append(n - 1)
+    e_total = run.column("E_total")
+    return [k + 1 for k in picked], e_total[picked].tolist()
 
 
 def plot_path(directory: Path, rate: float | None) -> Path:
     return directory / ("loss_all.png" if rate is None else f"loss_lr_{format_rate(rate)}.png")
 
 
-def write_plots(config: Config) -> list[Path]:
+def write_plots(config: Config, runs: Mapping[float, Trace]) -> list[Path]:
     """Write plots/loss_lr_<rate>.png per rate and plots/loss_all.png; returns their paths."""
     import matplotlib
 
@@ -43,7 +42,7 @@ def write_plots(config: Config) -> list[Path]:
 
     spec = template()["chart"]
     directory = config.output_dir / "plots"
-    curves = {rate: loss_curve(config, rate) for rate in config.learning_rates}
+    curves = {rate: loss_curve(runs[rate]) for rate in config.learning_rates}
     written = []
 
     def save(fig: Figure, target: Path) -> None:

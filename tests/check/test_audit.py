@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetgen.build.book import build_book
+from sheetgen.build.assemble import build_book
 from sheetgen.check.audit import STAGES, audit, audit_table, report
 from sheetgen.cli import main
 from sheetgen.config import Config
@@ -22,8 +22,8 @@ from sheetgen.core import model
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Setup
 from sheetgen.core.template import network
-from sheetgen.read.formulas import read_formulas
 from sheetgen.read.tables import DEFAULT_HEADERS, find_table
+from sheetgen.read.workbook import Workbook
 from sheetgen.write import ods, xlsx
 
 WRITERS = {"xlsx": xlsx.write, "ods": ods.write}
@@ -48,7 +48,7 @@ MISTAKES = {
 def make_book(path: Path, mistakes=None, setup: Setup | None = None, rates=(0.8,),
               iterations: int = 22) -> Path:
     config = Config(setup=setup or Setup(), learning_rates=rates, iterations=iterations)
-    WRITERS[path.suffix[1:]](build_book(config, mistakes), path)
+    WRITERS[path.suffix[1:]](build_book(config, mistakes=mistakes), path)
     return path
 
 
@@ -156,8 +156,8 @@ def test_a_mistake_no_single_substitution_explains_is_said_plainly(tmp_path):
 def test_values_only_sheet_is_diagnosed_too(tmp_path, fmt):
     path = make_book(tmp_path / f"formulas.{fmt}", {"dE_dw6": {"a_h2": "a_h1"}})
     plain = values_only(path, tmp_path / f"values.{fmt}")
-    assert read_formulas(plain, "lr=0.8", ["AC40"]) == {}
-    assert read_formulas(path, "lr=0.8", ["AC40"])["AC40"].endswith(
+    assert Workbook(plain).formulas("lr=0.8", ["AC40"]) == {}
+    assert Workbook(path).formulas("lr=0.8", ["AC40"])["AC40"].endswith(
         "(R40-A40)*R40*(1-R40)*J40" if fmt == "xlsx" else "([.R40]-[.A40])*[.R40]*(1-[.R40])*[.J40]")
     [mistake] = audit(plain).sheets[0].mistakes
     assert mistake.quantity == "dE_dw6" and mistake.formula is None
@@ -225,7 +225,7 @@ def test_prev_reads_the_row_above_in_the_model_and_in_the_formula():
     assert rows[0]["h1"] == 0.15 * 0.05 + 0.2 * 0.1          # first row: no row above
     assert rows[2]["h1"] == rows[2]["w1"] * 0.05 + rows[1]["w2"] * 0.1
     column = build_book(Config(learning_rates=(0.8,), iterations=3),
-                        {"h1": {"w2": "prev(w2)"}}).sheets[0].columns[8]
+                        mistakes={"h1": {"w2": "prev(w2)"}}).sheets[0].columns[8]
     assert column.first["xlsx"] == "E{r}*C{r}+F{r}*D{r}"
     assert column.later["xlsx"] == "E{r}*C{r}+F{p}*D{r}"
     e = Expression.parse("w1 * prev(i1)")

@@ -26,17 +26,17 @@ from sheetgen.config import Config
 from sheetgen.core import model
 from sheetgen.core.model import Setup
 from sheetgen.core.template import column_specs, network
-from sheetgen.generate import generate
-from sheetgen.read.safety import WorkbookError
+from sheetgen.errors import WorkbookError
+from sheetgen.generation import generate
 from sheetgen.read.tables import (
     QUANTITIES,
     canonical_name,
     find_table,
     read_frame,
-    read_grid,
     read_table,
     read_tables,
 )
+from sheetgen.read.workbook import Workbook
 
 GRADIENTS = {f"dE_dw{k}" for k in range(1, 9)}
 WRONG_IN_THE_REFERENCE = {"dE_dw3", "dE_dw4", "dE_dw5", "dE_dw6"}
@@ -203,12 +203,12 @@ def test_correct_book_differs_from_the_reference_where_the_errata_are(default_bo
 def test_sheets_of_the_reference_mirror_ours(reference_ods, default_books):
     """The texts of the reference's table header row and learning-rate label sit in the same
     cells of our lr=0.8 sheet, in both formats."""
-    reference = read_grid(reference_ods, "Sheet1")
+    reference = Workbook(reference_ods).grid("Sheet1")
     expected = {(37, c): v for c, v in enumerate(reference[37]) if isinstance(v, str) and v}
     expected[(27, 9)] = reference[27][9]
     assert len(expected) == 32 and expected[(27, 9)] == "Learning_rate"
     for fmt in ("xlsx", "ods"):
-        ours = read_grid(default_books[fmt], "lr=0.8")
+        ours = Workbook(default_books[fmt]).grid("lr=0.8")
         found = {(r, c): ours[r][c] for r, c in expected}
         assert found == expected, fmt
         assert ours[28][9] == 0.8  # our learning rate sits under the label

@@ -13,7 +13,7 @@ import pytest
 
 from sheetgen.check.compare import compare_table_sets
 from sheetgen.config import Config
-from sheetgen.generate import generate
+from sheetgen.generation import generate
 from sheetgen.read.tables import Table, find_table, read_tables
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

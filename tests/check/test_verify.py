@@ -24,7 +24,7 @@ from sheetgen.cli import main
 from sheetgen.config import DEFAULT_LEARNING_RATES, Config
 from sheetgen.core.model import Setup, run
 from sheetgen.core.template import network, sheet_name
-from sheetgen.generate import generate
+from sheetgen.generation import generate
 
 SHEETS = [sheet_name(rate) for rate in DEFAULT_LEARNING_RATES]
 FIRST_ROW = 38  # 0-based index of spreadsheet row 39, the first iteration

@@ -113,3 +113,35 @@ def test_expression_substitution_drops_absent_bias_terms():
     assert e.to_python() == "w1 * i1 + w2 * i2"
     e = Expression.parse("(a_o1 - t1) * a_h1").substitute({"t1": "i1"})
     assert e.names == {"a_o1", "i1", "a_h1"}
+
+
+@pytest.mark.parametrize("setup", [Setup(), Setup(w1=1, t1=0), Setup(b1=0.35, b2=0.6, biases="trained")])
+def test_a_trace_gives_back_the_models_rows_exactly_and_any_number_of_times(setup):
+    from sheetgen.core.model import iterate, trace
+    from sheetgen.core.template import network
+
+    net = network(setup.biases)
+    rows = [list(row) for row in iterate(net, setup, 0.8, 9000)]
+    run = trace(net, setup, 0.8, 9000)
+    for _ in range(2):
+        again = list(run.rows())
+        assert again == rows
+        assert [[type(v) for v in row] for row in again] == [[type(v) for v in row] for row in rows]
+    assert run.to_frame().loc[9000, "E_total"] == rows[-1][net.index("E_total")]
+
+
+def test_a_long_run_is_kept_in_an_unlinked_temporary_file(monkeypatch, tmp_path):
+    import tempfile
+
+    import numpy as np
+
+    from sheetgen.core.model import iterate, trace
+    from sheetgen.core.template import network
+
+    monkeypatch.setattr(model, "IN_MEMORY_BYTES", 1024)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    net = network()
+    run = trace(net, Setup(), 0.5, 500)
+    assert isinstance(run.values, np.memmap)
+    assert list(tmp_path.iterdir()) == []  # mapped, not on disk by name: nothing to leave behind
+    assert list(run.rows()) == [list(row) for row in iterate(net, Setup(), 0.5, 500)]

@@ -18,7 +18,7 @@ import pytest
 
 from sheetgen import cli
 from sheetgen.config import Config
-from sheetgen.generate import generate
+from sheetgen.generation import generate
 from sheetgen.read.safety import MAX_UNCOMPRESSED, WorkbookError, check_workbook
 
 HAS_SOFFICE = shutil.which("soffice") is not None
@@ -229,7 +229,9 @@ def test_every_book_generate_can_write_passes_the_size_checks(tmp_path):
     .ods, 2.3 GB of XML, was refused as a zip bomb.)"""
     from sheetgen.config import MAX_LEARNING_RATES, max_iterations
     from sheetgen.core.model import Setup
-    from sheetgen.read.safety import MAX_RATIO, MAX_ROW_XML
+    from sheetgen.read.safety import MAX_RATIO, MAX_ROW_XML, MAX_SHEETS
+
+    assert MAX_LEARNING_RATES + 1 <= MAX_SHEETS
 
     config = Config(setup=Setup(b1=0.35, b2=0.6, biases="trained"), iterations=1000,
                     learning_rates=(0.5,), plots=False, output_dir=tmp_path)

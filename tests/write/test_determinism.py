@@ -16,7 +16,7 @@ import pytest
 
 from sheetgen.config import Config
 from sheetgen.core.model import Setup
-from sheetgen.generate import generate
+from sheetgen.generation import generate
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "sheetgen" / "examples"
 
@@ -86,16 +86,23 @@ def test_interrupted_writer_leaves_the_previous_file_and_no_temporary(tmp_path, 
     """The real writer, stopped by Ctrl-C (KeyboardInterrupt) in the middle of its rows."""
     import tempfile
 
-    from sheetgen import generate as generate_module
+    from sheetgen import generation as generate_module
 
     scratch = tmp_path / "tmp"  # where XlsxWriter keeps its row data while writing
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     real_build = generate_module.build_book
 
-    def build_then_interrupt(config):
-        book = real_build(config)
-        book.sheets[1].rows = interrupted_rows(book.sheets[1].rows, after=500)
+    class InterruptedTrace:
+        def __init__(self, trace):
+            self.trace = trace
+
+        def rows(self):
+            return interrupted_rows(self.trace.rows(), after=500)
+
+    def build_then_interrupt(config, runs):
+        book = real_build(config, runs)
+        book.sheets[1].trace = InterruptedTrace(book.sheets[1].trace)
         return book
 
     monkeypatch.setattr(generate_module, "build_book", build_then_interrupt)
@@ -111,7 +118,7 @@ def test_interrupted_writer_leaves_the_previous_file_and_no_temporary(tmp_path, 
 
 
 def test_failing_writer_leaves_no_file(tmp_path, monkeypatch):
-    from sheetgen import generate as generate_module
+    from sheetgen import generation as generate_module
 
     def half_then_fail(book, path):
         Path(path).write_bytes(b"PK\x03\x04 half a workbook")

@@ -14,13 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sheetgen import cli
-from sheetgen import generate as generate_module
+from sheetgen import generation as generate_module
 from sheetgen.config import Config
 from sheetgen.core.cells import column_letter
 from sheetgen.core.expressions import sigmoid
 from sheetgen.core.model import ModelError, Setup, run
 from sheetgen.core.template import network
-from sheetgen.generate import generate
+from sheetgen.generation import generate
 
 needs_soffice = pytest.mark.skipif(
     shutil.which("soffice") is None,

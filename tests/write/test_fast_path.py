@@ -25,7 +25,8 @@ import pytest
 import xlsxwriter
 from parts import ods_cells
 
-from sheetgen.build.book import build_book, render_row
+from sheetgen.build.assemble import build_book
+from sheetgen.build.book import render_row
 from sheetgen.config import Config
 from sheetgen.core import progress
 from sheetgen.core.cells import column_letter

@@ -7,6 +7,7 @@ import sys
 
 from PIL import Image
 
+from sheetgen.build.assemble import traces
 from sheetgen.cli import main
 from sheetgen.config import DEFAULT_ITERATIONS, DEFAULT_LEARNING_RATES, Config
 from sheetgen.core.template import format_rate
@@ -28,14 +29,14 @@ def test_generate_writes_one_plot_per_rate_and_a_combined_one(default_books):
 
 
 def test_loss_curve_is_the_models_falling_e_total():
-    xs, ys = loss_curve(Config(), 0.8)
+    xs, ys = loss_curve(traces(Config())[0.8])
     assert xs == list(range(1, DEFAULT_ITERATIONS + 1))
     assert abs(ys[0] - 0.2425198573) < 1e-10 and abs(ys[-1] - 0.0915726) < 1e-7
     assert all(a > b for a, b in zip(ys, ys[1:], strict=False))
 
 
 def test_long_runs_are_thinned_but_keep_the_last_iteration():
-    xs, ys = loss_curve(Config(iterations=12_345), 0.5)
+    xs, ys = loss_curve(traces(Config(learning_rates=(0.5,), iterations=12_345))[0.5])
     assert len(xs) <= 5000 + 1 and xs[0] == 1 and xs[-1] == 12_345
     assert len(xs) == len(ys)
 

@@ -15,7 +15,7 @@ from sheetgen.core import model
 from sheetgen.core.cells import column_letter
 from sheetgen.core.model import Setup
 from sheetgen.core.template import network, sheet_name
-from sheetgen.generate import generate
+from sheetgen.generation import generate
 
 SHEETS = ["lr=0.1", "lr=0.2", "lr=0.5", "lr=0.8", "lr=1", "lr=2"]
 SUMMARY = "summary"  # the first sheet, before the learning-rate sheets (tests/test_charts.py)

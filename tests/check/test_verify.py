@@ -268,8 +268,8 @@ def test_a_changed_cached_value_and_a_changed_formula_are_reported_exactly(
         assert re.search(rf"^  {re.escape(name)}: \d+ formula cells, {differ} differ, {errors} errors",
                          out, re.M), name
     assert re.search(r"^    W45 =SQRT\(-U45\): evaluates to (Err:502|#NUM!)$", out, re.M), out
-    assert re.search(rf"^FAIL {re.escape(str(path))}: 2 of \d+ formula cells differ, 1 is an error \(LibreOffice\)$",
-                     out, re.M)
+    assert re.search(rf"^FAIL {re.escape(str(path))}: 2 of \d+ formula cells differ, "
+                     r"1 is an error \(LibreOffice\)$", out, re.M)
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "ods"])

@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/sheetgen generate
+	$(BIN)/sheetgen report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -9,6 +9,7 @@ one-line message the command line would print, and returns a result object or da
     result = sheetgen.compare("a.xlsx", "b.ods")        # .equal, .to_frame()
     found = sheetgen.audit("student.xlsx")               # .ok, .to_frame()
     checked = sheetgen.verify("out/BackPropagation.xlsx")  # .ok, .to_frame(); needs LibreOffice
+    pages = sheetgen.write_report(output_dir="out")        # out/report/README.md, index.html
 """
 
 from __future__ import annotations
@@ -83,6 +84,14 @@ def trace(config: Config | str | Path | None = None, *, learning_rate: float | N
     return run(equations(chosen), chosen.setup, rate, chosen.iterations).to_frame()
 
 
+def write_report(config: Config | str | Path | None = None, **overrides: Any) -> list[Path]:
+    """Write the exercise's write-up (DIR/report/README.md, index.html and images/) from the
+    model's runs; returns the paths written."""
+    from sheetgen.report import write_report as run
+
+    return run(settings(config, **overrides))
+
+
 def compare(a: str | Path, b: str | Path, sheets: list[tuple[str, str]] | None = None, *,
             rtol: float | None = None, atol: float | None = None) -> Comparison:
     """Compare the training tables of two workbooks cell by cell (stored values)."""
@@ -109,4 +118,5 @@ def verify(path: str | Path, *, rtol: float | None = None, timeout: float | None
 
 
 __all__ = ["AuditError", "ConfigError", "ModelError", "SheetgenError", "UsageError", "VerifyError",
-           "WorkbookError", "__version__", "audit", "compare", "generate", "settings", "trace", "verify"]
+           "WorkbookError", "__version__", "audit", "compare", "generate", "settings", "trace", "verify",
+           "write_report"]

@@ -97,24 +97,25 @@ def build_parser() -> argparse.ArgumentParser:
         "generate", help="write the workbooks (one sheet per learning rate)",
         description="Write outputs/BackPropagation.xlsx and .ods: one sheet per learning rate, "
                     "every computed cell a live formula with its cached value.")
-    gen.add_argument("--iterations", type=_positive_int, metavar="N",
-                     help="table rows per sheet (default 22)")
-    gen.add_argument("--learning-rates", type=_rates, metavar="R,R,...",
-                     help="comma-separated learning rates (default 0.1,0.2,0.5,0.8,1,2)")
+    _experiment_flags(gen)
     gen.add_argument("--format", type=_formats, dest="formats", metavar="xlsx|ods|both",
                      help="which files to write (default both)")
-    gen.add_argument("--output-dir", type=_folder, metavar="DIR",
-                     help="where to write (default outputs/)")
-    gen.add_argument("--reference-errata", action="store_true", default=None,
-                     help="reproduce the reference sheet's two calculation mistakes")
     gen.add_argument("--no-plots", dest="plots", action="store_false", default=None,
                      help="skip the PNG loss plots (DIR/plots/loss_lr_<rate>.png, loss_all.png)")
-    gen.add_argument("--config", type=Path, metavar="FILE",
-                     help="read the settings from a TOML file (flags given too override it)")
     gen.add_argument("--quiet", action="store_true",
                      help="print nothing but warnings and errors: no progress bars (shown on a "
                           "terminal for long runs), no 'wrote' lines")
     gen.set_defaults(run=_generate)
+
+    rep = commands.add_parser(
+        "report", help="write the exercise's write-up (Markdown and a web page) from the same numbers",
+        description="Write DIR/report/README.md (Markdown with $...$ math), DIR/report/index.html "
+                    "(one page that renders offline, math as MathML) and DIR/report/images/: the "
+                    "network, the forward pass and the derivatives worked with iteration 1's "
+                    "numbers, the weight update, one loss plot per learning rate and the best rate.")
+    _experiment_flags(rep)
+    rep.add_argument("--quiet", action="store_true", help="print nothing but warnings and errors")
+    rep.set_defaults(run=_report, formats=None, plots=None)
 
     init = commands.add_parser(
         "init-config", help="write a commented example config file",
@@ -145,13 +146,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _generate(args: argparse.Namespace) -> int:
-    from sheetgen.generation import generate
+def _experiment_flags(parser: argparse.ArgumentParser) -> None:
+    """The settings of one experiment, shared by generate and report."""
+    parser.add_argument("--iterations", type=_positive_int, metavar="N",
+                        help="table rows per sheet (default 22)")
+    parser.add_argument("--learning-rates", type=_rates, metavar="R,R,...",
+                        help="comma-separated learning rates (default 0.1,0.2,0.5,0.8,1,2)")
+    parser.add_argument("--output-dir", type=_folder, metavar="DIR",
+                        help="where to write (default outputs/)")
+    parser.add_argument("--reference-errata", action="store_true", default=None,
+                        help="reproduce the reference sheet's two calculation mistakes")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="read the settings from a TOML file (flags given too override it)")
 
+
+def _load(args: argparse.Namespace):
     config, warnings = load(args.config, **{name: getattr(args, name) for name in (
         "iterations", "learning_rates", "formats", "output_dir", "reference_errata", "plots")})
     for warning in warnings:
         print(warning, file=sys.stderr)
+    return config
+
+
+def _report(args: argparse.Namespace) -> int:
+    from sheetgen.report import write_report
+
+    for path in write_report(_load(args)):
+        if not args.quiet:
+            print(f"wrote {path}")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from sheetgen.generation import generate
+
+    config = _load(args)
     sheets = len(config.learning_rates)
     with progress.bars(progress.wanted(args.quiet)):
         paths = generate(config)

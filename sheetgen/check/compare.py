@@ -189,6 +189,19 @@ def compare_tables(a: Table, b: Table, rtol: float = DEFAULT_RTOL,
         {column_letter(c): h for c, h in b.ignored.items()})
 
 
+def compare_frames(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str] = ("A", "B"),
+                   rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> SheetComparison:
+    """Compare two runs held in memory (a column per quantity, a row per iteration) as if they
+    were the tables of two workbooks: the model run two ways, say."""
+    def table(frame: pd.DataFrame, sheet: str) -> Table:
+        columns = [str(c) for c in frame.columns]
+        return Table(sheet, 0, 1, {c: c for c in columns}, {c: i for i, c in enumerate(columns)},
+                     frame.set_axis(columns, axis=1).astype("float64"))
+
+    _check_tolerance(rtol, atol)
+    return compare_tables(table(a, names[0]), table(b, names[1]), rtol, atol)
+
+
 def compare_table_sets(a: Mapping[str, Table], b: Mapping[str, Table],
                        pairs: Iterable[tuple[str, str]] | None = None, *,
                        rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
@@ -324,5 +337,6 @@ def report(comparison: Comparison, fmt: str = "text") -> str:
 
 
 __all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "REPORT_FORMATS", "ColumnComparison", "Comparison",
-           "OneSided", "SheetComparison", "compare_table_sets", "compare_tables", "compare_workbooks",
+           "OneSided", "SheetComparison", "compare_frames", "compare_table_sets", "compare_tables",
+           "compare_workbooks",
            "report", "to_csv", "to_json", "to_text"]

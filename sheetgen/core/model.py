@@ -177,7 +177,7 @@ def iterate(network: Network, setup: Setup, learning_rate: float,
         args[:n_state] = next_state
 
 
-ROWS_PER_CHUNK = 4096  # rows converted to Python floats at a time when a trace is read back
+ROWS_PER_CHUNK = 256  # rows converted to Python floats at a time: few float objects alive at once
 IN_MEMORY_BYTES = 64 * 1024**2  # a longer run's values live in a temporary file, mapped
 
 

@@ -31,8 +31,9 @@ def plot_path(directory: Path, rate: float | None) -> Path:
     return directory / ("loss_all.png" if rate is None else f"loss_lr_{format_rate(rate)}.png")
 
 
-def write_plots(config: Config, runs: Mapping[float, Trace]) -> list[Path]:
-    """Write plots/loss_lr_<rate>.png per rate and plots/loss_all.png; returns their paths."""
+def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | None = None) -> list[Path]:
+    """Write plots/loss_lr_<rate>.png per rate and plots/loss_all.png (in `directory` if given:
+    the report puts them beside its pages); returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -41,7 +42,7 @@ def write_plots(config: Config, runs: Mapping[float, Trace]) -> list[Path]:
     from sheetgen.write.atomic import atomic_path
 
     spec = template()["chart"]
-    directory = config.output_dir / "plots"
+    directory = directory or config.output_dir / "plots"
     curves = {rate: loss_curve(runs[rate]) for rate in config.learning_rates}
     written = []
 

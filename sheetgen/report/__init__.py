@@ -1,0 +1,69 @@
+"""`sheetgen report`: the exercise's write-up, from the same model rows as the workbooks.
+
+Writes DIR/report/README.md (Markdown with $…$ math, for a code-hosting site),
+DIR/report/index.html (one page that renders offline: MathML, no script, no web request) and
+DIR/report/images/ (the network picture and the loss plots). Each file is written whole or not
+at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from sheetgen.build.assemble import equations, traces
+from sheetgen.build.book import network_picture
+from sheetgen.config import Config, validate
+from sheetgen.core.model import Trace
+from sheetgen.core.template import format_rate, network
+
+
+def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
+                 correct_runs: Mapping[float, Trace] | None = None) -> list[Path]:
+    """Write the report of `config`; returns the paths written.
+
+    `runs`: the model's run per learning rate, as the workbooks were written from
+    (`build.assemble.traces`); run here when not given. `correct_runs`: with
+    `config.reference_errata`, the runs with the correct maths (run here when not given), for
+    the section on the original's mistakes. ConfigError and ModelError come before any file."""
+    from sheetgen.report.document import Correct, build_document
+    from sheetgen.report.errata import compare_runs
+    from sheetgen.report.html import to_html
+    from sheetgen.report.markdown import to_markdown
+    from sheetgen.write.atomic import atomic_path
+    from sheetgen.write.picture_png import render_png
+    from sheetgen.write.plots import write_plots
+
+    validate(config)
+    net = equations(config)
+    runs = runs if runs is not None else traces(config, net)
+    correct = None
+    if config.reference_errata:
+        right = network(config.setup.biases, False)
+        right_runs = correct_runs if correct_runs is not None else traces(config, right)
+        correct = Correct(right, right_runs, {rate: compare_runs(runs[rate], right_runs[rate])
+                                              for rate in config.learning_rates})
+
+    folder = config.output_dir / "report"
+    images = folder / "images"
+    written = []
+    target = images / "network.png"
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(render_png(network_picture(config)))
+    written.append(target)
+    plots = write_plots(config, runs, images)
+    written += plots
+    links = {"network": "images/network.png", "all": f"images/{plots[-1].name}"}
+    links |= {format_rate(rate): f"images/{path.name}"
+              for rate, path in zip(config.learning_rates, plots, strict=False)}
+
+    doc = build_document(config, net, runs, links, correct)
+    for name, text in (("README.md", to_markdown(doc)), ("index.html", to_html(doc))):
+        target = folder / name
+        with atomic_path(target) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        written.append(target)
+    return written
+
+
+__all__ = ["write_report"]

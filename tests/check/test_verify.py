@@ -302,6 +302,12 @@ def test_changed_parameters_recalculate_the_sheet(libreoffice, default_books, tm
     assert largest_difference_from_model(untouched, model_cells(Setup(), 2.0, 22)) <= 1e-12
 
 
+def interruptible() -> None:
+    """Ctrl-C reaches the child even when the test run itself ignores SIGINT (started in the
+    background by a non-interactive shell), which the child would inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 needs_proc = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
 
 
@@ -321,12 +327,15 @@ def test_timeout_leaves_no_libreoffice_behind(libreoffice, long_books, tmp_path,
 def test_ctrl_c_or_kill_leaves_no_libreoffice_behind(libreoffice, long_books, tmp_path, signum):
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     child = subprocess.Popen([sys.executable, "-m", "sheetgen", "verify", str(long_books["ods"])],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=interruptible)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a busy machine takes its time to start LibreOffice
         while no_process_mentions(str(tmp_path), wait=0) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not no_process_mentions(str(tmp_path), wait=0), "LibreOffice never started"
+        if no_process_mentions(str(tmp_path), wait=0):
+            child.kill()
+            raise AssertionError(f"LibreOffice never started: {child.communicate()}")
         time.sleep(1.0)  # let it get into loading the file
         child.send_signal(signum)
         _, err = child.communicate(timeout=30)

@@ -159,7 +159,9 @@ def test_ctrl_c_during_a_big_write(tmp_path, fmt, signum):
         [sys.executable, "-m", "sheetgen", "generate", "--iterations", "100000", "--format", fmt,
          "--learning-rates", "0.5", "--no-plots", "--output-dir", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "TMPDIR": str(scratch)})
+        env={**os.environ, "TMPDIR": str(scratch)},
+        # SIGINT reaches it even when this test run ignores it (started in the background).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # Wait until the write is well under way.
         deadline = time.time() + 90

@@ -156,6 +156,9 @@ def recalculate(path: Path, timeout: float = DEFAULT_TIMEOUT, engine: str = "lib
             finally:
                 bridge.kill()  # nothing happens if it has finished
                 bridge.wait()
+            if bridge.returncode != 0 and time.monotonic() >= deadline:
+                # It gave up connecting as the time ran out (a slow start-up): that is the timeout.
+                raise VerifyError(f"{path}: LibreOffice took longer than {timeout:g} s (--timeout)")
             if bridge.returncode != 0:
                 lines = err.decode("utf-8", "replace").strip().splitlines()
                 raise VerifyError(f"{path}: LibreOffice failed: "

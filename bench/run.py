@@ -10,6 +10,8 @@ wall time (interpreter start included), CPU time and peak resident memory (from 
   compare       `sheetgen compare` of the two big books
   one sheet     1,000 and 50,000 iterations, one sheet: memory must not grow with the run
   default       `sheetgen generate` with the default settings (6 x 22, both formats, no plots)
+  deep          the `deep` example (2-3-3-2, tanh then sigmoid) at the big run's size, each
+                format: time per cell against the reference network's, peak RSS
   verify        (--verify) LibreOffice recalculates both big books: the fast path is still right
 
 It is a measurement, not a test: nothing here fails the test suite. Other load on the machine
@@ -39,6 +41,7 @@ RSS_LIMIT_MB = 100.0      # any sheetgen generate
 COMPARE_SECONDS, COMPARE_MB = 15.0, 500.0
 DEFAULT_SECONDS = 1.0     # the default workbook, whole process
 BOMB_SECONDS, BOMB_MB = 1.0, 200  # refusing a hostile file, whole process
+DEEP_CELL_FACTOR = 1.5    # a general network's time per cell within 1.5x the reference's
 
 
 @dataclass
@@ -190,6 +193,16 @@ def sheetgen_level() -> int:
                               check=True).stdout)
 
 
+def table_columns(config: Path | None) -> int:
+    """Table columns of a config's sheets (the reference's without one), asked in a child."""
+    code = ("import sys; from pathlib import Path; from sheetgen.config import load; "
+            "from sheetgen.build.book import build_sheet; "
+            "c, _ = load(Path(sys.argv[1]) if len(sys.argv) > 1 else None); "
+            "print(len(build_sheet(c, c.learning_rates[0]).columns))")
+    argv = python("-c", code, *([str(config)] if config else []))
+    return int(subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+
+
 def ratio(a: float, b: float) -> float:
     return a / b if b else float("inf")
 
@@ -214,6 +227,7 @@ def main() -> int:
           f"{os.getloadavg()[0]:.2f}; sheetgen deflates at level {level}")
 
     steps: dict[str, Step] = {}
+    cells: dict[str, int] = {}
     try:
         big = {}
         for fmt in FORMATS:
@@ -243,6 +257,18 @@ def main() -> int:
                              "--format", fmt, "--output-dir", str(out / f"one-{rows}"),
                              *plots, *quiet),
                     out / f"one-{rows}" / f"BackPropagation.{fmt}")
+        deep_config = out / "deep.toml"
+        deep_config.write_text(subprocess.run(sheetgen("init-config", "--example", "deep"), cwd=ROOT,
+                                              capture_output=True, text=True, check=True).stdout)
+        for fmt in FORMATS:
+            steps[f"deep {fmt}"] = measure(
+                f"sheetgen generate {fmt} {sheets}x{n} deep 2-3-3-2",
+                sheetgen("generate", "--config", str(deep_config), "--iterations", str(n),
+                         "--learning-rates", rates, "--format", fmt,
+                         "--output-dir", str(out / "deep"), *plots, *quiet),
+                out / "deep" / f"BackPropagation-deep.{fmt}")
+        cells["reference"] = sheets * n * table_columns(None)
+        cells["deep"] = sheets * n * table_columns(deep_config)
         defaults = [measure("sheetgen generate (default, both)",
                             sheetgen("generate", "--output-dir", str(out / "default"), *plots, *quiet))
                     for _ in range(3)]
@@ -260,11 +286,11 @@ def main() -> int:
             shutil.rmtree(out, ignore_errors=True)
 
     print()
-    print(report(steps, level))
+    print(report(steps, level, cells))
     return 0
 
 
-def report(steps: dict[str, Step], level: int) -> str:
+def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = None) -> str:
     lines = ["| step | wall s | CPU s | peak RSS MB | file MB |", "| --- | ---: | ---: | ---: | ---: |"]
     for step in steps.values():
         failed = "" if step.status == 0 else f" (exit {step.status})"
@@ -299,6 +325,20 @@ def report(steps: dict[str, Step], level: int) -> str:
         target(f"compare under {COMPARE_SECONDS:g} s and {COMPARE_MB:g} MB",
                f"{c.seconds:.2f} s, {c.rss_mb:.0f} MB, exit {c.status}",
                c.seconds < COMPARE_SECONDS and c.rss_mb < COMPARE_MB and c.status == 0)
+    cells = cells or {}
+    for fmt in FORMATS:
+        mine, deep = steps.get(f"sheetgen {fmt}"), steps.get(f"deep {fmt}")
+        if mine and deep and cells.get("deep"):
+            # CPU time: the steadier figure on a busy machine (wall time shown beside it).
+            ours = deep.cpu / cells["deep"] * 1e6
+            theirs = mine.cpu / cells["reference"] * 1e6
+            r = ratio(ours, theirs)
+            wall = ratio(deep.seconds / cells["deep"], mine.seconds / cells["reference"])
+            target(f"deep {fmt}: time per cell within {DEEP_CELL_FACTOR:g}x the reference network's",
+                   f"CPU {ours:.3f} µs / {theirs:.3f} µs = {r:.2f}x (wall {wall:.2f}x; "
+                   f"{cells['deep']:,} cells)", r <= DEEP_CELL_FACTOR)
+            target(f"deep {fmt}: peak RSS under {RSS_LIMIT_MB:g} MB", f"{deep.rss_mb:.0f} MB",
+                   deep.rss_mb < RSS_LIMIT_MB)
     if "default" in steps:
         d = steps["default"]
         target(f"default workbook under {DEFAULT_SECONDS:g} s (best of 3)", f"{d.seconds:.2f} s",

@@ -120,9 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser(
         "init-config", help="write a commented example config file",
         description="Print (or write to --output) a commented experiment config for "
-                    "`sheetgen generate --config`: the defaults, or the biased worked example.")
+                    "`sheetgen generate --config`: the defaults or one of the shipped examples.")
     init.add_argument("--example", choices=EXAMPLES, default="reference",
-                      help="reference: the defaults (default); biased: the worked example with biases")
+                      help="reference: the defaults (default); biased: the worked example with "
+                           "fixed biases; mazur-trained-biases: a trained bias per neuron; era: "
+                           "targets 0.5 / 0.5; deep: 2-3-3-2, tanh then sigmoid; softmax: 2-3-3 "
+                           "with softmax and cross-entropy")
     init.add_argument("--output", type=Path, metavar="FILE",
                       help="write to FILE (which must not exist yet) instead of printing")
     init.set_defaults(run=_init_config)

@@ -17,8 +17,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sheetgen.core.model import Setup
-from sheetgen.core.template import sheet_name, template
+from sheetgen.core import network as general
+from sheetgen.core.model import Network, Setup
+from sheetgen.core.network import NetworkSetup, NetworkSpec
+from sheetgen.core.template import network, sheet_name, template
 from sheetgen.errors import ConfigError
 
 FORMATS = ("xlsx", "ods")
@@ -26,7 +28,7 @@ DEFAULT_LEARNING_RATES = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0)
 DEFAULT_ITERATIONS = 22  # the reference table's row count
 # Rows per sheet: 1,048,576 in Excel and in LibreOffice Calc (since 7.4, the .ods limit too).
 ROW_LIMITS = {"xlsx": 1_048_576, "ods": 1_048_576}
-EXAMPLES = ("reference", "biased")
+EXAMPLES = ("reference", "biased", "mazur-trained-biases", "era", "deep", "softmax")
 # The summary chart has one series per rate; Excel's charts hold at most 255 series.
 MAX_LEARNING_RATES = 255
 MAX_NAME_BYTES = 255  # a file name's length on Linux, macOS and Windows file systems
@@ -34,7 +36,9 @@ MAX_NAME_BYTES = 255  # a file name's length on Linux, macOS and Windows file sy
 
 @dataclass(frozen=True)
 class Config:
-    setup: Setup = field(default_factory=Setup)
+    # The reference network's `Setup`, or a `NetworkSetup` when `network` (the [network] table)
+    # describes another network.
+    setup: Setup | NetworkSetup = field(default_factory=Setup)
     learning_rates: tuple[float, ...] = DEFAULT_LEARNING_RATES
     iterations: int = DEFAULT_ITERATIONS
     formats: tuple[str, ...] = FORMATS
@@ -42,9 +46,16 @@ class Config:
     basename: str = "BackPropagation"
     reference_errata: bool = False
     plots: bool = True
+    network: NetworkSpec | None = None   # None: the reference network of the template
 
     def output_path(self, fmt: str) -> Path:
         return self.output_dir / f"{self.basename}.{fmt}"
+
+    def equations(self) -> Network:
+        """The network every sheet computes: the template's, or the one derived from `network`."""
+        if self.network is None:
+            return network(self.setup.biases, self.reference_errata)
+        return general.derive_cached(self.network).network
 
 
 # --- the TOML file ----------------------------------------------------------------------------
@@ -59,13 +70,15 @@ TABLES = {
 _TABLE_OF = {name: table for table, names in TABLES.items() for name in names}
 SCALARS = ("learning_rates", "iterations", "formats", "output_dir", "basename", "reference_errata",
            "plots")
-KEYS = SCALARS + tuple(TABLES)
+KEYS = SCALARS + tuple(TABLES) + ("network",)
+# The [network] table's keys and their defaults (the reference network).
+NETWORK_KEYS = ("layers", "activations", "leaky_relu_slope", "loss", "biases", "train_biases", "seed")
 
 
 def example_text(name: str) -> str:
-    """The text of a shipped example config: 'reference' (the defaults) or 'biased'."""
+    """The text of a shipped example config (`EXAMPLES`): 'reference' holds the defaults."""
     if name not in EXAMPLES:
-        raise ConfigError(f"no example named {name!r}; choose {' or '.join(EXAMPLES)}")
+        raise ConfigError(f"no example named {name!r}; choose from {', '.join(EXAMPLES)}")
     return (resources.files("sheetgen.examples") / f"{name}.toml").read_text("utf-8")
 
 
@@ -176,6 +189,9 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
                 raise fail(key, f"must be true or false, got {_kind(data[key])}")
             changes[key] = data[key]
 
+    if "network" in data:
+        changes["network"], changes["setup"] = _network(data, fail)
+        return replace(base, **changes)
     setup: dict[str, Any] = {}
     for table, names in TABLES.items():
         if table not in data:
@@ -201,6 +217,73 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
     return replace(base, **changes)
 
 
+def _network(data: dict[str, Any], fail) -> tuple[NetworkSpec, NetworkSetup]:
+    """The [network] table and the initial values the other tables give it by name."""
+    table = data["network"]
+    if not isinstance(table, dict):
+        raise fail("network", f"must be a table ([network] with layers = [2, 2, 2], ...), got {_kind(table)}")
+    _unknown_keys(table, NETWORK_KEYS, "network.", fail)
+    spec: dict[str, Any] = {}
+    for key in ("layers", "activations"):
+        if key in table:
+            value = table[key]
+            if not isinstance(value, list) or not value:
+                raise fail(f"network.{key}", f"must be a non-empty list, got {_kind(value)}")
+            spec[key] = tuple(value)
+    if "layers" in spec and "activations" not in spec:
+        spec["activations"] = ("sigmoid",) * (len(spec["layers"]) - 1)
+    for key in ("loss", "biases"):
+        if key in table:
+            if not isinstance(table[key], str):
+                raise fail(f"network.{key}", f"must be a string, got {_kind(table[key])}")
+            spec[key] = table[key]
+    if "train_biases" in table:
+        if not isinstance(table["train_biases"], bool):
+            raise fail("network.train_biases", f"must be true or false, got {_kind(table['train_biases'])}")
+        spec["train_biases"] = table["train_biases"]
+    if "seed" in table:
+        seed = table["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise fail("network.seed", f"must be a whole number, got {_kind(seed)}")
+        spec["seed"] = seed
+    if "leaky_relu_slope" in table:
+        spec["leaky_relu_slope"] = _number(table["leaky_relu_slope"], "network.leaky_relu_slope", fail)
+    for key, value in spec.items():
+        if key in ("layers", "activations"):
+            kind = int if key == "layers" else str
+            for k, item in enumerate(value):
+                if isinstance(item, bool) or not isinstance(item, kind):
+                    what = "a whole number" if kind is int else "a name such as \"sigmoid\""
+                    raise fail(f"network.{key}", f"item {k + 1} must be {what}, got {_kind(item)}")
+    net = NetworkSpec(**spec)
+    try:
+        net.check()
+        general.check_fits(net)  # before the values: a network too big needs none of them
+    except ConfigError as exc:
+        raise fail(*str(exc).split(": ", 1)) from None
+    names = {"inputs": net.inputs, "targets": net.targets, "weights": net.weight_names,
+             "biases": net.bias_names}
+    given: dict[str, float] = {}
+    for key, known in names.items():
+        if key not in data:
+            continue
+        values = data[key]
+        if not isinstance(values, dict):
+            example = (known or ("b1",))[0]
+            raise fail(key, f"must be a table such as {{ {example} = 0.5 }}, got {_kind(values)}")
+        for name, value in values.items():
+            if name not in known:
+                what = {"inputs": "inputs", "targets": "targets", "weights": "weights",
+                        "biases": "biases"}[key]
+                have = f"{known[0]}…{known[-1]}" if known else "none: network.biases is \"none\""
+                raise fail(f"{key}.{name}", f"the network has {len(known)} {what} ({have})")
+            given[name] = _number(value, f"{key}.{name}", fail)
+    try:
+        return net, general.initial_values(net, given)
+    except ConfigError as exc:
+        raise fail(*str(exc).split(": ", 1)) from None
+
+
 def override(config: Config, **flags: Any) -> Config:
     """`config` with the command-line values that were given (None: not given)."""
     return replace(config, **{k: v for k, v in flags.items() if v is not None})
@@ -214,7 +297,7 @@ def load(path: Path | None = None, **flags: Any) -> tuple[Config, list[str]]:
     try:
         return config, validate(config)
     except ConfigError as exc:
-        key = _TABLE_OF.get(exc.field, exc.field)
+        key = _TABLE_OF.get(exc.field, exc.field.split(".")[0])
         if key in data and flags.get(exc.field) is None:
             raise ConfigError(f"{path}: {exc}") from None
         raise
@@ -318,7 +401,9 @@ def validate(config: Config) -> list[str]:
                               f"rate (both would be sheet {name!r})")
         names[name.lower()] = rate
 
-    for f in fields(config.setup):
+    if config.network is not None:
+        _validate_network(config)
+    for f in fields(config.setup) if config.network is None else ():
         value = getattr(config.setup, f.name)
         if f.name == "biases":
             if value not in ("none", "fixed", "trained"):
@@ -348,6 +433,26 @@ def validate(config: Config) -> list[str]:
         warnings.append(f"warning: learning rate {listed} is not positive: the weights will not "
                         "move down the gradient")
     return warnings
+
+
+def _validate_network(config: Config) -> None:
+    net = config.network
+    net.check()
+    if config.reference_errata:
+        raise ConfigError("reference_errata: only for the reference network (leave out [network])")
+    values = config.setup.values()
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ConfigError(f"{name}: must be a finite number, got {value!r}")
+    if net.loss in ("cross_entropy", "binary_cross_entropy"):
+        for t in net.targets:
+            if not 0 <= values[t] <= 1:
+                raise ConfigError(f"targets.{t}: {net.loss} needs targets in [0, 1], got {values[t]:g}")
+        total = sum(values[t] for t in net.targets)
+        if net.activations[-1] == "softmax" and abs(total - 1) > 1e-9:
+            raise ConfigError(f"targets: softmax with cross_entropy needs targets summing to 1 "
+                              f"(δ = a − t), got {total:.10g}")
+    general.check_fits(net)
 
 
 def check_output_dir(path: Path) -> None:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sheetgen.build.book import Book, build_sheet
+from sheetgen.build.book import Book, build_sheet, sheet_template
 from sheetgen.build.summary import build_summary
 from sheetgen.config import Config
 from sheetgen.core.model import Network, Trace, trace
-from sheetgen.core.template import network, template
+from sheetgen.core.template import template
 
 
 def equations(config: Config, mistakes: Mapping[str, Mapping[str, str]] | None = None) -> Network:
     """The network a configuration's sheets compute. `mistakes` (tests only: {quantity: {name:
     replacement}}) injects wrong formulas, so that a file's values and formulas hold the same mistake."""
-    net = network(config.setup.biases, config.reference_errata)
+    net = config.equations()
     return net.substitute(mistakes) if mistakes else net
 
 
@@ -31,4 +31,5 @@ def build_book(config: Config, runs: Mapping[float, Trace] | None = None,
     net = equations(config, mistakes)
     runs = runs if runs is not None else traces(config, net)
     sheets = [build_sheet(config, rate, net, runs[rate]) for rate in config.learning_rates]
-    return Book(sheets, config, build_summary(sheets), template()["print"]["scale_percent"])
+    return Book(sheets, config, build_summary(sheets, sheet_template(config)),
+                template()["print"]["scale_percent"])

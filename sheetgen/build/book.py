@@ -18,12 +18,10 @@ from sheetgen.core.cells import DIALECTS, parse_cell, ref, separator
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Trace
 from sheetgen.core.model import trace as run_once
+from sheetgen.core.network import spanner
 from sheetgen.core.template import (
     applies,
-    column_specs,
     format_rate,
-    network,
-    parameter_specs,
     sheet_name,
     template,
 )
@@ -84,6 +82,25 @@ class Book:
     print_scale: int = 100           # percent, for printing and PDF export
 
 
+def sheet_template(config: Config) -> dict:
+    """The layout of this config's sheets: the reference template, or one computed for the
+    network of its [network] table."""
+    if config.network is None:
+        return template()
+    from sheetgen.build.network_layout import network_template
+
+    return network_template(config.network)
+
+
+def _column_specs(tpl: dict, biases: str) -> list[dict]:
+    table = tpl["table"]
+    return [c for c in table["columns"] + table["extra_columns"] if applies(c, biases)]
+
+
+def _parameter_specs(tpl: dict, biases: str) -> dict[str, dict]:
+    return {name: p for name, p in tpl["parameters"].items() if applies(p, biases)}
+
+
 def _formula_templates(net: Network, column_of: dict[str, int], params: dict[str, tuple[int, int]],
                        expression: Expression, row_key: str) -> dict[str, str]:
     rendered = {}
@@ -93,11 +110,16 @@ def _formula_templates(net: Network, column_of: dict[str, int], params: dict[str
                 return ref(dialect, column_of[name], "{" + row_key + "}")
             row, col = params[name]
             return ref(dialect, col, str(row + 1), absolute=True)
-        rendered[dialect] = expression.to_formula(reference, separator(dialect))
+        span = spanner(column_of, dialect, "{" + row_key + "}")
+        rendered[dialect] = expression.to_formula(reference, separator(dialect), span)
     return rendered
 
 
 def _settings_value(key: str, config: Config) -> str | float:
+    if key == "network":
+        from sheetgen.build.network_layout import describe
+
+        return describe(config.network)
     return {
         "iterations": config.iterations,
         "biases": config.setup.biases,
@@ -108,13 +130,13 @@ def _settings_value(key: str, config: Config) -> str | float:
 def build_sheet(config: Config, learning_rate: float, net: Network | None = None,
                 trace: Trace | None = None) -> Sheet:
     """One learning rate's sheet; `trace` is that rate's run of `net` (run here when None)."""
-    tpl = template()
+    tpl = sheet_template(config)
     table = tpl["table"]
     biases = config.setup.biases
-    net = net or network(biases, config.reference_errata)
-    specs = column_specs(biases)
+    net = net or config.equations()
+    specs = _column_specs(tpl, biases)
     column_of = {spec["quantity"]: i for i, spec in enumerate(specs)}
-    params = {name: parse_cell(p["cell"]) for name, p in parameter_specs(biases).items()}
+    params = {name: parse_cell(p["cell"]) for name, p in _parameter_specs(tpl, biases).items()}
     header_row = table["header_row"] - 1
 
     cells: list[Cell] = []
@@ -124,7 +146,7 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
             for ref, text in block["cells"]:
                 cells.append(Cell(*parse_cell(ref), text.format(**marks), "text"))
     values = config.setup.values() | {"learning_rate": learning_rate}
-    for name, p in parameter_specs(biases).items():
+    for name, p in _parameter_specs(tpl, biases).items():
         cells.append(Cell(*parse_cell(p["label_cell"]), p["label"], "label"))
         cells.append(Cell(*parse_cell(p["cell"]), float(values[name]), "parameter"))
     settings = tpl["settings"]
@@ -166,13 +188,13 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
         chart=_loss_chart(learning_rate, specs, table["first_row"] - 1, config.iterations),
         picture=network_picture(config),
     )
-    sheet.print_ranges = print_ranges(sheet)
+    sheet.print_ranges = print_ranges(sheet, tpl)
     return sheet
 
 
-def print_ranges(sheet: Sheet) -> tuple[tuple[int, int, int, int], ...]:
+def print_ranges(sheet: Sheet, tpl: dict | None = None) -> tuple[tuple[int, int, int, int], ...]:
     """The blocks a sheet prints as: its upper part, then the table's two parts (with the chart)."""
-    spec = template()["print"]
+    spec = (tpl or template())["print"]
     upper_first, upper_last = (parse_cell(ref) for ref in spec["upper"].split(":"))
     split = parse_cell(spec["split_column"] + "1")[1]
     last_row, last_col = sheet.first_row + sheet.iterations - 1, len(sheet.columns) - 1
@@ -193,9 +215,14 @@ def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterati
 
 def network_picture(config: Config) -> Picture:
     """The network drawing, labelled with this workbook's initial weights."""
+    if config.network is not None:
+        from sheetgen.build.picture import layered_picture
+
+        anchor = parse_cell(template()["picture"]["anchor"])
+        return layered_picture(config.network, config.setup.values(), anchor)
     spec = template()["picture"]
     weights = {f"w{k}": getattr(config.setup, f"w{k}") for k in range(1, 9)}
-    return build_picture(spec, weights, parse_cell(spec["anchor"]))
+    return build_picture(spec, weights, parse_cell(spec["anchor"]), config.setup.biases != "none")
 
 
 def render_row(column: Column, dialect: str, row_number: int, first: bool) -> str | None:

@@ -33,15 +33,17 @@ class Summary:
     print_ranges: tuple[tuple[int, int, int, int], ...] = ()
 
 
-def build_summary(sheets: list[Sheet]) -> Summary:
-    """The summary of the learning-rate sheets, its cached values from their traces."""
-    spec = template()["summary"]
+def build_summary(sheets: list[Sheet], tpl: dict | None = None) -> Summary:
+    """The summary of the learning-rate sheets, its cached values from their traces; `tpl`: the
+    layout the sheets were built with (the reference template when None)."""
+    tpl = tpl or template()
+    spec = tpl["summary"]
     header_row = spec["header_row"] - 1
     columns = spec["columns"]
     cells = [Cell(*parse_cell(spec["title_cell"]), spec["title"], "label"),
              Cell(*parse_cell(spec["note_cell"]), spec["note"], "text")]
     cells += [Cell(header_row, c, col["header"], "header") for c, col in enumerate(columns)]
-    rate_row, rate_col = parse_cell(template()["parameters"]["learning_rate"]["cell"])
+    rate_row, rate_col = parse_cell(tpl["parameters"]["learning_rate"]["cell"])
     best_col = next(c for c, col in enumerate(columns) if col["header"] == spec["best_of"])
     mark_col = next(c for c, col in enumerate(columns) if col["source"] == "best")
     first_data, last_data = header_row + 1, header_row + len(sheets)

@@ -2,9 +2,12 @@
 
 An expression is written once, in the maths' own names (``(a_o1 - t1) * a_o1 * (1 - a_o1) * a_h1``),
 and becomes both Python source for the float64 model and a spreadsheet formula for a cell.
-Only + - * / ** unary minus, numbers, names, ``sigmoid(x)`` and ``prev(name)`` are allowed.
-``prev(name)`` is that quantity in the row above (a wrong-row reference); the first row has no
-row above, so there it is the quantity itself.
+Only + - * / ** unary minus, numbers, names, ``prev(name)`` and the functions of `FUNCTIONS`
+are allowed. ``prev(name)`` is that quantity in the row above (a wrong-row reference); the first
+row has no row above, so there it is the quantity itself.
+
+`derivative` differentiates an expression symbolically, so that a network's gradients are
+derived from its forward equations (sheetgen.core.network) and still read as the chain rule.
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ from sheetgen.errors import SheetgenError
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^"}
 # Spreadsheet precedence: ^ binds tighter than * and /, which bind tighter than + and -.
 _PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 3}
-_FUNCTIONS = {"sigmoid", "prev"}
+# Name -> number of arguments (None: two or more). if_positive(x, a, b) is a if x > 0 else b.
+FUNCTIONS = {"sigmoid": 1, "tanh": 1, "relu": 1, "leaky_relu": 2, "exp": 1, "ln": 1,
+             "if_positive": 3, "max": None, "sum": None, "sumproduct": None}
+_FUNCTIONS = {"prev", *FUNCTIONS}
+# sum, sumproduct and max of more terms than this become one range (SUM(A39:F39)) when the
+# cells are side by side: shorter formulas for wide layers.
+RANGE_FROM = 4
 
 
 class ExpressionError(SheetgenError, ValueError):
@@ -33,6 +42,32 @@ def sigmoid(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
+
+
+def ln(x: float) -> float:
+    """Natural log that gives -inf at 0 and nan below, as floats, so that the model's finiteness
+    check names the quantity (math.log raises instead)."""
+    if x > 0:
+        return math.log(x)
+    return -math.inf if x == 0 else math.nan
+
+
+def relu(x: float) -> float:
+    return x if x > 0 else 0.0
+
+
+def leaky_relu(x: float, slope: float) -> float:
+    return x if x > 0 else slope * x
+
+
+def if_positive(x: float, a: float, b: float) -> float:
+    return a if x > 0 else b
+
+
+# What compiled expressions see: sum and sumproduct are written out as + and * in Python.
+PYTHON_FUNCTIONS = {"_sum": sum, "sigmoid": sigmoid, "tanh": math.tanh, "relu": relu,
+                    "leaky_relu": leaky_relu, "exp": math.exp, "ln": ln, "if_positive": if_positive,
+                    "max": max}
 
 
 @dataclass(frozen=True)
@@ -76,14 +111,32 @@ class Expression:
         """Python source; ``prev(x)`` reads ``_prev["x"]``, the previous row, when there is one."""
         return ast.unparse(_PythonPrev().visit(_copy(self.tree)))
 
-    def to_formula(self, ref: Callable[[str], str], separator: str = ",") -> str:
+    def to_formula(self, ref: Callable[[str], str], separator: str = ",",
+                   span: Callable[[list[str]], str | None] | None = None) -> str:
         """Spreadsheet formula text (without the leading ``=``); ``ref`` maps a name to a cell.
-        ``prev(x)`` becomes ``ref(x)`` with its row placeholder ``{r}`` turned into ``{p}``."""
-        return _render(self.tree, ref, separator)
+        ``prev(x)`` becomes ``ref(x)`` with its row placeholder ``{r}`` turned into ``{p}``.
+        ``span`` maps names to one range when their cells are side by side (else None)."""
+        return _render(self.tree, ref, separator, span)
 
     def evaluate(self, values: Mapping[str, float], previous: Mapping[str, float] | None = None) -> float:
         return eval(self.to_python(),  # noqa: S307
-                    {"__builtins__": {}, "sigmoid": sigmoid, "_prev": previous}, dict(values))
+                    {"__builtins__": {}, **PYTHON_FUNCTIONS, "_prev": previous}, dict(values))
+
+    def derivative(self, name: str) -> Expression:
+        """d(self)/d(name), simplified; ``prev(x)`` is a constant (the row above)."""
+        tree = _derivative(self.tree, name, self._names_memo)
+        return Expression(ast.unparse(tree), tree)
+
+    @cached_property
+    def _names_memo(self) -> dict:
+        # Which names each subtree reads: kept, as one expression is differentiated many times.
+        return {}
+
+    def replace(self, subtrees: Mapping[str, str]) -> Expression:
+        """Every subexpression whose text is a key replaced by that name: a derivative
+        written with the columns that already hold its parts (sigmoid(h1) -> a_h1)."""
+        tree = _Replace(subtrees).visit(_copy(self.tree))
+        return Expression(ast.unparse(tree), tree)
 
 
 def _copy(tree: ast.expr) -> ast.expr:
@@ -103,8 +156,10 @@ def _check(node: ast.AST, text: str) -> None:
             pass
         case ast.Call(func=ast.Name(id="prev"), args=[ast.Name()], keywords=[]):
             pass
-        case ast.Call(func=ast.Name(id="sigmoid"), args=[arg], keywords=[]):
-            _check(arg, text)
+        case ast.Call(func=ast.Name(id=fn), args=args, keywords=[]) if fn in FUNCTIONS and (
+                len(args) == FUNCTIONS[fn] or (FUNCTIONS[fn] is None and len(args) >= 2)):
+            for arg in args:
+                _check(arg, text)
         case _:
             raise ExpressionError(f"unsupported syntax in expression {text!r}: {ast.unparse(node)}")
 
@@ -122,6 +177,12 @@ class _DropPrev(ast.NodeTransformer):
 class _PythonPrev(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.expr:
         self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in ("sum", "sumproduct"):
+            if len(node.args) <= RANGE_FROM * (2 if node.func.id == "sumproduct" else 1):
+                return _expanded(node)
+            # Long: one flat call, added left to right as the written-out form would be.
+            terms = _terms(node)
+            return ast.Call(ast.Name("_sum", ast.Load()), [ast.Tuple(terms, ast.Load())], [])
         if not _is_prev(node):
             return node
         name = node.args[0].id
@@ -156,33 +217,65 @@ class _Substitute(ast.NodeTransformer):
         return node
 
 
+def _terms(node: ast.Call) -> list[ast.expr]:
+    """The terms of sum(a, b, c) or, pairwise multiplied, of sumproduct(x1, x2, y1, y2)."""
+    args = node.args
+    if node.func.id == "sumproduct":
+        half = len(args) // 2
+        args = [ast.BinOp(x, ast.Mult(), y) for x, y in zip(args[:half], args[half:], strict=True)]
+    return args
+
+
+def _expanded(node: ast.Call) -> ast.expr:
+    """sum(a, b, c) as a + b + c; sumproduct(x1, x2, y1, y2) as x1 * y1 + x2 * y2."""
+    args = _terms(node)
+    total = args[0]
+    for arg in args[1:]:
+        total = ast.BinOp(total, ast.Add(), arg)
+    return total
+
+
+class _Replace(ast.NodeTransformer):
+    def __init__(self, subtrees: Mapping[str, str]):
+        self.subtrees = subtrees
+
+    def visit(self, node: ast.AST) -> ast.AST:
+        if isinstance(node, ast.expr) and not isinstance(node, ast.Name):
+            name = self.subtrees.get(ast.unparse(node))
+            if name is not None:
+                return ast.Name(id=name, ctx=ast.Load())
+        return super().visit(node)
+
+
 def _number(value: float) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _render(node: ast.expr, ref: Callable[[str], str], sep: str) -> str:
+def _render(node: ast.expr, ref: Callable[[str], str], sep: str, span=None) -> str:
     match node:
         case ast.Name(id=name):
             return ref(name)
         case ast.Constant(value=value):
             return _number(value)
         case ast.UnaryOp(operand=operand):
-            inner = _render(operand, ref, sep)
+            inner = _render(operand, ref, sep, span)
             if isinstance(operand, ast.BinOp | ast.UnaryOp):
                 inner = f"({inner})"
             return f"-{inner}"
         case ast.Call(func=ast.Name(id="prev"), args=[ast.Name(id=name)]):
             return ref(name).replace("{r}", "{p}")
-        case ast.Call(args=[arg]):
+        case ast.Call(func=ast.Name(id="sigmoid"), args=[arg]):
             # sigmoid(x) without overflow: EXP only ever sees a non-positive argument.
-            x = _render(arg, ref, sep)
+            x = _render(arg, ref, sep, span)
             if not isinstance(arg, ast.Name | ast.Constant):
                 x = f"({x})"
             return f"IF({x}>=0{sep}1/(1+EXP(-{x})){sep}EXP({x})/(1+EXP({x})))"
+        case ast.Call(func=ast.Name(id=fn), args=args):
+            return _render_call(fn, args, ref, sep, span)
         case ast.BinOp(left=left, op=op, right=right):
             mine = _PRECEDENCE[type(op)]
-            lhs = _render(left, ref, sep)
-            rhs = _render(right, ref, sep)
+            lhs = _render(left, ref, sep, span)
+            rhs = _render(right, ref, sep, span)
             # In spreadsheets a leading minus binds tighter than ^, so -x^2 needs (-x)^2 care.
             if _needs_parens(left, mine, right_side=False, op=op):
                 lhs = f"({lhs})"
@@ -190,6 +283,56 @@ def _render(node: ast.expr, ref: Callable[[str], str], sep: str) -> str:
                 rhs = f"({rhs})"
             return f"{lhs}{_BINARY[type(op)]}{rhs}"
     raise ExpressionError(f"cannot render {ast.unparse(node)}")
+
+
+def _render_call(fn: str, args: list[ast.expr], ref, sep: str, span) -> str:
+    def part(arg: ast.expr) -> str:
+        return _render(arg, ref, sep, span)
+
+    def atom(arg: ast.expr) -> str:  # an operand of > or *: parenthesised unless simple
+        text = part(arg)
+        return text if isinstance(arg, ast.Name | ast.Constant | ast.Call) else f"({text})"
+
+    def as_range(names: list[ast.expr]) -> str | None:
+        if span is None or len(names) <= RANGE_FROM or not all(isinstance(a, ast.Name) for a in names):
+            return None
+        return span([a.id for a in names])
+
+    match fn:
+        case "tanh" | "exp" | "ln":
+            return f"{fn.upper()}({part(args[0])})"
+        case "relu":
+            return f"MAX(0{sep}{part(args[0])})"
+        case "leaky_relu":
+            x = atom(args[0])
+            return f"IF({x}>0{sep}{x}{sep}{atom(args[1])}*{x})"
+        case "if_positive":
+            return f"IF({atom(args[0])}>0{sep}{part(args[1])}{sep}{part(args[2])})"
+        case "max" | "sum":
+            whole = as_range(args)
+            if whole is not None:
+                return f"{fn.upper()}({whole})"
+            if fn == "max":
+                return f"MAX({sep.join(part(a) for a in args)})"
+            return _joined(_terms(ast.Call(ast.Name("sum"), args, [])), ref, sep, span)
+        case "sumproduct":
+            half = len(args) // 2
+            xs, ys = as_range(args[:half]), as_range(args[half:])
+            if xs is not None and ys is not None:
+                return f"SUMPRODUCT({xs}{sep}{ys})"
+            return _joined(_terms(ast.Call(ast.Name("sumproduct"), args, [])), ref, sep, span)
+    raise ExpressionError(f"cannot render function {fn}")
+
+
+def _joined(terms: list[ast.expr], ref, sep: str, span) -> str:
+    """(t1+t2+...), rendered term by term: no recursion as deep as the sum is long."""
+    parts = []
+    for term in terms:
+        text = _render(term, ref, sep, span)
+        low = isinstance(term, ast.UnaryOp) or (isinstance(term, ast.BinOp)
+                                                 and isinstance(term.op, ast.Add | ast.Sub))
+        parts.append(f"({text})" if low and parts else text)
+    return f"({'+'.join(parts)})"
 
 
 def _needs_parens(child: ast.expr, parent: int, right_side: bool, op: ast.operator) -> bool:
@@ -204,3 +347,217 @@ def _needs_parens(child: ast.expr, parent: int, right_side: bool, op: ast.operat
         # a-(b-c), a/(b*c) and (a^b)^c keep their grouping.
         return True
     return False
+
+
+# --- symbolic differentiation -----------------------------------------------------------------
+# Each constructor simplifies as it builds (0 and 1 factors, constant products, signs), so that a
+# derived gradient reads as a student would write it: (a_o1 - t1) * a_o1 * (1 - a_o1).
+
+def _const(node: ast.expr) -> float | None:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
+        return -node.operand.value
+    return None
+
+
+def number(value: float) -> ast.expr:
+    if value == int(value) and abs(value) < 1e15:
+        value = int(value)
+    return ast.UnaryOp(ast.USub(), ast.Constant(-value)) if value < 0 else ast.Constant(value)
+
+
+def neg(a: ast.expr) -> ast.expr:
+    c = _const(a)
+    if c is not None:
+        return number(-c)
+    if isinstance(a, ast.UnaryOp) and isinstance(a.op, ast.USub):
+        return a.operand
+    if isinstance(a, ast.BinOp) and isinstance(a.op, ast.Sub):
+        return ast.BinOp(a.right, ast.Sub(), a.left)
+    if isinstance(a, ast.BinOp) and isinstance(a.op, ast.Mult):
+        if _const(a.left) is not None:
+            return mul(number(-_const(a.left)), a.right)
+        if isinstance(a.left, ast.BinOp) and isinstance(a.left.op, ast.Sub):
+            return mul(neg(a.left), a.right)
+        if isinstance(a.right, ast.BinOp) and isinstance(a.right.op, ast.Sub):
+            return mul(a.left, neg(a.right))
+    return ast.UnaryOp(ast.USub(), a)
+
+
+def add(a: ast.expr, b: ast.expr) -> ast.expr:
+    ca, cb = _const(a), _const(b)
+    if ca is not None and cb is not None:
+        return number(ca + cb)
+    if ca == 0:
+        return b
+    if cb == 0:
+        return a
+    if isinstance(b, ast.UnaryOp) and isinstance(b.op, ast.USub):
+        return sub(a, b.operand)
+    return ast.BinOp(a, ast.Add(), b)
+
+
+def sub(a: ast.expr, b: ast.expr) -> ast.expr:
+    ca, cb = _const(a), _const(b)
+    if ca is not None and cb is not None:
+        return number(ca - cb)
+    if cb == 0:
+        return a
+    if ca == 0:
+        return neg(b)
+    if isinstance(b, ast.UnaryOp) and isinstance(b.op, ast.USub):
+        return add(a, b.operand)
+    return ast.BinOp(a, ast.Sub(), b)
+
+
+def mul(a: ast.expr, b: ast.expr) -> ast.expr:
+    ca, cb = _const(a), _const(b)
+    if ca is not None and cb is not None:
+        return number(ca * cb)
+    if ca == 0 or cb == 0:
+        return ast.Constant(0)
+    if ca == 1:
+        return b
+    if cb == 1:
+        return a
+    if ca == -1:
+        return neg(b)
+    if cb == -1:
+        return neg(a)
+    if cb is not None:  # constants first: 2 * x, not x * 2
+        return mul(b, a)
+    if ca is not None and ca < 0 and isinstance(b, ast.BinOp) and isinstance(b.op, ast.Sub):
+        return mul(number(-ca), ast.BinOp(b.right, ast.Sub(), b.left))  # 2 * (a - t)
+    if isinstance(b, ast.BinOp) and isinstance(b.op, ast.Div) and _const(b.left) == 1:
+        return div(a, b.right)  # t / a, not t * (1 / a)
+    if isinstance(b, ast.UnaryOp) and isinstance(b.op, ast.USub):
+        return neg(mul(a, b.operand))
+    if ca is None and isinstance(a, ast.UnaryOp) and isinstance(a.op, ast.USub):
+        return neg(mul(a.operand, b))
+    if ca is not None and isinstance(b, ast.BinOp) and isinstance(b.op, ast.Mult) \
+            and _const(b.left) is not None:
+        return mul(number(ca * _const(b.left)), b.right)
+    if ca is None and isinstance(b, ast.BinOp) and isinstance(b.op, ast.Mult) \
+            and _const(b.left) is not None:
+        return mul(b.left, mul(a, b.right))
+    if isinstance(b, ast.BinOp) and isinstance(b.op, ast.Mult):  # left to right: a * b * c
+        return mul(mul(a, b.left), b.right)
+    return ast.BinOp(a, ast.Mult(), b)
+
+
+def div(a: ast.expr, b: ast.expr) -> ast.expr:
+    ca, cb = _const(a), _const(b)
+    if ca == 0:
+        return ast.Constant(0)
+    if cb == 1:
+        return a
+    if cb is not None:
+        return mul(number(1 / cb), a)
+    if ca is not None and ca < 0:
+        return neg(div(number(-ca), b))
+    return ast.BinOp(a, ast.Div(), b)
+
+
+def call(fn: str, *args: ast.expr) -> ast.expr:
+    return ast.Call(ast.Name(fn, ast.Load()), list(args), [])
+
+
+def _names_below(node: ast.expr, memo: dict[int, frozenset[str]]) -> frozenset[str]:
+    """The names a subtree reads (not through prev), computed once per node of one derivative."""
+    # Keyed by id, holding the node too: no id is reused while the memo lives.
+    found = memo.get(id(node), (None, None))[1]
+    if found is None:
+        if isinstance(node, ast.Name):
+            found = frozenset((node.id,))
+        elif _is_prev(node):
+            found = frozenset()
+        else:
+            found = frozenset().union(*(_names_below(c, memo) for c in ast.iter_child_nodes(node)
+                                        if isinstance(c, ast.expr)))
+        memo[id(node)] = (node, found)
+    return found
+
+
+def _depends(node: ast.expr, name: str, memo: dict | None = None) -> bool:
+    return name in _names_below(node, {} if memo is None else memo)
+
+
+def _derivative(node: ast.expr, name: str, memo: dict) -> ast.expr:
+    if _is_prev(node) or not _depends(node, name, memo):
+        return ast.Constant(0)
+    match node:
+        case ast.Name(id=n):
+            return ast.Constant(1 if n == name else 0)
+        case ast.UnaryOp(operand=operand):
+            return neg(_derivative(operand, name, memo))
+        case ast.BinOp(left=u, op=ast.Add(), right=v):
+            return add(_derivative(u, name, memo), _derivative(v, name, memo))
+        case ast.BinOp(left=u, op=ast.Sub(), right=v):
+            return sub(_derivative(u, name, memo), _derivative(v, name, memo))
+        case ast.BinOp(left=u, op=ast.Mult(), right=v):
+            return add(mul(_derivative(u, name, memo), v), mul(u, _derivative(v, name, memo)))
+        case ast.BinOp(left=u, op=ast.Div(), right=v):
+            du = div(_derivative(u, name, memo), v)
+            if not _depends(v, name):
+                return du
+            return sub(du, div(mul(u, _derivative(v, name, memo)), ast.BinOp(v, ast.Pow(), ast.Constant(2))))
+        case ast.BinOp(left=u, op=ast.Pow(), right=ast.Constant(value=c)):
+            power = u if c - 1 == 1 else ast.BinOp(u, ast.Pow(), number(c - 1))
+            return mul(mul(number(c), power), _derivative(u, name, memo))
+        case ast.Call(func=ast.Name(id=fn), args=args):
+            return _call_derivative(node, fn, args, name, memo)
+    raise ExpressionError(f"cannot differentiate {ast.unparse(node)}")
+
+
+def _call_derivative(node: ast.Call, fn: str, args: list[ast.expr], name: str,
+                     memo: dict) -> ast.expr:
+    if fn == "sum":
+        total = ast.Constant(0)
+        for arg in args:
+            total = add(total, _derivative(arg, name, memo))
+        return total
+    if fn == "sumproduct":
+        half = len(args) // 2
+        key = ("partners", id(node))
+        if key not in memo:  # a weighted sum of names: each name's partners, found once
+            partners: dict[str, list[ast.expr]] | None = {}
+            for k, a in enumerate(args):
+                if not isinstance(a, ast.Name):
+                    partners = None
+                    break
+                partners.setdefault(a.id, []).append(args[(k + half) % len(args)])
+            memo[key] = (node, partners)
+        partners = memo[key][1]
+        if partners is not None:
+            return _sum_of(partners.get(name, []))
+        return _derivative(_expanded(node), name, memo)
+    if fn == "if_positive":
+        x, a, b = args
+        da, db = _derivative(a, name, memo), _derivative(b, name, memo)
+        return call("if_positive", x, da, db) if _const(da) != _const(db) or _const(da) is None else da
+    u = args[0]
+    du = _derivative(u, name, memo)
+    match fn:
+        case "sigmoid":  # σ' = σ(1 - σ)
+            outer = mul(node, sub(ast.Constant(1), node))
+        case "tanh":  # tanh' = 1 - tanh²
+            outer = sub(ast.Constant(1), ast.BinOp(node, ast.Pow(), ast.Constant(2)))
+        case "relu":
+            outer = call("if_positive", u, ast.Constant(1), ast.Constant(0))
+        case "leaky_relu":
+            outer = call("if_positive", u, ast.Constant(1), args[1])
+        case "exp":
+            outer = node
+        case "ln":
+            return div(du, u)
+        case _:  # max: not differentiable in general (softmax's shift is handled by its δ)
+            raise ExpressionError(f"cannot differentiate {ast.unparse(node)}")
+    return mul(du, outer) if _const(du) is None else mul(outer, du)
+
+
+def _sum_of(terms: list[ast.expr]) -> ast.expr:
+    total: ast.expr = ast.Constant(0)
+    for term in terms:
+        total = add(total, term)
+    return total

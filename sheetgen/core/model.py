@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import mmap
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from sheetgen.core.expressions import Expression, sigmoid
+from sheetgen.core.expressions import PYTHON_FUNCTIONS, Expression
 from sheetgen.errors import ModelError
 
 BIAS_MODES = ("none", "fixed", "trained")
@@ -131,7 +132,7 @@ class Network:
         lines.append(f"    row = ({', '.join(self.names)},)")
         nexts = ", ".join(self.quantity(s).next.to_python() for s in state)
         lines.append(f"    return row, ({nexts},)")
-        namespace: dict = {"sigmoid": sigmoid}
+        namespace: dict = dict(PYTHON_FUNCTIONS)
         exec(compile("\n".join(lines), "<network>", "exec"), namespace)  # noqa: S102
         compiled = namespace["step"], state, params
         object.__setattr__(self, "_compiled", compiled)  # a cache, not state: frozen otherwise
@@ -162,7 +163,7 @@ def iterate(network: Network, setup: Setup, learning_rate: float,
     for iteration in range(1, iterations + 1):
         try:
             row, next_state = step(*args, previous) if carry else step(*args)
-        except OverflowError:  # x ** 2 raises where x * x would give inf
+        except (OverflowError, ZeroDivisionError):  # x ** 2 raises where x * x would give inf
             raise ModelError(f"iteration {iteration}: a value is too large for floating point "
                              f"(learning rate {learning_rate:g}); the setting leaves floating point"
                              ) from None
@@ -177,8 +178,24 @@ def iterate(network: Network, setup: Setup, learning_rate: float,
         args[:n_state] = next_state
 
 
-ROWS_PER_CHUNK = 256  # rows converted to Python floats at a time: few float objects alive at once
-IN_MEMORY_BYTES = 64 * 1024**2  # a longer run's values live in a temporary file, mapped
+# Values converted to Python floats at a time when a trace is read back (few float objects
+# alive at once): 256 rows of the reference's 32 columns, fewer rows of a wider network's.
+CELLS_PER_CHUNK = 256 * 32
+# A longer run's values live in a temporary file, mapped, its pages released as they are written
+# and read: every rate's trace is kept at once, and a wide network's would add up in memory.
+IN_MEMORY_BYTES = 4 * 1024**2
+
+
+def _rows_per_chunk(columns: int) -> int:
+    return max(16, CELLS_PER_CHUNK // max(1, columns))
+
+
+def _release(values: np.ndarray) -> None:
+    """Drop a file-mapped trace's pages from this process (they stay in the file, read back on
+    use), so that its resident memory stays flat however many traces are kept."""
+    mapping = values.base
+    if isinstance(mapping, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,8 +215,10 @@ class Trace:
         return len(self.values)
 
     def rows(self) -> Iterator[list[float]]:
-        for start in range(0, len(self.values), ROWS_PER_CHUNK):
-            chunk = self.values[start:start + ROWS_PER_CHUNK].tolist()
+        step = _rows_per_chunk(len(self.names))
+        for start in range(0, len(self.values), step):
+            chunk = self.values[start:start + step].tolist()
+            _release(self.values)
             for i in self.integers:  # 1, not 1.0: a count is written as one
                 for row in chunk:
                     row[i] = int(row[i])
@@ -241,13 +260,17 @@ def trace(network: Network, setup: Setup, learning_rate: float, iterations: int)
     values = _array(iterations, len(network.names))
     integers: tuple[int, ...] = ()
     first: tuple = ()
+    step = _rows_per_chunk(len(network.names))
     for k, row in enumerate(iterate(network, setup, learning_rate, iterations)):
         values[k] = row
+        if k % step == step - 1:
+            _release(values)
         if k == 0:
             first = tuple(row)
             integers = tuple(i for i, value in enumerate(row) if isinstance(value, int))
         elif k == 1:  # an int start value that training turns into a float is no count
             integers = tuple(i for i in integers if isinstance(row[i], int))
+    _release(values)
     return Trace(network.names, learning_rate, values, integers, first)
 
 

@@ -57,6 +57,10 @@ _OUT_PREFIXES = ("out", "sigmoid", "σ", "sigma")
 _NEURONS = ("h1", "h2", "o1", "o2")
 # A gradient: E∂W1, dE/dw1, ∂E_total/∂w1, dE_dw1, dEtotal/dW1, dw1, grad_w1 (after squashing).
 _GRADIENT = re.compile(r"(?:(?:d?e(?:total|tot)?)?d|grad)([wb][0-9]+)")
+# The columns of any dense network's sheet (sheetgen.core.network) beyond the reference's names:
+# i3, t3, w9, b3, e3, h3, h2_1, a_h2_1, exp_o1, δ_o1.
+_GENERAL = re.compile(r"[itwbe][0-9]+|(?:a_|exp_|δ_)?(?:h[0-9]+(?:_[0-9]+)?|o[0-9]+)")
+_GENERAL_GRADIENT = re.compile(r"E∂(W[0-9]+|b[0-9]+)")
 
 
 def _squash(text: str) -> str:
@@ -91,6 +95,11 @@ def canonical_name(header: object) -> str | None:
     found = _by_key().get(key)
     if found is None and (match := _GRADIENT.fullmatch(key)):
         found = _by_key().get("ded" + match.group(1))
+    text = header.strip()
+    if found is None and (match := _GENERAL_GRADIENT.fullmatch(text)):
+        found = "dE_d" + match.group(1).lower()
+    elif found is None and _GENERAL.fullmatch(text):
+        found = "E" + text[1:] if text[1:].isdigit() and text[0] == "e" else text.replace("δ_", "delta_")
     return found
 
 

@@ -16,6 +16,7 @@ from sheetgen.build.book import network_picture
 from sheetgen.config import Config, validate
 from sheetgen.core.model import Trace
 from sheetgen.core.template import format_rate, network
+from sheetgen.errors import ConfigError
 
 
 def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
@@ -35,6 +36,9 @@ def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
     from sheetgen.write.plots import write_plots
 
     validate(config)
+    if config.network is not None:  # its derivations are the reference network's
+        raise ConfigError("network: the report is written for the reference network only; "
+                          "leave out the [network] table")
     net = equations(config)
     runs = runs if runs is not None else traces(config, net)
     correct = None

@@ -122,7 +122,7 @@ def _picture(picture: Picture, x0: float, y0: float) -> str:
                      f'svg:x="{_mm(x0 + n.x - n.width / 2)}" svg:y="{_mm(y0 + n.y - n.height / 2)}" '
                      f'svg:width="{_mm(n.width)}" svg:height="{_mm(n.height)}">'
                      f'<text:p text:style-name="PCentre">{escape(n.name)}</text:p></draw:ellipse>')
-    for e in picture.edges:
+    for e in (e for e in picture.edges if e.label):  # a bias node's edges have none
         width, height = 2.2 * len(e.label) + 1, 5.0  # about 10 pt characters
         parts.append(f'<draw:frame draw:style-name="grLabel" '
                      f'svg:x="{_mm(x0 + e.label_x - width / 2)}" svg:y="{_mm(y0 + e.label_y - height / 2)}" '

@@ -33,6 +33,8 @@ def render_png(picture: Picture) -> bytes:
         draw.ellipse(box, fill=FILL, outline=INK, width=line)
         draw.text((node.x * scale, node.y * scale), node.name, fill=INK, font=font, anchor="mm")
     for edge in picture.edges:
+        if not edge.label:  # e.g. a bias node's edges
+            continue
         at = (edge.label_x * scale, edge.label_y * scale)
         # A white backing keeps a label readable where it meets a line.
         draw.rectangle(draw.textbbox(at, edge.label, font=font, anchor="mm"), fill="white")

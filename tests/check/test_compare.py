@@ -83,13 +83,16 @@ def model_rows(rate: float, iterations: int = 22, errata: bool = False) -> list[
     ("w1", "w1"), ("W8", "w8"), (" t2 ", "t2"), ("I1", "i1"), ("O1", "o1"),
     ("a_h1", "a_h1"), ("out_h2", "a_h2"), ("σ(o1)", "a_o1"), ("net_o2", "o2"), ("a_01", "a_o1"),
     ("iteration", "iteration"), ("Iter", "iteration"), ("b2", "b2"),
+    # Columns of other networks, as sheetgen writes them.
+    ("w9", "w9"), ("h3", "h3"), ("h2_1", "h2_1"), ("a_h2_1", "a_h2_1"), ("δ_o1", "delta_o1"),
+    ("exp_o3", "exp_o3"), ("e3", "E3"), ("E∂W21", "dE_dw21"), ("E∂b4", "dE_db4"),
 ])
 def test_common_spellings_name_their_quantity(header, quantity):
     assert canonical_name(header) == quantity
 
 
-@pytest.mark.parametrize("header", ["Learning_rate", "", "  ", "dE/dw9", "w9", "AF", "notes",
-                                    "h3", None, 0.5, "E∂W", "∂E_total/∂W5 = ∂E1/∂W5"])
+@pytest.mark.parametrize("header", ["Learning_rate", "", "  ", "dE/dw9", "w", "AF", "notes",
+                                    "h", None, 0.5, "E∂W", "∂E_total/∂W5 = ∂E1/∂W5"])
 def test_other_texts_name_nothing(header):
     assert canonical_name(header) is None
 

@@ -17,9 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from sheetgen.config import Config
-from sheetgen.report import write_report
-
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"))
                  if p and Path(p).is_file()), None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (Debian: apt-get "
@@ -80,10 +77,8 @@ def browse(page: Path, work: Path) -> tuple[dict, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def report_folder(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("browser")
-    write_report(Config(output_dir=out, reference_errata=True))
-    return out / "report"
+def report_folder(made_report) -> Path:
+    return made_report("errata")[1]  # every section, the errata's too
 
 
 def test_canary_outside_requests_are_caught(tmp_path):

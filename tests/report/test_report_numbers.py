@@ -11,28 +11,14 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import pytest
 from report_maths import run, sigmoid
 
-from sheetgen.config import Config, from_mapping
-from sheetgen.config import example_text as config_example
-from sheetgen.report import write_report
+from sheetgen.config import Config
 
 SETUP = {"i1": 0.05, "i2": 0.1, "t1": 0.01, "t2": 0.99, "w1": 0.15, "w2": 0.2, "w3": 0.25,
          "w4": 0.3, "w5": 0.4, "w6": 0.45, "w7": 0.5, "w8": 0.55, "b1": 0.0, "b2": 0.0}
-
-
-def _config(kind: str, out: Path) -> Config:
-    if kind == "biased":
-        import tomllib
-
-        return from_mapping(tomllib.loads(config_example("biased")) | {"output_dir": str(out)})
-    if kind == "trained":
-        return from_mapping({"biases": {"b1": 0.35, "b2": 0.6, "train": True}, "output_dir": str(out),
-                             "learning_rates": [0.5, 3], "iterations": 40})
-    return Config(output_dir=out, reference_errata=kind == "errata")
 
 
 class Truth:
@@ -63,11 +49,9 @@ class Truth:
 
 
 @pytest.fixture(scope="module", params=["default", "errata", "biased", "trained"])
-def report(request, tmp_path_factory):
-    out = tmp_path_factory.mktemp(request.param)
-    config = _config(request.param, out)
-    write_report(config)
-    return (out / "report" / "README.md").read_text("utf-8"), Truth(config)
+def report(request, made_report):
+    config, folder = made_report(request.param)
+    return (folder / "README.md").read_text("utf-8"), Truth(config)
 
 
 # --- reading the Markdown back --------------------------------------------------------------

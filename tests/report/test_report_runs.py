@@ -16,21 +16,18 @@ from sheetgen.report import write_report
 from sheetgen.report.errata import compare_runs
 
 
-def test_given_runs_make_the_same_report(tmp_path):
-    config = Config(output_dir=tmp_path / "own", reference_errata=True, learning_rates=(0.5, 2.0))
-    write_report(config)
+def test_given_runs_make_the_same_report(tmp_path, made_report):
+    config, own = made_report("errata")  # the model run inside write_report
     runs = traces(config, network("none", True))
     correct = traces(config, network("none", False))
-    given = replace(config, output_dir=tmp_path / "given")
+    given = replace(config, output_dir=tmp_path)
     write_report(given, runs, correct)
     for name in ("README.md", "index.html"):
-        assert (tmp_path / "given" / "report" / name).read_bytes() == \
-            (tmp_path / "own" / "report" / name).read_bytes()
+        assert (tmp_path / "report" / name).read_bytes() == (own / name).read_bytes()
     # The report prints the runs it is given: other numbers there, other numbers in it.
     doubled = replace(runs[0.5], values=runs[0.5].values * 2)
     write_report(given, runs | {0.5: doubled}, correct)
-    assert (tmp_path / "given" / "report" / "README.md").read_text("utf-8") != \
-        (tmp_path / "own" / "report" / "README.md").read_text("utf-8")
+    assert (tmp_path / "report" / "README.md").read_text("utf-8") != (own / "README.md").read_text("utf-8")
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 50])

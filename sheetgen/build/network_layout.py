@@ -1,0 +1,73 @@
+"""Where a general network's sheet puts things: the same kind of layout data the reference
+template holds (table columns, parameter and settings cells, text blocks, chart, summary, print),
+computed from the network instead of read from templates/backprop.toml.
+
+From the top: the network picture (its height from the widest layer), then the learning rate
+and the settings, then the forward equations (column C) beside the chain-rule derivations
+(column J), then the table.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+from sheetgen.core.cells import column_letter
+from sheetgen.core.network import Derivation, NetworkSpec, derive_cached
+from sheetgen.core.template import template
+
+ROW_MM = 4.52          # LibreOffice's default row height: how many rows the picture covers
+MAX_SUMMARY_WEIGHTS = 12
+
+
+def describe(spec: NetworkSpec) -> str:
+    """'2-3-3-2: tanh, tanh, sigmoid; half_sse' for the settings block."""
+    return f"{'-'.join(map(str, spec.layers))}: {', '.join(spec.activations)}; {spec.loss}"
+
+
+def picture_rows(spec: NetworkSpec) -> int:
+    from sheetgen.build.picture import layered_picture
+
+    picture = layered_picture(spec, {w: 0.0 for w in spec.weight_names}, (0, 1))
+    return math.ceil((picture.height + 2) / ROW_MM)
+
+
+def network_template(spec: NetworkSpec) -> dict:
+    """The template of a general network's learning-rate sheets and summary."""
+    derivation: Derivation = derive_cached(spec)
+    tpl = copy.deepcopy({k: v for k, v in template().items() if k not in ("text", "errata")})
+    top = picture_rows(spec) + 1                      # first free row, 0-based
+    tpl["title"] = f"{describe(spec)} network trained by backpropagation"
+    tpl["parameters"] = {"learning_rate": {"label": "Learning_rate", "label_cell": f"C{top + 1}",
+                                           "cell": f"D{top + 1}"}}
+    tpl["settings"] = {"title_cell": f"F{top + 1}", "title": "Settings", "rows": [
+        {"label_cell": f"F{top + 2}", "cell": f"G{top + 2}", "label": "iterations", "key": "iterations"},
+        {"label_cell": f"F{top + 3}", "cell": f"G{top + 3}", "label": "network", "key": "network"},
+        {"label_cell": f"F{top + 4}", "cell": f"G{top + 4}", "label": "biases", "key": "biases"},
+        {"label_cell": f"F{top + 5}", "cell": f"G{top + 5}", "label": "maths", "key": "maths"},
+    ]}
+    text_row = top + 7                                # 1-based row of the first text line
+    equations = [[f"C{text_row + k}", line] for k, line in enumerate(derivation.equations)]
+    derivations = [[f"J{text_row + k}", line] for k, line in enumerate(derivation.derivations)]
+    tpl["text"] = [{"cells": [[f"B{text_row - 1}", "Forward"]] + equations},
+                   {"cells": [[f"J{text_row - 1}", "Backward: δ = ∂E_total/∂(pre-activation), "
+                                                   "by the chain rule"]] + derivations}]
+    header_row = text_row + max(len(equations), len(derivations)) + 1
+    table = tpl["table"]
+    table["header_row"], table["first_row"] = header_row, header_row + 1
+    table["columns"] = [{"header": c.header, "quantity": c.quantity,
+                         **({"integer": True} if c.integer else {})} for c in derivation.columns]
+    table["extra_columns"] = []
+    first_error = next(k for k, c in enumerate(derivation.columns) if c.block == "errors")
+    tpl["print"] = {**tpl["print"], "upper": f"A1:Z{header_row - 1}",
+                    "split_column": column_letter(first_error)}
+    summary = tpl["summary"]
+    weights = spec.weight_names if len(spec.weight_names) <= MAX_SUMMARY_WEIGHTS else ()
+    summary["columns"] = [c for c in summary["columns"] if not c["header"].startswith("final w")]
+    best = summary["columns"].pop()
+    summary["columns"] += [{"header": f"final {w}", "source": "last", "quantity": w} for w in weights]
+    summary["columns"].append(best)
+    return tpl
+
+
+__all__ = ["describe", "network_template"]

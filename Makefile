@@ -26,7 +26,8 @@ lint: $(STAMP)
 golden: $(STAMP)
 	$(BIN)/python tests/check/make_golden.py
 
-# Renders the default workbooks with LibreOffice to outputs/screenshots/ (PDF and PNG pages).
+# Renders the default workbooks with LibreOffice to outputs/screenshots/: PDF and PNG pages, and
+# PNGs of LibreOffice's own window at 1366x768 and 1920x1080 (window/; needs Xvfb and xdotool).
 screenshots: $(STAMP)
 	BIN=$(BIN) sh scripts/screenshots.sh outputs/screenshots
 

@@ -42,6 +42,7 @@ COMPARE_SECONDS, COMPARE_MB = 15.0, 500.0
 DEFAULT_SECONDS = 1.0     # the default workbook, whole process
 BOMB_SECONDS, BOMB_MB = 1.0, 200  # refusing a hostile file, whole process
 DEEP_CELL_FACTOR = 1.5    # a general network's time per cell within 1.5x the reference's
+XOR_CELL_FACTOR = 1.5     # a data set's time per cell within 1.5x the reference's
 
 
 @dataclass
@@ -215,6 +216,8 @@ def main() -> int:
                         help="also recalculate both big books in LibreOffice (sheetgen verify)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="leave the files in DIR (default: a temporary folder, removed)")
+    parser.add_argument("--only-xor", action="store_true",
+                        help="only the reference network's big runs and the xor example's")
     args = parser.parse_args()
     n, rates = args.iterations, args.learning_rates
     sheets = len(rates.split(","))
@@ -237,6 +240,20 @@ def main() -> int:
                 sheetgen("generate", "--iterations", str(n), "--learning-rates", rates,
                          "--format", fmt, "--output-dir", str(big[fmt].parent), *plots, *quiet),
                 big[fmt])
+        xor_config = out / "xor.toml"
+        xor_config.write_text(subprocess.run(sheetgen("init-config", "--example", "xor"), cwd=ROOT,
+                                             capture_output=True, text=True, check=True).stdout)
+        for fmt in FORMATS:
+            steps[f"xor {fmt}"] = measure(
+                f"sheetgen generate {fmt} {sheets}x{n} xor full batch",
+                sheetgen("generate", "--config", str(xor_config), "--iterations", str(n),
+                         "--learning-rates", rates, "--format", fmt,
+                         "--output-dir", str(out / "xor"), *plots, *quiet),
+                out / "xor" / f"XOR.{fmt}")
+        cells["reference"] = sheets * n * table_columns(None)
+        cells["xor"] = sheets * n * table_columns(xor_config)
+        if args.only_xor:
+            raise _Done
         steps["pandas"] = measure(f"pandas to_excel values only {sheets}x{n}",
                                   python(__file__, "--child-pandas", str(n), rates,
                                          str(out / "pandas.xlsx")), out / "pandas.xlsx")
@@ -281,6 +298,8 @@ def main() -> int:
         if args.verify:
             steps["verify"] = measure("sheetgen verify (both big books)",
                                       sheetgen("verify", "--timeout", "1800", *map(str, big.values())))
+    except _Done:
+        pass
     finally:
         if args.keep is None:
             shutil.rmtree(out, ignore_errors=True)
@@ -288,6 +307,10 @@ def main() -> int:
     print()
     print(report(steps, level, cells))
     return 0
+
+
+class _Done(Exception):
+    """--only-xor: the steps asked for are done."""
 
 
 def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = None) -> str:
@@ -339,6 +362,18 @@ def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = No
                    f"{cells['deep']:,} cells)", r <= DEEP_CELL_FACTOR)
             target(f"deep {fmt}: peak RSS under {RSS_LIMIT_MB:g} MB", f"{deep.rss_mb:.0f} MB",
                    deep.rss_mb < RSS_LIMIT_MB)
+    for fmt in FORMATS:
+        mine, xor = steps.get(f"sheetgen {fmt}"), steps.get(f"xor {fmt}")
+        if mine and xor and cells.get("xor"):
+            ours = xor.seconds / cells["xor"] * 1e6
+            theirs = mine.seconds / cells["reference"] * 1e6
+            r = ratio(ours, theirs)
+            cpu = ratio(xor.cpu / cells["xor"], mine.cpu / cells["reference"])
+            target(f"xor {fmt}: time per cell within {XOR_CELL_FACTOR:g}x the reference network's",
+                   f"{ours:.2f} µs / {theirs:.2f} µs = {r:.2f}x (CPU {cpu:.2f}x; {cells['xor']:,} cells)",
+                   r <= XOR_CELL_FACTOR)
+            target(f"xor {fmt}: peak RSS under {RSS_LIMIT_MB:g} MB", f"{xor.rss_mb:.0f} MB",
+                   xor.rss_mb < RSS_LIMIT_MB)
     if "default" in steps:
         d = steps["default"]
         target(f"default workbook under {DEFAULT_SECONDS:g} s (best of 3)", f"{d.seconds:.2f} s",

@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--format", type=_formats, dest="formats", metavar="xlsx|ods|both",
                      help="which files to write (default both)")
     gen.add_argument("--no-plots", dest="plots", action="store_false", default=None,
-                     help="skip the PNG loss plots (DIR/plots/loss_lr_<rate>.png, loss_all.png)")
+                     help="skip the PNG loss plots "
+                          "(DIR/plots/BASENAME_loss_lr_<rate>.png, BASENAME_loss_all.png)")
     gen.add_argument("--quiet", action="store_true",
                      help="print nothing but warnings and errors: no progress bars (shown on a "
                           "terminal for long runs), no 'wrote' lines")
@@ -125,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="reference: the defaults (default); biased: the worked example with "
                            "fixed biases; mazur-trained-biases: a trained bias per neuron; era: "
                            "targets 0.5 / 0.5; deep: 2-3-3-2, tanh then sigmoid; softmax: 2-3-3 "
-                           "with softmax and cross-entropy")
+                           "with softmax and cross-entropy; xor: 2-2-1 on XOR's 4 samples, full "
+                           "batch, gradient descent; linear-sgd, linear-momentum, linear-adam: "
+                           "y = a·x + b on 30 samples, one per row, with that optimizer")
     init.add_argument("--output", type=Path, metavar="FILE",
                       help="write to FILE (which must not exist yet) instead of printing")
     init.set_defaults(run=_init_config)

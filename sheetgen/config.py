@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sheetgen.core import network as general
+from sheetgen.core import optim
 from sheetgen.core.model import Network, Setup
 from sheetgen.core.network import NetworkSetup, NetworkSpec
 from sheetgen.core.template import network, sheet_name, template
@@ -28,7 +29,8 @@ DEFAULT_LEARNING_RATES = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0)
 DEFAULT_ITERATIONS = 22  # the reference table's row count
 # Rows per sheet: 1,048,576 in Excel and in LibreOffice Calc (since 7.4, the .ods limit too).
 ROW_LIMITS = {"xlsx": 1_048_576, "ods": 1_048_576}
-EXAMPLES = ("reference", "biased", "mazur-trained-biases", "era", "deep", "softmax")
+EXAMPLES = ("reference", "biased", "mazur-trained-biases", "era", "deep", "softmax", "xor",
+            "linear-sgd", "linear-momentum", "linear-adam")
 # The summary chart has one series per rate; Excel's charts hold at most 255 series.
 MAX_LEARNING_RATES = 255
 MAX_NAME_BYTES = 255  # a file name's length on Linux, macOS and Windows file systems
@@ -47,6 +49,8 @@ class Config:
     reference_errata: bool = False
     plots: bool = True
     network: NetworkSpec | None = None   # None: the reference network of the template
+    data: optim.DataSpec | None = None   # [data]: samples and batches (with `optimizer`)
+    optimizer: optim.OptimizerSpec | None = None
 
     def output_path(self, fmt: str) -> Path:
         return self.output_dir / f"{self.basename}.{fmt}"
@@ -55,6 +59,8 @@ class Config:
         """The network every sheet computes: the template's, or the one derived from `network`."""
         if self.network is None:
             return network(self.setup.biases, self.reference_errata)
+        if self.data is not None:
+            return optim.build_cached(self.network, self.data, self.optimizer).network
         return general.derive_cached(self.network).network
 
 
@@ -70,7 +76,10 @@ TABLES = {
 _TABLE_OF = {name: table for table, names in TABLES.items() for name in names}
 SCALARS = ("learning_rates", "iterations", "formats", "output_dir", "basename", "reference_errata",
            "plots")
-KEYS = SCALARS + tuple(TABLES) + ("network",)
+KEYS = SCALARS + tuple(TABLES) + ("network", "data", "optimizer")
+DATA_KEYS = ("samples", "file", "batch", "reduction")
+OPTIMIZER_KEYS = ("name", "beta", "beta1", "beta2", "epsilon", "bias_correction", "initial_state",
+                  "check_gradients", "h")
 # The [network] table's keys and their defaults (the reference network).
 NETWORK_KEYS = ("layers", "activations", "leaky_relu_slope", "loss", "biases", "train_biases", "seed")
 
@@ -189,8 +198,15 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
                 raise fail(key, f"must be true or false, got {_kind(data[key])}")
             changes[key] = data[key]
 
+    if "data" in data or "optimizer" in data:
+        # Training on samples: the [network] table's network, or the reference one.
+        data = {**data, "network": data.get("network", {})}
     if "network" in data:
-        changes["network"], changes["setup"] = _network(data, fail)
+        training = "data" in data or "optimizer" in data
+        changes["network"], changes["setup"] = _network(data, fail, training)
+        if training:
+            changes["data"], changes["optimizer"], changes["setup"] = _training(
+                data, source, changes["network"], changes["setup"], fail)
         return replace(base, **changes)
     setup: dict[str, Any] = {}
     for table, names in TABLES.items():
@@ -217,8 +233,9 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
     return replace(base, **changes)
 
 
-def _network(data: dict[str, Any], fail) -> tuple[NetworkSpec, NetworkSetup]:
-    """The [network] table and the initial values the other tables give it by name."""
+def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[NetworkSpec, NetworkSetup]:
+    """The [network] table and the initial values the other tables give it by name (`training`:
+    the inputs and targets come from [data], so none is missing here)."""
     table = data["network"]
     if not isinstance(table, dict):
         raise fail("network", f"must be a table ([network] with layers = [2, 2, 2], ...), got {_kind(table)}")
@@ -278,10 +295,100 @@ def _network(data: dict[str, Any], fail) -> tuple[NetworkSpec, NetworkSetup]:
                 have = f"{known[0]}…{known[-1]}" if known else "none: network.biases is \"none\""
                 raise fail(f"{key}.{name}", f"the network has {len(known)} {what} ({have})")
             given[name] = _number(value, f"{key}.{name}", fail)
+    if training:
+        for name in net.inputs + net.targets:
+            given.setdefault(name, general.REFERENCE_VALUES.get(name, 0.0))
     try:
         return net, general.initial_values(net, given)
     except ConfigError as exc:
         raise fail(*str(exc).split(": ", 1)) from None
+
+
+def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: NetworkSetup, fail):
+    """The [data] and [optimizer] tables: the samples, the optimizer and the values a run starts
+    from (parameters, optimizer state, hyper-parameters, data columns)."""
+    table = data.get("data", {})
+    if not isinstance(table, dict):
+        raise fail("data", f"must be a table ([data] with samples = [...]), got {_kind(table)}")
+    _unknown_keys(table, DATA_KEYS, "data.", fail)
+    given = setup.values()
+    try:
+        if "samples" in table and "file" in table:
+            raise ConfigError("data: give samples or file, not both")
+        if "file" in table:
+            name = table["file"]
+            if not isinstance(name, str) or not name.strip():
+                raise ConfigError(f"data.file: must be a file name, got {_kind(name)}")
+            path = Path(name) if Path(name).is_absolute() else Path(source).parent / name
+            header, rows = optim.read_csv(path)
+            samples = [dict(zip(header, row, strict=True)) for row in rows]
+            where, origin = "data.file", name
+        elif "samples" in table:
+            samples = table["samples"]
+            if not isinstance(samples, list) or not all(isinstance(x, dict) for x in samples):
+                raise ConfigError("data.samples: must be a list of tables such as "
+                                  "{ i1 = 0, i2 = 1, t1 = 1 }")
+            for k, sample in enumerate(samples, start=1):
+                for name, value in sample.items():
+                    _number(value, f"data.samples[{k}].{name}", _plain)
+            where, origin = "data.samples", "inline"
+        else:  # one sample: the inputs and targets tables
+            samples = [{n: given[n] for n in net.inputs + net.targets}]
+            where, origin = "inputs", "inputs and targets"
+        batch = table.get("batch", "full")
+        if batch == "full":
+            batch = None
+        elif isinstance(batch, bool) or not isinstance(batch, int):
+            raise ConfigError(f'data.batch: must be "full" or a whole number, got {_kind(batch)}')
+        reduction = table.get("reduction", "mean")
+        spec = optim.data_spec(net, samples, batch, reduction, origin, where)
+        if spec.batch is not None and spec.batch == spec.n:
+            spec = replace(spec, batch=None)
+        opt = _optimizer(data.get("optimizer", {}), net, _plain)
+    except ConfigError as exc:
+        raise fail(*str(exc).split(": ", 1)) from None
+    parameters = optim.trained_parameters(net)
+    values = {n: v for n, v in given.items() if n not in net.inputs + net.targets}
+    values = optim.setup_values(values, spec, opt, parameters)
+    return spec, opt, NetworkSetup(tuple(values.items()), setup.biases)
+
+
+def _plain(key: str, message: str) -> ConfigError:
+    return ConfigError(f"{key}: {message}")
+
+
+def _optimizer(table: Any, net: NetworkSpec, fail) -> optim.OptimizerSpec:
+    if not isinstance(table, dict):
+        raise ConfigError(f'optimizer: must be a table ([optimizer] with name = "adam"), got {_kind(table)}')
+    _unknown_keys(table, OPTIMIZER_KEYS, "optimizer.", fail)
+    values: dict[str, Any] = {}
+    if "name" in table:
+        if not isinstance(table["name"], str):
+            raise ConfigError(f"optimizer.name: must be a string, got {_kind(table['name'])}")
+        values["name"] = table["name"]
+    for key in ("beta", "beta1", "beta2", "epsilon", "h"):
+        if key in table:
+            values[key] = _number(table[key], f"optimizer.{key}", fail)
+    for key in ("bias_correction", "check_gradients"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise ConfigError(f"optimizer.{key}: must be true or false, got {_kind(table[key])}")
+            values[key] = table[key]
+    state = table.get("initial_state", {})
+    if not isinstance(state, dict):
+        raise ConfigError(f"optimizer.initial_state: must be a table such as {{ m = {{ w1 = 0.0 }} }}, "
+                          f"got {_kind(state)}")
+    items = []
+    for name, per in state.items():
+        if not isinstance(per, dict):
+            raise ConfigError(f"optimizer.initial_state.{name}: must be a table such as {{ w1 = 0.0 }}, "
+                              f"got {_kind(per)}")
+        for parameter, value in per.items():
+            items.append((f"{name}_{parameter}",
+                          _number(value, f"optimizer.initial_state.{name}.{parameter}", fail)))
+    opt = optim.OptimizerSpec(**values, initial_state=tuple(items))
+    optim.check_optimizer(opt, optim.trained_parameters(net))
+    return opt
 
 
 def override(config: Config, **flags: Any) -> Config:
@@ -442,9 +549,16 @@ def _validate_network(config: Config) -> None:
         raise ConfigError("reference_errata: only for the reference network (leave out [network])")
     values = config.setup.values()
     for name, value in values.items():
+        if name.startswith("data_") and config.data is not None:
+            continue  # a data column, checked when read
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ConfigError(f"{name}: must be a finite number, got {value!r}")
-    if net.loss in ("cross_entropy", "binary_cross_entropy"):
+    if config.data is not None:
+        targets = {t: config.data.column(t) for t in net.targets}
+        samples = [{t: column[k] for t, column in targets.items()} for k in range(config.data.n)]
+    else:
+        samples = [values]
+    for values in samples if net.loss in ("cross_entropy", "binary_cross_entropy") else ():
         for t in net.targets:
             if not 0 <= values[t] <= 1:
                 raise ConfigError(f"targets.{t}: {net.loss} needs targets in [0, 1], got {values[t]:g}")
@@ -453,6 +567,8 @@ def _validate_network(config: Config) -> None:
             raise ConfigError(f"targets: softmax with cross_entropy needs targets summing to 1 "
                               f"(δ = a − t), got {total:.10g}")
     general.check_fits(net)
+    if config.data is not None:
+        optim.check_fits(optim.build_cached(net, config.data, config.optimizer))
 
 
 def check_output_dir(path: Path) -> None:

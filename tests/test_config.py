@@ -119,15 +119,16 @@ def test_biased_example_workbook_records_its_settings(tmp_path):
     (path,) = generate(config)
     assert path.name == "BackPropagation-biased.xlsx"
     ws = openpyxl.load_workbook(path, data_only=True)["lr=0.5"]
-    settings = {ws.cell(r, 12).value: ws.cell(r, 13).value for r in range(29, 34)}
+    # The settings block I1:J4 and the fixed biases' cells I12:J13.
+    settings = {ws.cell(r, 9).value: ws.cell(r, 10).value for r in (2, 3, 4, 12, 13)}
     assert settings == {"iterations": 22, "biases": "fixed", "b1": 0.35, "b2": 0.6, "maths": "correct"}
-    assert ws["J29"].value == 0.5
-    assert [ws.cell(39, c).value for c in range(1, 5)] == [0.01, 0.99, 0.05, 0.1]
-    assert f"{ws['W39'].value:.9f}" == "0.298371109"
+    assert ws["G13"].value == 0.5
+    assert [ws.cell(17, c).value for c in range(1, 5)] == [0.01, 0.99, 0.05, 0.1]
+    assert f"{ws['W17'].value:.9f}" == "0.298371109"
     hand = hand_first_iteration(**WORKED)
-    assert math.isclose(ws["M40"].value, hand["w5"], rel_tol=1e-14)
+    assert math.isclose(ws["M18"].value, hand["w5"], rel_tol=1e-14)
     formulas = openpyxl.load_workbook(path)["lr=0.5"]
-    assert "$M$31" in formulas["I40"].value and "$M$32" in formulas["Q40"].value
+    assert "$J$12" in formulas["I18"].value and "$J$13" in formulas["Q18"].value
 
 
 def test_trained_biases_get_columns_after_the_reference_ones(tmp_path):
@@ -137,16 +138,16 @@ def test_trained_biases_get_columns_after_the_reference_ones(tmp_path):
     assert config.setup.biases == "trained"
     (book,) = generate(config)
     ws = openpyxl.load_workbook(book, data_only=True)["lr=0.5"]
-    headers = [ws.cell(38, c).value for c in range(1, 37)]
+    headers = [ws.cell(16, c).value for c in range(1, 37)]
     assert headers[:31] == ("t1 t2 i1 i2 w1 w2 w3 w4 h1 a_h1 h2 a_h2 w5 w6 w7 w8 o1 a_o1 o2 a_o2 "
                             "e1 e2 E_total E∂W1 E∂W2 E∂W3 E∂W4 E∂W5 E∂W6 E∂W7 E∂W8").split()
     assert headers[31:] == ["iteration", "b1", "b2", "E∂b1", "E∂b2"]
     col = {h: column_letter(i) for i, h in enumerate(headers)}
     hand = hand_first_iteration(**WORKED)
-    assert ws[f"{col['b1']}39"].value == 0.35 and ws[f"{col['b2']}39"].value == 0.6
-    assert math.isclose(ws[f"{col['b1']}40"].value, hand["b1"], rel_tol=1e-14)
-    assert math.isclose(ws[f"{col['b2']}40"].value, hand["b2"], rel_tol=1e-14)
-    assert math.isclose(ws["E40"].value, hand["w1"], rel_tol=1e-14)
+    assert ws[f"{col['b1']}17"].value == 0.35 and ws[f"{col['b2']}17"].value == 0.6
+    assert math.isclose(ws[f"{col['b1']}18"].value, hand["b1"], rel_tol=1e-14)
+    assert math.isclose(ws[f"{col['b2']}18"].value, hand["b2"], rel_tol=1e-14)
+    assert math.isclose(ws["E18"].value, hand["w1"], rel_tol=1e-14)
 
 
 # --- merging: defaults < file < flags ---------------------------------------------------------
@@ -188,7 +189,7 @@ def test_flags_override_the_file(tmp_path, capsys):
     assert "1 sheet x 3 iterations" in out
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["run.xlsx"]
     ws = openpyxl.load_workbook(tmp_path / "out" / "run.xlsx", read_only=True)["lr=0.5"]
-    assert ws["AF41"].value is not None and ws["AF42"].value is None  # 3 rows: 39..41
+    assert ws["AF19"].value is not None and ws["AF20"].value is None  # 3 rows: 17..19
 
 
 # --- bad settings: one line naming the field, status 2, nothing written ----------------------
@@ -210,8 +211,8 @@ BAD_FILES = [
     ("iterations = -5", "iterations: must be at least 1, got -5"),
     ("iterations = 2.5", "iterations: must be a whole number, got a number 2.5"),
     ("iterations = '22'", "iterations: must be a whole number, got a string '22'"),
-    ("iterations = 1048539", "iterations: at most 1,048,538 fit in an .xlsx sheet"),
-    ("iterations = 1048539\nformats = ['ods']", "iterations: at most 1,048,538 fit in an .ods sheet"),
+    ("iterations = 1048561", "iterations: at most 1,048,560 fit in an .xlsx sheet"),
+    ("iterations = 1048561\nformats = ['ods']", "iterations: at most 1,048,560 fit in an .ods sheet"),
     ("biases = { b1 = 0.35 }", "biases: b2 is missing"),
     ("biases = { b1 = 0.35, b2 = 0.6, train = 'yes' }", "biases.train: must be true or false"),
     ("biases = { b1 = 0.35, b2 = 0.6, trained = true }",
@@ -272,13 +273,13 @@ def test_output_dir_that_is_not_writable(tmp_path, monkeypatch):
 def test_too_many_iterations_from_the_command_line(tmp_path, capsys):
     status, _, err = run_cli(capsys, "generate", "--iterations", str(max_iterations("xlsx") + 1),
                              "--output-dir", str(tmp_path / "out"))
-    assert status == 2 and err.startswith("error: iterations: at most 1,048,538 fit")
+    assert status == 2 and err.startswith("error: iterations: at most 1,048,560 fit")
     assert not (tmp_path / "out").exists()
 
 
 def test_the_largest_table_fits_exactly():
-    # Row 39 plus 1,048,538 - 1 more rows ends on the last row a sheet has, 1,048,576.
-    assert 39 + max_iterations("xlsx") - 1 == 1_048_576
+    # Row 17 plus 1,048,560 - 1 more rows ends on the last row a sheet has, 1,048,576.
+    assert 17 + max_iterations("xlsx") - 1 == 1_048_576
     validate(Config(iterations=max_iterations("ods"), output_dir=Path(".")))
 
 

@@ -39,8 +39,8 @@ def test_the_from_python_section_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})  # noqa: S102
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0] == str(["BackPropagation.xlsx", "BackPropagation.ods", "loss_lr_0.5.png",
-                              "loss_all.png"])
+    assert printed[0] == str(["BackPropagation.xlsx", "BackPropagation.ods",
+                              "BackPropagation_loss_lr_0.5.png", "BackPropagation_loss_all.png"])
     assert printed[1].startswith("0.24251985734837728 0.0295180")
     assert printed[2] == "True 32"
     assert printed[3].startswith("True Empty DataFrame")

@@ -31,5 +31,11 @@ def build_book(config: Config, runs: Mapping[float, Trace] | None = None,
     net = equations(config, mistakes)
     runs = runs if runs is not None else traces(config, net)
     sheets = [build_sheet(config, rate, net, runs[rate]) for rate in config.learning_rates]
-    return Book(sheets, config, build_summary(sheets, sheet_template(config)),
-                template()["print"]["scale_percent"])
+    summary = build_summary(sheets, sheet_template(config))
+    if config.data is not None:
+        # A data set: the loss per epoch in the summary, the samples' sheet last.
+        from sheetgen.build.training_book import add_epochs, data_sheet
+
+        summary = add_epochs(summary, config, sheets)
+        sheets.append(data_sheet(config, sheets[0].column_width, sheets[0].number_format))
+    return Book(sheets, config, summary, template()["print"]["scale_percent"])

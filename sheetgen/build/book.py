@@ -65,7 +65,7 @@ class Sheet:
     number_format: str
     gradient_format: str
     chart: Chart | None = None       # the loss chart, right of the table
-    picture: Picture | None = None   # the network drawing over B1:I22
+    picture: Picture | None = None   # the network drawing, from B1
     print_ranges: tuple[tuple[int, int, int, int], ...] = ()  # (row, col, last row, last col)
 
     @property
@@ -87,6 +87,10 @@ def sheet_template(config: Config) -> dict:
     network of its [network] table."""
     if config.network is None:
         return template()
+    if config.data is not None:
+        from sheetgen.build.training_layout import training_template
+
+        return training_template(config)
     from sheetgen.build.network_layout import network_template
 
     return network_template(config.network)
@@ -102,12 +106,15 @@ def _parameter_specs(tpl: dict, biases: str) -> dict[str, dict]:
 
 
 def _formula_templates(net: Network, column_of: dict[str, int], params: dict[str, tuple[int, int]],
-                       expression: Expression, row_key: str) -> dict[str, str]:
+                       expression: Expression, row_key: str,
+                       ranges: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
     rendered = {}
     for dialect in DIALECTS:
         def reference(name: str, dialect: str = dialect) -> str:
             if name in column_of:
                 return ref(dialect, column_of[name], "{" + row_key + "}")
+            if ranges and name in ranges:  # a data column: a range on the data sheet
+                return ranges[name][dialect]
             row, col = params[name]
             return ref(dialect, col, str(row + 1), absolute=True)
         span = spanner(column_of, dialect, "{" + row_key + "}")
@@ -120,6 +127,10 @@ def _settings_value(key: str, config: Config) -> str | float:
         from sheetgen.build.network_layout import describe
 
         return describe(config.network)
+    if key in ("data", "batch", "reduction", "optimizer"):
+        from sheetgen.build.training_layout import settings_value
+
+        return settings_value(key, config)
     return {
         "iterations": config.iterations,
         "biases": config.setup.biases,
@@ -137,6 +148,7 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
     specs = _column_specs(tpl, biases)
     column_of = {spec["quantity"]: i for i, spec in enumerate(specs)}
     params = {name: parse_cell(p["cell"]) for name, p in _parameter_specs(tpl, biases).items()}
+    ranges = tpl.get("ranges")
     header_row = table["header_row"] - 1
 
     cells: list[Cell] = []
@@ -166,11 +178,12 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
         style = "integer" if spec.get("integer") else "gradient" if q.gradient else "number"
         if q.is_state:
             first = None
-            later = _formula_templates(net, column_of, params, q.next, "p")
+            later = _formula_templates(net, column_of, params, q.next, "p", ranges)
         else:
             # The first row has no row above: a prev(x) reference reads its own row there.
-            first = _formula_templates(net, column_of, params, q.formula.without_previous_row(), "r")
-            later = _formula_templates(net, column_of, params, q.formula, "r")
+            first = _formula_templates(net, column_of, params, q.formula.without_previous_row(), "r",
+                                       ranges)
+            later = _formula_templates(net, column_of, params, q.formula, "r", ranges)
         columns.append(Column(i, spec["header"], q.name, style, first, later))
 
     sheet = Sheet(
@@ -185,7 +198,7 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
         column_width=table["column_width"],
         number_format=table["number_format"],
         gradient_format=table["gradient_format"],
-        chart=_loss_chart(learning_rate, specs, table["first_row"] - 1, config.iterations),
+        chart=_loss_chart(learning_rate, specs, table["first_row"] - 1, config.iterations, tpl),
         picture=network_picture(config),
     )
     sheet.print_ranges = print_ranges(sheet, tpl)
@@ -205,12 +218,14 @@ def print_ranges(sheet: Sheet, tpl: dict | None = None) -> tuple[tuple[int, int,
             (sheet.header_row, split, last_row, last_col))
 
 
-def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterations: int) -> Chart:
-    spec = template()["chart"]
+def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterations: int,
+                tpl: dict) -> Chart:
+    spec = tpl["chart"]
     column_of = {s["quantity"]: i for i, s in enumerate(specs)}
     return loss_chart(spec, sheet_name(learning_rate), format_rate(learning_rate),
                       column_of[spec["x"]], column_of[spec["y"]],
-                      first_row, first_row + iterations - 1, len(specs))
+                      first_row, first_row + iterations - 1, len(specs),
+                      parse_cell(tpl["parameters"]["learning_rate"]["cell"]))
 
 
 def network_picture(config: Config) -> Picture:

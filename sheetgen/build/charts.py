@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sheetgen.core.cells import DIALECTS, ref
+
 # The narrowest default column and shortest default row of the two formats (an .xlsx column is
 # 64 px, a LibreOffice row 4.52 mm): the cells a chart covers are at most these many.
 MIN_COLUMN_MM = 16.9
@@ -35,6 +37,16 @@ class Series:
 
 
 @dataclass(frozen=True)
+class TitleCell:
+    """A cell whose formula makes a chart's title from live cells: a chart that names its title
+    by this cell redraws it when they change (.xlsx only: an .ods title is fixed text)."""
+
+    row: int
+    col: int
+    formulas: dict[str, str]   # per dialect, without the leading "="
+
+
+@dataclass(frozen=True)
 class Chart:
     title: str
     x_title: str
@@ -45,19 +57,42 @@ class Chart:
     width_mm: float
     height_mm: float
     legend: bool
+    title_cell: TitleCell | None = None
+
+
+def title_formulas(title: str, rate_cell: tuple[int, int]) -> dict[str, str]:
+    """'when learning rate is {rate}' -> '"when learning rate is "&$G$13': the title as text
+    joined with the learning-rate cell, which shows a typed rate as typed (0.1, 2)."""
+    before, _, after = title.partition("{rate}")
+    rendered = {}
+    for dialect in DIALECTS:
+        parts = [f'"{before}"'] if before else []
+        parts.append(ref(dialect, rate_cell[1], str(rate_cell[0] + 1), absolute=True))
+        if after:
+            parts.append(f'"{after}"')
+        rendered[dialect] = "&".join(parts)
+    return rendered
 
 
 def loss_chart(spec: dict, sheet: str, rate_text: str, x_col: int, y_col: int,
-               first_row: int, last_row: int, n_columns: int) -> Chart:
-    """E_total against iteration for one sheet, right of its last table column."""
+               first_row: int, last_row: int, n_columns: int,
+               rate_cell: tuple[int, int] | None = None) -> Chart:
+    """E_total against iteration for one sheet, right of its last table column. With
+    `rate_cell` (0-based row, column of the learning rate) the title follows that cell, through
+    a title cell two rows above the chart (above the table's header row)."""
     x = Range(sheet, first_row, last_row, x_col)
     y = Range(sheet, first_row, last_row, y_col)
+    col = n_columns + spec["gap_columns"]
+    title_cell = None
+    if rate_cell is not None and "{rate}" in spec["title"]:
+        title_cell = TitleCell(first_row - 2, col, title_formulas(spec["title"], rate_cell))
     return Chart(
         title=spec["title"].format(rate=rate_text),
         x_title=spec["x_title"], y_title=spec["y_title"],
         series=(Series(sheet, x, y),),
-        row=first_row, col=n_columns + spec["gap_columns"],
+        row=first_row, col=col,
         width_mm=spec["width_mm"], height_mm=spec["height_mm"], legend=False,
+        title_cell=title_cell,
     )
 
 
@@ -68,6 +103,13 @@ def combined_chart(spec: dict, charts: list[Chart], name_cells: list[tuple[str, 
                    for c, cell in zip(charts, name_cells, strict=True))
     return Chart(spec["title"], spec["x_title"], spec["y_title"], series, row, col,
                  spec["width_mm"], spec["height_mm"], legend=True)
+
+
+def columns_spanned(width_mm: float, column_width: int) -> int:
+    """How many columns `column_width` characters wide a chart `width_mm` wide covers, in the
+    format with the narrower such column (.xlsx: 7 px a character plus 5, at 96 px an inch)."""
+    column_mm = (column_width * 7 + 5) * 25.4 / 96
+    return math.ceil(width_mm / column_mm)
 
 
 def extent(chart: Chart) -> tuple[int, int]:

@@ -63,10 +63,9 @@ def network_template(spec: NetworkSpec) -> dict:
                     "split_column": column_letter(first_error)}
     summary = tpl["summary"]
     weights = spec.weight_names if len(spec.weight_names) <= MAX_SUMMARY_WEIGHTS else ()
+    # The compact table (up to "best") stays beside the chart; the final weights follow it.
     summary["columns"] = [c for c in summary["columns"] if not c["header"].startswith("final w")]
-    best = summary["columns"].pop()
     summary["columns"] += [{"header": f"final {w}", "source": "last", "quantity": w} for w in weights]
-    summary["columns"].append(best)
     return tpl
 
 

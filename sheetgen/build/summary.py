@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sheetgen.build.book import Cell, Sheet
-from sheetgen.build.charts import Chart, combined_chart, extent
+from sheetgen.build.charts import Chart, columns_spanned, combined_chart, extent
 from sheetgen.core.cells import column_letter, parse_cell, sheet_ref
 from sheetgen.core.template import template
 
@@ -22,6 +22,18 @@ class FormulaCell:
     style: str
 
 
+@dataclass(frozen=True)
+class Highlight:
+    """Rows first_row..last_row, columns first_col..last_col (0-based): a row is highlighted
+    while `formulas[dialect].format(r=its 1-based row)` is true, i.e. it has the best rate."""
+
+    first_row: int
+    last_row: int
+    first_col: int
+    last_col: int
+    formulas: dict[str, str]
+
+
 @dataclass
 class Summary:
     name: str
@@ -31,6 +43,8 @@ class Summary:
     n_columns: int
     header_row: int
     print_ranges: tuple[tuple[int, int, int, int], ...] = ()
+    highlight: Highlight | None = None
+    column_width: int = 14          # characters
 
 
 def build_summary(sheets: list[Sheet], tpl: dict | None = None) -> Summary:
@@ -40,9 +54,16 @@ def build_summary(sheets: list[Sheet], tpl: dict | None = None) -> Summary:
     spec = tpl["summary"]
     header_row = spec["header_row"] - 1
     columns = spec["columns"]
+    # The compact table (up to `chart_after`), the chart beside it, then the remaining columns.
+    chart_spec = spec["chart"]
+    after = next(k for k, col in enumerate(columns) if col["header"] == spec["chart_after"])
+    chart_col = after + 1 + chart_spec["gap_columns"]
+    width = spec["column_width"]
+    rest_col = chart_col + columns_spanned(chart_spec["width_mm"], width) + 1
+    position = [k if k <= after else rest_col + k - after - 1 for k in range(len(columns))]
     cells = [Cell(*parse_cell(spec["title_cell"]), spec["title"], "label"),
              Cell(*parse_cell(spec["note_cell"]), spec["note"], "text")]
-    cells += [Cell(header_row, c, col["header"], "header") for c, col in enumerate(columns)]
+    cells += [Cell(header_row, position[c], col["header"], "header") for c, col in enumerate(columns)]
     rate_row, rate_col = parse_cell(tpl["parameters"]["learning_rate"]["cell"])
     best_col = next(c for c, col in enumerate(columns) if col["header"] == spec["best_of"])
     mark_col = next(c for c, col in enumerate(columns) if col["source"] == "best")
@@ -56,41 +77,48 @@ def build_summary(sheets: list[Sheet], tpl: dict | None = None) -> Summary:
         index = {column.quantity: column.index for column in sheet.columns}
         last_row = sheet.first_row + sheet.iterations - 1
         for c, col in enumerate(columns):
-            source = col["source"]
+            source, at_col = col["source"], position[c]
             if source == "sheet":
-                cells.append(Cell(row, c, sheet.name, "text"))
+                cells.append(Cell(row, at_col, sheet.name, "text"))
             elif source == "learning_rate":
-                formulas.append(FormulaCell(row, c, sheet_ref(sheet.name, rate_row, rate_col),
-                                            float(sheet.learning_rate), "number"))
+                formulas.append(FormulaCell(row, at_col, sheet_ref(sheet.name, rate_row, rate_col),
+                                            float(sheet.learning_rate), "rate"))
             elif source in ("first", "last"):
                 i = index[col["quantity"]]
                 value = (first if source == "first" else last)[i]
                 at = sheet.first_row if source == "first" else last_row
-                formulas.append(FormulaCell(row, c, sheet_ref(sheet.name, at, i), value, "number"))
+                formulas.append(FormulaCell(row, at_col, sheet_ref(sheet.name, at, i), value, "number"))
                 if c == best_col:
                     finals.append(value)
     lowest = min(finals) if finals else None
     for k in range(len(sheets)):
         row = header_row + 1 + k
-        here, block = column_letter(best_col), (first_data + 1, last_data + 1)
+        here, block = column_letter(position[best_col]), (first_data + 1, last_data + 1)
         mark = spec["best_text"]
-        formulas.append(FormulaCell(row, mark_col, {
+        formulas.append(FormulaCell(row, position[mark_col], {
             "xlsx": f'IF({here}{row + 1}=MIN({here}${block[0]}:{here}${block[1]}),"{mark}","")',
             "ods": f'IF([.{here}{row + 1}]=MIN([.{here}${block[0]}:.{here}${block[1]}]);"{mark}";"")',
         }, mark if finals[k] == lowest else "", "label"))
     cells.sort(key=lambda c: (c.row, c.col))
     formulas.sort(key=lambda f: (f.row, f.col))
 
-    sheet_col = next(c for c, col in enumerate(columns) if col["source"] == "sheet")
+    sheet_col = position[next(c for c, col in enumerate(columns) if col["source"] == "sheet")]
     charts = [s.chart for s in sheets if s.chart is not None]
     chart = None
     if charts and len(charts) == len(sheets):
-        chart_spec = spec["chart"]
         chart = combined_chart(chart_spec, charts,
                                [(spec["name"], header_row + 1 + k, sheet_col) for k in range(len(sheets))],
-                               header_row, len(columns) + chart_spec["gap_columns"])
-    last_row, last_col = header_row + len(sheets), len(columns) - 1
+                               header_row, chart_col)
+    n_columns = position[-1] + 1
+    last_row, last_col = header_row + len(sheets), n_columns - 1
     if chart is not None:
         last_row, last_col = (max(a, b) for a, b in zip((last_row, last_col), extent(chart), strict=True))
-    return Summary(spec["name"], cells, formulas, chart, len(columns), header_row,
-                   ((0, 0, last_row, last_col),))
+    highlight = None
+    if sheets:
+        here = column_letter(position[best_col])
+        highlight = Highlight(first_data, last_data, 0, after, {
+            "xlsx": f"${here}{{r}}=MIN(${here}${first_data + 1}:${here}${last_data + 1})",
+            "ods": f"[.${here}${{r}}]=MIN([.${here}${first_data + 1}:.${here}${last_data + 1}])",
+        })
+    return Summary(spec["name"], cells, formulas, chart, n_columns, header_row,
+                   ((0, 0, last_row, last_col),), highlight, width)

@@ -2,9 +2,11 @@
 
 An expression is written once, in the maths' own names (``(a_o1 - t1) * a_o1 * (1 - a_o1) * a_h1``),
 and becomes both Python source for the float64 model and a spreadsheet formula for a cell.
-Only + - * / ** unary minus, numbers, names, ``prev(name)`` and the functions of `FUNCTIONS`
-are allowed. ``prev(name)`` is that quantity in the row above (a wrong-row reference); the first
-row has no row above, so there it is the quantity itself.
+Only + - * / ** unary minus, numbers, names, ``prev(name)``, ``cur(name)`` and the functions of
+`FUNCTIONS` are allowed. ``prev(name)`` is that quantity in the row above (a wrong-row reference); the first
+row has no row above, so there it is the quantity itself. ``cur(name)``, only in a state's next
+value (which reads the row above), is that quantity in the new row: an optimizer's new state.
+``index(data_x, k)`` is the k-th value of a data column (a range on the data sheet).
 
 `derivative` differentiates an expression symbolically, so that a network's gradients are
 derived from its forward equations (sheetgen.core.network) and still read as the chain rule.
@@ -25,8 +27,9 @@ _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^"
 _PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 3}
 # Name -> number of arguments (None: two or more). if_positive(x, a, b) is a if x > 0 else b.
 FUNCTIONS = {"sigmoid": 1, "tanh": 1, "relu": 1, "leaky_relu": 2, "exp": 1, "ln": 1,
-             "if_positive": 3, "max": None, "sum": None, "sumproduct": None}
-_FUNCTIONS = {"prev", *FUNCTIONS}
+             "if_positive": 3, "max": None, "sum": None, "sumproduct": None,
+             "sqrt": 1, "mod": 2, "index": 2}
+_FUNCTIONS = {"prev", "cur", *FUNCTIONS}
 # sum, sumproduct and max of more terms than this become one range (SUM(A39:F39)) when the
 # cells are side by side: shorter formulas for wide layers.
 RANGE_FROM = 4
@@ -64,10 +67,19 @@ def if_positive(x: float, a: float, b: float) -> float:
     return a if x > 0 else b
 
 
+def index(values: tuple[float, ...], k: int) -> float:
+    """The k-th (1-based) of a data column's values, as INDEX(range, k)."""
+    return values[int(k) - 1]
+
+
+def mod(a: float, b: float) -> float:
+    return a % b
+
+
 # What compiled expressions see: sum and sumproduct are written out as + and * in Python.
 PYTHON_FUNCTIONS = {"_sum": sum, "sigmoid": sigmoid, "tanh": math.tanh, "relu": relu,
                     "leaky_relu": leaky_relu, "exp": math.exp, "ln": ln, "if_positive": if_positive,
-                    "max": max}
+                    "max": max, "sqrt": math.sqrt, "mod": mod, "index": index}
 
 
 @dataclass(frozen=True)
@@ -154,7 +166,7 @@ def _check(node: ast.AST, text: str) -> None:
             pass
         case ast.Constant(value=value) if type(value) in (int, float):
             pass
-        case ast.Call(func=ast.Name(id="prev"), args=[ast.Name()], keywords=[]):
+        case ast.Call(func=ast.Name(id="prev" | "cur"), args=[ast.Name()], keywords=[]):
             pass
         case ast.Call(func=ast.Name(id=fn), args=args, keywords=[]) if fn in FUNCTIONS and (
                 len(args) == FUNCTIONS[fn] or (FUNCTIONS[fn] is None and len(args) >= 2)):
@@ -183,6 +195,8 @@ class _PythonPrev(ast.NodeTransformer):
             # Long: one flat call, added left to right as the written-out form would be.
             terms = _terms(node)
             return ast.Call(ast.Name("_sum", ast.Load()), [ast.Tuple(terms, ast.Load())], [])
+        if isinstance(node.func, ast.Name) and node.func.id == "cur":
+            return ast.Name("_next_" + node.args[0].id, ast.Load())
         if not _is_prev(node):
             return node
         name = node.args[0].id
@@ -264,6 +278,8 @@ def _render(node: ast.expr, ref: Callable[[str], str], sep: str, span=None) -> s
             return f"-{inner}"
         case ast.Call(func=ast.Name(id="prev"), args=[ast.Name(id=name)]):
             return ref(name).replace("{r}", "{p}")
+        case ast.Call(func=ast.Name(id="cur"), args=[ast.Name(id=name)]):
+            return ref(name).replace("{p}", "{r}")
         case ast.Call(func=ast.Name(id="sigmoid"), args=[arg]):
             # sigmoid(x) without overflow: EXP only ever sees a non-positive argument.
             x = _render(arg, ref, sep, span)
@@ -299,8 +315,12 @@ def _render_call(fn: str, args: list[ast.expr], ref, sep: str, span) -> str:
         return span([a.id for a in names])
 
     match fn:
-        case "tanh" | "exp" | "ln":
+        case "tanh" | "exp" | "ln" | "sqrt":
             return f"{fn.upper()}({part(args[0])})"
+        case "mod":
+            return f"MOD({part(args[0])}{sep}{part(args[1])})"
+        case "index":  # the first argument is a data column: its reference is a range
+            return f"INDEX({part(args[0])}{sep}{part(args[1])})"
         case "relu":
             return f"MAX(0{sep}{part(args[0])})"
         case "leaky_relu":
@@ -549,6 +569,8 @@ def _call_derivative(node: ast.Call, fn: str, args: list[ast.expr], name: str,
             outer = call("if_positive", u, ast.Constant(1), args[1])
         case "exp":
             outer = node
+        case "sqrt":
+            return div(du, mul(ast.Constant(2), node))
         case "ln":
             return div(du, u)
         case _:  # max: not differentiable in general (softmax's shift is handled by its δ)

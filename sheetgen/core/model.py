@@ -130,8 +130,15 @@ class Network:
             if q.formula is not None:
                 lines.append(f"    {q.name} = {q.formula.to_python()}")
         lines.append(f"    row = ({', '.join(self.names)},)")
-        nexts = ", ".join(self.quantity(s).next.to_python() for s in state)
-        lines.append(f"    return row, ({nexts},)")
+        if any("cur" in self.quantity(s).next.text for s in state):
+            # A next value that reads another's new value (cur(v_w1)) comes after it.
+            later = [s for s in state if "cur(" in self.quantity(s).next.text]
+            for s in [s for s in state if s not in later] + later:
+                lines.append(f"    _next_{s} = {self.quantity(s).next.to_python()}")
+            lines.append(f"    return row, ({', '.join('_next_' + s for s in state)},)")
+        else:
+            nexts = ", ".join(self.quantity(s).next.to_python() for s in state)
+            lines.append(f"    return row, ({nexts},)")
         namespace: dict = dict(PYTHON_FUNCTIONS)
         exec(compile("\n".join(lines), "<network>", "exec"), namespace)  # noqa: S102
         compiled = namespace["step"], state, params
@@ -163,7 +170,11 @@ def iterate(network: Network, setup: Setup, learning_rate: float,
     for iteration in range(1, iterations + 1):
         try:
             row, next_state = step(*args, previous) if carry else step(*args)
-        except (OverflowError, ZeroDivisionError):  # x ** 2 raises where x * x would give inf
+        except ZeroDivisionError:  # as #DIV/0! in a cell: an optimizer's √s of 0 with ε = 0, say
+            raise ModelError(f"iteration {iteration}: division by zero (learning rate "
+                             f"{learning_rate:g}); with epsilon = 0 a gradient of exactly 0 "
+                             "leaves √s = 0") from None
+        except OverflowError:  # x ** 2 raises where x * x would give inf
             raise ModelError(f"iteration {iteration}: a value is too large for floating point "
                              f"(learning rate {learning_rate:g}); the setting leaves floating point"
                              ) from None

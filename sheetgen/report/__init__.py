@@ -16,7 +16,6 @@ from sheetgen.build.book import network_picture
 from sheetgen.config import Config, validate
 from sheetgen.core.model import Trace
 from sheetgen.core.template import format_rate, network
-from sheetgen.errors import ConfigError
 
 
 def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
@@ -36,9 +35,11 @@ def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
     from sheetgen.write.plots import write_plots
 
     validate(config)
-    if config.network is not None:  # its derivations are the reference network's
-        raise ConfigError("network: the report is written for the reference network only; "
-                          "leave out the [network] table")
+    if config.data is not None:  # its sections work one sample through gradient descent
+        from sheetgen.errors import ConfigError
+
+        raise ConfigError("data: the report works one sample through gradient descent; leave out "
+                          "[data] and [optimizer] for it (the workbooks show a data set's training)")
     net = equations(config)
     runs = runs if runs is not None else traces(config, net)
     correct = None

@@ -7,6 +7,7 @@ rate, in network order); every equation is rendered from the network's expressio
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ import numpy as np
 from sheetgen.check.compare import SheetComparison
 from sheetgen.config import Config
 from sheetgen.core.model import Network, Trace
+from sheetgen.core.network import NetworkSpec
 from sheetgen.core.template import format_rate, template
 from sheetgen.report.derive import Chain, Term, Trained
 from sheetgen.report.latex import (
@@ -166,7 +168,7 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Trace]
     first = runs[rates[0]].row(0)
     parameters = config.setup.values() | {"learning_rate": rates[0]}
     values = {n: parameters[n] for n in network.parameters} | first
-    doc = Document(template()["title"])
+    doc = Document(template()["title"] if config.network is None else _title(config.network))
     n = config.iterations
     label = labeller(chain)
 
@@ -193,13 +195,17 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Trace]
              "iteration 1's numbers in place (operands to ", f"{_words(OPERAND_DIGITS)} significant "
              f"digits, results to {_words(RESULT_DIGITS)}); ", Math(r"\sigma(x) = \frac{1}{1 + e^{-x}}"),
              " is the sigmoid.")
-    for q in chain.forward:
+    # A general network's δ columns belong to the backward pass.
+    forward = [q for q in chain.forward if not (config.network and q.name.startswith("delta_"))]
+    for q in forward:
         doc.add(equation(symbol(q.name), render_lines(q.formula), render_lines(q.formula, values),
                          number(first[q.name])))
 
     # --- backward pass, the layer nearest the loss first
+    if config.network is not None:
+        _network_backward(doc, config.network, network, values, first, loss)
     groups: dict[int, list[Trained]] = {}
-    for t in chain.trained:
+    for t in chain.trained if config.network is None else ():
         groups.setdefault(t.depth, []).append(t)
     defined: set[str] = set()
     known_locals: set[tuple[str, str]] = set()
@@ -284,6 +290,71 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Trace]
     if correct is not None:
         _errata_section(doc, config, network, runs, correct, loss)
     return doc
+
+
+def _title(spec: NetworkSpec) -> str:
+    """'2-3-3-2 network (tanh, tanh, sigmoid) trained by backpropagation'."""
+    sizes = "-".join(str(size) for size in spec.layers)
+    return f"{sizes} network ({', '.join(spec.activations)}) trained by backpropagation"
+
+
+# A layer with more weights than this shows its first neuron's; the rest follow the same pattern.
+SHOWN_WEIGHTS = 12
+
+
+def _network_backward(doc: Document, spec: NetworkSpec, network: Network,
+                      values: Mapping[str, float], first: Mapping[str, float], loss: str) -> None:
+    """The δ form of the chain rule, one section per layer from the outputs back: each neuron's
+    δ = ∂E/∂(its pre-activation), then ∂E/∂w = δ · (what w multiplies), all from the derived
+    δ and gradient columns with iteration 1's numbers."""
+    trained = {q.name for q in network.quantities if q.gradient}
+    delta = r"\delta"
+    for layer in range(spec.n_layers, 0, -1):
+        neurons = spec.neurons(layer)
+        weights = spec.weights(layer)
+        names = [w for row in weights for w in row]
+        where = "the output layer" if layer == spec.n_layers else (
+            "the hidden layer" if spec.n_layers == 2 else f"hidden layer {layer}")
+        listed = _listing(names) if len(names) <= 4 else f"{names[0]}…{names[-1]}"
+        doc.add(Heading(2, f"Derivatives of {loss} with respect to {listed} ({where})"))
+        z, w, s = neurons[0], weights[0][0], spec.sources(layer)[0]
+        doc.para("By the chain rule through the pre-activation a weight feeds, with ",
+                 Math(rf"{symbol('delta_' + z)} = {partial(loss, z)}"), " the neuron's error signal:")
+        doc.add(equation(partial(loss, w), rf"{partial(loss, z)} \cdot {partial(z, w)}",
+                         rf"{symbol('delta_' + z)} \cdot {symbol(s)}"))
+        if layer == spec.n_layers:
+            doc.para("At the outputs ", Math(delta), " comes from the loss and the output "
+                     "activation (", Math(rf"{partial(loss, 'a_' + z)} \cdot {partial('a_' + z, z)}"),
+                     ", or the closed form of the pair):")
+        else:
+            k, nxt = "k", spec.neurons(layer + 1)
+            doc.para("A hidden neuron feeds every neuron ", Math(k), " of the next layer (",
+                     *_math_listing(list(nxt)), "), so its ", Math(delta),
+                     " adds up their error signals through the weights between, times its own "
+                     "activation's slope:")
+            doc.add(Equation((rf"{symbol('delta_' + z)} = \Big(\sum_{{{k}}} \delta_{{{k}}} \cdot "
+                              rf"w_{{{k},{symbol(z)}}}\Big) \cdot f'({symbol(z)})",)))
+        for n in neurons:
+            formula = network.quantity("delta_" + n).formula
+            doc.add(equation(symbol("delta_" + n), render_lines(formula), render_lines(formula, values),
+                             number(first["delta_" + n])))
+        shown = names if len(names) <= SHOWN_WEIGHTS else list(weights[0])
+        doc.para("Each weight's derivative, as the workbook's gradient column computes it"
+                 + ("" if shown == names else f" (the first neuron's {len(shown)} weights; the other "
+                    f"{len(names) - len(shown)} follow the same pattern)") + ":")
+        for w in shown:
+            formula = network.quantity("dE_d" + w).formula
+            doc.add(equation(partial(loss, w), render_lines(formula), render_lines(formula, values),
+                             number(first["dE_d" + w])))
+        biases = [b for b in dict.fromkeys(spec.biases_of(layer)) if "dE_d" + b in trained]
+        if biases:
+            doc.para("A bias multiplies 1, so its derivative is the ", Math(delta),
+                     " of the neurons it feeds:")
+            for b in biases:
+                formula = network.quantity("dE_d" + b).formula
+                worked = [] if isinstance(formula.tree, ast.Name) else [render_lines(formula, values)]
+                doc.add(equation(partial(loss, b), render_lines(formula), *worked,
+                                 number(first["dE_d" + b])))
 
 
 def _trained(chain: Chain, name: str) -> bool:

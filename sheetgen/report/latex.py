@@ -20,6 +20,8 @@ OPERAND_DIGITS = 6
 
 _PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 3}
 GREEK = {"learning_rate": r"\eta"}
+# A general network's functions, as LaTeX writes them (others: \operatorname{name}).
+FUNCTIONS = {"tanh": r"\tanh", "exp": r"\exp", "ln": r"\ln", "max": r"\max"}
 
 
 def symbol(name: str) -> str:
@@ -32,7 +34,12 @@ def symbol(name: str) -> str:
         if not match:
             return name if len(name) == 1 else rf"\mathit{{{name}}}"
         base, sub = match.groups()
-    if len(base) > 1:
+    layered = re.fullmatch(r"([A-Za-z]+)([0-9]+)", base)
+    if layered and sub.isdigit():  # neuron j of layer l: h2_3 -> h_{2,3}
+        base, sub = layered.group(1), f"{layered.group(2)},{sub}"
+    if base == "delta":  # a neuron's error signal: delta_o1 -> \delta_{o1}
+        base = r"\delta"
+    elif len(base) > 1:
         base = rf"\mathit{{{base}}}"
     if sub.isalpha() and len(sub) > 1:
         return rf"{base}_{{\text{{{sub}}}}}"
@@ -100,10 +107,16 @@ class _Renderer:
                     inner = f"({inner})"
                 return f"-{inner}"
             case ast.Call(func=ast.Name(id="sigmoid"), args=[arg]):
-                return rf"\sigma({self.visit(arg)})"
+                return rf"\sigma({self.argument(arg)})"
             case ast.Call(func=ast.Name(id="prev"), args=[ast.Name(id=name)]):
                 # The quantity in the row above: the previous iteration's value.
                 return rf"{self.name(name)}^{{\text{{prev}}}}"
+            case ast.Call(func=ast.Name(id="sum"), args=args):
+                return "(" + " + ".join(self.visit(a) for a in args) + ")"
+            case ast.Call(func=ast.Name(id=fn), args=args):
+                escaped = fn.replace("_", r"\_")
+                head = FUNCTIONS.get(fn, rf"\operatorname{{{escaped}}}")
+                return head + "(" + ", ".join(self.argument(a) for a in args) + ")"
             case ast.BinOp(left=left, op=ast.Div(), right=right):
                 return rf"\frac{{{self.visit(left)}}}{{{self.visit(right)}}}"
             case ast.BinOp(left=left, op=ast.Pow(), right=right):
@@ -122,6 +135,13 @@ class _Renderer:
                     return f"{lhs}{self.times}{rhs}"
                 return f"{lhs} {'+' if isinstance(op, ast.Add) else '-'} {rhs}"
         raise ValueError(f"cannot write {ast.unparse(node)} as LaTeX")
+
+    def argument(self, node: ast.expr) -> str:
+        """A function's argument: a lone negative number needs no brackets of its own."""
+        text = self.visit(node)
+        if isinstance(node, ast.Name | ast.Constant) and text.startswith("(") and text.endswith(")"):
+            return text[1:-1]
+        return text
 
     def constant(self, value: float, digits: int) -> str:
         if value == 0.5 and self.values is None:

@@ -12,8 +12,11 @@ from xml.sax.saxutils import escape, quoteattr
 
 from sheetgen.build.book import Book, Cell, Sheet
 from sheetgen.build.summary import Summary
+from sheetgen.core.cells import column_letter, quote_sheet
+from sheetgen.core.template import template
 from sheetgen.write import ods_drawing
 from sheetgen.write._fast import DEFLATE_LEVEL, write_ods_body
+from sheetgen.write.ods_drawing import number_style
 
 NS = (
     'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
@@ -37,7 +40,9 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _QUOTE = {"\"": "&quot;"}
 COLUMN_WIDTH_IN = 0.085  # inches per character: a signed 10-digit scientific value fits in 16
 CELL_STYLES = {"text": None, "label": "ceL", "header": "ceH", "parameter": "ceP", "note": "ceN",
-               "number": "ceV", "gradient": "ceG", "integer": "ceI"}
+               "number": "ceV", "gradient": "ceG", "integer": "ceI", "rate": "ceR"}
+# The best rate's row in the summary (a named style: a conditional format applies it by name).
+HIGHLIGHT_STYLE = "Best_20_rate"  # shown as "Best rate"
 
 
 def write(book: Book, path: Path) -> None:
@@ -47,7 +52,7 @@ def write(book: Book, path: Path) -> None:
         _entry(zf, "mimetype", MIMETYPE, zipfile.ZIP_STORED)
         _entry(zf, "META-INF/manifest.xml", _manifest(objects))
         _entry(zf, "meta.xml", _meta())
-        _entry(zf, "styles.xml", ods_drawing.styles_xml(NS, book.print_scale))
+        _entry(zf, "styles.xml", ods_drawing.styles_xml(NS, book.print_scale, _named_styles()))
         _entry(zf, "settings.xml", _settings(book))
         info = zipfile.ZipInfo("content.xml", ZIP_DATE)
         info.compress_type = zipfile.ZIP_DEFLATED
@@ -85,24 +90,31 @@ def _meta() -> str:
 
 
 def _settings(book: Book) -> str:
-    """Freeze the rows above the table body, as the .xlsx does."""
+    """Every sheet opens at A1; a learning-rate sheet has the rows down to its header frozen,
+    as in the .xlsx. The set's name is a qualified name: LibreOffice ignores the whole set
+    unless its `ooo` prefix is declared."""
     def item(name: str, kind: str, value) -> str:
         return f'<config:config-item config:name="{name}" config:type="{kind}">{value}</config:config-item>'
 
-    tables = "".join(
-        f"<config:config-item-map-entry config:name={quoteattr(s.name)}>"
-        + item("HorizontalSplitMode", "short", 0) + item("VerticalSplitMode", "short", 2)
-        + item("HorizontalSplitPosition", "int", 0)
-        + item("VerticalSplitPosition", "int", s.first_row)
-        + item("ActiveSplitRange", "short", 2) + item("PositionLeft", "int", 0)
-        + item("PositionRight", "int", 0) + item("PositionTop", "int", 0)
-        + item("PositionBottom", "int", s.first_row)
-        + "</config:config-item-map-entry>"
-        for s in book.sheets)
+    def table(name: str, frozen_rows: int) -> str:
+        return (f"<config:config-item-map-entry config:name={quoteattr(name)}>"
+                + item("CursorPositionX", "int", 0) + item("CursorPositionY", "int", 0)
+                + item("HorizontalSplitMode", "short", 0)
+                + item("VerticalSplitMode", "short", 2 if frozen_rows else 0)
+                + item("HorizontalSplitPosition", "int", 0)
+                + item("VerticalSplitPosition", "int", frozen_rows)
+                + item("ActiveSplitRange", "short", 2 if frozen_rows else 0)
+                + item("PositionLeft", "int", 0) + item("PositionRight", "int", 0)
+                + item("PositionTop", "int", 0) + item("PositionBottom", "int", frozen_rows)
+                + "</config:config-item-map-entry>")
+
+    tables = "".join(table(s.name, s.first_row) for s in book.sheets)
     active = escape(book.sheets[0].name) if book.sheets else ""
     if book.summary is not None:  # the workbook opens on its first sheet
+        tables = table(book.summary.name, 0) + tables
         active = escape(book.summary.name)
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-settings {NS}>'
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-settings {NS} '
+            'xmlns:ooo="http://openoffice.org/2004/office">'
             '<office:settings><config:config-item-set config:name="ooo:view-settings">'
             '<config:config-item-map-indexed config:name="Views"><config:config-item-map-entry>'
             + item("ViewId", "string", "view1")
@@ -113,22 +125,49 @@ def _settings(book: Book) -> str:
             "</config:config-item-set></office:settings></office:document-settings>")
 
 
-def _number_style(name: str, code: str) -> str:
-    """An ODS data style for the template's Excel-style code ('0.000' or '0.000E+00')."""
-    if "E" in code:
-        decimals = len(code.split(".")[1].split("E")[0])
-        body = (f'<number:scientific-number number:decimal-places="{decimals}" '
-                f'number:min-decimal-places="{decimals}" number:min-integer-digits="1" '
-                'number:min-exponent-digits="2"/>')
-    else:
-        decimals = len(code.split(".")[1]) if "." in code else 0
-        body = (f'<number:number number:decimal-places="{decimals}" '
-                f'number:min-decimal-places="{decimals}" number:min-integer-digits="1"/>')
-    return f'<number:number-style style:name="{name}">{body}</number:number-style>'
+def _named_styles() -> str:
+    """The cell style a conditional format applies: bold dark green on light green."""
+    return (f'<style:style style:name="{HIGHLIGHT_STYLE}" style:display-name="Best rate" '
+            'style:family="table-cell"><style:table-cell-properties fo:background-color="#c6efce"/>'
+            '<style:text-properties fo:font-weight="bold" fo:color="#006100"/></style:style>')
+
+
+def _highlight_name(style: str, row: int) -> str:
+    return f"{CELL_STYLES[style] or 'ceT'}b{row}"
+
+
+def _highlight_styles(summary: Summary) -> str:
+    """One style per (cell style, row) of the summary's highlighted block: its own look plus
+    a condition on its row (absolute references: no base-cell arithmetic to get wrong)."""
+    h = summary.highlight
+    if h is None:
+        return ""
+    data = {"number": "N1", "rate": "N4" if template()["table"]["rate_format"] != "General" else ""}
+    looks = {"label": '<style:text-properties fo:font-weight="bold"/>'}
+    parts = []
+    used = {(item.style, item.row) for item in [*summary.cells, *summary.formulas]
+            if h.first_row <= item.row <= h.last_row and h.first_col <= item.col <= h.last_col}
+    for style, row in sorted(used):
+        condition = escape(h.formulas["ods"].format(r=row + 1), _QUOTE)
+        data_attr = f' style:data-style-name="{data[style]}"' if data.get(style) else ""
+        parts.append(
+            f'<style:style style:name="{_highlight_name(style, row)}" style:family="table-cell"'
+            f'{data_attr}>{looks.get(style, "")}'
+            f'<style:map style:condition="is-true-formula({condition})" '
+            f'style:apply-style-name="{HIGHLIGHT_STYLE}" '
+            f'style:base-cell-address="{_cell_address(summary.name, row, h.first_col)}"/>'
+            "</style:style>")
+    return "".join(parts)
+
+
+def _cell_address(sheet: str, row: int, col: int) -> str:
+    return escape(f"{quote_sheet(sheet)}.{column_letter(col)}{row + 1}", _QUOTE)
 
 
 def _styles(book: Book) -> str:
     first = book.sheets[0] if book.sheets else None
+    rate_format = template()["table"]["rate_format"]
+    summary_width = f"{(book.summary.column_width if book.summary else 16) * COLUMN_WIDTH_IN:.3f}in"
     width = f"{(first.column_width if first else 16) * COLUMN_WIDTH_IN:.3f}in"
     bold = ('<style:text-properties fo:font-weight="bold" style:font-weight-asian="bold" '
             'style:font-weight-complex="bold"/>')
@@ -140,11 +179,14 @@ def _styles(book: Book) -> str:
 
     return (
         "<office:automatic-styles>"
-        + (_number_style("N1", first.number_format) if first else "")
-        + (_number_style("N2", first.gradient_format) if first else "")
-        + _number_style("N3", "0")
+        + (number_style("N1", first.number_format) if first else "")
+        + (number_style("N2", first.gradient_format) if first else "")
+        + number_style("N3", "0")
+        + (number_style("N4", rate_format) if rate_format != "General" else "")
         + '<style:style style:name="co1" style:family="table-column">'
         f'<style:table-column-properties style:column-width="{width}"/></style:style>'
+        + '<style:style style:name="co2" style:family="table-column">'
+        f'<style:table-column-properties style:column-width="{summary_width}"/></style:style>'
         + cell("ceL", bold)
         + cell("ceH", '<style:table-cell-properties fo:border-bottom="0.5pt solid #000000"/>'
                '<style:paragraph-properties fo:text-align="center"/>' + bold)
@@ -152,6 +194,8 @@ def _styles(book: Book) -> str:
                'fo:border="0.5pt solid #000000"/>')
         + cell("ceN", '<style:text-properties fo:font-style="italic" fo:color="#c00000"/>')
         + cell("ceV", data="N1") + cell("ceG", data="N2") + cell("ceI", data="N3")
+        + cell("ceR", data="N4" if rate_format != "General" else "")
+        + (_highlight_styles(book.summary) if book.summary is not None else "")
         + ods_drawing.STYLES
         + "</office:automatic-styles>"
     )
@@ -162,11 +206,12 @@ def _style_attr(style: str) -> str:
     return f' table:style-name="{name}"' if name else ""
 
 
-def _static_cell(cell: Cell) -> str:
+def _static_cell(cell: Cell, style_attr: str | None = None) -> str:
+    style_attr = _style_attr(cell.style) if style_attr is None else style_attr
     if isinstance(cell.value, str):
-        return (f'<table:table-cell{_style_attr(cell.style)} office:value-type="string">'
+        return (f'<table:table-cell{style_attr} office:value-type="string">'
                 f"<text:p>{escape(cell.value)}</text:p></table:table-cell>")
-    return (f'<table:table-cell{_style_attr(cell.style)} office:value-type="float" '
+    return (f'<table:table-cell{style_attr} office:value-type="float" '
             f'office:value="{cell.value!r}"/>')
 
 
@@ -189,7 +234,7 @@ def _content(book: Book, out, objects: dict | None = None) -> None:
                + _styles(book) + "<office:body><office:spreadsheet>").encode("utf-8"))
     names = {id(chart): name for name, chart in (objects or {}).items()}
     if book.summary is not None:
-        out.write(_summary(book.summary, names, book.sheets[0].column_width).encode("utf-8"))
+        out.write(_summary(book.summary, names).encode("utf-8"))
     for sheet in book.sheets:
         _sheet(sheet, out, names)
     out.write(b"</office:spreadsheet></office:body></office:document-content>")
@@ -220,27 +265,34 @@ def _upper_rows(items, render) -> tuple[str, int]:
     return "".join(parts), row_cursor
 
 
-def _summary_cell(item) -> str:
+def _summary_cell(item, style_attr: str) -> str:
     if isinstance(item, Cell):
-        return _static_cell(item)
+        return _static_cell(item, style_attr)
     formula = f' table:formula="of:={escape(item.formulas["ods"], _QUOTE)}"'
     if isinstance(item.value, str):
-        return (f"<table:table-cell{_style_attr(item.style)}{formula} "
+        return (f"<table:table-cell{style_attr}{formula} "
                 f'office:value-type="string" office:string-value={quoteattr(item.value)}>'
                 f"<text:p>{escape(item.value)}</text:p></table:table-cell>")
-    return (f"<table:table-cell{_style_attr(item.style)}{formula} "
+    return (f"<table:table-cell{style_attr}{formula} "
             f'office:value-type="float" office:value="{item.value!r}"/>')
 
 
-def _summary(summary: Summary, names: dict, column_width: int) -> str:
+def _summary(summary: Summary, names: dict) -> str:
     """The summary table: plain cells and formula cells over the learning-rate sheets."""
     parts = [f"<table:table table:name={quoteattr(summary.name)}"
              f"{ods_drawing.print_ranges(summary.name, summary.print_ranges)}>",
-             _shapes(None, summary.chart, names, summary.n_columns, column_width),
-             f'<table:table-column table:style-name="co1" '
+             _shapes(None, summary.chart, names, summary.n_columns, summary.column_width),
+             f'<table:table-column table:style-name="co2" '
              f'table:number-columns-repeated="{summary.n_columns}"/>']
     items = sorted([*summary.cells, *summary.formulas], key=lambda c: (c.row, c.col))
-    rows, _ = _upper_rows(items, _summary_cell)
+    h = summary.highlight
+
+    def render(item) -> str:
+        if h is not None and h.first_row <= item.row <= h.last_row and h.first_col <= item.col <= h.last_col:
+            return _summary_cell(item, f' table:style-name="{_highlight_name(item.style, item.row)}"')
+        return _summary_cell(item, _style_attr(item.style))
+
+    rows, _ = _upper_rows(items, render)
     parts.append(rows)
     parts.append("</table:table>")
     return "".join(parts)
@@ -253,8 +305,20 @@ def _sheet(sheet: Sheet, out, names: dict | None = None) -> None:
             _shapes(sheet.picture, sheet.chart, names or {}, n_columns, sheet.column_width),
             f'<table:table-column table:style-name="co1" '
             f'table:number-columns-repeated="{n_columns}"/>']
-    # Cells above the table body; `sheet.cells` is sorted by row and column.
-    rows, row_cursor = _upper_rows(sheet.cells, _static_cell)
+    # Cells above the table body, with the chart's title cell: an .ods chart cannot take its
+    # title from it, but it shows the live title above the chart, as in the .xlsx.
+    title = sheet.chart.title_cell if sheet.chart is not None else None
+    items = sorted([*sheet.cells, title] if title else sheet.cells, key=lambda c: (c.row, c.col))
+
+    def render(item) -> str:
+        if isinstance(item, Cell):
+            return _static_cell(item)
+        formula = escape(item.formulas["ods"], _QUOTE)
+        return (f'<table:table-cell{_style_attr("label")} table:formula="of:={formula}" '
+                f'office:value-type="string" office:string-value={quoteattr(sheet.chart.title)}>'
+                f"<text:p>{escape(sheet.chart.title)}</text:p></table:table-cell>")
+
+    rows, row_cursor = _upper_rows(items, render)
     head.append(rows)
     head.append(_empty_rows(sheet.first_row - row_cursor))
     out.write("".join(head).encode("utf-8"))

@@ -14,6 +14,7 @@ from sheetgen.build.book import Book
 from sheetgen.build.charts import Chart, Range
 from sheetgen.build.picture import Picture
 from sheetgen.core.cells import column_letter, quote_sheet
+from sheetgen.core.template import template
 
 # LibreOffice's defaults for what sheetgen leaves unset: columns after the declared ones and
 # rows without a style (Liberation Sans 10 pt). Only placement depends on them.
@@ -45,9 +46,25 @@ STYLES = (
 )
 
 
-def styles_xml(ns: str, scale_percent: int) -> str:
-    """styles.xml: the default page landscape A4, printed at `scale_percent`."""
+def number_style(name: str, code: str) -> str:
+    """An ODS data style for an Excel-style code: '0.0###' (at least one, at most four decimals),
+    '0.0###E+00' (the same, scientific) or '0'. '#' decimals are shown only when not zero."""
+    mantissa = code.split("E")[0]
+    decimals = mantissa.split(".")[1] if "." in mantissa else ""
+    places = (f'number:decimal-places="{len(decimals)}" '
+              f'number:min-decimal-places="{decimals.count("0")}" number:min-integer-digits="1"')
+    if "E" in code:
+        body = f'<number:scientific-number {places} number:min-exponent-digits="2"/>'
+    else:
+        body = f"<number:number {places}/>"
+    return f'<number:number-style style:name="{name}">{body}</number:number-style>'
+
+
+def styles_xml(ns: str, scale_percent: int, named_styles: str = "") -> str:
+    """styles.xml: `named_styles` (cell styles applied by name), the default page landscape A4,
+    printed at `scale_percent`."""
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-styles {ns}>'
+            f"<office:styles>{named_styles}</office:styles>"
             '<office:automatic-styles><style:page-layout style:name="pmPrint">'
             '<style:page-layout-properties fo:page-width="297mm" fo:page-height="210mm" '
             'style:print-orientation="landscape" fo:margin-top="10mm" fo:margin-bottom="10mm" '
@@ -146,8 +163,15 @@ def chart_content(chart: Chart, ns: str) -> str:
     styles = [
         '<style:style style:name="chT" style:family="chart"><style:text-properties '
         'fo:font-size="13pt" fo:font-weight="bold"/></style:style>',
-        '<style:style style:name="chA" style:family="chart"><style:chart-properties '
-        'chart:display-label="true"/><style:text-properties fo:font-size="9pt"/></style:style>',
+        number_style("chNX", "0"),
+        number_style("chNY", template()["table"]["axis_format"]),
+        # Axis numbers in their own formats, not linked to the cells' 10 digits.
+        '<style:style style:name="chAX" style:family="chart" style:data-style-name="chNX">'
+        '<style:chart-properties chart:display-label="true" chart:link-data-style-to-source="false"/>'
+        '<style:text-properties fo:font-size="9pt"/></style:style>',
+        '<style:style style:name="chA" style:family="chart" style:data-style-name="chNY">'
+        '<style:chart-properties chart:display-label="true" chart:link-data-style-to-source="false"/>'
+        '<style:text-properties fo:font-size="9pt"/></style:style>',
         '<style:style style:name="chAT" style:family="chart"><style:text-properties '
         'fo:font-size="10pt"/></style:style>',
         '<style:style style:name="chAY" style:family="chart"><style:chart-properties '
@@ -184,7 +208,7 @@ def chart_content(chart: Chart, ns: str) -> str:
         f"{legend}"
         f'<chart:plot-area chart:style-name="chP" table:cell-range-address={quoteattr(all_ranges)} '
         'chart:data-source-has-labels="none">'
-        '<chart:axis chart:dimension="x" chart:name="primary-x" chart:style-name="chA">'
+        '<chart:axis chart:dimension="x" chart:name="primary-x" chart:style-name="chAX">'
         f'<chart:title chart:style-name="chAT"><text:p>{escape(chart.x_title)}</text:p></chart:title>'
         "</chart:axis>"
         '<chart:axis chart:dimension="y" chart:name="primary-y" chart:style-name="chA">'

@@ -27,13 +27,16 @@ def loss_curve(run: Trace) -> tuple[list[int], list[float]]:
     return [k + 1 for k in picked], e_total[picked].tolist()
 
 
-def plot_path(directory: Path, rate: float | None) -> Path:
-    return directory / ("loss_all.png" if rate is None else f"loss_lr_{format_rate(rate)}.png")
+def plot_path(directory: Path, basename: str, rate: float | None) -> Path:
+    """<basename>_loss_lr_<rate>.png, or <basename>_loss_all.png when `rate` is None: two
+    configurations with their own basenames can share a folder."""
+    suffix = "loss_all" if rate is None else f"loss_lr_{format_rate(rate)}"
+    return directory / f"{basename}_{suffix}.png"
 
 
 def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | None = None) -> list[Path]:
-    """Write plots/loss_lr_<rate>.png per rate and plots/loss_all.png (in `directory` if given:
-    the report puts them beside its pages); returns their paths."""
+    """Write plots/<basename>_loss_lr_<rate>.png per rate and plots/<basename>_loss_all.png (in
+    `directory` if given: the report puts them beside its pages); returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -59,7 +62,7 @@ def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | N
         ax.set_xlabel(spec["x_title"])
         ax.set_ylabel(spec["y_title"])
         ax.grid(axis="y", color="#d9d9d9")
-        save(fig, plot_path(directory, rate))
+        save(fig, plot_path(directory, config.basename, rate))
 
     summary = template()["summary"]["chart"]
     fig = Figure(figsize=(7, 4.2), layout="constrained")
@@ -71,5 +74,5 @@ def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | N
     ax.set_ylabel(summary["y_title"])
     ax.grid(axis="y", color="#d9d9d9")
     ax.legend(title="learning rate")
-    save(fig, plot_path(directory, None))
+    save(fig, plot_path(directory, config.basename, None))
     return written

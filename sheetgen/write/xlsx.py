@@ -6,13 +6,30 @@ import datetime
 from pathlib import Path
 
 import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
-from sheetgen.build.book import Book, Sheet
+from sheetgen.build.book import Book, Cell, Sheet
+from sheetgen.core.template import template
 from sheetgen.write import xlsx_drawing
 from sheetgen.write._fast import DEFLATE_LEVEL, write_xlsx_body, xlsx_deflate_level
 
 # A fixed document date keeps the same settings' files byte-identical.
 FIXED_DATE = datetime.datetime(2000, 1, 1)
+
+
+class ExactWorksheet(Worksheet):
+    """XlsxWriter writes plain numbers with 16 significant digits (%.16G), which turns
+    0.30000000000000004 into 0.3. The shortest repr reads back as the same float64, as the
+    formula values (written with str()) and the fast row path already do."""
+
+    def _xml_number_element(self, number, attributes=[]) -> None:  # noqa: B006 (its signature)
+        attr = "".join(f' {key}="{self._escape_attributes(value)}"' for key, value in attributes)
+        text = repr(number) if isinstance(number, int) else repr(float(number))
+        self.fh.write(f"<c{attr}><v>{text}</v></c>")
+
+
+def add_worksheet(workbook, name: str):
+    return workbook.add_worksheet(name, worksheet_class=ExactWorksheet)
 
 
 def write(book: Book, path: Path) -> None:
@@ -35,9 +52,10 @@ def write(book: Book, path: Path) -> None:
         styles["number"] = workbook.add_format({"num_format": first.number_format})
         styles["gradient"] = workbook.add_format({"num_format": first.gradient_format})
         styles["integer"] = workbook.add_format({"num_format": "0"})
+        styles["rate"] = workbook.add_format({"num_format": template()["table"]["rate_format"]})
     if book.summary is not None and book.sheets:
-        xlsx_drawing.write_summary(workbook, book.summary, styles, book.sheets[0].column_width,
-                                   book.print_scale)
+        xlsx_drawing.write_summary(workbook, add_worksheet(workbook, book.summary.name),
+                                   book.summary, styles, book.print_scale)
     pictures: dict = {}
     for sheet in book.sheets:
         ws = _write_sheet(workbook, sheet, styles)
@@ -56,12 +74,22 @@ def _drawings(workbook, ws, sheet: Sheet, pictures: dict) -> None:
 
 
 def _write_sheet(workbook, sheet: Sheet, styles: dict):
-    ws = workbook.add_worksheet(sheet.name)
+    ws = add_worksheet(workbook, sheet.name)
     ws.set_column(0, len(sheet.columns) - 1, sheet.column_width)
+    # Opens at A1 with the rows down to the header frozen (the template keeps them few enough
+    # for a laptop screen), so the header stays in view while the table scrolls.
     ws.freeze_panes(sheet.first_row, 0)
 
-    for cell in sheet.cells:
-        if isinstance(cell.value, str):
+    title = sheet.chart.title_cell if sheet.chart is not None else None
+    cells: list = list(sheet.cells)
+    if title is not None:
+        cells.append(title)
+    # constant_memory: every row before the next one
+    for cell in sorted(cells, key=lambda c: (c.row, c.col)):
+        if not isinstance(cell, Cell):  # the chart's title, from the learning-rate cell
+            ws.write_formula(cell.row, cell.col, "=" + cell.formulas["xlsx"], styles["label"],
+                             sheet.chart.title)
+        elif isinstance(cell.value, str):
             ws.write_string(cell.row, cell.col, cell.value, styles[cell.style])
         else:
             ws.write_number(cell.row, cell.col, cell.value, styles[cell.style])

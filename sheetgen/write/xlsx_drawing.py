@@ -11,9 +11,11 @@ import io
 from sheetgen.build.charts import Chart, Range
 from sheetgen.build.picture import Picture
 from sheetgen.build.summary import Summary
+from sheetgen.core.template import template
 from sheetgen.write.picture_png import render_png
 
 PX_PER_MM = 96 / 25.4
+HIGHLIGHT = {"bold": True, "bg_color": "#C6EFCE", "font_color": "#006100"}  # the best rate's row
 
 
 def _range(r: Range) -> list:
@@ -46,11 +48,17 @@ def insert_chart(workbook, ws, chart: Chart) -> None:
     """A scatter chart with straight lines: numeric x (the iteration column), never categories."""
     xl = workbook.add_chart({"type": "scatter", "subtype": "straight"})
     for s in chart.series:
-        name = list(s.name_cell) if s.name_cell else s.name
-        xl.add_series({"name": name, "categories": _range(s.x), "values": _range(s.y)})
-    xl.set_title({"name": chart.title, "name_font": {"size": 13}})
-    xl.set_x_axis({"name": chart.x_title, "major_gridlines": {"visible": False}})
-    xl.set_y_axis({"name": chart.y_title,
+        series = {"name": s.name, "categories": _range(s.x), "values": _range(s.y)}
+        if s.name_cell:  # `name_data`: the cell's text cached, for readers that do not look it up
+            series.update(name=list(s.name_cell), name_data=[s.name])
+        xl.add_series(series)
+    title = {"name": chart.title, "name_font": {"size": 13}}
+    if chart.title_cell is not None:  # the title follows the cell's formula; `data`: its text now
+        title.update(name=[ws.name, chart.title_cell.row, chart.title_cell.col], data=[chart.title])
+    xl.set_title(title)
+    axis_format = template()["table"]["axis_format"]
+    xl.set_x_axis({"name": chart.x_title, "num_format": "0", "major_gridlines": {"visible": False}})
+    xl.set_y_axis({"name": chart.y_title, "num_format": axis_format,
                    "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
     if not chart.legend:
         xl.set_legend({"none": True})
@@ -68,11 +76,10 @@ def insert_picture(ws, picture: Picture, cache: dict) -> None:
                      "object_position": 1, "description": "the 2-2-2 network and its initial weights"})
 
 
-def write_summary(workbook, summary: Summary, styles: dict, column_width: int,
+def write_summary(workbook, ws, summary: Summary, styles: dict,
                   scale_percent: int = 100) -> None:
-    ws = workbook.add_worksheet(summary.name)
     page_setup(ws, summary.print_ranges, scale_percent)
-    ws.set_column(0, summary.n_columns - 1, column_width)
+    ws.set_column(0, summary.n_columns - 1, summary.column_width)
     items = sorted([*summary.cells, *summary.formulas], key=lambda c: (c.row, c.col))
     for item in items:
         style = styles[item.style]
@@ -82,5 +89,10 @@ def write_summary(workbook, summary: Summary, styles: dict, column_width: int,
             ws.write_string(item.row, item.col, item.value, style)
         else:
             ws.write_number(item.row, item.col, item.value, style)
+    if summary.highlight is not None:
+        h = summary.highlight
+        ws.conditional_format(h.first_row, h.first_col, h.last_row, h.last_col, {
+            "type": "formula", "criteria": "=" + h.formulas["xlsx"].format(r=h.first_row + 1),
+            "format": workbook.add_format(HIGHLIGHT)})
     if summary.chart is not None:
         insert_chart(workbook, ws, summary.chart)

@@ -22,9 +22,9 @@ from sheetgen.core.model import Setup
 from sheetgen.core.template import network, sheet_name
 
 SHEETS = [sheet_name(r) for r in DEFAULT_LEARNING_RATES]
-LAST = 38 + DEFAULT_ITERATIONS  # last table row, 1-based
-X_RANGE = f"$AF$39:$AF${LAST}"   # iteration
-Y_RANGE = f"$W$39:$W${LAST}"     # E_total
+LAST = 16 + DEFAULT_ITERATIONS  # last table row, 1-based
+X_RANGE = f"$AF$17:$AF${LAST}"   # iteration
+Y_RANGE = f"$W$17:$W${LAST}"     # E_total
 
 
 def xlsx_series(chart) -> list[tuple[str, str, str]]:
@@ -71,11 +71,15 @@ def test_xlsx_one_loss_chart_per_sheet_plotting_its_own_columns(default_books):
         charts = drawings[name]["charts"]
         assert len(charts) == 1, name
         (col, row), chart = charts[0]
-        assert col > 31 and row == 38  # right of AF, the last table column; beside row 39
+        assert col > 31 and row == 16  # right of AF, the last table column; beside row 17
         assert chart.find(".//c:scatterChart", NS) is not None  # numeric x, not categories
         assert chart.find(".//c:cat", NS) is None
-        title = "".join(t.text for t in chart.find("c:chart/c:title", NS).iter(f"{{{NS['a']}}}t"))
-        assert title == f"when learning rate is {name.removeprefix('lr=')}"
+        # The title is the cell two rows above the chart, a formula of the learning-rate cell,
+        # with its text cached for readers that do not evaluate it.
+        title = chart.find("c:chart/c:title/c:tx/c:strRef", NS)
+        assert title.find("c:f", NS).text == f"'{name}'!$AH$15"
+        cached = title.find("c:strCache/c:pt/c:v", NS).text
+        assert cached == f"when learning rate is {name.removeprefix('lr=')}"
         axis_titles = ["".join(t.text for t in ax.iter(f"{{{NS['a']}}}t"))
                        for ax in chart.findall(".//c:valAx/c:title", NS)]
         assert axis_titles == ["iteration", "E_total"]
@@ -87,7 +91,7 @@ def test_xlsx_one_loss_chart_per_sheet_plotting_its_own_columns(default_books):
 def test_xlsx_combined_chart_has_one_named_series_per_rate(default_books):
     drawings = xlsx_drawings(default_books["xlsx"])
     [((col, row), chart)] = drawings["summary"]["charts"]
-    assert col >= 13  # right of the summary's 13 columns
+    assert (col, row) == (5, 3)  # F4: beside the compact table A4:E10, in view on opening
     series = xlsx_series(chart)
     assert [(x, y) for _, x, y in series] == [(f"'{n}'!{X_RANGE}", f"'{n}'!{Y_RANGE}") for n in SHEETS]
     # Each series is named by the summary cell holding its sheet's name.
@@ -107,11 +111,11 @@ def test_ods_one_loss_chart_per_sheet_plotting_its_own_columns(default_books):
         assert frame["title"] == f"when learning rate is {name.removeprefix('lr=')}"
         assert frame["x_mm"] > table_width_mm
         [series] = frame["series"]
-        assert series["x"] == f"'{name}'.AF39:'{name}'.AF{LAST}"
-        assert series["y"] == f"'{name}'.W39:'{name}'.W{LAST}"
+        assert series["x"] == f"'{name}'.AF17:'{name}'.AF{LAST}"
+        assert series["y"] == f"'{name}'.W17:'{name}'.W{LAST}"
     [combined] = charts["summary"]
     assert [(s["x"], s["y"]) for s in combined["series"]] == [
-        (f"'{n}'.AF39:'{n}'.AF{LAST}", f"'{n}'.W39:'{n}'.W{LAST}") for n in SHEETS]
+        (f"'{n}'.AF17:'{n}'.AF{LAST}", f"'{n}'.W17:'{n}'.W{LAST}") for n in SHEETS]
     assert [s["label"] for s in combined["series"]] == [f"'summary'.A{5 + k}" for k in range(6)]
 
 
@@ -142,29 +146,35 @@ def expected_summary() -> list[list]:
 
 def expected_formulas(name: str) -> list[str]:
     """The cells each summary column must refer to, written out by hand."""
-    return ["$J$29", "$W$39", f"$W${LAST}", *(f"${WEIGHT_COLUMNS[w]}${LAST}" for w in WEIGHTS)]
+    return ["$G$13", "$W$17", f"$W${LAST}", *(f"${WEIGHT_COLUMNS[w]}${LAST}" for w in WEIGHTS)]
 
 
 def close(a, b) -> bool:
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
 
 
+# 1-based columns of the summary's rate, initial and final E_total, then final w1..w8: the
+# compact table A:E (with "best" in E) beside the chart, the weights right of it from L.
+VALUE_COLUMNS = [2, 3, 4, *range(12, 20)]
+
+
 def test_xlsx_summary_formulas_and_cached_values(default_books):
     values = openpyxl.load_workbook(default_books["xlsx"], data_only=True)["summary"]
     formulas = openpyxl.load_workbook(default_books["xlsx"])["summary"]
-    assert [c.value for c in formulas[4]][:4] == ["sheet", "learning rate", "initial E_total",
-                                                    "final E_total"]
+    assert [c.value for c in formulas[4]][:5] == ["sheet", "learning rate", "initial E_total",
+                                                    "final E_total", "best"]
+    assert [formulas.cell(4, c).value for c in range(12, 20)] == [f"final {w}" for w in WEIGHTS]
     expected = expected_summary()
     assert expected[-1][-1] == "best" and sum(r[-1] == "best" for r in expected) == 1
     for k, row in enumerate(expected):
         r = 5 + k
-        got = [values.cell(r, c + 1).value for c in range(13)]
-        assert got[0] == row[0]
-        assert all(close(a, b) for a, b in zip(got[1:12], row[1:12], strict=True)), (r, got, row)
-        assert (got[12] or "") == row[12]
-        refs = [formulas.cell(r, c + 1).value for c in range(1, 12)]
+        assert values.cell(r, 1).value == row[0]
+        got = [values.cell(r, c).value for c in VALUE_COLUMNS]
+        assert all(close(a, b) for a, b in zip(got, row[1:12], strict=True)), (r, got, row)
+        assert (values.cell(r, 5).value or "") == row[12]
+        refs = [formulas.cell(r, c).value for c in VALUE_COLUMNS]
         assert refs == [f"='{row[0]}'!{ref}" for ref in expected_formulas(row[0])]
-        assert formulas.cell(r, 13).value == f'=IF(D{r}=MIN(D$5:D$10),"best","")'
+        assert formulas.cell(r, 5).value == f'=IF(D{r}=MIN(D$5:D$10),"best","")'
     assert values.cell(5 + len(expected), 1).value is None
 
 
@@ -173,11 +183,11 @@ def test_ods_summary_formulas_and_cached_values(default_books):
     for k, row in enumerate(expected_summary()):
         r = 5 + k
         assert cells[f"A{r}"][2] == row[0]
-        for c, (ref, want) in enumerate(zip(expected_formulas(row[0]), row[1:12], strict=True), start=1):
-            formula, value, _ = cells[f"{column_letter(c)}{r}"]
+        for c, ref, want in zip(VALUE_COLUMNS, expected_formulas(row[0]), row[1:12], strict=True):
+            formula, value, _ = cells[f"{column_letter(c - 1)}{r}"]
             assert formula == f"of:=[$'{row[0]}'.{ref}]", (r, c, formula)
             assert close(float(value), want), (r, c, value, want)
-        formula, _, text = cells.get(f"M{r}", (None, None, ""))
+        formula, _, text = cells.get(f"E{r}", (None, None, ""))
         assert formula == f'of:=IF([.D{r}]=MIN([.D$5:.D$10]);"best";"")'
         assert text == row[12]
 

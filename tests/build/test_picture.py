@@ -45,11 +45,12 @@ def test_edges_join_the_nodes_the_equations_name():
     assert by_label["w1"].label == "w1 = 0.15" and by_label["w8"].label == "w8 = 0.55"
 
 
-def test_picture_fits_b1_i22_clear_of_the_text():
+def test_picture_fits_b1_f13_clear_of_the_text():
     picture = network_picture(Config())
     assert (picture.row, picture.col) == (0, 1)  # B1
-    # Inside 8 columns (B:I, J5 holds the derivations) and 22 rows (C23 the equations).
-    assert picture.width + 1 <= 8 * COLUMN_MM and picture.height + 1 <= 22 * ROW_MM
+    # Inside 5 columns (B:F, G1 holds the equations) and 13 rows (A15 the errata note, row 16
+    # the header), so that a laptop screen shows it with the header below.
+    assert picture.width + 1 <= 5 * COLUMN_MM and picture.height + 1 <= 13 * ROW_MM
     for n in picture.nodes:
         assert 0 <= n.x - n.width / 2 and n.x + n.width / 2 <= picture.width
         assert 0 <= n.y - n.height / 2 and n.y + n.height / 2 <= picture.height
@@ -96,9 +97,9 @@ def test_xlsx_every_sheet_has_the_network_image(default_books):
         assert anchor == (1, 0)  # B1
         image = Image.open(io.BytesIO(data))
         assert image.format == "PNG"
-        # Its resolution makes it the picture's size in mm, inside B:I.
+        # Its resolution makes it the picture's size in mm, inside B:F.
         width_mm = image.size[0] / image.info["dpi"][0] * 25.4
-        assert 200 < width_mm < 8 * COLUMN_MM
+        assert 100 < width_mm < 5 * COLUMN_MM
 
 
 @pytest.fixture(scope="module")

@@ -77,7 +77,7 @@ def test_reference_audit_names_its_two_mistakes_and_nothing_else(reference_ods):
                              "E∂W3 and E∂W4 use a_h1 where a_h2 belongs (both times)"]
     assert [m.quantity for m in sheet.mistakes] == ["dE_dw5", "dE_dw6", "dE_dw3", "dE_dw4"]
     first = sheet.mistakes[0]
-    assert (first.cell, first.iteration) == ("AB39", 1)
+    assert (first.cell, first.iteration) == ("AB17", 1)
     assert math.isclose(first.sheet_value, 0.06731819501, rel_tol=1e-12)
     assert math.isclose(first.correct_value, 0.07215707291, rel_tol=1e-9)
     assert first.formula is None  # the reference holds values only
@@ -85,7 +85,7 @@ def test_reference_audit_names_its_two_mistakes_and_nothing_else(reference_ods):
     assert {c.status for c in sheet.columns if c.quantity not in
             {"dE_dw3", "dE_dw4", "dE_dw5", "dE_dw6"}} <= {"right", "follows"}
     assert sheet.reproduced is True
-    assert any("J29" in note and "0.8" in note for note in sheet.notes)
+    assert any("G13" in note and "0.8" in note for note in sheet.notes)
 
 
 def test_reference_errata_workbook_audits_like_the_reference(tmp_path):
@@ -95,7 +95,7 @@ def test_reference_errata_workbook_audits_like_the_reference(tmp_path):
     [sheet] = audit(path).sheets
     assert sheet.summary == ["E∂W5 and E∂W6 use i1 where t1 belongs",
                              "E∂W3 and E∂W4 use a_h1 where a_h2 belongs (both times)"]
-    assert sheet.mistakes[0].formula == "=(R39-C39)*R39*(1-R39)*J39"
+    assert sheet.mistakes[0].formula == "=(R17-C17)*R17*(1-R17)*J17"
     assert sheet.mistakes[0].formula_in_names == "(a_o1-i1)*a_o1*(1-a_o1)*a_h1"
 
 
@@ -147,7 +147,7 @@ def test_a_mistake_no_single_substitution_explains_is_said_plainly(tmp_path):
     [mistake] = result.sheets[0].mistakes
     assert mistake.quantity == "dE_dw5" and mistake.explanations == []
     assert result.sheets[0].summary == [
-        "E∂W5 is wrong from AB39 on, and no single substitution explains its values"]
+        "E∂W5 is wrong from AB17 on, and no single substitution explains its values"]
     assert "no single substitution explains it" in report(result)
     assert result.exit_status == 1
 
@@ -156,9 +156,9 @@ def test_a_mistake_no_single_substitution_explains_is_said_plainly(tmp_path):
 def test_values_only_sheet_is_diagnosed_too(tmp_path, fmt):
     path = make_book(tmp_path / f"formulas.{fmt}", {"dE_dw6": {"a_h2": "a_h1"}})
     plain = values_only(path, tmp_path / f"values.{fmt}")
-    assert Workbook(plain).formulas("lr=0.8", ["AC40"]) == {}
-    assert Workbook(path).formulas("lr=0.8", ["AC40"])["AC40"].endswith(
-        "(R40-A40)*R40*(1-R40)*J40" if fmt == "xlsx" else "([.R40]-[.A40])*[.R40]*(1-[.R40])*[.J40]")
+    assert Workbook(plain).formulas("lr=0.8", ["AC18"]) == {}
+    assert Workbook(path).formulas("lr=0.8", ["AC18"])["AC18"].endswith(
+        "(R18-A18)*R18*(1-R18)*J18" if fmt == "xlsx" else "([.R18]-[.A18])*[.R18]*(1-[.R18])*[.J18]")
     [mistake] = audit(plain).sheets[0].mistakes
     assert mistake.quantity == "dE_dw6" and mistake.formula is None
     assert mistake.explanations[0].words == "E∂W6 uses a_h1 where a_h2 belongs"
@@ -257,7 +257,7 @@ def test_cli_audit_text_names_the_mistake(tmp_path, capsys):
     assert main(["audit", str(bad)]) == 1
     out = capsys.readouterr().out
     assert "E∂W5 uses i1 where t1 belongs" in out
-    assert "AB39 holds =(R39-C39)*R39*(1-R39)*J39" in out
+    assert "AB17 holds =(R17-C17)*R17*(1-R17)*J17" in out
 
 
 def test_cli_audit_without_a_table_exits_2_in_one_line(tmp_path, capsys):

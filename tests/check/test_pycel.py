@@ -14,7 +14,7 @@ from sheetgen.core.cells import column_letter
 from sheetgen.core.model import Setup, run
 from sheetgen.core.template import network, sheet_name
 
-FIRST_ROW = 39
+FIRST_ROW = 17
 N_COLUMNS = len(network().names)
 
 
@@ -40,7 +40,7 @@ def test_pycel_evaluates_every_sheet_to_the_model_exactly(excel):
 
 def test_pycel_follows_a_changed_learning_rate_and_weight(excel):
     before = table(excel, 0.8), table(excel, 2.0)  # pycel compiles what it evaluates
-    excel.set_value(f"'{sheet_name(0.8)}'!J29", 0.3)
+    excel.set_value(f"'{sheet_name(0.8)}'!G13", 0.3)
     excel.set_value(f"'{sheet_name(2.0)}'!F{FIRST_ROW}", 0.25)  # w2
     after = table(excel, 0.8), table(excel, 2.0)
     assert after[0] == expected(Setup(), 0.3) != before[0]

@@ -27,7 +27,7 @@ from sheetgen.core.template import network, sheet_name
 from sheetgen.generation import generate
 
 SHEETS = [sheet_name(rate) for rate in DEFAULT_LEARNING_RATES]
-FIRST_ROW = 38  # 0-based index of spreadsheet row 39, the first iteration
+FIRST_ROW = 16  # 0-based index of spreadsheet row 17, the first iteration
 SKIP_REASON = ("LibreOffice is not installed (Debian/Ubuntu: apt-get install "
                "libreoffice-calc-nogui python3-uno)")
 
@@ -124,7 +124,9 @@ def test_stored_values_are_the_models_numbers(default_books):
         for rate, name in zip(DEFAULT_LEARNING_RATES, SHEETS, strict=True):
             expected = model_cells(Setup(), rate, 22)
             cells = stored[name]
-            assert len(cells) == 22 * 32 - 13, (fmt, name)  # row 39: 13 plain starting values
+            # Row 17: 13 plain starting values; the chart's title cell, AH15, is text.
+            assert len(cells) == 22 * 32 - 13 + 1, (fmt, name)
+            assert cells.pop((14, 33)) == f"when learning rate is {name.removeprefix('lr=')}", (fmt, name)
             for at, value in cells.items():
                 assert value == expected[at], (fmt, name, at)
 
@@ -201,7 +203,7 @@ def test_default_books_verify_clean(libreoffice, default_books, capsys):
     for fmt in ("xlsx", "ods"):
         assert re.search(rf"^OK {re.escape(str(default_books[fmt]))}: all \d+ formula cells agree", out, re.M)
     for name in SHEETS:
-        assert out.count(f"  {name}: {22 * 32 - 13} formula cells, 0 differ, 0 errors") == 2
+        assert out.count(f"  {name}: {22 * 32 - 13 + 1} formula cells, 0 differ, 0 errors") == 2
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "ods"])
@@ -210,7 +212,7 @@ def test_every_sheet_recalculates_to_the_model(libreoffice, default_books, fmt):
     assert [s.name for s in recalculation.sheets if s.name in SHEETS] == SHEETS
     for rate, name in zip(DEFAULT_LEARNING_RATES, SHEETS, strict=True):
         sheet = recalculation.sheet(name)
-        assert len(sheet.values) == 22 * 32 - 13
+        assert len(sheet.values) == 22 * 32 - 13 + 1  # and the chart's title cell
         assert largest_difference_from_model(sheet, model_cells(Setup(), rate, 22)) <= 1e-12
 
 
@@ -220,7 +222,7 @@ def test_thousand_iterations_recalculate_to_the_model(libreoffice, long_books, f
     recalculation = verify.recalculate(path)
     reports = verify.compare(verify.stored_values(path), recalculation, rtol=1e-12)
     assert all(not r.differences and not r.errors for r in reports)
-    assert [r.checked for r in reports if r.name in SHEETS] == [1000 * 32 - 13] * len(SHEETS)
+    assert [r.checked for r in reports if r.name in SHEETS] == [1000 * 32 - 13 + 1] * len(SHEETS)
     largest = 0.0
     for rate, name in zip(DEFAULT_LEARNING_RATES, SHEETS, strict=True):
         expected = model_cells(Setup(), rate, 1000)
@@ -232,42 +234,42 @@ def test_thousand_iterations_recalculate_to_the_model(libreoffice, long_books, f
 @pytest.mark.parametrize("fmt", ["xlsx", "ods"])
 def test_a_changed_cached_value_and_a_changed_formula_are_reported_exactly(
         libreoffice, default_books, tmp_path, capsys, fmt):
-    # Separate edits, on separate sheets. lr=0.8: the stored number of E45 (w1, which feeds
+    # Separate edits, on separate sheets. lr=0.8: the stored number of E23 (w1, which feeds
     # every later row) changes, its formula does not, so a check that used cached values would
-    # report more cells, or none. lr=1: W45 (E_total = E1 + E2, which nothing refers to)
-    # becomes E1 - E2 and keeps the true sum as its cached value. lr=2: W45 becomes the
+    # report more cells, or none. lr=1: W23 (E_total = E1 + E2, which nothing refers to)
+    # becomes E1 - E2 and keeps the true sum as its cached value. lr=2: W23 becomes the
     # square root of -E1, an error.
     edited = tmp_path / f"cached.{fmt}"
     edit_cell(default_books[fmt], edited, "lr=0.8",
-              r'(<c r="E45"[^>]*><f>E44-\$J\$29\*X44</f><v>)([^<]*)(</v>)',
-              r'(table:formula="of:=\[\.E44\]-\[\.\$J\$29\]\*\[\.X44\]" office:value-type="float" '
+              r'(<c r="E23"[^>]*><f>E22-\$G\$13\*X22</f><v>)([^<]*)(</v>)',
+              r'(table:formula="of:=\[\.E22\]-\[\.\$G\$13\]\*\[\.X22\]" office:value-type="float" '
               r'office:value=")([^"]*)(")',
               lambda m: m.group(1) + repr(float(m.group(2)) * (1 + 1e-9)) + m.group(3))
     formula = tmp_path / f"formula.{fmt}"
     edit_cell(edited, formula, "lr=1",
-              r"(<c r=\"W45\"[^>]*><f>U45)\+(V45</f>)",
-              r"(table:formula=\"of:=\[\.U45\])\+(\[\.V45\]\")",
+              r"(<c r=\"W23\"[^>]*><f>U23)\+(V23</f>)",
+              r"(table:formula=\"of:=\[\.U23\])\+(\[\.V23\]\")",
               lambda m: m.group(1) + "-" + m.group(2))
     path = tmp_path / f"edited.{fmt}"
     edit_cell(formula, path, "lr=2",
-              r"(<c r=\"W45\"[^>]*><f>)U45\+V45(</f>)",
-              r"(table:formula=\"of:=)\[\.U45\]\+\[\.V45\](\")",
-              lambda m: m.group(1) + ("SQRT(-U45)" if fmt == "xlsx" else "SQRT(-[.U45])") + m.group(2))
+              r"(<c r=\"W23\"[^>]*><f>)U23\+V23(</f>)",
+              r"(table:formula=\"of:=)\[\.U23\]\+\[\.V23\](\")",
+              lambda m: m.group(1) + ("SQRT(-U23)" if fmt == "xlsx" else "SQRT(-[.U23])") + m.group(2))
 
     assert main(["verify", str(path)]) == 1
     out = capsys.readouterr().out
     listed = re.findall(r"^    (\S+) (=\S+): stored (\S+), recalculated (\S+) \(relative (\S+)\)$", out, re.M)
-    assert [cell for cell, *_ in listed] == ["E45", "W45"], out
+    assert [cell for cell, *_ in listed] == ["E23", "W23"], out
     (_, _, stored, recalculated, relative), (_, formula, *_) = listed
     assert float(relative) == pytest.approx(1e-9, rel=1e-3)
     assert float(stored) == float(recalculated) * (1 + 1e-9)
-    assert formula == "=U45-V45"
+    assert formula == "=U23-V23"
     for name in SHEETS:
         differ = 1 if name in ("lr=0.8", "lr=1") else 0
         errors = 1 if name == "lr=2" else 0
         assert re.search(rf"^  {re.escape(name)}: \d+ formula cells, {differ} differ, {errors} errors",
                          out, re.M), name
-    assert re.search(r"^    W45 =SQRT\(-U45\): evaluates to (Err:502|#NUM!)$", out, re.M), out
+    assert re.search(r"^    W23 =SQRT\(-U23\): evaluates to (Err:502|#NUM!)$", out, re.M), out
     assert re.search(rf"^FAIL {re.escape(str(path))}: 2 of \d+ formula cells differ, "
                      r"1 is an error \(LibreOffice\)$", out, re.M)
 
@@ -278,12 +280,12 @@ def test_changed_parameters_recalculate_the_sheet(libreoffice, default_books, tm
     # w5 of lr=0.5 becomes 0.35. Each sheet must follow the model run with its new parameter.
     edited = tmp_path / f"rate.{fmt}"
     edit_cell(default_books[fmt], edited, "lr=0.8",
-              r'(<c r="J29"[^>]*><v>)0\.8(</v>)',
+              r'(<c r="G13"[^>]*><v>)0\.8(</v>)',
               r'(table:style-name="ceP" office:value-type="float" office:value=")0\.8(")',
               lambda m: m.group(1) + "0.3" + m.group(2))
     path = tmp_path / f"weight.{fmt}"
     edit_cell(edited, path, "lr=0.5",
-              r'(<c r="M39"[^>]*><v>)0\.4(</v>)',
+              r'(<c r="M17"[^>]*><v>)0\.4(</v>)',
               r'(<table:table-cell table:style-name="ceV" office:value-type="float" office:value=")0\.4("/>)',
               lambda m: m.group(1) + "0.35" + m.group(2))
     recalculation = verify.recalculate(path)

@@ -67,7 +67,11 @@ def finite_difference_failures(net: model.Network, setup, rows: int = 3) -> list
     return failures
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+# Examples trained on a data set have their own finite-difference tests (tests/core/test_optim.py).
+ONE_SAMPLE_EXAMPLES = [n for n in EXAMPLES if "data" not in tomllib.loads(example_text(n))]
+
+
+@pytest.mark.parametrize("name", ONE_SAMPLE_EXAMPLES)
 def test_every_example_has_the_true_gradients(name):
     config = example(name)
     validate(config)

@@ -13,9 +13,10 @@ from sheetgen.report import write_report
 
 
 def report_config(kind: str, out: Path) -> Config:
-    """default, errata (--reference-errata), biased (the shipped example), trained biases."""
-    if kind == "biased":
-        return from_mapping(tomllib.loads(example_text("biased")) | {"output_dir": str(out)})
+    """default, errata (--reference-errata), trained biases, or a shipped example by name
+    (biased, deep, softmax, mazur-trained-biases, era)."""
+    if kind in ("biased", "deep", "softmax", "mazur-trained-biases", "era"):
+        return from_mapping(tomllib.loads(example_text(kind)) | {"output_dir": str(out)})
     if kind == "trained":
         return from_mapping({"biases": {"b1": 0.35, "b2": 0.6, "train": True}, "output_dir": str(out),
                              "learning_rates": [0.5, 3], "iterations": 40})

@@ -124,3 +124,19 @@ def test_screenshot_is_not_blank(report_folder, tmp_path):
     assert inked > 0.02, f"only {inked:.1%} of the page is not white"
     colours = np.unique(pixels[:, 0] << 16 | pixels[:, 1] << 8 | pixels[:, 2])
     assert len(colours) > 100  # text, the picture's fill, the plots' lines
+
+
+def test_general_network_page_renders_offline(made_report, tmp_path):
+    """The softmax example's page: δ sections, \\ln, \\exp and \\max drawn as MathML."""
+    folder = made_report("softmax")[1]
+    result, outside = browse(folder / "index.html", tmp_path)
+    assert "error" not in result, result.get("error")
+    assert outside == []
+    images = result["images"]
+    assert len(images) == 1 + 3 + 1 and all(i["loaded"] for i in images), images
+    text = result["text"]
+    assert "(the output layer)" in text and "(the hidden layer)" in text and "Best learning rate" in text
+    for raw in ("$$", "\\frac", "\\partial", "\\delta", "\\ln", "\\operatorname", "\\times"):
+        assert raw not in text, raw
+    assert result["maths"] > 100
+    assert result["page_width"] <= WIDTH and result["overflowing"] == []

@@ -17,13 +17,15 @@ def test_report_writes_markdown_page_and_images(tmp_path, capsys):
     assert main(["report", "--output-dir", str(tmp_path)]) == 0
     folder = tmp_path / "report"
     names = set(_files(folder))
-    assert names == {"README.md", "index.html", "images/network.png", "images/loss_all.png",
-                     *(f"images/loss_lr_{r}.png" for r in ("0.1", "0.2", "0.5", "0.8", "1", "2"))}
+    plots = ["loss_all", *(f"loss_lr_{r}" for r in ("0.1", "0.2", "0.5", "0.8", "1", "2"))]
+    assert names == {"README.md", "index.html", "images/network.png",
+                     *(f"images/BackPropagation_{p}.png" for p in plots)}
     out = capsys.readouterr().out.splitlines()
     assert len(out) == len(names) and all(line.startswith("wrote ") for line in out)
     markdown = (folder / "README.md").read_text("utf-8")
     # Images linked relatively, each one there; sections in the original write-up's order.
-    for link in ("images/network.png", "images/loss_lr_0.1.png", "images/loss_all.png"):
+    for link in ("images/network.png", "images/BackPropagation_loss_lr_0.1.png",
+                 "images/BackPropagation_loss_all.png"):
         assert f"]({link})" in markdown
     order = ["## The network", "## Forward pass", "with respect to w5, w6, w7 and w8",
              "with respect to w1, w2, w3 and w4", "## Weight update", "## Loss per learning rate",

@@ -76,7 +76,7 @@ def test_formulas_give_no_error_values_in_pycel(tmp_path):
     cached = openpyxl.load_workbook(path, data_only=True)["lr=1000"]
     excel = ExcelCompiler(filename=str(path))
     checked = 0
-    for row in range(39, 39 + 20):
+    for row in range(17, 17 + 20):
         for col in range(1, 37):
             value = excel.evaluate(f"lr=1000!{column_letter(col - 1)}{row}")
             stored = cached.cell(row, col).value

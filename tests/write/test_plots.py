@@ -11,9 +11,10 @@ from sheetgen.build.assemble import traces
 from sheetgen.cli import main
 from sheetgen.config import DEFAULT_ITERATIONS, DEFAULT_LEARNING_RATES, Config
 from sheetgen.core.template import format_rate
-from sheetgen.write.plots import loss_curve
+from sheetgen.write.plots import loss_curve, write_plots
 
-NAMES = [f"loss_lr_{format_rate(r)}.png" for r in DEFAULT_LEARNING_RATES] + ["loss_all.png"]
+NAMES = [f"BackPropagation_loss_lr_{format_rate(r)}.png" for r in DEFAULT_LEARNING_RATES] \
+    + ["BackPropagation_loss_all.png"]
 
 
 def test_generate_writes_one_plot_per_rate_and_a_combined_one(default_books):
@@ -54,3 +55,11 @@ def test_no_plots_run_does_not_import_matplotlib(tmp_path):
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_plot_names_carry_the_basename_so_two_configurations_share_a_folder(tmp_path):
+    for basename in ("first", "second"):
+        config = Config(learning_rates=(0.5,), iterations=3, output_dir=tmp_path, basename=basename)
+        write_plots(config, traces(config))
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "first_loss_all.png", "first_loss_lr_0.5.png", "second_loss_all.png", "second_loss_lr_0.5.png"]

@@ -1,0 +1,197 @@
+"""Data sets and optimizers from a config file: the cells hold the issue's update equations over
+labelled parameter cells, samples are picked from the data sheet by live formulas, a CSV file is
+read relative to its config, and each bad [data] or [optimizer] input is one line naming its key,
+status 2, nothing written. (LibreOffice checks the examples' small books in test_network_cli.py.)"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from sheetgen.build.assemble import build_book
+from sheetgen.build.book import render_row
+from sheetgen.cli import main
+from sheetgen.config import example_text, from_file, from_mapping, validate
+
+LINEAR = """
+learning_rates = [0.1]
+iterations = 10
+[network]
+layers = [1, 1]
+activations = ["identity"]
+loss = "sse"
+biases = "per_neuron"
+train_biases = true
+[data]
+samples = [{ i1 = -1, t1 = -1 }, { i1 = 1, t1 = 3 }, { i1 = 2, t1 = 5 }]
+batch = 1
+"""
+
+
+def _book(text: str):
+    config = from_mapping(tomllib.loads(text), "test")
+    validate(config)
+    return config, build_book(config)
+
+
+def _cell(sheet, name: str, first: bool = False) -> str:
+    column = next(c for c in sheet.columns if c.quantity == name)
+    return render_row(column, "xlsx", sheet.first_row + (1 if first else 5), first)
+
+
+def _parameter(sheet, label: str) -> str:
+    """The absolute address of the parameter cell labelled `label`."""
+    cell = next(c for c in sheet.cells if c.style == "label" and c.value == label)
+    value = next(c for c in sheet.cells if c.row == cell.row and c.col == cell.col + 1)
+    letters = re.sub(r"\d", "", "ABCDEFGHIJ"[value.col])
+    return f"${letters}${value.row + 1}"
+
+
+def test_momentum_cells_are_the_equations_over_the_beta_cell():
+    config, book = _book(LINEAR + '[optimizer]\nname = "momentum"\nbeta = 0.8\n'
+                         'initial_state = { v = { w1 = 0.25 } }\n')
+    sheet = book.sheets[0]
+    beta = _parameter(sheet, "β")
+    v, w, g = (next(c for c in sheet.columns if c.quantity == n).index for n in ("v_w1", "w1", "dE_dw1"))
+    letter = {k: re.sub(r"\d", "", parse_letter(k)) for k in (v, w, g)}
+    row = sheet.first_row + 5  # 1-based number of the rendered row
+    assert _cell(sheet, "v_w1") == f"{beta}*{letter[v]}{row - 1}+(1-{beta})*{letter[g]}{row - 1}"
+    # The new weight reads the new state in its own row.
+    rate = _parameter(sheet, "Learning_rate")
+    assert _cell(sheet, "w1") == f"{letter[w]}{row - 1}-{rate}*{letter[v]}{row}"
+    # The first row holds the initial state as a plain number.
+    assert _cell(sheet, "v_w1", first=True) is None
+    first = next(iter(sheet.rows))
+    assert first[v] == 0.25 and first[next(c.index for c in sheet.columns if c.quantity == "v_b1")] == 0
+
+
+def parse_letter(index: int) -> str:
+    from sheetgen.core.cells import column_letter
+
+    return column_letter(index)
+
+
+def test_one_sample_per_row_picks_from_the_data_sheet_and_shows_which():
+    _, book = _book(LINEAR)
+    sheet = book.sheets[0]
+    assert "MOD(" in _cell(sheet, "sample")
+    assert _cell(sheet, "i1").startswith("INDEX(data!$A$3:$A$5,")
+    assert _cell(sheet, "t1").startswith("INDEX(data!$B$3:$B$5,")
+    column = next(c.index for c in sheet.columns if c.quantity == "sample")
+    assert [row[column] for row in sheet.rows] == [1, 2, 3, 1, 2, 3, 1, 2, 3, 1]
+    data = book.sheets[-1]
+    assert data.name == "data"
+    assert [c.value for c in data.cells if c.style == "number"] == [-1, -1, 1, 3, 2, 5]
+
+
+def test_full_batch_has_every_sample_and_combines_them():
+    text = example_text("xor").replace('reduction = "mean"', 'reduction = "sum"')
+    text = re.sub(r"^iterations.*$", "iterations = 5", text, flags=re.M)
+    _, book = _book(text)
+    sheet = book.sheets[0]
+    headers = [c.header for c in sheet.columns]
+    assert {"i1_s1", "i2_s4", "t1_s3", "a_o1_s2", "δ_h1_s4", "E_s1", "E_total"} <= set(headers)
+    total = _cell(sheet, "E_total")
+    assert total.count("+") == 3 and "/" not in total  # sum, not mean
+
+
+def test_adam_without_epsilon_or_bias_correction_is_the_textbook_form():
+    _, book = _book(LINEAR + '[optimizer]\nname = "adam"\nepsilon = 0\nbias_correction = false\n')
+    sheet = book.sheets[0]
+    formula = _cell(sheet, "w1")
+    assert "SQRT(" in formula and "^" not in formula and "+$" not in formula.split("SQRT")[1]
+    assert not any(c.value == "ε" for c in sheet.cells)
+    _, book = _book(LINEAR + '[optimizer]\nname = "adam"\n')
+    formula = _cell(book.sheets[0], "w1")
+    assert formula.count("^") == 2 and _parameter(book.sheets[0], "ε") in formula
+
+
+def test_gradient_check_columns_sit_beside_the_gradients_and_read_h():
+    _, book = _book(LINEAR + '[optimizer]\ncheck_gradients = true\nh = 1e-7\n')
+    sheet = book.sheets[0]
+    names = [c.quantity for c in sheet.columns]
+    assert names[names.index("dE_dw1") + 1] == "fd_w1"
+    h = _parameter(sheet, "h (gradient check)")
+    assert _cell(sheet, "fd_w1").endswith(f")/{h}")
+
+
+def test_summary_has_the_loss_per_epoch():
+    config, book = _book(LINEAR)
+    labels = [c.value for c in book.summary.cells if isinstance(c.value, str)]
+    assert any(t.startswith("Loss per epoch (3 steps each)") for t in labels)
+    epochs = [f for f in book.summary.formulas if "AVERAGE" in f.formulas["xlsx"]]
+    assert len(epochs) == 3  # 10 steps: three full epochs, then one of a single step
+    assert max(c.value for c in book.summary.cells if c.style == "integer") == 4
+    rows = list(book.sheets[0].rows)
+    column = next(c.index for c in book.sheets[0].columns if c.quantity == "E_total")
+    assert epochs[0].value == pytest.approx(sum(r[column] for r in rows[:3]) / 3, rel=1e-15)
+    assert config.data.steps_per_epoch() == 3
+
+
+def test_csv_samples_are_read_relative_to_the_config(tmp_path):
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    (folder / "samples.csv").write_text("i1,t1\n0,1\n1,3\n2,5\n", "utf-8")
+    text = LINEAR.replace("samples = [{ i1 = -1, t1 = -1 }, { i1 = 1, t1 = 3 }, { i1 = 2, t1 = 5 }]",
+                          'file = "samples.csv"')
+    (folder / "exp.toml").write_text(text, "utf-8")
+    config = from_file(folder / "exp.toml")
+    assert config.data.rows == ((0.0, 1.0), (1.0, 3.0), (2.0, 5.0))
+    assert config.data.source == "samples.csv"
+
+
+BAD = {
+    "sample missing an input": ("[data]\nsamples = [{ i1 = 0, i2 = 1, t1 = 1 }, { i1 = 0, t1 = 1 }]",
+                                "data.samples", "sample 2 has no input i2"),
+    "sample missing a target": ("[data]\nsamples = [{ i1 = 0, i2 = 1 }]", "data.samples",
+                                "no target t1"),
+    "CSV with text": ('[data]\nfile = "text.csv"', "data.file", "'abc' is not a number"),
+    "CSV without rows": ('[data]\nfile = "empty.csv"', "data.file", "no rows"),
+    "batch too large": ("[data]\nsamples = [{ i1 = 0, i2 = 1, t1 = 1 }]\nbatch = 2", "data.batch",
+                        "larger than the data set"),
+    "unknown optimizer": ('[optimizer]\nname = "lion"', "optimizer.name", "unknown optimizer"),
+    "beta of 1": ('[optimizer]\nname = "momentum"\nbeta = 1', "optimizer.beta", "[0, 1)"),
+    "negative beta2": ('[optimizer]\nname = "adam"\nbeta2 = -0.1', "optimizer.beta2", "[0, 1)"),
+    "negative epsilon": ('[optimizer]\nname = "adam"\nepsilon = -1e-8', "optimizer.epsilon", "0 or more"),
+    "unknown state": ('[optimizer]\nname = "adam"\ninitial_state = { v = { w1 = 0.1 } }',
+                      "optimizer.initial_state.v", "keeps no state"),
+    "unknown parameter": ('[optimizer]\nname = "adam"\ninitial_state = { m = { w9 = 0.1 } }',
+                          "optimizer.initial_state.m.w9", "no trained parameter"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_data_or_optimizer_input_is_one_line_and_nothing_written(case, tmp_path, capsys):
+    text, key, words = BAD[case]
+    (tmp_path / "text.csv").write_text("i1,i2,t1\n0,1,1\n0,abc,1\n", "utf-8")
+    (tmp_path / "empty.csv").write_text("i1,i2,t1\n", "utf-8")
+    out = tmp_path / "out"
+    config = tmp_path / "bad.toml"
+    network = "[network]\nlayers = [2, 2, 1]\n"
+    config.write_text(f'output_dir = "{out}"\n{network}{text}\n', "utf-8")
+    assert main(["generate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f" {key}:" in err and words in err, err
+    assert not out.exists()
+
+
+def test_every_listed_key_appears_in_the_readme():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    for _, key, _ in BAD.values():
+        assert key.split(".")[0] + "." in readme
+    for equation in ("v ← β·v + (1 − β)·g", "s ← β·s + (1 − β)·g²", "w ← w − lr·m̂ / (√ŝ + ε)"):
+        assert equation in readme
+
+
+def test_report_refuses_a_data_set_in_one_line(tmp_path, capsys):
+    config = tmp_path / "xor.toml"
+    config.write_text(example_text("xor"), "utf-8")
+    out = tmp_path / "out"
+    assert main(["report", "--config", str(config), "--iterations", "5", "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "data:" in err and "Traceback" not in err
+    assert not out.exists()

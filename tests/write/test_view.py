@@ -1,0 +1,255 @@
+"""What a student sees on opening a workbook, read back from the files: where each sheet opens
+and what stays frozen, number formats, chart titles and axes, the summary's chart and
+highlight, and plain numbers that read back exactly. `make screenshots` shows the same in
+LibreOffice's window; one test here renders a small book's numbers with LibreOffice."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+import zipfile
+from xml.etree import ElementTree
+
+import openpyxl
+import pytest
+
+from sheetgen.config import from_file
+from sheetgen.generation import generate
+
+SHEETS = ["lr=0.1", "lr=0.2", "lr=0.5", "lr=0.8", "lr=1", "lr=2"]
+HEADER_ROW = 16        # 1-based; the rows down to it are frozen
+MAX_FROZEN_ROWS = 20   # more than a laptop screen keeps in view beside some table rows
+NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "c": "http://schemas.openxmlformats.org/drawingml/2006/chart",
+    "config": "urn:oasis:names:tc:opendocument:xmlns:config:1.0",
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+    "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+    "number": "urn:oasis:names:tc:opendocument:xmlns:datastyle:1.0",
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "draw": "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0",
+    "svg": "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0",
+    "chart": "urn:oasis:names:tc:opendocument:xmlns:chart:1.0",
+}
+
+
+def q(prefix: str, name: str) -> str:
+    return f"{{{NS[prefix]}}}{name}"
+
+
+def xlsx_part(path, name: str) -> ElementTree.Element:
+    with zipfile.ZipFile(path) as zf:
+        return ElementTree.fromstring(zf.read(name))
+
+
+# --- view: opens at A1, header frozen in view ---------------------------------------------
+
+def test_xlsx_every_sheet_opens_at_a1_and_freezes_at_most_20_rows(default_books):
+    names = openpyxl.load_workbook(default_books["xlsx"], read_only=True).sheetnames
+    assert names == ["summary", *SHEETS]
+    for k, name in enumerate(names, start=1):
+        view = xlsx_part(default_books["xlsx"], f"xl/worksheets/sheet{k}.xml").find(
+            "m:sheetViews/m:sheetView", NS)
+        assert view.get("topLeftCell", "A1") == "A1", name
+        pane = view.find("m:pane", NS)
+        if name == "summary":
+            assert pane is None
+            continue
+        assert pane.get("state") == "frozen" and pane.get("xSplit") is None, name
+        rows = int(pane.get("ySplit"))
+        assert rows == HEADER_ROW <= MAX_FROZEN_ROWS, name
+        assert pane.get("topLeftCell") == f"A{rows + 1}"  # the table scrolls below the header
+
+
+def test_ods_every_sheet_opens_at_a1_and_freezes_at_most_20_rows(default_books):
+    with zipfile.ZipFile(default_books["ods"]) as zf:
+        text = zf.read("settings.xml").decode()
+    # The set is named "ooo:view-settings": LibreOffice ignores it unless the prefix is declared.
+    assert 'xmlns:ooo="http://openoffice.org/2004/office"' in text
+    root = ElementTree.fromstring(text)
+    [views] = [s for s in root.iter(q("config", "config-item-set"))
+               if s.get(q("config", "name")) == "ooo:view-settings"]
+    tables = next(m for m in views.iter(q("config", "config-item-map-named"))
+                  if m.get(q("config", "name")) == "Tables")
+    settings = {}
+    for entry in tables:
+        items = {i.get(q("config", "name")): int(i.text) for i in entry.iter(q("config", "config-item"))}
+        settings[entry.get(q("config", "name"))] = items
+    assert list(settings) == ["summary", *SHEETS]
+    for name, items in settings.items():
+        assert items["CursorPositionX"] == items["CursorPositionY"] == 0, name
+        assert items["PositionLeft"] == items["PositionTop"] == 0, name
+        assert items["HorizontalSplitMode"] == 0, name
+        if name == "summary":
+            assert items["VerticalSplitMode"] == 0
+            continue
+        assert items["VerticalSplitMode"] == 2, name  # frozen
+        assert items["VerticalSplitPosition"] == HEADER_ROW <= MAX_FROZEN_ROWS, name
+        assert items["PositionBottom"] == HEADER_ROW, name
+    active = next(i for i in views.iter(q("config", "config-item"))
+                  if i.get(q("config", "name")) == "ActiveTable")
+    assert active.text == "summary"
+
+
+# --- number formats -------------------------------------------------------------------------
+
+def test_xlsx_number_formats(default_books):
+    ws = openpyxl.load_workbook(default_books["xlsx"])["lr=0.5"]
+    assert ws["E17"].number_format == "0.0#########"       # w1: up to 10 decimals, no padding
+    assert ws["X17"].number_format == "0.0########E+00"    # E∂W1: 10 significant digits
+    assert ws["AF17"].number_format == "0"                 # iteration
+    assert ws["G13"].number_format == "General"            # the learning rate, as typed
+    summary = openpyxl.load_workbook(default_books["xlsx"])["summary"]
+    assert summary["B5"].number_format == "General"
+    assert summary["D5"].number_format == "0.0#########"
+
+
+def test_ods_number_formats(default_books):
+    with zipfile.ZipFile(default_books["ods"]) as zf:
+        content = ElementTree.fromstring(zf.read("content.xml"))
+    styles = {s.get(q("style", "name")): s for s in content.iter(q("number", "number-style"))}
+
+    def places(name: str, kind: str) -> tuple[str, str]:
+        element = styles[name].find(f"number:{kind}", NS)
+        return element.get(q("number", "decimal-places")), element.get(q("number", "min-decimal-places"))
+
+    assert places("N1", "number") == ("10", "1")               # 0.0#########
+    assert places("N2", "scientific-number") == ("9", "1")     # 0.0########E+00
+    assert places("N3", "number") == ("0", "0")                # iterations
+    cells = {s.get(q("style", "name")): s.get(q("style", "data-style-name"))
+             for s in content.iter(q("style", "style"))}
+    assert (cells["ceV"], cells["ceG"], cells["ceI"]) == ("N1", "N2", "N3")
+    assert cells["ceR"] is None  # learning rates: no data style, shown as typed
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
+def test_libreoffice_shows_the_numbers_without_padding(tmp_path):
+    """LibreOffice's own rendering ("as shown" CSV) of a small book, both formats."""
+    config = tmp_path / "small.toml"
+    config.write_text(f'learning_rates = [0.5]\niterations = 3\nplots = false\noutput_dir = "{tmp_path}"\n')
+    paths = generate(from_file(config))
+    for path in paths:
+        out = tmp_path / path.suffix[1:]
+        # Token 9 "true": cells as shown; token 12 "2": the second sheet, lr=0.5.
+        shown_as = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,2"
+        subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo",
+                        "--convert-to", shown_as, "--outdir", str(out), str(path)],
+                       check=True, capture_output=True, timeout=180)
+        [shown] = list(out.glob("*.csv"))
+        rows = list(csv.reader(shown.open(encoding="utf-8")))
+        assert rows[12][6] == "0.5", path.suffix                      # G13, the learning rate
+        first = rows[16]                                              # row 17
+        assert first[:4] == ["0.01", "0.99", "0.05", "0.1"], path.suffix
+        assert first[9] == "0.5068745668" and first[23] == "1.882556669E-04", path.suffix
+        assert first[31] == "1"
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+def test_xlsx_chart_title_cell_follows_the_learning_rate(default_books):
+    formulas = openpyxl.load_workbook(default_books["xlsx"])
+    values = openpyxl.load_workbook(default_books["xlsx"], data_only=True)
+    for name in SHEETS:
+        # The chart's title refers to AH15 (tests/build/test_charts.py), two rows above it.
+        assert formulas[name]["AH15"].value == '="when learning rate is "&$G$13'
+        assert values[name]["AH15"].value == f"when learning rate is {name.removeprefix('lr=')}"
+
+
+def test_xlsx_chart_axes_have_few_decimals(default_books):
+    for k in range(1, 8):
+        chart = xlsx_part(default_books["xlsx"], f"xl/charts/chart{k}.xml")
+        formats = [(f.get("formatCode"), f.get("sourceLinked")) for f in chart.iter(q("c", "numFmt"))]
+        assert formats == [("0", "0"), ("0.00#", "0")], k  # iteration; E_total
+
+
+def test_ods_chart_axes_have_few_decimals(default_books):
+    with zipfile.ZipFile(default_books["ods"]) as zf:
+        chart = ElementTree.fromstring(zf.read("Object 2/content.xml"))
+    styles = {s.get(q("style", "name")): s for s in chart.iter(q("style", "style"))}
+    numbers = {s.get(q("style", "name")): s.find("number:number", NS)
+               for s in chart.iter(q("number", "number-style"))}
+    for axis in chart.iter(q("chart", "axis")):
+        style = styles[axis.get(q("chart", "style-name"))]
+        props = style.find("style:chart-properties", NS)
+        assert props.get(q("chart", "link-data-style-to-source")) == "false"
+        number = numbers[style.get(q("style", "data-style-name"))]
+        decimals = (number.get(q("number", "min-decimal-places")), number.get(q("number", "decimal-places")))
+        assert decimals == (("0", "0") if axis.get(q("chart", "dimension")) == "x" else ("2", "3"))
+
+
+def test_ods_summary_chart_sits_beside_the_compact_table(default_books):
+    with zipfile.ZipFile(default_books["ods"]) as zf:
+        content = ElementTree.fromstring(zf.read("content.xml"))
+    summary = next(t for t in content.iter(q("table", "table")) if t.get(q("table", "name")) == "summary")
+    [frame] = summary.iter(q("draw", "frame"))
+    x_mm = float(frame.get(q("svg", "x")).removesuffix("mm"))
+    y_mm = float(frame.get(q("svg", "y")).removesuffix("mm"))
+    width_mm = float(frame.get(q("svg", "width")).removesuffix("mm"))
+    column_mm = 14 * 0.085 * 25.4  # the summary's columns
+    assert x_mm == pytest.approx(5 * column_mm, abs=0.01) and y_mm == pytest.approx(3 * 4.52)  # F4
+    assert x_mm + width_mm < 330  # in view on a 1366 px wide screen (96 px an inch)
+
+
+# --- the best rate, highlighted by a live conditional format ------------------------------
+
+def test_xlsx_best_rate_row_is_highlighted_by_a_formula(default_books):
+    sheet = xlsx_part(default_books["xlsx"], "xl/worksheets/sheet1.xml")
+    [rule_block] = sheet.findall("m:conditionalFormatting", NS)
+    assert rule_block.get("sqref") == "A5:E10"
+    [rule] = rule_block.findall("m:cfRule", NS)
+    assert rule.get("type") == "expression"
+    assert rule.find("m:formula", NS).text == "$D5=MIN($D$5:$D$10)"
+    styles = xlsx_part(default_books["xlsx"], "xl/styles.xml")
+    fill = styles.find(f"m:dxfs/m:dxf[{int(rule.get('dxfId')) + 1}]/m:fill/m:patternFill/m:bgColor", NS)
+    assert fill.get("rgb") == "FFC6EFCE"
+
+
+def test_ods_best_rate_row_is_highlighted_by_a_formula(default_books):
+    with zipfile.ZipFile(default_books["ods"]) as zf:
+        content = ElementTree.fromstring(zf.read("content.xml"))
+        named = ElementTree.fromstring(zf.read("styles.xml"))
+    assert [s.get(q("style", "name")) for s in named.iter(q("style", "style"))] == ["Best_20_rate"]
+    maps = {s.get(q("style", "name")): s.find("style:map", NS) for s in content.iter(q("style", "style"))}
+    summary = next(t for t in content.iter(q("table", "table")) if t.get(q("table", "name")) == "summary")
+    rows = list(summary.iter(q("table", "table-row")))
+    for r in range(5, 11):  # every cell of A:E in the rate rows carries its row's condition
+        cells = list(rows[r - 1].iter(q("table", "table-cell")))[:5]
+        for cell in cells:
+            condition = maps[cell.get(q("table", "style-name"))]
+            assert condition.get(q("style", "apply-style-name")) == "Best_20_rate"
+            assert condition.get(q("style", "condition")) == \
+                f"is-true-formula([.$D${r}]=MIN([.$D$5:.$D$10]))"
+
+
+# --- plain numbers read back exactly ---------------------------------------------------------
+
+def test_17_digit_inputs_round_trip_exactly(tmp_path):
+    config = tmp_path / "exact.toml"
+    config.write_text(f'learning_rates = [0.30000000000000004]\niterations = 2\nplots = false\n'
+                      f'output_dir = "{tmp_path}"\n'
+                      "weights = { w1 = 0.30000000000000004, w8 = 0.1234567890123456789 }\n"
+                      "inputs = { i1 = 1e-300 }\n")
+    paths = {p.suffix: p for p in generate(from_file(config))}
+    ws = openpyxl.load_workbook(paths[".xlsx"])["lr=0.30000000000000004"]
+    assert ws["G13"].value == 0.30000000000000004 != 0.3
+    assert ws["E17"].value == 0.30000000000000004
+    assert ws["P17"].value == 0.1234567890123456789
+    assert ws["C17"].value == 1e-300
+    with zipfile.ZipFile(paths[".xlsx"]) as zf:
+        xml = zf.read("xl/worksheets/sheet2.xml").decode()
+    assert re.search(r'<c r="E17"[^>]*><v>0\.30000000000000004</v>', xml)
+    with zipfile.ZipFile(paths[".ods"]) as zf:
+        content = zf.read("content.xml").decode()
+    assert 'office:value="0.30000000000000004"' in content
+
+
+# --- validity -----------------------------------------------------------------------------
+
+def test_default_xlsx_validates_with_openxml_audit(default_books):
+    from openxml_audit import FileFormat, OpenXmlValidator
+
+    result = OpenXmlValidator(file_format=FileFormat.MICROSOFT_365).validate(str(default_books["xlsx"]))
+    errors = [str(e) for e in result.errors if e.severity.name == "ERROR"]
+    assert result.error_count == 0, errors[:5]

@@ -375,7 +375,7 @@ def test_init_config_with_standard_output_closed(tmp_path):
      "argument --learning-rates: 1e-400 underflows to 0 (the smallest float is about 5e-324)"),
     (["--iterations", "9" * 5000], "argument --iterations: not a whole number: "
                                    "'9999999999999999999999999999... (5,000 characters)'"),
-    (["--iterations", "9" * 1000], "iterations: at most 1,048,538 fit in an .xlsx sheet (1,048,576 rows), "
+    (["--iterations", "9" * 1000], "iterations: at most 1,048,560 fit in an .xlsx sheet (1,048,576 rows), "
                                    "got a number of 1,000 digits"),
     (["--format", "x" * 100], "argument --format: choose xlsx, ods or both, not "
                               "'xxxxxxxxxxxxxxxxxxxxxxxxxxxx... (100 characters)'"),

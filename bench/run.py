@@ -45,6 +45,7 @@ AUDIT_BIG_SECONDS = 10.0    # the audit of a 6 x 10,000-row workbook
 AUDIT_CLASS_SECONDS = 60.0  # the audit of 60 typical hand-made sheets
 CLASS_SIZE = 60
 DEFAULT_SECONDS = 1.0     # the default workbook, whole process
+BOMB_SECONDS, BOMB_MB = 1.0, 200  # refusing a hostile file, whole process
 DEEP_CELL_FACTOR = 1.5    # a general network's time per cell within 1.5x the reference's
 XOR_CELL_FACTOR = 1.5     # a data set's time per cell within 1.5x the reference's
 
@@ -74,11 +75,32 @@ def measure(name: str, argv: list[str], output: Path | None = None) -> Step:
     step = Step(name, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
                 proc.returncode, size)
     expected_one = name.startswith(("sheetgen compare", "sheetgen audit"))  # 1: differences found
-    if proc.returncode not in (0, 1) or (proc.returncode == 1 and not expected_one):
+    if proc.returncode not in (0, 1, 2) or (proc.returncode == 1 and not expected_one) \
+            or (proc.returncode == 2 and "bomb" not in name):
         print(printed.decode("utf-8", "replace"), file=sys.stderr)
     print(f"  {name:<44} {seconds:7.2f} s  cpu {step.cpu:6.2f} s  {step.rss_mb:7.1f} MB"
           f"  exit {proc.returncode}", flush=True)
     return step
+
+
+def renamed_sheet_bomb(good: Path, target: Path) -> Path:
+    """`good` with sheet2.xml stored as sheet2.dat holding A1 and XFD1048576: a reader that
+    trusted the name would lay out 17 billion cells."""
+    import zipfile
+
+    rows = ('<row r="1"><c r="A1"><v>1</v></c></row>'
+            '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+             f'spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>')
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            name, data = info.filename, zin.read(info)
+            if name == "xl/worksheets/sheet2.xml":
+                name, data = "xl/worksheets/sheet2.dat", sheet.encode()
+            elif name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+                data = data.replace(b"sheet2.xml", b"sheet2.dat")
+            zout.writestr(name, data)
+    return target
 
 
 def python(*args: str) -> list[str]:
@@ -303,6 +325,11 @@ def main() -> int:
                             sheetgen("generate", "--output-dir", str(out / "default"), *plots, *quiet))
                     for _ in range(3)]
         steps["default"] = min(defaults, key=lambda s: s.seconds)
+        bomb = renamed_sheet_bomb(out / "default" / "BackPropagation.xlsx", out / "bomb.xlsx")
+        for command in ("audit", "compare"):
+            extra = [str(out / "default" / "BackPropagation.xlsx")] if command == "compare" else []
+            steps[f"bomb {command}"] = measure(f"sheetgen {command} (a sheet bomb under another name)",
+                                               sheetgen(command, str(bomb), *extra))
         if args.verify:
             steps["verify"] = measure("sheetgen verify (both big books)",
                                       sheetgen("verify", "--timeout", "1800", *map(str, big.values())))
@@ -395,10 +422,17 @@ def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = No
         d = steps["default"]
         target(f"default workbook under {DEFAULT_SECONDS:g} s (best of 3)", f"{d.seconds:.2f} s",
                d.seconds < DEFAULT_SECONDS and d.status == 0)
+    for command in ("audit", "compare"):
+        if f"bomb {command}" in steps:
+            b = steps[f"bomb {command}"]
+            target(f"{command} refuses a sheet bomb (exit 2) under {BOMB_SECONDS:g} s and {BOMB_MB:g} MB",
+                   f"{b.seconds:.2f} s, {b.rss_mb:.0f} MB, exit {b.status}",
+                   b.seconds < BOMB_SECONDS and b.rss_mb < BOMB_MB and b.status == 2)
     if "verify" in steps:
         v = steps["verify"]
         target("LibreOffice verify of both big books", f"exit {v.status}, {v.seconds:.0f} s", v.status == 0)
-    failed = [s.name for k, s in steps.items() if s.status != 0 and k != "audit class"]
+    failed = [s.name for k, s in steps.items()
+              if s.status != (2 if k.startswith("bomb ") else 0) and k != "audit class"]
     if failed:
         lines.append(f"\nfailed steps: {', '.join(failed)}")
     return "\n".join(lines)

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import re
+import signal
 import sys
 from pathlib import Path
 
 from sheetgen import __version__
-from sheetgen.config import EXAMPLES, FORMATS, example_text, load
+from sheetgen.config import EXAMPLES, FORMATS, example_text, load, shorten
 from sheetgen.core import progress
 from sheetgen.errors import SheetgenError, UsageError
+
+# A quoted piece of input this long in an argparse message is cut short (shorten() gives less).
+_QUOTED = re.compile(r"'([^'\n]{61,})'")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
+        message = _QUOTED.sub(lambda m: repr(shorten(m.group(1))), " ".join(message.split()))
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -22,9 +29,9 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a whole number: {shorten(text)!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {shorten(str(value))}")
     return value
 
 
@@ -32,23 +39,32 @@ def _number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a number: {shorten(text)!r}") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+        raise argparse.ArgumentTypeError(f"not a finite number: {shorten(text)!r}")
+    if value == 0 and any(c in "123456789" for c in text.lower().partition("e")[0]):
+        raise argparse.ArgumentTypeError(f"{shorten(text.strip())} underflows to 0 "
+                                         "(the smallest float is about 5e-324)")
     return value
+
+
+def _folder(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty (for the current folder, give .)")
+    return Path(text)
 
 
 def _non_negative(text: str) -> float:
     value = _number(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+        raise argparse.ArgumentTypeError(f"must not be negative, got {shorten(text)}")
     return value
 
 
 def _positive(text: str) -> float:
     value = _number(text)
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {shorten(text)}")
     return value
 
 
@@ -58,7 +74,7 @@ def _rates(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError("the list of learning rates is empty")
     rates = tuple(_number(p) for p in parts)
     if len(set(rates)) != len(rates):
-        raise argparse.ArgumentTypeError(f"a learning rate is listed twice: {text!r}")
+        raise argparse.ArgumentTypeError(f"a learning rate is listed twice: {shorten(text)!r}")
     return rates
 
 
@@ -67,7 +83,7 @@ def _formats(text: str) -> tuple[str, ...]:
         return FORMATS
     if text in FORMATS:
         return (text,)
-    raise argparse.ArgumentTypeError(f"choose xlsx, ods or both, not {text!r}")
+    raise argparse.ArgumentTypeError(f"choose xlsx, ods or both, not {shorten(text)!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="largest relative difference that counts as agreeing (default 1e-12)")
     ver.add_argument("--timeout", type=_positive, default=300.0, metavar="SECONDS",
                      help="give up on a file after this long (default 300)")
+    ver.add_argument("--engine", choices=("libreoffice", "gnumeric", "all"), default="libreoffice",
+                     help="which program recalculates: LibreOffice (default), Gnumeric "
+                          "(ssconvert --recalc), or all, one after the other")
     ver.set_defaults(run=_verify)
     _add_compare(commands)
     _add_audit(commands)
@@ -139,7 +158,7 @@ def _experiment_flags(parser: argparse.ArgumentParser) -> None:
                         help="table rows per sheet (default 22)")
     parser.add_argument("--learning-rates", type=_rates, metavar="R,R,...",
                         help="comma-separated learning rates (default 0.1,0.2,0.5,0.8,1,2)")
-    parser.add_argument("--output-dir", type=Path, metavar="DIR",
+    parser.add_argument("--output-dir", type=_folder, metavar="DIR",
                         help="where to write (default outputs/)")
     parser.add_argument("--reference-errata", action="store_true", default=None,
                         help="reproduce the reference sheet's two calculation mistakes")
@@ -182,7 +201,10 @@ def _generate(args: argparse.Namespace) -> int:
 def _init_config(args: argparse.Namespace) -> int:
     text = example_text(args.example)
     if args.output is None:
+        if sys.stdout is None:  # started with standard output closed (>&-)
+            raise UsageError("standard output is closed; give --output FILE to write the example")
         sys.stdout.write(text)
+        sys.stdout.flush()
         return 0
     try:
         with open(args.output, "x", encoding="utf-8") as out:
@@ -194,18 +216,19 @@ def _init_config(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from sheetgen.check.verify import find_uno_python, format_report, terminate_as_interrupt, verify_file
+    # SIGTERM and SIGHUP already act like Ctrl-C (main), so LibreOffice is shut down on them too.
+    from sheetgen.check.verify import check_engines, format_report, verify_file
 
-    find_uno_python()  # once, before any file: missing LibreOffice is one message, not one per file
+    engines = check_engines(args.engine)  # once, before any file: a missing engine is one message
     status = 0
-    with terminate_as_interrupt():
-        for path in args.files:
+    for path in args.files:
+        for engine in engines:
             try:
-                report = verify_file(path, args.rtol, args.timeout)
+                report = verify_file(path, args.rtol, args.timeout, engine)
             except SheetgenError as exc:  # this file cannot be verified; the others still are
                 print(f"error: {exc}", file=sys.stderr)
                 status = 2
-                continue
+                break
             print(format_report(report))
             status = max(status, 0 if report.ok else 1)
     return status
@@ -236,11 +259,12 @@ def _add_compare(commands) -> None:
 def _sheet_pair(text: str) -> tuple[str, str]:
     a, sep, b = text.partition(":")
     if not sep or not a or not b or ":" in b:
-        raise argparse.ArgumentTypeError(f"expected A_NAME:B_NAME, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected A_NAME:B_NAME, got {shorten(text)!r}")
     return a, b
 
 
 def _compare(args: argparse.Namespace) -> int:
+    _check_first(args.a, args.b)
     from sheetgen.check.compare import DEFAULT_ATOL, DEFAULT_RTOL, compare_workbooks, report
 
     comparison = compare_workbooks(
@@ -279,6 +303,8 @@ def _add_audit(commands) -> None:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    if len(args.files) == 1:  # several: an unreadable file is a line of the report, not an exit
+        _check_first(args.files[0])
     from sheetgen.check.audit import audit, audit_files, mark, report
 
     mapping = dict(args.mapping)
@@ -292,7 +318,50 @@ def _audit(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: handled like Ctrl-C, so every temporary file and LibreOffice go too."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    def interrupt(signum, frame):
+        raise Terminated(signum)
+
+    try:
+        previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    except ValueError:  # not the main thread: leave signals alone
+        previous = {}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _check_first(*paths: Path) -> None:
+    """A hostile or broken file is refused before the readers (and pandas) are loaded; the
+    readers' own check of the same file is then free."""
+    from sheetgen.read.safety import check_workbook
+
+    for path in paths:
+        check_workbook(path)
+
+
 def main(argv: list[str] | None = None) -> int:
+    with _signals_interrupt():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as exc:  # also raised by SIGTERM and SIGHUP
+            with contextlib.suppress(Exception):
+                print("interrupted; nothing half-written was left behind", file=sys.stderr)
+            return 128 + getattr(exc, "signum", signal.SIGINT)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "run", None):
@@ -306,9 +375,6 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted; nothing half-written was left behind", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
@@ -30,6 +31,9 @@ DEFAULT_ITERATIONS = 22  # the reference table's row count
 ROW_LIMITS = {"xlsx": 1_048_576, "ods": 1_048_576}
 EXAMPLES = ("reference", "biased", "mazur-trained-biases", "era", "deep", "softmax", "xor",
             "linear-sgd", "linear-momentum", "linear-adam")
+# The summary chart has one series per rate; Excel's charts hold at most 255 series.
+MAX_LEARNING_RATES = 255
+MAX_NAME_BYTES = 255  # a file name's length on Linux, macOS and Windows file systems
 
 
 @dataclass(frozen=True)
@@ -87,23 +91,72 @@ def example_text(name: str) -> str:
     return (resources.files("sheetgen.examples") / f"{name}.toml").read_text("utf-8")
 
 
+MAX_CONFIG_BYTES = 1024**2  # an experiment is a few hundred bytes; this bounds what is read
+
+
+class _Underflow(float):
+    """A TOML float that rounds to 0 although its digits are not all 0 (1e-400)."""
+
+    text = ""
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if value == 0 and any(c in "123456789" for c in text.lower().partition("e")[0]):
+        underflow = _Underflow(value)
+        underflow.text = text
+        return underflow
+    return value
+
+
 def read_file(path: Path) -> dict[str, Any]:
-    """The parsed TOML of a config file, or ConfigError saying why not."""
+    """The parsed TOML of a config file, or ConfigError saying why not. Only a regular file of at
+    most MAX_CONFIG_BYTES is read (a FIFO would block, /dev/zero never ends); a UTF-8 byte-order
+    mark is skipped."""
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, not a config file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file (not UTF-8)") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        return tomllib.loads(text)
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ConfigError(f"{path}: is a folder, not a config file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{path}: not a regular file ({_file_kind(info.st_mode)}), not a config file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: too large for a config file ({info.st_size:,} bytes; "
+                              f"at most {MAX_CONFIG_BYTES:,})")
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            data = stream.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:  # it grew while being read
+        raise ConfigError(f"{path}: too large for a config file (over {MAX_CONFIG_BYTES:,} bytes)")
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark some editors write is not TOML
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (not UTF-8)") from None
+    try:
+        return tomllib.loads(text, parse_float=_parse_float)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML for sheetgen: arrays or tables nested "
+                          "too deeply") from None
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
+             (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 def from_file(path: Path, base: Config | None = None) -> Config:
@@ -365,10 +418,20 @@ def _unknown_keys(data: dict, known: tuple[str, ...], prefix: str, fail) -> None
             raise fail(f"{prefix}{key}", f"unknown key{hint}")
 
 
+def shorten(text: str, limit: int = 40) -> str:
+    """`text` as echoed in a message: at most about `limit` characters."""
+    return text if len(text) <= limit else f"{text[:limit - 12]}... ({len(text):,} characters)"
+
+
+def _count(n: int) -> str:
+    digits = len(str(abs(n)))
+    return f"{n:,}" if digits <= 15 else f"a number of {digits:,} digits"
+
+
 def _kind(value: Any) -> str:
     names = {bool: "true/false", int: "a whole number", float: "a number", str: "a string",
              list: "a list", dict: "a table"}
-    kind = names.get(type(value), type(value).__name__)
+    kind = names.get(type(value)) or ("a number" if isinstance(value, float) else type(value).__name__)
     shown = repr(value)
     return f"{kind} {shown}" if len(shown) <= 40 else kind
 
@@ -378,6 +441,8 @@ def _number(value: Any, key: str, fail) -> float:
         raise fail(key, f"must be a number, got {_kind(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise fail(key, f"must be a finite number, got {value}")
+    if isinstance(value, _Underflow):
+        raise fail(key, f"{shorten(value.text)} underflows to 0 (the smallest float is about 5e-324)")
     try:
         return float(value)
     except OverflowError:  # a TOML integer beyond float range
@@ -416,22 +481,27 @@ def validate(config: Config) -> list[str]:
     if isinstance(config.iterations, bool) or not isinstance(config.iterations, int):
         raise ConfigError(f"iterations: must be a whole number, got {config.iterations!r}")
     if config.iterations < 1:
-        raise ConfigError(f"iterations: must be at least 1, got {config.iterations}")
+        raise ConfigError(f"iterations: must be at least 1, got {_count(config.iterations)}")
     for fmt in config.formats:
         limit = max_iterations(fmt)
         if config.iterations > limit:
             raise ConfigError(f"iterations: at most {limit:,} fit in an .{fmt} sheet "
-                              f"({ROW_LIMITS[fmt]:,} rows), got {config.iterations:,}")
+                              f"({ROW_LIMITS[fmt]:,} rows), got {_count(config.iterations)}")
 
     rates = config.learning_rates
     if not rates:
         raise ConfigError("learning_rates: the list is empty")
+    if len(rates) > MAX_LEARNING_RATES:
+        raise ConfigError(f"learning_rates: at most {MAX_LEARNING_RATES} (one series each in the "
+                          f"summary chart, which holds {MAX_LEARNING_RATES}), got {len(rates):,}")
     names: dict[str, float] = {}
-    for i, rate in enumerate(rates):
+    seen: set[float] = set()
+    for rate in rates:
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate):
-            raise ConfigError(f"learning_rates: {rate!r} is not a finite number")
-        if rate in rates[:i]:
+            raise ConfigError(f"learning_rates: {shorten(repr(rate))} is not a finite number")
+        if rate in seen:
             raise ConfigError(f"learning_rates: {rate:g} is listed twice")
+        seen.add(rate)
         name = sheet_name(rate)
         if name.lower() in names:  # sheet names are case-insensitive in both formats
             raise ConfigError(f"learning_rates: {names[name.lower()]:g} and {rate:g} are the same "
@@ -449,9 +519,19 @@ def validate(config: Config) -> list[str]:
             raise ConfigError(f"{f.name}: must be a finite number, got {value!r}")
 
     basename = config.basename
-    if not basename or basename in (".", "..") or any(c in basename for c in '/\\\0'):
-        raise ConfigError(f"basename: must be a plain file name without folders, got {basename!r}")
+    if (not isinstance(basename, str) or not basename.strip() or basename in (".", "..")
+            or any(c in basename for c in '/\\') or any(ord(c) < 32 or ord(c) == 127 for c in basename)):
+        raise ConfigError(f"basename: must be a plain file name without folders or control "
+                          f"characters, got {shorten(repr(basename))}")
+    longest = max(len(f"{basename}.{fmt}".encode("utf-8", "surrogateescape")) for fmt in config.formats)
+    if longest > MAX_NAME_BYTES:
+        raise ConfigError(f"basename: too long: {longest} bytes with its extension, a file name "
+                          f"has at most {MAX_NAME_BYTES}")
+    if "\0" in str(config.output_dir):
+        raise ConfigError("output_dir: must not contain a NUL character")
     check_output_dir(config.output_dir)
+    if config.plots:  # the PNG plots go to DIR/plots: a file there must stop the run before it writes
+        check_output_dir(Path(config.output_dir) / "plots")
 
     warnings = []
     odd = [r for r in rates if r <= 0]

@@ -32,9 +32,13 @@ class AuditError(SheetgenError, ValueError):
     """A table is there but cannot be audited (a column it needs is missing, say)."""
 
 
+class WriteError(SheetgenError, OSError):
+    """An output file cannot be written (disk full, name too long, ...); names the user's path."""
+
+
 class VerifyError(SheetgenError):
     """LibreOffice could not be started or could not open a file."""
 
 
 __all__ = ["AuditError", "ConfigError", "ModelError", "SheetgenError", "UsageError", "VerifyError",
-           "WorkbookError"]
+           "WorkbookError", "WriteError"]

@@ -4,6 +4,7 @@ kind of bad setting refused before anything is written."""
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -327,3 +328,102 @@ def test_biased_example_generates_and_verifies_in_libreoffice(tmp_path):
         report = verify_file(path, timeout=120)
         assert report.ok, (path.name, [(s.name, s.differences[:2], s.errors[:2]) for s in report.sheets])
         assert report.checked >= len(config.learning_rates) * config.iterations * 31
+
+
+# --- odd config files: refused in one line, never read without bound --------------------------
+
+def test_a_fifo_a_device_and_a_huge_file_are_refused_at_once(tmp_path):
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.toml"
+    huge.write_text("# padding\n" * 200_000)  # 2 MB of comments: valid TOML, too large
+    cases = {fifo: "not a regular file (a FIFO), not a config file",
+             Path("/dev/zero"): "not a regular file (a device), not a config file",
+             huge: "too large for a config file (2,000,000 bytes; at most 1,048,576)"}
+    for path, message in cases.items():
+        # A child process: a FIFO that blocked would hang it, not the test run.
+        result = subprocess.run([sys.executable, "-m", "sheetgen", "generate", "--config", str(path),
+                                 "--output-dir", str(tmp_path / "out")],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and result.stderr == f"error: {path}: {message}\n", result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_deep_nesting_is_one_line(tmp_path, capsys):
+    path = write(tmp_path, "x = " + "[" * 5000 + "]" * 5000 + "\n")
+    status, _, err = run_cli(capsys, "generate", "--config", str(path))
+    assert status == 2
+    assert err == f"error: {path}: not valid TOML for sheetgen: arrays or tables nested too deeply\n"
+
+
+def test_a_byte_order_mark_is_skipped(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbfiterations = 7\n")
+    assert from_file(path).iterations == 7
+
+
+def test_init_config_with_standard_output_closed(tmp_path):
+    result = subprocess.run(f"'{sys.executable}' -m sheetgen init-config >&-", shell=True,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == "error: standard output is closed; give --output FILE to write the example\n"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--output-dir", ""], "argument --output-dir: must not be empty (for the current folder, give .)"),
+    (["--learning-rates", "0.5,1e-400"],
+     "argument --learning-rates: 1e-400 underflows to 0 (the smallest float is about 5e-324)"),
+    (["--iterations", "9" * 5000], "argument --iterations: not a whole number: "
+                                   "'9999999999999999999999999999... (5,000 characters)'"),
+    (["--iterations", "9" * 1000], "iterations: at most 1,048,560 fit in an .xlsx sheet (1,048,576 rows), "
+                                   "got a number of 1,000 digits"),
+    (["--format", "x" * 100], "argument --format: choose xlsx, ods or both, not "
+                              "'xxxxxxxxxxxxxxxxxxxxxxxxxxxx... (100 characters)'"),
+])
+def test_flags_are_refused_in_one_short_line(tmp_path, capsys, args, message):
+    status, _, err = run_cli(capsys, "generate", "--no-plots", *args)
+    assert status == 2 and err.count("\n") == 1 and message in err, err
+    assert len(err) < 200
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("learning_rates = [0.5, 1e-400]", "learning_rates[1]: 1e-400 underflows to 0"),
+    ("basename = 'a\\nb'", "basename: must be a plain file name without folders or control characters"),
+    ("basename = 'a/b'", "basename: must be a plain file name without folders or control characters"),
+    ('basename = "x"\noutput_dir = "a\\u0000b"', "output_dir: must not contain a NUL character"),
+    (f"basename = '{'b' * 251}'",
+     "basename: too long: 256 bytes with its extension, a file name has at most 255"),
+    (f"learning_rates = [{', '.join(str(k / 1000) for k in range(1, 257))}]",
+     "learning_rates: at most 255 (one series each in the summary chart, which holds 255), got 256"),
+])
+def test_odd_settings_in_a_file(tmp_path, capsys, text, message):
+    out = f"\noutput_dir = '{tmp_path / 'out'}'"
+    path = write(tmp_path, text + (out if "output_dir" not in text else ""))
+    status, _, err = run_cli(capsys, "generate", "--config", str(path))
+    assert status == 2 and err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_many_rates_are_refused_at_once(tmp_path, capsys):
+    """20,000 rates: refused by their count before any quadratic work (it took minutes)."""
+    import time
+
+    rates = ",".join(str(k / 100_000) for k in range(1, 20_001))
+    start = time.perf_counter()
+    status, _, err = run_cli(capsys, "generate", "--learning-rates", rates,
+                             "--output-dir", str(tmp_path / "o"))
+    assert status == 2 and "learning_rates: at most 255" in err and "got 20,000" in err
+    assert time.perf_counter() - start < 5
+    config = Config(learning_rates=tuple(k / 100_000 for k in range(1, 20_001)))
+    with pytest.raises(ConfigError, match="at most 255"):
+        validate(config)
+
+
+def test_plots_folder_that_is_a_file_stops_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "plots").write_text("not a folder")
+    status, _, err = run_cli(capsys, "generate", "--iterations", "3", "--output-dir", str(out))
+    assert status == 2 and err == f"error: output_dir: {out / 'plots'} is a file, not a folder\n"
+    assert sorted(p.name for p in out.iterdir()) == ["plots"]
+    assert run_cli(capsys, "generate", "--iterations", "3", "--no-plots", "--output-dir", str(out))[0] == 0

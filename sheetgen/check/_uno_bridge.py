@@ -13,6 +13,7 @@ Floats are written by json (repr), so every double reads back exactly.
 
 import json
 import math
+import os
 import sys
 import time
 
@@ -100,4 +101,9 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # No interpreter shutdown: tearing down UNO proxies whose LibreOffice has just quit can crash
+    # the process (a signal, no message) after its output is complete.
+    os._exit(status)

@@ -1,23 +1,30 @@
-"""Recalculate a workbook in LibreOffice and compare every formula cell with its cached value.
+"""Recalculate a workbook in LibreOffice (or Gnumeric) and compare every formula cell with its
+cached value.
 
 LibreOffice runs headless with a throw-away profile and its own process group, and is always
-shut down, on success, error, timeout or Ctrl-C. A small bridge script (`_uno_bridge.py`),
-run by a Python that can import LibreOffice's `uno` module, opens the file, forces a hard
+shut down, on success, error, timeout or Ctrl-C; on Linux it also gets a parent-death signal, so
+that it ends with sheetgen even when sheetgen is killed with SIGKILL. A small bridge script
+(`_uno_bridge.py`), run by a Python that can import LibreOffice's `uno` module, opens the file, forces a hard
 recalculation with `calculateAll()` and returns the results as exact doubles (UNO's
 `getDataArray()`, not CSV or xlsx export, which round to 15 significant digits). The cached
 values are read here, from the file's own XML, so what is compared is what any program that
 does not recalculate would read.
+
+Gnumeric, a second and independent engine, recalculates with `ssconvert --recalc` into an .xlsx
+of its own, whose values are read back and compared in the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import math
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -27,6 +34,7 @@ from functools import cache
 from pathlib import Path
 
 from sheetgen.core.cells import column_letter
+from sheetgen.core.tempfolder import owned_folder
 from sheetgen.errors import VerifyError, WorkbookError
 from sheetgen.read.safety import check_workbook
 from sheetgen.read.workbook import Workbook
@@ -37,7 +45,12 @@ DEFAULT_TIMEOUT = 300.0  # seconds per file; a 6 x 1,000-row book takes under 10
 BRIDGE = Path(__file__).with_name("_uno_bridge.py")
 SOFFICE_CANDIDATES = ("soffice", "libreoffice", "/Applications/LibreOffice.app/Contents/MacOS/soffice")
 INSTALL_HINT = "install LibreOffice (Debian/Ubuntu: apt-get install libreoffice-calc-nogui python3-uno)"
-PRECISION = "exact float64 (results through UNO, cached values from the file's XML)"
+ENGINES = ("libreoffice", "gnumeric")
+SCRATCH_PREFIX = "sheetgen-verify-"  # the owned folder in the system's temporary folder
+RESTART = 81  # soffice.bin's exit status when it wants a restart (first start with a new profile)
+PRECISION = {"LibreOffice": "exact float64 (results through UNO, cached values from the file's XML)",
+             "Gnumeric": "float64 (results from the .xlsx Gnumeric writes, cached values from the "
+                         "file's XML)"}
 SHOWN_PER_SHEET = 10  # differing or error cells listed per sheet
 
 # Load without recalculating (the bridge then recalculates everything once, explicitly).
@@ -77,6 +90,7 @@ class Recalculation:
     version: str
     sheets: list[Recalculated]
     seconds: float
+    engine: str = "LibreOffice"
 
     def sheet(self, name: str) -> Recalculated:
         return next(s for s in self.sheets if s.name == name)
@@ -107,45 +121,117 @@ def find_uno_python() -> str:
                       "(Debian/Ubuntu: apt-get install python3-uno)")
 
 
-def recalculate(path: Path, timeout: float = DEFAULT_TIMEOUT) -> Recalculation:
-    """Open `path` in a private headless LibreOffice, recalculate every formula, return the results."""
+def recalculate(path: Path, timeout: float = DEFAULT_TIMEOUT, engine: str = "libreoffice") -> Recalculation:
+    """Open `path` in a private headless LibreOffice (or Gnumeric), recalculate every formula,
+    return the results."""
     path = Path(path)
+    if engine not in ENGINES:
+        raise VerifyError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}")
     try:
         check_workbook(path)
     except WorkbookError as exc:
         raise VerifyError(str(exc)) from None
+    if engine == "gnumeric":
+        return _recalculate_gnumeric(path, timeout)
     soffice, python = find_soffice(), find_uno_python()
     start = time.monotonic()
     deadline = start + timeout
-    with tempfile.TemporaryDirectory(prefix="sheetgen-verify-", ignore_cleanup_errors=True) as scratch:
-        profile = Path(scratch) / "profile"
+    with owned_folder(Path(tempfile.gettempdir()), SCRATCH_PREFIX) as scratch:
+        profile = scratch / "profile"
         (profile / "user").mkdir(parents=True)
         (profile / "user" / "registrymodifications.xcu").write_text(PROFILE_SETTINGS, "utf-8")
+        command = [*office_command(soffice), "--headless", "--invisible", "--norestore", "--nologo",
+                   "--nolockcheck", "--nodefault", f"-env:UserInstallation={profile.as_uri()}"]
+        if command[0] != soffice:
+            _first_start(command, scratch, deadline, f"{path}: LibreOffice", timeout)
         pipe = f"sheetgen-{os.getpid()}-{uuid.uuid4().hex}"
-        office = subprocess.Popen(
-            [soffice, "--headless", "--invisible", "--norestore", "--nologo", "--nolockcheck",
-             "--nodefault", f"-env:UserInstallation={profile.as_uri()}", f"--accept=pipe,name={pipe};urp;"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)  # its own process group: killed as a whole below
+        office = _start([*command, f"--accept=pipe,name={pipe};urp;"], stdout=subprocess.DEVNULL,
+                        scratch=scratch)
         try:
             remaining = max(1.0, deadline - time.monotonic())
-            bridge = subprocess.Popen(
-                [python, str(BRIDGE), pipe, str(path.resolve()), f"{remaining:.1f}"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                start_new_session=True)
+            bridge = _start([python, str(BRIDGE), pipe, str(path.resolve()), f"{remaining:.1f}"],
+                            stdout=subprocess.PIPE)
             try:
                 out, err = _wait_for_bridge(bridge, office, deadline, f"{path}: LibreOffice", timeout)
             finally:
                 bridge.kill()  # nothing happens if it has finished
                 bridge.wait()
+            if bridge.returncode != 0 and time.monotonic() >= deadline:
+                # It gave up connecting as the time ran out (a slow start-up): that is the timeout.
+                raise VerifyError(f"{path}: LibreOffice took longer than {timeout:g} s (--timeout)")
             if bridge.returncode != 0:
                 lines = err.decode("utf-8", "replace").strip().splitlines()
-                raise VerifyError(f"{path}: LibreOffice failed: {lines[-1] if lines else 'no message'}")
+                raise VerifyError(f"{path}: LibreOffice failed: "
+                                  f"{lines[-1] if lines else _no_message(bridge.returncode)}")
             with contextlib.suppress(subprocess.TimeoutExpired):
                 office.wait(timeout=5)  # the bridge asked it to quit
         finally:
             _stop(office)
     return _parse_bridge_output(out, time.monotonic() - start)
+
+
+def _no_message(status: int) -> str:
+    if status < 0:
+        name = signal.Signals(-status).name
+        return f"the bridge to it was ended by signal {-status} ({name}), with no message"
+    return f"the bridge to it ended with status {status} and no message"
+
+
+def office_command(soffice: str) -> list[str]:
+    """The process to run: soffice.bin itself where it sits beside the launcher. The launcher
+    (a script, then oosplash) forks soffice.bin, so a parent-death signal given to the launcher
+    would not reach the process that does the work."""
+    binary = Path(os.path.realpath(soffice)).with_name("soffice.bin")
+    if sys.platform.startswith("linux") and binary.is_file() and os.access(binary, os.X_OK):
+        return [str(binary)]
+    return [soffice]
+
+
+def _first_start(command: list[str], scratch: Path, deadline: float, what: str, timeout: float) -> None:
+    """Let soffice.bin set up the new profile and quit. On a first start it exits with status 81
+    to be restarted (the launcher does that); a bridge that connected to that first instance
+    would lose it mid-way."""
+    for _ in range(3):
+        first = _start([*command, "--terminate_after_init"], stdout=subprocess.DEVNULL, scratch=scratch)
+        try:
+            status = first.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise VerifyError(f"{what} took longer than {timeout:g} s (--timeout)") from None
+        finally:
+            _stop(first)
+        if status != RESTART:
+            return
+
+
+def _start(command: list[str], stdout, scratch: Path | None = None) -> subprocess.Popen:
+    """A child in its own process group (killed as a whole by _stop) that dies with this process;
+    with `scratch`, its own temporary files (LibreOffice's lu*.tmp) go into that owned folder."""
+    env = None
+    if scratch is not None:
+        (scratch / "tmp").mkdir(exist_ok=True)
+        env = {**os.environ, "TMPDIR": str(scratch / "tmp")}
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE
+                            if stdout is subprocess.PIPE else subprocess.DEVNULL, env=env,
+                            start_new_session=True, preexec_fn=_die_with_parent())
+
+
+def _die_with_parent():
+    """A preexec_fn giving the child SIGKILL when this process ends, SIGKILL included (Linux's
+    PR_SET_PDEATHSIG); None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child must not load
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the signal was asked for
+            os._exit(1)
+
+    return preexec
 
 
 def _wait_for_bridge(bridge: subprocess.Popen, office: subprocess.Popen, deadline: float,
@@ -189,6 +275,66 @@ def _parse_bridge_output(raw: bytes, seconds: float) -> Recalculation:
     return Recalculation(data["version"], sheets, seconds)
 
 
+# --- Gnumeric ----------------------------------------------------------------------------------
+
+GNUMERIC_HINT = "install Gnumeric (Debian/Ubuntu: apt-get install gnumeric)"
+
+
+def find_ssconvert() -> str:
+    found = shutil.which("ssconvert")
+    if not found:
+        raise VerifyError(f"Gnumeric (ssconvert) not found: {GNUMERIC_HINT}")
+    return found
+
+
+@cache
+def gnumeric_version() -> str:
+    try:
+        probe = subprocess.run([find_ssconvert(), "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    found = probe.stdout.split("'")
+    return found[1] if len(found) > 2 else "?"
+
+
+def _recalculate_gnumeric(path: Path, timeout: float) -> Recalculation:
+    """Gnumeric's values of every formula cell after `ssconvert --recalc`, read back from the
+    .xlsx it writes (its values there round-trip exactly; its CSV export loses the cells' places)."""
+    ssconvert = find_ssconvert()
+    start = time.monotonic()
+    with owned_folder(Path(tempfile.gettempdir()), SCRATCH_PREFIX) as scratch:
+        result = scratch / "recalculated.xlsx"
+        process = _start([ssconvert, "--recalc", str(path.resolve()), str(result)], stdout=subprocess.PIPE,
+                         scratch=scratch)
+        try:
+            _, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise VerifyError(f"{path}: Gnumeric took longer than {timeout:g} s (--timeout)") from None
+        finally:
+            _stop(process)
+        if process.returncode != 0 or not result.is_file():
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            raise VerifyError(f"{path}: Gnumeric failed: "
+                              f"{lines[-1] if lines else f'exit status {process.returncode}, no message'}")
+        try:
+            recalculated = stored_values(result)
+        except VerifyError as exc:
+            raise VerifyError(f"{path}: Gnumeric's result cannot be read: "
+                              f"{str(exc).removeprefix(f'{result}: ')}") from None
+    sheets = []
+    for name, cells in recalculated.items():
+        sheet = Recalculated(name)
+        for at, value in cells.items():
+            sheet.formulas[at] = ""
+            if isinstance(value, Other) and value.what.startswith("error "):
+                sheet.errors[at] = value.what.removeprefix("error ")
+                sheet.values[at] = None
+            else:
+                sheet.values[at] = None if isinstance(value, Other) else value
+        sheets.append(sheet)
+    return Recalculation(gnumeric_version(), sheets, time.monotonic() - start, "Gnumeric")
+
+
 # --- what the file stores ----------------------------------------------------------------------
 
 def stored_values(path: Path) -> dict[str, dict[tuple[int, int], Value]]:
@@ -227,6 +373,7 @@ class FileReport:
     version: str
     seconds: float
     sheets: list[SheetReport]
+    engine: str = "LibreOffice"
 
     @property
     def checked(self) -> int:
@@ -274,7 +421,7 @@ def compare(stored: dict[str, dict[tuple[int, int], Value]], recalculation: Reca
             if at in sheet.errors:
                 recalculated: Value = Other(f"error {sheet.errors[at]}")
             elif at not in sheet.values:
-                recalculated = Other("not a formula in LibreOffice")
+                recalculated = Other(f"not a formula in {recalculation.engine}")
             else:
                 value = sheet.values[at]
                 recalculated = Other("neither a number nor a text") if value is None else value
@@ -289,13 +436,15 @@ def compare(stored: dict[str, dict[tuple[int, int], Value]], recalculation: Reca
     return reports
 
 
-def verify_file(path: Path, rtol: float = DEFAULT_RTOL, timeout: float = DEFAULT_TIMEOUT) -> FileReport:
-    """Recalculate `path` in LibreOffice and compare every formula cell with its cached value."""
+def verify_file(path: Path, rtol: float = DEFAULT_RTOL, timeout: float = DEFAULT_TIMEOUT,
+                engine: str = "libreoffice") -> FileReport:
+    """Recalculate `path` in LibreOffice (or Gnumeric) and compare every formula cell with its
+    cached value."""
     path = Path(path)
     stored = stored_values(path)  # first: an unreadable file never starts LibreOffice
-    recalculation = recalculate(path, timeout)
+    recalculation = recalculate(path, timeout, engine)
     return FileReport(path, rtol, recalculation.version, recalculation.seconds,
-                      compare(stored, recalculation, rtol))
+                      compare(stored, recalculation, rtol), recalculation.engine)
 
 
 def _show(value: Value) -> str:
@@ -303,8 +452,9 @@ def _show(value: Value) -> str:
 
 
 def format_report(report: FileReport) -> str:
-    lines = [f"{report.path}: LibreOffice {report.version} recalculated every formula "
-             f"({report.seconds:.1f} s with start-up); compared as {PRECISION}, rtol {report.rtol:g}"]
+    lines = [f"{report.path}: {report.engine} {report.version} recalculated every formula "
+             f"({report.seconds:.1f} s with start-up); compared as {PRECISION[report.engine]}, "
+             f"rtol {report.rtol:g}"]
     for s in report.sheets:
         where = f" at {s.largest_at}" if s.largest else ""
         lines.append(f"  {s.name}: {s.checked} formula cells, {len(s.differences)} differ, "
@@ -325,11 +475,25 @@ def format_report(report: FileReport) -> str:
     elif report.ok:
         where = f" at {at}" if largest else ""
         lines.append(f"OK {report.path}: all {report.checked} formula cells agree "
-                     f"(largest relative difference {largest:.3g}{where})")
+                     f"(largest relative difference {largest:.3g}{where}; {report.engine})")
     else:
         lines.append(f"FAIL {report.path}: {differ} of {report.checked} formula cells differ, "
-                     f"{errors} {'is an error' if errors == 1 else 'are errors'}")
+                     f"{errors} {'is an error' if errors == 1 else 'are errors'} ({report.engine})")
     return "\n".join(lines)
+
+
+def check_engines(engine: str) -> tuple[str, ...]:
+    """The engines `engine` names ("libreoffice", "gnumeric" or "all"), each found installed,
+    or VerifyError saying how to install the missing one."""
+    engines = ENGINES if engine == "all" else (engine,)
+    for name in engines:
+        if name not in ENGINES:
+            raise VerifyError(f"unknown engine {name!r}; choose {', '.join(ENGINES)} or all")
+        if name == "libreoffice":
+            find_uno_python()
+        else:
+            find_ssconvert()
+    return engines
 
 
 @contextlib.contextmanager

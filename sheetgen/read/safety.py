@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import functools
 import html
+import posixpath
 import re
 import zipfile
 import zlib
@@ -19,15 +20,26 @@ from pathlib import Path
 from sheetgen.core.cells import column_letter, column_number
 from sheetgen.errors import WorkbookError
 
-# A generated table row is about 3 KB of XML in .xlsx and 5.5 KB in .ods, so this admits about
-# 6 sheets x 120,000 rows (.xlsx) or 6 x 64,000 rows (.ods) while bounding what a reader loads.
-MAX_UNCOMPRESSED = 2 * 1024**3
+# Every file `generate` can write must pass: a generated table row is 2.7-3.2 KB of XML in .xlsx
+# and 5.3-6.2 KB in .ods (6.2 with trained biases), a sheet holds up to 1,048,576 rows, and a
+# book up to 255 sheets (config.MAX_LEARNING_RATES) and a summary. The bound is that book, with
+# room for wider rows; what stops a bomb is MAX_RATIO (generated parts pack at 4:1 to 8:1) and
+# the extent checks below, which bound what a reader lays out in memory. Time is linear in the
+# file's own size.
+MAX_ROW_XML = 16 * 1024
+MAX_SHEETS = 256
+MAX_UNCOMPRESSED = MAX_SHEETS * 1_048_576 * MAX_ROW_XML
 MAX_RATIO = 200          # deflate rarely beats 100:1 on spreadsheet XML; bombs go far beyond
 MAX_ENTRIES = 1_000      # a workbook has tens of entries; this bounds the XML scan below
 PROLOG_LIMIT = 64 * 1024  # a real XML prolog is under 200 bytes
 # The part each format cannot do without.
 REQUIRED = {".xlsx": "xl/workbook.xml", ".xlsm": "xl/workbook.xml", ".ods": "content.xml"}
 METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+
+
+# Files that passed, by identity and version: the command line checks its inputs before loading
+# the readers (pandas takes a second to import), and the readers' own check is then free.
+_PASSED: dict[tuple, None] = {}
 
 
 def check_workbook(path: Path) -> None:
@@ -38,6 +50,17 @@ def check_workbook(path: Path) -> None:
         raise WorkbookError(f"{path}: no such file")
     if not path.is_file():
         raise WorkbookError(f"{path}: not a regular file")
+    info = path.stat()
+    key = (str(path.resolve()), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    if key in _PASSED:
+        return
+    _check(path)
+    _PASSED[key] = None
+    if len(_PASSED) > 64:
+        del _PASSED[next(iter(_PASSED))]
+
+
+def _check(path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix not in REQUIRED:
         raise WorkbookError(f"{path}: not an .xlsx or .ods file")
@@ -48,10 +71,10 @@ def check_workbook(path: Path) -> None:
             names = {i.filename for i in infos}
             if REQUIRED[suffix] not in names:
                 raise WorkbookError(f"{path}: not a {suffix} workbook (it has no {REQUIRED[suffix]})")
-            for info in infos:
-                if _is_xml(info.filename):
-                    _check_prolog(path, zf, info)
-            _check_extents(path, zf, infos, suffix)
+            parts, strings = _parts_read(path, zf, infos)
+            for info in parts:
+                _check_prolog(path, zf, info)
+            _check_extents(path, zf, parts, strings, suffix)
     except zipfile.BadZipFile as exc:
         raise WorkbookError(f"{path}: {_zip_problem(path, suffix, exc)}") from None
     except (zlib.error, EOFError) as exc:
@@ -62,10 +85,16 @@ def check_workbook(path: Path) -> None:
 
 def _zip_problem(path: Path, suffix: str, exc: Exception) -> str:
     with open(path, "rb") as f:
-        start = f.read(4)
-    if start == b"PK\x03\x04":
+        start = f.read(8)
+    if start.startswith(b"PK\x03\x04"):
         return f"damaged or truncated {suffix} file ({exc})"
+    if start == OLE2:
+        return (f"not a valid {suffix} file: it is an OLE2 compound file, an old .xls or a workbook "
+                "encrypted with a password; save it as .xlsx or .ods without a password")
     return f"not a valid {suffix} file (not a zip archive)"
+
+
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the signature of a compound file (.xls, .doc, encrypted OOXML)
 
 
 def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
@@ -85,6 +114,46 @@ def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
 
 def _is_xml(name: str) -> bool:
     return name.lower().endswith((".xml", ".rels", ".vml"))
+
+
+# A reader opens whatever part a relationship points to, whatever its name (a sheet stored as
+# sheet2.dat is read like sheet2.xml), so every target of every .rels part is checked as XML too.
+_TARGET = re.compile(rb"""\bTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_TYPE = re.compile(rb"""\bType\s*=\s*["'][^"']*/sharedStrings["']""")
+_EXTERNAL = re.compile(rb"""TargetMode\s*=\s*["']External["']""")
+_RELATIONSHIP = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Relationship\s[^>]*>")
+MAX_RELS = 16 * 1024**2  # a .rels part lists tens of parts in a few KB
+
+
+def _parts_read(path: Path, zf: zipfile.ZipFile,
+                infos: list[zipfile.ZipInfo]) -> tuple[list[zipfile.ZipInfo], set[str]]:
+    """The XML-named parts and every part a relationship points to, in archive order, and the
+    names of the shared-strings parts among them, whatever their name."""
+    by_name = {i.filename: i for i in infos}
+    wanted = {i.filename for i in infos if _is_xml(i.filename)}
+    strings = {i.filename for i in infos if i.filename.lower().endswith("sharedstrings.xml")}
+    for info in infos:
+        if not info.filename.lower().endswith(".rels"):
+            continue
+        _check_prolog(path, zf, info)
+        if info.file_size > MAX_RELS:
+            raise WorkbookError(f"{path}: refused: {info.filename} is {info.file_size:,} bytes "
+                                f"(a list of relationships is a few KB)")
+        text = _decode(zf.read(info)).encode()
+        folder = posixpath.dirname(posixpath.dirname(info.filename))  # xl/_rels/x.rels -> xl
+        for tag in _RELATIONSHIP.findall(text):
+            target = _TARGET.search(tag)
+            if not target or _EXTERNAL.search(tag):
+                continue
+            name = html.unescape((target.group(1) or target.group(2) or b"").decode("utf-8", "replace"))
+            # Readers differ in how they resolve a target: take every reading that names a part.
+            for candidate in (posixpath.normpath(posixpath.join(folder, name)), name.lstrip("/"),
+                              posixpath.normpath("xl/" + name.lstrip("/")), name):
+                if candidate in by_name:
+                    wanted.add(candidate)
+                    if _TYPE.search(tag):
+                        strings.add(candidate)
+    return [i for i in infos if i.filename in wanted], strings
 
 
 # What may come before a DOCTYPE or the root element: whitespace, <?...?>, comments.
@@ -160,13 +229,15 @@ SCAN_CHUNK = 4 * 1024**2
 MAX_ROW_BYTES = 64 * 1024**2  # no table row (or tag) is this long
 
 
-def _check_extents(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], suffix: str) -> None:
+def _check_extents(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], shared: set[str],
+                   suffix: str) -> None:
+    """`infos`: the parts a reader may parse as XML; `shared`: the shared-strings parts."""
     if suffix == ".ods":
         _check_ods(path, zf, zf.getinfo("content.xml"))
         return
-    strings = [i for i in infos if i.filename.lower().endswith("sharedstrings.xml")]
+    strings = [i for i in infos if i.filename in shared]
     longest = max((_longest_string(zf, i) for i in strings), default=0)
-    sheets = [i for i in infos if _is_xml(i.filename) and i not in strings]
+    sheets = [i for i in infos if i not in strings]
     # Every shared-string cell may copy the longest string: count them only when that matters.
     cells_bound = sum(i.file_size for i in sheets) // 20
     count_strings = longest * cells_bound > MAX_COPIED

@@ -20,7 +20,7 @@ from defusedxml import ElementTree
 from sheetgen.core.cells import parse_cell
 from sheetgen.errors import WorkbookError
 from sheetgen.read.safety import check_workbook
-from sheetgen.read.xml_stream import Value, ods_formula_cells, xlsx_cached_values
+from sheetgen.read.xml_stream import Value, ods_formula_cells, xlsx_cached_values, xlsx_shared_strings
 
 XLSX_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -132,7 +132,8 @@ class Workbook:
                     for cell in found:
                         out[cell.sheet][(cell.row, cell.col)] = cell.value
                     return out
-                return {name: xlsx_cached_values(stream)
+                strings = self._xlsx_shared_strings(zf)
+                return {name: xlsx_cached_values(stream, strings)
                         for name, stream in self._xlsx_sheet_parts(zf)}
         except WorkbookError:
             raise
@@ -140,6 +141,16 @@ class Workbook:
             raise WorkbookError(f"{self.path}: cannot read its cells: {one_line(exc)}") from None
 
     # --- format details --------------------------------------------------------------------------
+
+    def _xlsx_shared_strings(self, zf: zipfile.ZipFile) -> list[str]:
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        for r in rels.iter(f"{PKG_REL_NS}Relationship"):
+            if r.get("Type", "").endswith("/sharedStrings"):
+                target = r.get("Target")
+                member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+                with zf.open(member) as stream:
+                    return xlsx_shared_strings(stream)
+        return []
 
     def _xlsx_sheet_parts(self, zf: zipfile.ZipFile):
         workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))

@@ -39,7 +39,8 @@ def _refuse(*args) -> None:
 
 
 def parse(stream, start: Callable, end: Callable, text: Callable) -> None:
-    """Stream one XML member through expat with the given handlers."""
+    """Stream one XML member through expat with the given handlers; ValueError naming the
+    member if its XML is broken or cut short."""
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.StartDoctypeDeclHandler = _refuse   # no DTD, so no entity expansion of any kind
     parser.EntityDeclHandler = _refuse
@@ -47,7 +48,12 @@ def parse(stream, start: Callable, end: Callable, text: Callable) -> None:
     parser.buffer_text = True
     parser.StartElementHandler, parser.EndElementHandler = start, end
     parser.CharacterDataHandler = text
-    parser.ParseFile(stream)
+    try:
+        parser.ParseFile(stream)
+    except expat.ExpatError as exc:
+        member = getattr(stream, "name", "a part")
+        raise ValueError(f"{member} is damaged or cut short ({expat.ErrorString(exc.code)} at line "
+                         f"{exc.lineno}, column {exc.offset}; the zip may state a wrong size)") from None
 
 
 # --- .ods ---------------------------------------------------------------------------------------
@@ -157,8 +163,9 @@ def _ods_value(attrs: dict, text: str) -> Value:
 
 # --- .xlsx --------------------------------------------------------------------------------------
 
-def xlsx_cached_values(stream) -> dict[tuple[int, int], Value]:
-    """One worksheet part: formula cell (row, col) -> its cached value."""
+def xlsx_cached_values(stream, strings: list[str] | tuple = ()) -> dict[tuple[int, int], Value]:
+    """One worksheet part: formula cell (row, col) -> its cached value; `strings`, the shared
+    strings, for results stored as t="s" (XlsxWriter writes none; Gnumeric does)."""
     cells: dict[tuple[int, int], Value] = {}
     cell: dict = {}
     position = [0, -1]   # row, column: for cells that omit their address
@@ -182,7 +189,10 @@ def xlsx_cached_values(stream) -> dict[tuple[int, int], Value]:
     def end(name):
         if name == XLSX_MAIN + "c" and cell.get("f"):
             v = cell.get("v")
-            cells[cell["at"]] = _xlsx_value(cell["t"], None if v is None else "".join(v))
+            value = _xlsx_value(cell["t"], None if v is None else "".join(v))
+            if cell["t"] == "s" and isinstance(value, str):
+                value = strings[int(value)]  # ValueError or IndexError: a damaged file
+            cells[cell["at"]] = value
 
     def text(data):
         if "v" in cell and isinstance(cell["v"], list):
@@ -196,7 +206,35 @@ def _xlsx_value(kind: str, v: str | None) -> Value:
     if v is None:
         return Other("no cached value")
     if kind == "e":
-        return Other(f"error {v}")
+        return Other(f"error {v.strip()}")
     if kind in ("str", "inlineStr", "s") or not v:
         return v   # an empty <v></v> is how an empty text result is stored
     return float(v)
+
+
+def xlsx_shared_strings(stream) -> list[str]:
+    """The texts of a sharedStrings part, in order (rich-text runs joined)."""
+    strings: list[str] = []
+    parts: list[str] | None = None
+    inside_t = False
+
+    def start(name, attrs):
+        nonlocal parts, inside_t
+        if name == XLSX_MAIN + "si":
+            parts = []
+        elif name == XLSX_MAIN + "t":
+            inside_t = True
+
+    def end(name):
+        nonlocal inside_t
+        if name == XLSX_MAIN + "si" and parts is not None:
+            strings.append("".join(parts))
+        elif name == XLSX_MAIN + "t":
+            inside_t = False
+
+    def text(data):
+        if inside_t and parts is not None:
+            parts.append(data)
+
+    parse(stream, start, end, text)
+    return strings

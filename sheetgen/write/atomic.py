@@ -1,28 +1,40 @@
-"""Each file complete, or not there at all."""
+"""Each file complete, or not there at all; every temporary file inside a folder the run owns.
+
+A file is written as `.sheetgen-tmp-<pid>-<random>/<its name>` beside its target and renamed
+onto the target only when complete (see core/tempfolder.py for how leftovers of a killed run
+are recognised and removed).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+from sheetgen.core.tempfolder import LOCK, PREFIX, owned_folder, remove_stale
+from sheetgen.errors import WriteError
+
+__all__ = ["LOCK", "PREFIX", "atomic_path", "owned_folder", "remove_stale"]
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path):
-    """A temporary path beside `target`, renamed onto it only when the block succeeds;
-    on any failure (Ctrl-C included) the temporary file goes and `target` is untouched."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path for `target` inside an owned folder beside it, renamed onto it only when
+    the block succeeds; on any failure (Ctrl-C included) the temporary file goes and `target`
+    is untouched. An OSError inside names `target`, not the temporary file."""
+    target = Path(target)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would make the result private
-        yield Path(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with owned_folder(target.parent) as folder:
+            tmp = folder / target.name  # as long as the final name: it fits wherever that does
+            with open(tmp, "xb"):
+                pass
+            os.chmod(tmp, 0o666 & ~_umask())  # the result gets the usual permissions
+            yield tmp
+            os.replace(tmp, target)
+    except OSError as exc:
+        raise WriteError(f"{target}: cannot write: {exc.strerror or exc}") from None
 
 
 def _umask() -> int:

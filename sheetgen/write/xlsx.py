@@ -34,34 +34,36 @@ def add_worksheet(workbook, name: str):
 
 def write(book: Book, path: Path) -> None:
     # constant_memory streams each row to disk once written: memory stays flat for long runs.
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+    # Its row files go beside `path`, in the folder the caller owns and removes (atomic_path).
+    # ZIP64 only where a part needs it (over 2 GiB, about 750,000 rows): smaller files are unchanged.
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+                                               "tmpdir": str(Path(path).parent), "use_zip64": True})
     workbook.set_properties({"title": "Backpropagation, 2-2-2 sigmoid network",
                              "created": FIXED_DATE})
-    try:
-        styles = {
-            "text": None,
-            "label": workbook.add_format({"bold": True}),
-            "header": workbook.add_format({"bold": True, "align": "center", "bottom": 1}),
-            "parameter": workbook.add_format({"bg_color": "#FFF2CC", "border": 1}),
-            "note": workbook.add_format({"italic": True, "font_color": "#C00000"}),
-        }
-        if book.sheets:
-            first = book.sheets[0]
-            styles["number"] = workbook.add_format({"num_format": first.number_format})
-            styles["gradient"] = workbook.add_format({"num_format": first.gradient_format})
-            styles["integer"] = workbook.add_format({"num_format": "0"})
-            styles["rate"] = workbook.add_format({"num_format": template()["table"]["rate_format"]})
-        if book.summary is not None and book.sheets:
-            xlsx_drawing.write_summary(workbook, add_worksheet(workbook, book.summary.name),
-                                       book.summary, styles, book.print_scale)
-        pictures: dict = {}
-        for sheet in book.sheets:
-            ws = _write_sheet(workbook, sheet, styles)
-            _drawings(workbook, ws, sheet, pictures)
-            xlsx_drawing.page_setup(ws, sheet.print_ranges, book.print_scale, sheet.chart)
-    finally:
-        with xlsx_deflate_level(DEFLATE_LEVEL):
-            workbook.close()
+    styles = {
+        "text": None,
+        "label": workbook.add_format({"bold": True}),
+        "header": workbook.add_format({"bold": True, "align": "center", "bottom": 1}),
+        "parameter": workbook.add_format({"bg_color": "#FFF2CC", "border": 1}),
+        "note": workbook.add_format({"italic": True, "font_color": "#C00000"}),
+    }
+    if book.sheets:
+        first = book.sheets[0]
+        styles["number"] = workbook.add_format({"num_format": first.number_format})
+        styles["gradient"] = workbook.add_format({"num_format": first.gradient_format})
+        styles["integer"] = workbook.add_format({"num_format": "0"})
+        styles["rate"] = workbook.add_format({"num_format": template()["table"]["rate_format"]})
+    if book.summary is not None and book.sheets:
+        xlsx_drawing.write_summary(workbook, add_worksheet(workbook, book.summary.name),
+                                   book.summary, styles, book.print_scale)
+    pictures: dict = {}
+    for sheet in book.sheets:
+        ws = _write_sheet(workbook, sheet, styles)
+        _drawings(workbook, ws, sheet, pictures)
+        xlsx_drawing.page_setup(ws, sheet.print_ranges, book.print_scale, sheet.chart)
+    # Closed only on success: a failed file is discarded, and packing it up would take seconds.
+    with xlsx_deflate_level(DEFLATE_LEVEL):
+        workbook.close()
 
 
 def _drawings(workbook, ws, sheet: Sheet, pictures: dict) -> None:

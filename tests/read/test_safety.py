@@ -124,6 +124,8 @@ def hostile(good, tmp_path_factory) -> dict[str, Path]:
     files["a folder"] = d / "folder.ods"
     files["a folder"].mkdir()
     files["missing"] = d / "missing.xlsx"
+    files["OLE2"] = d / "old.xlsx"  # an old .xls, or an encrypted workbook, renamed
+    files["OLE2"].write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
     return files
 
 
@@ -142,6 +144,8 @@ MESSAGES = {
     "wrong type": "not an .xlsx or .ods file",
     "a folder": "not a regular file",
     "missing": "no such file",
+    "OLE2": "not a valid .xlsx file: it is an OLE2 compound file, an old .xls or a workbook encrypted "
+            "with a password; save it as .xlsx or .ods without a password",
 }
 # Cases the file guard alone decides (no table is the readers' business).
 GUARDED = [name for name in MESSAGES if name != "no table"]
@@ -217,6 +221,29 @@ def test_a_harmless_comment_or_declaration_is_not_a_dtd(good, tmp_path):
 def test_size_limit_is_far_above_a_real_workbook(good):
     real = sum(i.file_size for i in zipfile.ZipFile(good["xlsx"]).infolist())
     assert real * 1000 < MAX_UNCOMPRESSED
+
+
+def test_every_book_generate_can_write_passes_the_size_checks(tmp_path):
+    """The widest layout (trained biases) at 1,000 rows, extrapolated to the largest book
+    generate writes: every part within the bounds, packed well below MAX_RATIO. (A 1 x 400,000
+    .ods, 2.3 GB of XML, was refused as a zip bomb.)"""
+    from sheetgen.config import MAX_LEARNING_RATES, max_iterations
+    from sheetgen.core.model import Setup
+    from sheetgen.read.safety import MAX_RATIO, MAX_ROW_XML, MAX_SHEETS
+
+    assert MAX_LEARNING_RATES + 1 <= MAX_SHEETS
+
+    config = Config(setup=Setup(b1=0.35, b2=0.6, biases="trained"), iterations=1000,
+                    learning_rates=(0.5,), plots=False, output_dir=tmp_path)
+    for path in generate(config):
+        check_workbook(path)
+        with zipfile.ZipFile(path) as zf:
+            table = max(zf.infolist(), key=lambda i: i.file_size)
+        per_row = table.file_size / 1000
+        assert per_row < MAX_ROW_XML / 2, per_row
+        rows = max(max_iterations(fmt) for fmt in ("xlsx", "ods"))
+        assert per_row * rows * (MAX_LEARNING_RATES + 1) < MAX_UNCOMPRESSED
+        assert table.file_size / table.compress_size < MAX_RATIO / 10
 
 
 # The peak resident memory of the running process in KiB. VmHWM belongs to the process's own
@@ -445,6 +472,7 @@ def test_a_real_table_pays_for_its_grid(tmp_path, monkeypatch):
     for path in paths:
         check_workbook(path)
     monkeypatch.setattr(safety, "BYTES_PER_CELL", 1000)  # cells costing less than 1000 bytes refused
+    monkeypatch.setattr(safety, "_PASSED", {})  # forget that these files passed
     for path in paths:
         with pytest.raises(WorkbookError, match=r"refused: .* spans A1:[A-Z]+[0-9]+, "):
             check_workbook(path)
@@ -466,3 +494,90 @@ def test_the_number_patterns_match_exactly_the_larger_numbers():
         pattern = re.compile(_letters_greater(n))
         for m in columns:
             assert bool(pattern.fullmatch(column_letter(m - 1).encode())) == (m > n), (n, m)
+
+
+# --- a sheet stored under another name: readers follow the relationships, so the guard does ---
+
+def renamed_sheet(good: Path, target: Path, far: str) -> Path:
+    """The workbook with sheet2.xml stored as sheet2.dat (relationships and content types
+    updated), holding A1 and a far-off cell."""
+    rows = f'<row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="{far}"><v>1</v></c></row>'
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            name, data = info.filename, zin.read(info)
+            if name == SHEET_PART:
+                name, data = "xl/worksheets/sheet2.dat", SHEET.format(rows=rows).encode()
+            elif name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+                data = data.replace(b"sheet2.xml", b"sheet2.dat")
+            elif name == "xl/worksheets/_rels/sheet2.xml.rels":
+                name = "xl/worksheets/_rels/sheet2.dat.rels"
+            zout.writestr(name, data)
+    return target
+
+
+RENAMED = {"XFD1048576": "xl/worksheets/sheet2.dat spans A1:XFD1048576, 17,179,869,184 cells",
+           "CV1048576": "xl/worksheets/sheet2.dat spans A1:CV1048576, 104,857,600 cells"}
+# Imported before the clock starts: what is timed is the refusal, not pandas' import.
+TIMED_PROBE = PROBE.replace("from sheetgen.cli import main", "from sheetgen.cli import main\n"
+                            "import sheetgen.check.compare, sheetgen.check.audit")
+
+
+def test_a_sheet_under_another_name_is_refused_fast_and_small(good, tmp_path):
+    import json
+    import resource
+
+    names = [n for n in ("compare A", "compare B", "audit", "verify") if n != "verify" or HAS_SOFFICE]
+    for far, message in RENAMED.items():
+        bad = renamed_sheet(good["xlsx"], tmp_path / f"renamed-{far}.xlsx", far)
+        with pytest.raises(WorkbookError, match=message):
+            check_workbook(bad)
+
+        def limit() -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+        result = subprocess.run(
+            [sys.executable, "-c", TIMED_PROBE, json.dumps([commands(bad, good)[n] for n in names])],
+            capture_output=True, text=True, timeout=120, preexec_fn=limit,
+            env={**os.environ, "PYTHONWARNINGS": "ignore", "OPENBLAS_NUM_THREADS": "1"})
+        assert result.returncode == 0, result.stderr[-2000:]  # a reader let loose aborts the child
+        run = json.loads(result.stdout.splitlines()[-1])
+        for name, (status, out, err, seconds) in zip(names, run["results"], strict=True):
+            assert status == 2 and err.count("\n") == 1 and message in err, (name, out, err)
+            assert seconds < 1, (name, seconds)
+        assert run["peak_kib"] < 200 * 1024, run["peak_kib"]
+
+
+def lying_sizes(good: Path, target: Path, member: str) -> Path:
+    """A copy whose zip directory states half the real size of `member`, with the CRC of that
+    half: the zip library reads the cut-short part without complaint."""
+    import zlib
+
+    shutil.copy(good, target)
+    data = zipfile.ZipFile(good).read(member)
+    half = len(data) // 2
+    raw = bytearray(target.read_bytes())
+    at = raw.find(b"PK\x01\x02")
+    while at != -1:
+        name_length = struct.unpack_from("<H", raw, at + 28)[0]
+        if raw[at + 46:at + 46 + name_length] == member.encode():
+            struct.pack_into("<I", raw, at + 16, zlib.crc32(data[:half]))
+            struct.pack_into("<I", raw, at + 24, half)
+        at = raw.find(b"PK\x01\x02", at + 4)
+    target.write_bytes(bytes(raw))
+    return target
+
+
+def test_verify_names_a_part_cut_short_by_a_lying_zip(good, tmp_path, capsys):
+    from sheetgen.check.verify import stored_values
+    from sheetgen.errors import VerifyError
+
+    bad = lying_sizes(good["xlsx"], tmp_path / "lying.xlsx", SHEET_PART)
+    with pytest.raises(VerifyError) as caught:
+        stored_values(bad)
+    message = str(caught.value)
+    assert message.startswith(f"{bad}: cannot read its cells: {SHEET_PART} is damaged or cut short ("), \
+        message
+    assert message.endswith("; the zip may state a wrong size)") and "\n" not in message
+    if HAS_SOFFICE:
+        assert cli.main(["verify", str(bad)]) == 2
+        assert capsys.readouterr().err == f"error: {message}\n"

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 from parts import ods_cells
 
-from sheetgen.config import DEFAULT_ITERATIONS, DEFAULT_LEARNING_RATES
+from sheetgen.config import DEFAULT_ITERATIONS, DEFAULT_LEARNING_RATES, Config
 from sheetgen.core import model
 from sheetgen.core.cells import column_letter
 from sheetgen.core.model import Setup
 from sheetgen.core.template import network, sheet_name
+from sheetgen.generation import generate
 
 SHEETS = ["lr=0.1", "lr=0.2", "lr=0.5", "lr=0.8", "lr=1", "lr=2"]
 SUMMARY = "summary"  # the first sheet, before the learning-rate sheets (tests/test_charts.py)
@@ -150,3 +151,18 @@ def test_sheet_holds_the_reference_blocks_above_its_table(default_books, fmt):
     assert "a_o1" in text["L1"] and "a_01" not in text["L1"]
     assert text["L10"].startswith("∂E_total/∂W8")  # the reference says W6 here by mistake
     assert text["A14"] is None and text["A15"] is None  # the reference's stray cells are left out
+
+
+def test_an_xlsx_part_past_the_zip32_limit_is_written_with_zip64(tmp_path, monkeypatch):
+    """A sheet's XML passes 2 GiB at about 750,000 rows; the zip then needs ZIP64 (without it
+    XlsxWriter failed after the whole write). The limit is lowered here to 1 MB to show it."""
+    import zipfile
+
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 1024**2)
+    path = generate(Config(iterations=1000, learning_rates=(0.5,), formats=("xlsx",), plots=False,
+                           output_dir=tmp_path))[0]
+    monkeypatch.undo()
+    with zipfile.ZipFile(path) as zf:
+        big = zf.getinfo("xl/worksheets/sheet2.xml")
+        assert big.file_size > 1024**2 and zf.testzip() is None
+    assert openpyxl.load_workbook(path, read_only=True)["lr=0.5"].max_row > 1000

@@ -22,7 +22,23 @@ from sheetgen.config import example_text, from_mapping
 from sheetgen.report import write_report
 from sheetgen.report.latex import partial, symbol
 
-EXAMPLES = ["xor", "linear-sgd", "linear-momentum", "linear-adam"]
+EXAMPLES = ["xor", "linear-sgd", "linear-momentum", "linear-adam", "xor-batch3-sum-adam", "linear-rmsprop"]
+# Variants of the examples for what they leave out: k samples of n per step, sum, rmsprop.
+VARIANTS = {"xor-batch3-sum-adam": ("xor", {'batch = "full"': "batch = 3", 'reduction = "mean"': 'reduction = "sum"',
+                                            'name = "gd"': 'name = "adam"'}),
+            "linear-rmsprop": ("linear-momentum", {'name = "momentum"': 'name = "rmsprop"',
+                                                   "initial_state = { v =": "initial_state = { s ="})}
+
+
+def example(kind: str) -> str:
+    if kind not in VARIANTS:
+        return example_text(kind)
+    base, edits = VARIANTS[kind]
+    text = example_text(base)
+    for old, new in edits.items():
+        assert old in text
+        text = text.replace(old, new)
+    return text
 STEPS = 12  # enough for a table and a trend; the examples' own counts cost seconds of plotting
 
 
@@ -94,7 +110,9 @@ class Trainer:
     def run(self, lr: float, steps: int) -> list[dict]:
         """Per step: the parameters and state going in, sample 1's quantities, the step's loss
         and gradients."""
-        p, state, rows = dict(self.initial), {}, []
+        p, rows = dict(self.initial), []
+        state = {f"{k}_{q}": float(v) for k, given in self.opt.get("initial_state", {}).items()
+                 for q, v in given.items()}
         o, n = self.opt, len(self.samples)
         for step in range(1, steps + 1):
             taken = [self.samples[((step - 1) * self.batch + j) % n] for j in range(self.batch)]
@@ -127,7 +145,7 @@ class Trainer:
 
 @pytest.fixture(scope="module", params=EXAMPLES)
 def training_report(request, tmp_path_factory):
-    text = example_text(request.param)
+    text = example(request.param)
     config = from_mapping(tomllib.loads(text) | {"output_dir": str(tmp_path_factory.mktemp(request.param)),
                                                  "iterations": STEPS})
     write_report(config)
@@ -217,6 +235,8 @@ def test_sections_in_order(training_report):
     # the optimizer's equations, as the README's table writes them
     rules = {"gd": [r"w \leftarrow w - \mathit{lr} \cdot g"],
              "momentum": [r"v \leftarrow \beta \cdot v + (1 - \beta) \cdot g", r"w \leftarrow w - \mathit{lr} \cdot v"],
+             "rmsprop": [r"s \leftarrow \beta \cdot s + (1 - \beta) \cdot g^{2}",
+                         r"w \leftarrow w - \mathit{lr} \cdot g / (\sqrt{s} + \varepsilon)"],
              "adam": [r"m \leftarrow \beta_{1} \cdot m + (1 - \beta_{1}) \cdot g",
                       r"s \leftarrow \beta_{2} \cdot s + (1 - \beta_{2}) \cdot g^{2}",
                       r"w \leftarrow w - \mathit{lr} \cdot \hat{m} / (\sqrt{\hat{s}} + \varepsilon)"]}

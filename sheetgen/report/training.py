@@ -80,16 +80,16 @@ def _worked_update(opt: optim.OptimizerSpec, p: str, before: Mapping[str, float]
         lines.append((symbol(p), rf"{o(before[p])} - {o(rate)} \cdot {step}", new(p)))
     elif opt.name == "rmsprop":
         s = f"s_{p}"
-        lines.append((state("s"), rf"{o(opt.beta)} \cdot {o(before[s])} + (1 - {o(opt.beta)}) \cdot {g}^{{2}}",
-                      new(s)))
+        lines.append((state("s"),
+                      rf"{o(opt.beta)} \cdot {o(before[s])} + (1 - {o(opt.beta)}) \cdot {g}^{{2}}", new(s)))
         root = o(after[s]) if after else state("s")
         lines.append((symbol(p), rf"{o(before[p])} - {o(rate)} \cdot {g} / (\sqrt{{{root}}}{eps})", new(p)))
     elif opt.name == "adam":
         m, s = f"m_{p}", f"s_{p}"
         lines.append((state("m"), rf"{o(opt.beta1)} \cdot {o(before[m])} + (1 - {o(opt.beta1)}) \cdot {g}",
                       new(m)))
-        lines.append((state("s"), rf"{o(opt.beta2)} \cdot {o(before[s])} + (1 - {o(opt.beta2)}) \cdot {g}^{{2}}",
-                      new(s)))
+        lines.append((state("s"),
+                      rf"{o(opt.beta2)} \cdot {o(before[s])} + (1 - {o(opt.beta2)}) \cdot {g}^{{2}}", new(s)))
         m1 = o(after[m]) if after else state("m")
         s1 = o(after[s]) if after else state("s")
         if opt.bias_correction:
@@ -193,7 +193,7 @@ def build_training_document(config: Config, runs: Mapping[float, Trace],
     doc.add(Heading(2, f"Update: {opt.name}"))
     doc.para("The update equations, exactly as the sheet computes them (", Math("g"),
              " a parameter's gradient in the row, ", Math(r"\mathit{lr}"), " the learning rate",
-             ", t the step" if opt.name == "adam" else "", "):")
+             *([", ", Math("t"), " the step"] if opt.name == "adam" else []), "):")
     for rule in _rules(opt):
         doc.add(equation(rule))
     names = {"beta": r"\beta", "beta1": r"\beta_{1}", "beta2": r"\beta_{2}", "epsilon": r"\varepsilon"}

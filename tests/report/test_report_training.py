@@ -24,7 +24,8 @@ from sheetgen.report.latex import partial, symbol
 
 EXAMPLES = ["xor", "linear-sgd", "linear-momentum", "linear-adam", "xor-batch3-sum-adam", "linear-rmsprop"]
 # Variants of the examples for what they leave out: k samples of n per step, sum, rmsprop.
-VARIANTS = {"xor-batch3-sum-adam": ("xor", {'batch = "full"': "batch = 3", 'reduction = "mean"': 'reduction = "sum"',
+VARIANTS = {"xor-batch3-sum-adam": ("xor", {'batch = "full"': "batch = 3",
+                                            'reduction = "mean"': 'reduction = "sum"',
                                             'name = "gd"': 'name = "adam"'}),
             "linear-rmsprop": ("linear-momentum", {'name = "momentum"': 'name = "rmsprop"',
                                                    "initial_state = { v =": "initial_state = { s ="})}
@@ -192,9 +193,9 @@ def test_every_equation_number_is_numpys(training_report):
     rate = config.learning_rates[0]
     row = runs[rate][0]
     known = _known(trainer, row, rate)
-    pool = [v for v in known.values()] + [v for v in row["p"].values()] + \
-           [v for v in row["next_state"].values()] + [float(x) for s in trainer.samples for x in s.values()] + \
-           [v for sample in row["each"] for v in sample.values()]
+    pool = [*known.values(), *row["p"].values(), *row["next_state"].values(),
+            *(float(x) for s in trainer.samples for x in s.values()),
+            *(v for sample in row["each"] for v in sample.values())]
     found, _ = equations(markdown)
     seen = set()
     for latex in found:
@@ -210,7 +211,8 @@ def test_every_equation_number_is_numpys(training_report):
                 value = _float(text)
                 if value in (0, 1, 2, 0.5, trainer.batch, -1):
                     continue
-                assert any(rounded(abs(value), abs(v), 6) for v in pool if v), (latex, text)
+                assert any(rounded(abs(value), abs(v), 6) for v in pool if v), \
+                    (latex, text)
     one = trainer.batch == 1
     loss = "E_total" if one else "E_s1"
     must = {symbol("E_total"), symbol("o1"), symbol("a_o1"), symbol("delta_o1")}
@@ -234,7 +236,8 @@ def test_sections_in_order(training_report):
         assert f"by their {reduction}" in markdown
     # the optimizer's equations, as the README's table writes them
     rules = {"gd": [r"w \leftarrow w - \mathit{lr} \cdot g"],
-             "momentum": [r"v \leftarrow \beta \cdot v + (1 - \beta) \cdot g", r"w \leftarrow w - \mathit{lr} \cdot v"],
+             "momentum": [r"v \leftarrow \beta \cdot v + (1 - \beta) \cdot g",
+                          r"w \leftarrow w - \mathit{lr} \cdot v"],
              "rmsprop": [r"s \leftarrow \beta \cdot s + (1 - \beta) \cdot g^{2}",
                          r"w \leftarrow w - \mathit{lr} \cdot g / (\sqrt{s} + \varepsilon)"],
              "adam": [r"m \leftarrow \beta_{1} \cdot m + (1 - \beta_{1}) \cdot g",

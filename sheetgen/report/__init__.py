@@ -35,11 +35,6 @@ def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
     from sheetgen.write.plots import write_plots
 
     validate(config)
-    if config.data is not None:  # its sections work one sample through gradient descent
-        from sheetgen.errors import ConfigError
-
-        raise ConfigError("data: the report works one sample through gradient descent; leave out "
-                          "[data] and [optimizer] for it (the workbooks show a data set's training)")
     net = equations(config)
     runs = runs if runs is not None else traces(config, net)
     correct = None
@@ -62,7 +57,12 @@ def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
     links |= {format_rate(rate): f"images/{path.name}"
               for rate, path in zip(config.learning_rates, plots, strict=False)}
 
-    doc = build_document(config, net, runs, links, correct)
+    if config.data is not None:  # a data set and an optimizer: step 1 worked for one sample
+        from sheetgen.report.training import build_training_document
+
+        doc = build_training_document(config, runs, links)
+    else:
+        doc = build_document(config, net, runs, links, correct)
     for name, text in (("README.md", to_markdown(doc)), ("index.html", to_html(doc))):
         target = folder / name
         with atomic_path(target) as tmp:

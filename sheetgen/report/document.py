@@ -265,6 +265,18 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Trace]
         doc.add(equation(f"{symbol(t.name)}^{{+}}", render_lines(rule, name=label),
                          render_lines(rule, values), number(after)))
 
+    _results(doc, config, runs, images, loss)
+
+    if correct is not None:
+        _errata_section(doc, config, network, runs, correct, loss)
+    return doc
+
+
+def _results(doc: Document, config: Config, runs: Mapping[float, Trace], images: Mapping[str, str],
+             loss: str) -> None:
+    """The plots, the table of initial and final loss per rate and the best rate."""
+    rates = list(config.learning_rates)
+    n = config.iterations
     # --- loss per learning rate
     curves = {rate: runs[rate].column(loss) for rate in rates}
     doc.add(Heading(2, "Loss per learning rate"))
@@ -286,10 +298,6 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Trace]
                "lowest " if len(rates) > 1 else f"Only learning rate {plain_number(best)} was tried; "
                "it ends with ")
     doc.para(opening, _m(loss), f" = {plain_number(finals[best])}. ", *_convergence(curves, n, best, loss))
-
-    if correct is not None:
-        _errata_section(doc, config, network, runs, correct, loss)
-    return doc
 
 
 def _title(spec: NetworkSpec) -> str:

@@ -140,3 +140,28 @@ def test_general_network_page_renders_offline(made_report, tmp_path):
         assert raw not in text, raw
     assert result["maths"] > 100
     assert result["page_width"] <= WIDTH and result["overflowing"] == []
+
+
+def test_optimizer_page_renders_offline(tmp_path):
+    """The linear-adam example's page: Adam's update equations (\\hat, \\sqrt, \\leftarrow) as MathML."""
+    import tomllib
+
+    from sheetgen.config import example_text, from_mapping
+    from sheetgen.report import write_report
+
+    config = from_mapping(tomllib.loads(example_text("linear-adam"))
+                          | {"output_dir": str(tmp_path / "out"), "iterations": 12})
+    write_report(config)
+    folder = config.output_dir / "report"
+    result, outside = browse(folder / "index.html", tmp_path)
+    assert "error" not in result, result.get("error")
+    assert outside == []
+    images = result["images"]
+    rates = len(config.learning_rates)
+    assert len(images) == 1 + rates + 1 and all(i["loaded"] for i in images), images
+    text = result["text"]
+    assert "Update: adam" in text and "One step over the batch" in text and "Best learning rate" in text
+    for raw in ("$$", "\\frac", "\\hat", "\\sqrt", "\\leftarrow", "\\beta", "\\varepsilon", "\\times"):
+        assert raw not in text, raw
+    assert result["maths"] > 20  # every equation and inline symbol: 36 on this page
+    assert result["page_width"] <= WIDTH and result["overflowing"] == []

@@ -109,12 +109,17 @@ def audit(path: str | Path) -> Audit:
     return run(Path(path))
 
 
-def verify(path: str | Path, *, rtol: float | None = None, timeout: float | None = None) -> FileReport:
-    """Recalculate a workbook in LibreOffice and compare every formula with its cached value."""
-    from sheetgen.check.verify import DEFAULT_RTOL, DEFAULT_TIMEOUT, verify_file
+def verify(path: str | Path, *, rtol: float | None = None, timeout: float | None = None,
+           engine: str = "libreoffice") -> FileReport:
+    """Recalculate a workbook in LibreOffice (or Gnumeric: engine="gnumeric") and compare every
+    formula with its cached value."""
+    from sheetgen.check.verify import DEFAULT_RTOL, DEFAULT_TIMEOUT, check_engines, verify_file
 
+    if engine == "all":
+        raise UsageError("engine: one report is one engine's: 'libreoffice' or 'gnumeric'")
+    check_engines(engine)
     return verify_file(Path(path), DEFAULT_RTOL if rtol is None else rtol,
-                       DEFAULT_TIMEOUT if timeout is None else timeout)
+                       DEFAULT_TIMEOUT if timeout is None else timeout, engine)
 
 
 __all__ = ["AuditError", "ConfigError", "ModelError", "SheetgenError", "UsageError", "VerifyError",

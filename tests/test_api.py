@@ -56,6 +56,13 @@ def test_strings_and_paths_are_both_accepted(tmp_path):
     assert sheetgen.audit(Path(paths[1])).ok
 
 
+def test_verify_names_an_unknown_engine():
+    with pytest.raises(sheetgen.SheetgenError, match="engine"):
+        sheetgen.verify("any.xlsx", engine="excel")
+    with pytest.raises(sheetgen.UsageError, match="one engine"):
+        sheetgen.verify("any.xlsx", engine="all")
+
+
 def test_trace_is_one_row_per_iteration_with_a_column_per_quantity():
     frame = sheetgen.trace(learning_rate=0.8, iterations=22)
     assert list(frame.index) == list(range(1, 23))

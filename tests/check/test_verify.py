@@ -23,7 +23,7 @@ from sheetgen.check.verify import Recalculated, Recalculation, VerifyError
 from sheetgen.cli import main
 from sheetgen.config import DEFAULT_LEARNING_RATES, Config
 from sheetgen.core.model import Setup, run
-from sheetgen.core.template import network, sheet_name
+from sheetgen.core.template import network, sheet_name, template
 from sheetgen.generation import generate
 
 SHEETS = [sheet_name(rate) for rate in DEFAULT_LEARNING_RATES]
@@ -427,11 +427,12 @@ def test_gnumeric_recalculates_the_default_and_biased_books(gnumeric, default_bo
 
 def test_gnumeric_finds_a_wrong_cached_value(gnumeric, default_books, tmp_path, capsys):
     bad = tmp_path / "edited.xlsx"
-    edit_cell(default_books["xlsx"], bad, "lr=0.5", r'(<c r="J39"[^>]*><f>[^<]*</f><v>)([^<]*)(</v>)',
+    cell = f"J{template()['table']['first_row']}"  # a_h1 of the first iteration
+    edit_cell(default_books["xlsx"], bad, "lr=0.5", rf'(<c r="{cell}"[^>]*><f>[^<]*</f><v>)([^<]*)(</v>)',
               "", lambda m: m.group(1) + repr(float(m.group(2)) * (1 + 1e-9)) + m.group(3))
     assert main(["verify", "--engine", "all", str(bad)]) == 1
     out = capsys.readouterr().out
-    listed = re.findall(r"^    J39 .*: stored (\S+), recalculated (\S+) \(relative 1e-09\)$", out, re.M)
+    listed = re.findall(rf"^    {cell} .*: stored (\S+), recalculated (\S+) \(relative 1e-09\)$", out, re.M)
     assert len(listed) == (2 if verify_has_lo() else 1), out
     assert "FAIL" in out and "(Gnumeric)" in out
 

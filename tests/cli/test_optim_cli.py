@@ -187,11 +187,12 @@ def test_every_listed_key_appears_in_the_readme():
         assert equation in readme
 
 
-def test_report_refuses_a_data_set_in_one_line(tmp_path, capsys):
+def test_report_of_a_data_set_is_written(tmp_path, capsys):
     config = tmp_path / "xor.toml"
     config.write_text(example_text("xor"), "utf-8")
     out = tmp_path / "out"
-    assert main(["report", "--config", str(config), "--iterations", "5", "--output-dir", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "data:" in err and "Traceback" not in err
-    assert not out.exists()
+    assert main(["report", "--config", str(config), "--iterations", "5", "--output-dir", str(out),
+                 "--quiet"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    text = (out / "report" / "README.md").read_text("utf-8")
+    assert "One step over the batch" in text and "Update: " in text

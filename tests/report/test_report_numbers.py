@@ -266,3 +266,20 @@ def test_errata_section(report):
         columns = sum(bool(v) for v in differ.values())
         assert row[3] == f"{columns} of {len(names)}"
         assert row[4] == str(min(v[0] for v in differ.values() if v))
+
+
+def check_loss_table(config, markdown: str, runs) -> None:
+    """The report's table of initial and final E_total per rate and its best-rate sentence,
+    against `runs` (rate -> rows as dicts), to the 10 digits printed."""
+    lines = markdown.splitlines()
+    start = next(k for k, line in enumerate(lines) if line.startswith("| learning rate |"))
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[start + 2:]
+            if line.startswith("|")]
+    finals = {r: runs[r][-1]["E_total"] for r in config.learning_rates}
+    assert [float(r[0]) for r in rows] == list(config.learning_rates)
+    for rate, row in zip(config.learning_rates, rows, strict=True):
+        assert rounded(float(row[1]), runs[rate][0]["E_total"], 10)
+        assert rounded(float(row[2]), finals[rate], 10)
+        assert (row[3] == "best") == (finals[rate] == min(finals.values()))
+    best = min(finals, key=finals.get)
+    assert f"learning rate {best:g}" in markdown.split("## Best learning rate", 1)[1].lower()

@@ -16,7 +16,7 @@ import tomllib
 
 import numpy as np
 import pytest
-from test_report_numbers import equations, rounded
+from test_report_numbers import check_loss_table, equations, rounded
 
 from sheetgen.config import example_text, from_mapping
 from sheetgen.report import write_report
@@ -249,15 +249,4 @@ def test_sections_in_order(training_report):
 
 def test_loss_table_and_best_rate(training_report):
     config, _, runs, markdown = training_report
-    lines = markdown.splitlines()
-    start = next(k for k, line in enumerate(lines) if line.startswith("| learning rate |"))
-    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[start + 2:]
-            if line.startswith("|")]
-    finals = {r: runs[r][-1]["E_total"] for r in config.learning_rates}
-    assert [float(r[0]) for r in rows] == list(config.learning_rates)
-    for rate, row in zip(config.learning_rates, rows, strict=True):
-        assert rounded(float(row[1]), runs[rate][0]["E_total"], 10)
-        assert rounded(float(row[2]), finals[rate], 10)
-        assert (row[3] == "best") == (finals[rate] == min(finals.values()))
-    best = min(finals, key=finals.get)
-    assert f"learning rate {best:g}" in markdown.split("## Best learning rate", 1)[1].lower()
+    check_loss_table(config, markdown, runs)

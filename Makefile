@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint golden bench screenshots clean
+.PHONY: run test test-fast lint golden bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The inner loop: every test but those that start LibreOffice, Gnumeric or Chromium, or are slow.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not libreoffice and not gnumeric and not browser and not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check sheetgen tests bench

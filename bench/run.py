@@ -155,11 +155,11 @@ def _row_template(fmt: str, later: list[str], letters: list[str]) -> str:
 
 
 def floor_child(fmt: str, iterations: int, rates: str, level: int, path: str) -> None:
-    from sheetgen.build.book import build_sheet
     from sheetgen.config import Config
     from sheetgen.core.cells import column_letter
     from sheetgen.core.model import Setup, iterate
     from sheetgen.core.template import network
+    from sheetgen.layout.book import build_sheet
 
     config = Config(iterations=iterations)
     net = network()
@@ -216,7 +216,7 @@ def sheetgen_level() -> int:
     """The deflate level sheetgen writes with: the floor is measured at the same one too.
     Asked in a child: a child's peak RSS starts at its parent's (exec keeps the high-water
     mark), so this process stays as small as it can."""
-    code = "from sheetgen.write._fast import DEFLATE_LEVEL; print(DEFLATE_LEVEL)"
+    code = "from sheetgen.write.row_templates import DEFLATE_LEVEL; print(DEFLATE_LEVEL)"
     return int(subprocess.run(python("-c", code), cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout)
 
@@ -224,7 +224,7 @@ def sheetgen_level() -> int:
 def table_columns(config: Path | None) -> int:
     """Table columns of a config's sheets (the reference's without one), asked in a child."""
     code = ("import sys; from pathlib import Path; from sheetgen.config import load; "
-            "from sheetgen.build.book import build_sheet; "
+            "from sheetgen.layout.book import build_sheet; "
             "c, _ = load(Path(sys.argv[1]) if len(sys.argv) > 1 else None); "
             "print(len(build_sheet(c, c.learning_rates[0]).columns))")
     argv = python("-c", code, *([str(config)] if config else []))

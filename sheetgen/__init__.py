@@ -72,8 +72,8 @@ def trace(config: Config | str | Path | None = None, *, learning_rate: float | N
     """One run of the model as a DataFrame: a row per iteration (index from 1), a column per
     quantity (t1, ..., w1, ..., h1, a_h1, ..., E_total, dE_dw1, ...). `learning_rate`: which of
     the configuration's rates (the only one, or the first, by default)."""
-    from sheetgen.build.assemble import equations
     from sheetgen.core.model import trace as run
+    from sheetgen.layout.assemble import equations
 
     if learning_rate is not None:
         overrides.setdefault("learning_rates", [learning_rate])

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sheetgen.build.assemble import build_book, equations, traces
-from sheetgen.build.book import Book
 from sheetgen.config import Config, validate
+from sheetgen.layout.assemble import build_book, equations, traces
+from sheetgen.layout.book import Book
 from sheetgen.write import ods, xlsx
 from sheetgen.write.atomic import atomic_path
 

@@ -9,6 +9,17 @@ import pytest
 from sheetgen.config import Config
 from sheetgen.generation import generate
 
+# Tests that ask for a tool's fixture carry its marker, so `make test-fast` can leave them out.
+MARKER_OF_FIXTURE = {"libreoffice": "libreoffice", "gnumeric": "gnumeric"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture, marker in MARKER_OF_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
 REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
 REFERENCE_ODS = REFERENCE / "BackPropagation.ods"
 

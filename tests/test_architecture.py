@@ -13,16 +13,16 @@ ALLOWED = {
     "errors": set(),
     "core": {"errors"},
     "config": {"errors", "core"},
-    "build": {"errors", "core", "config"},
-    "write": {"errors", "core", "config", "build"},
+    "layout": {"errors", "core", "config"},
+    "write": {"errors", "core", "config", "layout"},
     "read": {"errors", "core"},
     "check": {"errors", "core", "config", "read"},
-    "generation": {"errors", "core", "config", "build", "write"},
-    "report": {"errors", "core", "config", "build", "write", "check", "generation"},
-    "cli": {"errors", "core", "config", "build", "write", "read", "check", "generation", "report",
+    "generation": {"errors", "core", "config", "layout", "write"},
+    "report": {"errors", "core", "config", "layout", "write", "check", "generation"},
+    "cli": {"errors", "core", "config", "layout", "write", "read", "check", "generation", "report",
             "__init__"},
     "__main__": {"cli"},
-    "__init__": {"errors", "core", "config", "build", "write", "read", "check", "generation", "report"},
+    "__init__": {"errors", "core", "config", "layout", "write", "read", "check", "generation", "report"},
 }
 
 
@@ -83,7 +83,7 @@ def layer(module: str) -> str:
 
 def test_the_graph_is_read():
     edges = graph()
-    assert "sheetgen.core.model" in edges["sheetgen.build.book"]
+    assert "sheetgen.core.model" in edges["sheetgen.layout.book"]
     assert "sheetgen.core.expressions" in edges["sheetgen.core.model"]
 
 

@@ -315,6 +315,7 @@ def test_a_real_process_reports_a_typo_without_a_traceback(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["experiment.toml"]
 
 
+@pytest.mark.libreoffice
 @pytest.mark.skipif(shutil.which("soffice") is None,
                     reason="LibreOffice not installed (Debian: apt-get install libreoffice-calc-nogui)")
 def test_biased_example_generates_and_verifies_in_libreoffice(tmp_path):

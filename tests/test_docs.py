@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sheetgen.cli import build_parser
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
@@ -25,6 +27,7 @@ def test_every_command_and_option_is_in_the_readme():
                     assert flag in README, (name, flag)
 
 
+@pytest.mark.libreoffice
 def test_the_from_python_section_runs(tmp_path, monkeypatch, capsys):
     """The README's Python example, run as written in an empty folder; its comments say what
     it prints, and the checks below hold it to that."""

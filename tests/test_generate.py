@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sheetgen.build import assemble
-from sheetgen.build.assemble import build_book
 from sheetgen.config import Config
 from sheetgen.core.template import sheet_name
 from sheetgen.generation import generate
+from sheetgen.layout import assemble
+from sheetgen.layout.assemble import build_book
 from sheetgen.write import ods, xlsx
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from sheetgen.build.assemble import equations, traces
-from sheetgen.build.book import network_picture
 from sheetgen.config import Config, validate
 from sheetgen.core.model import Trace
 from sheetgen.core.template import format_rate, network
+from sheetgen.layout.assemble import equations, traces
+from sheetgen.layout.book import network_picture
 
 
 def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
@@ -23,7 +23,7 @@ def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
     """Write the report of `config`; returns the paths written.
 
     `runs`: the model's run per learning rate, as the workbooks were written from
-    (`build.assemble.traces`); run here when not given. `correct_runs`: with
+    (`layout.assemble.traces`); run here when not given. `correct_runs`: with
     `config.reference_errata`, the runs with the correct maths (run here when not given), for
     the section on the original's mistakes. ConfigError and ModelError come before any file."""
     from sheetgen.report.document import Correct, build_document

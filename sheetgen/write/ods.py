@@ -10,13 +10,13 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from sheetgen.build.book import Book, Cell, Sheet
-from sheetgen.build.summary import Summary
 from sheetgen.core.cells import column_letter, quote_sheet
 from sheetgen.core.template import template
+from sheetgen.layout.book import Book, Cell, Sheet
+from sheetgen.layout.summary import Summary
 from sheetgen.write import ods_drawing
-from sheetgen.write._fast import DEFLATE_LEVEL, write_ods_body
 from sheetgen.write.ods_drawing import number_style
+from sheetgen.write.row_templates import DEFLATE_LEVEL, write_ods_body
 
 NS = (
     'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '

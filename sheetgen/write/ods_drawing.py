@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from sheetgen.build.book import Book
-from sheetgen.build.charts import Chart, Range
-from sheetgen.build.picture import Picture
 from sheetgen.core.cells import column_letter, quote_sheet
 from sheetgen.core.template import template
+from sheetgen.layout.book import Book
+from sheetgen.layout.charts import Chart, Range
+from sheetgen.layout.picture import Picture
 
 # LibreOffice's defaults for what sheetgen leaves unset: columns after the declared ones and
 # rows without a style (Liberation Sans 10 pt). Only placement depends on them.

@@ -10,7 +10,7 @@ import io
 
 from PIL import Image, ImageDraw, ImageFont
 
-from sheetgen.build.picture import Picture
+from sheetgen.layout.picture import Picture
 
 PX_PER_MM = 8                      # 203.2 dpi: crisp when zoomed
 FILL = (207, 226, 243)             # the reference's light blue

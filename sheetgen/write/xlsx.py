@@ -8,10 +8,10 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from sheetgen.build.book import Book, Cell, Sheet
 from sheetgen.core.template import template
+from sheetgen.layout.book import Book, Cell, Sheet
 from sheetgen.write import xlsx_drawing
-from sheetgen.write._fast import DEFLATE_LEVEL, write_xlsx_body, xlsx_deflate_level
+from sheetgen.write.row_templates import DEFLATE_LEVEL, write_xlsx_body, xlsx_deflate_level
 
 # A fixed document date keeps the same settings' files byte-identical.
 FIXED_DATE = datetime.datetime(2000, 1, 1)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import io
 
-from sheetgen.build.charts import Chart, Range
-from sheetgen.build.picture import Picture
-from sheetgen.build.summary import Summary
 from sheetgen.core.template import template
+from sheetgen.layout.charts import Chart, Range
+from sheetgen.layout.picture import Picture
+from sheetgen.layout.summary import Summary
 from sheetgen.write.picture_png import render_png
 
 PX_PER_MM = 96 / 25.4

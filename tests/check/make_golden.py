@@ -15,8 +15,8 @@ from pathlib import Path
 GOLDEN = Path(__file__).resolve().parent / "golden"
 sys.path.insert(0, str(GOLDEN.parents[2]))  # run from a checkout without installing
 
-from sheetgen.build.assemble import build_book  # noqa: E402
 from sheetgen.config import Config  # noqa: E402
+from sheetgen.layout.assemble import build_book  # noqa: E402
 
 CASES = {"default": Config(), "errata": Config(reference_errata=True)}
 

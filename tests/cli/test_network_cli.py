@@ -66,6 +66,7 @@ def test_examples_formats_compare_equal(example_books):
         assert comparison.equal, name
 
 
+@pytest.mark.libreoffice
 def test_libreoffice_agrees_with_every_example_in_both_formats(example_books):
     """One LibreOffice-backed run over all examples (small books keep it short)."""
     try:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from sheetgen.build.assemble import build_book
-from sheetgen.build.book import render_row
 from sheetgen.cli import main
 from sheetgen.config import example_text, from_file, from_mapping, validate
+from sheetgen.layout.assemble import build_book
+from sheetgen.layout.book import render_row
 
 LINEAR = """
 learning_rates = [0.1]

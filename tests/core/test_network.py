@@ -119,6 +119,7 @@ def networks(draw) -> tuple[NetworkSpec, NetworkSetup]:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks())
+@pytest.mark.slow
 def test_drawn_networks_have_the_true_gradients(drawn):
     spec, setup = drawn
     net = derive(spec).network

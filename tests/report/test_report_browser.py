@@ -19,8 +19,9 @@ import pytest
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"))
                  if p and Path(p).is_file()), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (Debian: apt-get "
-                                                          "install chromium)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (Debian: apt-get "
+                                                           "install chromium)")]
 WIDTH = 1366
 
 HARNESS = """<!DOCTYPE html><html><body>

@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from sheetgen.build.assemble import traces
 from sheetgen.check.compare import compare_frames
 from sheetgen.config import Config
 from sheetgen.core.model import Trace, trace
 from sheetgen.core.template import network
+from sheetgen.layout.assemble import traces
 from sheetgen.report import write_report
 from sheetgen.report.errata import compare_runs
 

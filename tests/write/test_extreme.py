@@ -86,6 +86,7 @@ def test_formulas_give_no_error_values_in_pycel(tmp_path):
     assert checked == 20 * 36
 
 
+@pytest.mark.libreoffice
 @needs_soffice
 def test_libreoffice_recalculates_extreme_sheets_without_errors(tmp_path):
     from sheetgen.check.verify import verify_file

@@ -7,10 +7,10 @@ import sys
 
 from PIL import Image
 
-from sheetgen.build.assemble import traces
 from sheetgen.cli import main
 from sheetgen.config import DEFAULT_ITERATIONS, DEFAULT_LEARNING_RATES, Config
 from sheetgen.core.template import format_rate
+from sheetgen.layout.assemble import traces
 from sheetgen.write.plots import loss_curve, write_plots
 
 NAMES = [f"BackPropagation_loss_lr_{format_rate(r)}.png" for r in DEFAULT_LEARNING_RATES] \

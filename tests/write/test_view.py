@@ -124,6 +124,7 @@ def test_ods_number_formats(default_books):
     assert cells["ceR"] is None  # learning rates: no data style, shown as typed
 
 
+@pytest.mark.libreoffice
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
 def test_libreoffice_shows_the_numbers_without_padding(tmp_path):
     """LibreOffice's own rendering ("as shown" CSV) of a small book, both formats."""
@@ -152,7 +153,7 @@ def test_xlsx_chart_title_cell_follows_the_learning_rate(default_books):
     formulas = openpyxl.load_workbook(default_books["xlsx"])
     values = openpyxl.load_workbook(default_books["xlsx"], data_only=True)
     for name in SHEETS:
-        # The chart's title refers to AH15 (tests/build/test_charts.py), two rows above it.
+        # The chart's title refers to AH15 (tests/layout/test_charts.py), two rows above it.
         assert formulas[name]["AH15"].value == '="when learning rate is "&$G$13'
         assert values[name]["AH15"].value == f"when learning rate is {name.removeprefix('lr=')}"
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetgen.build.assemble import build_book
 from sheetgen.check.audit import STAGES, audit, audit_table, find_tables, header_reader, report
 from sheetgen.cli import main
 from sheetgen.config import Config
@@ -22,6 +21,7 @@ from sheetgen.core import model
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Setup
 from sheetgen.core.template import network
+from sheetgen.layout.assemble import build_book
 from sheetgen.read.tables import DEFAULT_HEADERS
 from sheetgen.read.workbook import Workbook
 from sheetgen.write import ods, xlsx

@@ -1,15 +1,15 @@
 """Where a sheet trained on a data set puts things: the general network's layout, with the
 optimizer's parameter cells (β, ε, h) under the learning rate, the data and optimizer in the
 settings, the update equations beside the forward ones, and the ranges of the `data` sheet the
-sample columns read from (the data sheet and the summary's epochs: build/training_book.py).
+sample columns read from (the data sheet and the summary's epochs: layout/training_book.py).
 """
 
 from __future__ import annotations
 
-from sheetgen.build.network_layout import describe, network_template
 from sheetgen.config import Config
 from sheetgen.core.cells import column_letter
 from sheetgen.core.optim import LABELS, Training, build_cached, data_name
+from sheetgen.layout.network_layout import describe, network_template
 
 DATA_SHEET = "data"
 DATA_FIRST_ROW = 3          # 1-based: title, header, then the samples

@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sheetgen.build.charts import Chart, extent, loss_chart
-from sheetgen.build.picture import Picture, build_picture
 from sheetgen.config import Config
 from sheetgen.core.cells import DIALECTS, parse_cell, ref, separator
 from sheetgen.core.expressions import Expression
@@ -25,9 +23,11 @@ from sheetgen.core.template import (
     sheet_name,
     template,
 )
+from sheetgen.layout.charts import Chart, extent, loss_chart
+from sheetgen.layout.picture import Picture, build_picture
 
 if TYPE_CHECKING:
-    from sheetgen.build.summary import Summary
+    from sheetgen.layout.summary import Summary
 
 # --- sheets ---------------------------------------------------------------------------------
 
@@ -88,10 +88,10 @@ def sheet_template(config: Config) -> dict:
     if config.network is None:
         return template()
     if config.data is not None:
-        from sheetgen.build.training_layout import training_template
+        from sheetgen.layout.training_layout import training_template
 
         return training_template(config)
-    from sheetgen.build.network_layout import network_template
+    from sheetgen.layout.network_layout import network_template
 
     return network_template(config.network)
 
@@ -124,11 +124,11 @@ def _formula_templates(net: Network, column_of: dict[str, int], params: dict[str
 
 def _settings_value(key: str, config: Config) -> str | float:
     if key == "network":
-        from sheetgen.build.network_layout import describe
+        from sheetgen.layout.network_layout import describe
 
         return describe(config.network)
     if key in ("data", "batch", "reduction", "optimizer"):
-        from sheetgen.build.training_layout import settings_value
+        from sheetgen.layout.training_layout import settings_value
 
         return settings_value(key, config)
     return {
@@ -231,7 +231,7 @@ def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterati
 def network_picture(config: Config) -> Picture:
     """The network drawing, labelled with this workbook's initial weights."""
     if config.network is not None:
-        from sheetgen.build.picture import layered_picture
+        from sheetgen.layout.picture import layered_picture
 
         anchor = parse_cell(template()["picture"]["anchor"])
         return layered_picture(config.network, config.setup.values(), anchor)

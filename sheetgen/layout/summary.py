@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sheetgen.build.book import Cell, Sheet
-from sheetgen.build.charts import Chart, columns_spanned, combined_chart, extent
 from sheetgen.core.cells import column_letter, parse_cell, sheet_ref
 from sheetgen.core.template import template
+from sheetgen.layout.book import Cell, Sheet
+from sheetgen.layout.charts import Chart, columns_spanned, combined_chart, extent
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sheetgen.build.book import Book, build_sheet, sheet_template
-from sheetgen.build.summary import build_summary
 from sheetgen.config import Config
 from sheetgen.core.model import Network, Trace, trace
 from sheetgen.core.template import template
+from sheetgen.layout.book import Book, build_sheet, sheet_template
+from sheetgen.layout.summary import build_summary
 
 
 def equations(config: Config, mistakes: Mapping[str, Mapping[str, str]] | None = None) -> Network:
@@ -34,7 +34,7 @@ def build_book(config: Config, runs: Mapping[float, Trace] | None = None,
     summary = build_summary(sheets, sheet_template(config))
     if config.data is not None:
         # A data set: the loss per epoch in the summary, the samples' sheet last.
-        from sheetgen.build.training_book import add_epochs, data_sheet
+        from sheetgen.layout.training_book import add_epochs, data_sheet
 
         summary = add_epochs(summary, config, sheets)
         sheets.append(data_sheet(config, sheets[0].column_width, sheets[0].number_format))

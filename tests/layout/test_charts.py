@@ -14,12 +14,12 @@ import openpyxl
 import pytest
 from parts import NS, ods_cells, xlsx_drawings
 
-from sheetgen.build.book import build_sheet
 from sheetgen.config import DEFAULT_ITERATIONS, DEFAULT_LEARNING_RATES, Config
 from sheetgen.core import model
 from sheetgen.core.cells import column_letter
 from sheetgen.core.model import Setup
 from sheetgen.core.template import network, sheet_name
+from sheetgen.layout.book import build_sheet
 
 SHEETS = [sheet_name(r) for r in DEFAULT_LEARNING_RATES]
 LAST = 16 + DEFAULT_ITERATIONS  # last table row, 1-based

@@ -3,8 +3,11 @@
 Each later row of a sheet differs from the row above only in its row numbers and values, so the
 per-cell work (rendering each formula, escaping it, and in XlsxWriter about 30 regular-expression
 substitutions per formula in `_prepare_formula`) is done once per column; each row is then one
-`str.format` call. tests/test_fast_path.py checks that both formats come out byte-identical to
+`str.format` call. tests/test_row_templates.py checks that both formats come out byte-identical to
 the per-cell path.
+
+It relies on XlsxWriter internals (the worksheet's `constant_memory` row file and its
+`_prepare_formula`), which is why pyproject.toml pins XlsxWriter below 4.
 
 .xlsx: XlsxWriter stays the workbook container. Its first and last table rows go through its
 public `write_*` calls, so its row and dimension bookkeeping is exactly as if it had written
@@ -23,9 +26,9 @@ import string
 import threading
 from collections.abc import Callable, Iterator
 
-from sheetgen.build.book import Sheet, render_row
 from sheetgen.core import progress
 from sheetgen.core.cells import column_letter
+from sheetgen.layout.book import Sheet, render_row
 
 ROWS_PER_WRITE = 256  # rows joined into one write: fewer calls, still a small buffer
 # zlib level of both formats. On this XML zlib's default, 6, takes about 3.5x the CPU of level 2

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 
-from sheetgen.build.book import network_picture
-from sheetgen.build.picture import MAX_DRAWN, layered_picture
 from sheetgen.config import Config
 from sheetgen.core.model import Setup
 from sheetgen.core.network import NetworkSpec, initial_values
+from sheetgen.layout.book import network_picture
+from sheetgen.layout.picture import MAX_DRAWN, layered_picture
 
 
 def _on_outline(node, x: float, y: float) -> bool:

@@ -12,11 +12,11 @@ import pytest
 from parts import NS, xlsx_drawings
 from PIL import Image
 
-from sheetgen.build.book import network_picture
 from sheetgen.config import DEFAULT_LEARNING_RATES, Config
 from sheetgen.core.model import Setup
 from sheetgen.core.template import sheet_name
 from sheetgen.generation import generate
+from sheetgen.layout.book import network_picture
 
 SHEETS = [sheet_name(r) for r in DEFAULT_LEARNING_RATES]
 NODES = {"i1", "i2", "h1", "a_h1", "h2", "a_h2", "o1", "a_o1", "o2", "a_o2", "E_total"}

@@ -8,12 +8,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from sheetgen.build.book import Cell, Column, Sheet
-from sheetgen.build.summary import FormulaCell, Summary
-from sheetgen.build.training_layout import DATA_FIRST_ROW, DATA_SHEET, MAX_EPOCHS_SHOWN
 from sheetgen.config import Config
 from sheetgen.core.cells import column_letter, quote_sheet, sheet_ref
 from sheetgen.core.model import Trace
+from sheetgen.layout.book import Cell, Column, Sheet
+from sheetgen.layout.summary import FormulaCell, Summary
+from sheetgen.layout.training_layout import DATA_FIRST_ROW, DATA_SHEET, MAX_EPOCHS_SHOWN
 
 
 def data_sheet(config: Config, column_width: int, number_format: str) -> Sheet:
@@ -53,7 +53,7 @@ def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary
     # Below the table and its chart, from column A.
     below = summary.header_row + len(sheets)
     if summary.chart is not None:
-        from sheetgen.build.charts import extent
+        from sheetgen.layout.charts import extent
 
         below = max(below, extent(summary.chart)[0])
     col0, row0 = 0, below + 3

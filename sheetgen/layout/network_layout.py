@@ -26,7 +26,7 @@ def describe(spec: NetworkSpec) -> str:
 
 
 def picture_rows(spec: NetworkSpec) -> int:
-    from sheetgen.build.picture import layered_picture
+    from sheetgen.layout.picture import layered_picture
 
     picture = layered_picture(spec, {w: 0.0 for w in spec.weight_names}, (0, 1))
     return math.ceil((picture.height + 2) / ROW_MM)

@@ -1,4 +1,4 @@
-"""The table-body fast path (sheetgen/writers/_fast.py) against the per-cell path it replaces.
+"""The table-body fast path (sheetgen/writers/row_templates.py) against the per-cell path it replaces.
 
 .xlsx: the same book written with XlsxWriter's own write_number/write_formula for every cell
 must give byte-identical workbook parts. .ods: the same rows rendered cell by cell with
@@ -25,14 +25,14 @@ import pytest
 import xlsxwriter
 from parts import ods_cells
 
-from sheetgen.build.assemble import build_book
-from sheetgen.build.book import render_row
 from sheetgen.config import Config
 from sheetgen.core import progress
 from sheetgen.core.cells import column_letter
 from sheetgen.core.model import Setup, run
 from sheetgen.core.template import network
-from sheetgen.write import _fast, ods, xlsx
+from sheetgen.layout.assemble import build_book
+from sheetgen.layout.book import render_row
+from sheetgen.write import ods, row_templates, xlsx
 
 
 def xlsx_per_cell(ws, sheet, styles) -> None:
@@ -123,7 +123,7 @@ def test_a_formula_xlsxwriter_would_change_goes_through_xlsxwriter(tmp_path, mon
         return book
 
     probe = xlsxwriter.Workbook(str(tmp_path / "probe.xlsx"))
-    assert not _fast._xlsx_needs_no_preparation(probe.add_worksheet(), book_with_switch().sheets[0])
+    assert not row_templates._xlsx_needs_no_preparation(probe.add_worksheet(), book_with_switch().sheets[0])
     probe.close()
     xlsx.write(book_with_switch(), tmp_path / "fast.xlsx")
     monkeypatch.setattr(xlsx, "write_xlsx_body", xlsx_per_cell)
@@ -189,17 +189,17 @@ def test_ods_long_sheet_reads_back_with_odfpy(long_sheet):
 def test_formula_template_matches_render_row_on_every_column():
     sheet = build_book(Config(iterations=5, plots=False)).sheets[0]
     for column in sheet.columns:
-        template = _fast.formula_template(column.later["ods"], lambda text: text)
+        template = row_templates.formula_template(column.later["ods"], lambda text: text)
         for number in (40, 99, 1_048_576):
             assert template.format(number, number - 1) == render_row(column, "ods", number, first=False)
 
 
 def test_formula_template_escapes_xml_and_braces():
     # Layout templates are format strings: a literal brace is doubled there and stays literal.
-    assert _fast.formula_template('IF({r}>0;"a{{b}}";[.A{p}])', _fast._ods_escape).format(7, 6) == \
-        'IF(7&gt;0;&quot;a{b}&quot;;[.A6])'
+    template = row_templates.formula_template('IF({r}>0;"a{{b}}";[.A{p}])', row_templates._ods_escape)
+    assert template.format(7, 6) == 'IF(7&gt;0;&quot;a{b}&quot;;[.A6])'
     with pytest.raises(ValueError, match="unexpected field"):
-        _fast.formula_template("A{q}", _fast._xlsx_escape)
+        row_templates.formula_template("A{q}", row_templates._xlsx_escape)
 
 
 def test_a_failing_ods_stream_stops_the_run_with_its_error():
@@ -209,7 +209,7 @@ def test_a_failing_ods_stream_stops_the_run_with_its_error():
 
     sheet = build_book(Config(learning_rates=(0.5,), iterations=2000, plots=False)).sheets[0]
     with pytest.raises(OSError, match="No space left"):
-        _fast.write_ods_body(sheet, Full(), ["" for _ in sheet.columns])
+        row_templates.write_ods_body(sheet, Full(), ["" for _ in sheet.columns])
 
 
 # --- progress bars --------------------------------------------------------------------------
@@ -303,7 +303,7 @@ def test_the_table_part_is_deflated_at_the_chosen_level(tmp_path, fmt):
         info = max(zf.infolist(), key=lambda i: i.file_size)
         data = zf.read(info)
     assert info.filename == ("xl/worksheets/sheet2.xml" if fmt == "xlsx" else "content.xml")
-    assert info.compress_size == deflated_size(data, _fast.DEFLATE_LEVEL) != deflated_size(data, 6)
+    assert info.compress_size == deflated_size(data, row_templates.DEFLATE_LEVEL) != deflated_size(data, 6)
     import xlsxwriter.workbook
 
     assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile  # put back after close()

@@ -76,12 +76,16 @@ TABLES = {
 _TABLE_OF = {name: table for table, names in TABLES.items() for name in names}
 SCALARS = ("learning_rates", "iterations", "formats", "output_dir", "basename", "reference_errata",
            "plots")
-KEYS = SCALARS + tuple(TABLES) + ("network", "data", "optimizer")
+KEYS = SCALARS + tuple(TABLES) + ("network", "data", "optimizer", "schedule")
 DATA_KEYS = ("samples", "file", "batch", "reduction")
-OPTIMIZER_KEYS = ("name", "beta", "beta1", "beta2", "epsilon", "bias_correction", "initial_state",
-                  "check_gradients", "h")
+OPTIMIZER_KEYS = ("name", "beta", "beta1", "beta2", "betas", "epsilon", "eps", "bias_correction",
+                  "momentum", "dampening", "nesterov", "alpha", "centered", "amsgrad",
+                  "weight_decay", "initial_state", "check_gradients", "h")
+SCHEDULE_KEYS = ("name", "step_size", "gamma", "T_max", "eta_min", "start_factor", "end_factor",
+                 "total_iters", "total_steps", "pct_start", "div_factor", "final_div_factor")
 # The [network] table's keys and their defaults (the reference network).
-NETWORK_KEYS = ("layers", "activations", "leaky_relu_slope", "loss", "biases", "train_biases", "seed")
+NETWORK_KEYS = ("layers", "activations", "leaky_relu_slope", "loss", "biases", "train_biases", "seed",
+                "init", "bias_init", "init_dtype")
 
 
 def example_text(name: str) -> str:
@@ -198,11 +202,11 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
                 raise fail(key, f"must be true or false, got {_kind(data[key])}")
             changes[key] = data[key]
 
-    if "data" in data or "optimizer" in data:
+    if "data" in data or "optimizer" in data or "schedule" in data:
         # Training on samples: the [network] table's network, or the reference one.
         data = {**data, "network": data.get("network", {})}
     if "network" in data:
-        training = "data" in data or "optimizer" in data
+        training = "data" in data or "optimizer" in data or "schedule" in data
         changes["network"], changes["setup"] = _network(data, fail, training)
         if training:
             changes["data"], changes["optimizer"], changes["setup"] = _training(
@@ -249,7 +253,7 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
             spec[key] = tuple(value)
     if "layers" in spec and "activations" not in spec:
         spec["activations"] = ("sigmoid",) * (len(spec["layers"]) - 1)
-    for key in ("loss", "biases"):
+    for key in ("loss", "biases", "init", "bias_init", "init_dtype"):
         if key in table:
             if not isinstance(table[key], str):
                 raise fail(f"network.{key}", f"must be a string, got {_kind(table[key])}")
@@ -344,7 +348,7 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
         spec = optim.data_spec(net, samples, batch, reduction, origin, where)
         if spec.batch is not None and spec.batch == spec.n:
             spec = replace(spec, batch=None)
-        opt = _optimizer(data.get("optimizer", {}), net, _plain)
+        opt = _optimizer(data.get("optimizer", {}), net, _plain, data.get("schedule"))
     except ConfigError as exc:
         raise fail(*str(exc).split(": ", 1)) from None
     parameters = optim.trained_parameters(net)
@@ -357,7 +361,7 @@ def _plain(key: str, message: str) -> ConfigError:
     return ConfigError(f"{key}: {message}")
 
 
-def _optimizer(table: Any, net: NetworkSpec, fail) -> optim.OptimizerSpec:
+def _optimizer(table: Any, net: NetworkSpec, fail, schedule: Any = None) -> optim.OptimizerSpec:
     if not isinstance(table, dict):
         raise ConfigError(f'optimizer: must be a table ([optimizer] with name = "adam"), got {_kind(table)}')
     _unknown_keys(table, OPTIMIZER_KEYS, "optimizer.", fail)
@@ -366,14 +370,34 @@ def _optimizer(table: Any, net: NetworkSpec, fail) -> optim.OptimizerSpec:
         if not isinstance(table["name"], str):
             raise ConfigError(f"optimizer.name: must be a string, got {_kind(table['name'])}")
         values["name"] = table["name"]
-    for key in ("beta", "beta1", "beta2", "epsilon", "h"):
+    # torch's names (eps, betas) and the older ones (epsilon, beta1, beta2; rmsprop's beta is α).
+    table = dict(table)
+    aliases = [("eps", "epsilon")]
+    if values.get("name") == "rmsprop":
+        aliases.append(("beta", "alpha"))
+    for new, old in aliases:
+        if new in table and old in table:
+            raise ConfigError(f"optimizer.{new}: give {new} or {old}, not both")
+        if new in table:
+            table[old] = table.pop(new)
+    if "betas" in table:
+        betas = table.pop("betas")
+        if "beta1" in table or "beta2" in table:
+            raise ConfigError("optimizer.betas: give betas or beta1 and beta2, not both")
+        if not isinstance(betas, list) or len(betas) != 2:
+            raise ConfigError(f"optimizer.betas: must be two numbers [β1, β2], got {_kind(betas)}")
+        table["beta1"], table["beta2"] = betas
+    for key in ("beta", "beta1", "beta2", "epsilon", "h", "momentum", "dampening", "alpha",
+                "weight_decay"):
         if key in table:
             values[key] = _number(table[key], f"optimizer.{key}", fail)
-    for key in ("bias_correction", "check_gradients"):
+    for key in ("bias_correction", "check_gradients", "nesterov", "centered", "amsgrad"):
         if key in table:
             if not isinstance(table[key], bool):
                 raise ConfigError(f"optimizer.{key}: must be true or false, got {_kind(table[key])}")
             values[key] = table[key]
+    if schedule is not None:
+        values["schedule"] = _schedule(schedule, fail)
     state = table.get("initial_state", {})
     if not isinstance(state, dict):
         raise ConfigError(f"optimizer.initial_state: must be a table such as {{ m = {{ w1 = 0.0 }} }}, "
@@ -389,6 +413,27 @@ def _optimizer(table: Any, net: NetworkSpec, fail) -> optim.OptimizerSpec:
     opt = optim.OptimizerSpec(**values, initial_state=tuple(items))
     optim.check_optimizer(opt, optim.trained_parameters(net))
     return opt
+
+
+def _schedule(table: Any, fail) -> optim.ScheduleSpec:
+    if not isinstance(table, dict):
+        raise ConfigError(f'schedule: must be a table ([schedule] with name = "cosine"), got {_kind(table)}')
+    _unknown_keys(table, SCHEDULE_KEYS, "schedule.", fail)
+    values: dict[str, Any] = {}
+    if "name" in table:
+        if not isinstance(table["name"], str):
+            raise ConfigError(f"schedule.name: must be a string, got {_kind(table['name'])}")
+        values["name"] = table["name"]
+    for key in ("step_size", "T_max", "total_iters", "total_steps"):
+        if key in table:
+            if isinstance(table[key], bool) or not isinstance(table[key], int):
+                raise ConfigError(f"schedule.{key}: must be a whole number, got {_kind(table[key])}")
+            values[key] = table[key]
+    for key in ("gamma", "eta_min", "start_factor", "end_factor", "pct_start", "div_factor",
+                "final_div_factor"):
+        if key in table:
+            values[key] = _number(table[key], f"schedule.{key}", fail)
+    return optim.ScheduleSpec(**values)
 
 
 def override(config: Config, **flags: Any) -> Config:
@@ -567,6 +612,10 @@ def _validate_network(config: Config) -> None:
             raise ConfigError(f"targets: softmax with cross_entropy needs targets summing to 1 "
                               f"(δ = a − t), got {total:.10g}")
     general.check_fits(net)
+    sched = config.optimizer.schedule if config.optimizer is not None else None
+    if sched is not None and sched.name == "one_cycle" and sched.total_steps < config.iterations:
+        raise ConfigError(f"schedule.total_steps: {sched.total_steps} is fewer than the "
+                          f"{config.iterations} iterations (torch refuses a step past total_steps)")
     if config.data is not None:
         optim.check_fits(optim.build_cached(net, config.data, config.optimizer))
 

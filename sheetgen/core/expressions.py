@@ -31,7 +31,7 @@ _PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 3}
 # Name -> number of arguments (None: two or more). if_positive(x, a, b) is a if x > 0 else b.
 FUNCTIONS = {"sigmoid": 1, "tanh": 1, "relu": 1, "leaky_relu": 2, "exp": 1, "ln": 1,
              "if_positive": 3, "max": None, "sum": None, "sumproduct": None,
-             "sqrt": 1, "mod": 2, "index": 2}
+             "sqrt": 1, "mod": 2, "index": 2, "cos": 1}
 _FUNCTIONS = {"prev", "cur", *FUNCTIONS}
 # sum, sumproduct and max of more terms than this become one range (SUM(A39:F39)) when the
 # cells are side by side: shorter formulas for wide layers.
@@ -82,7 +82,8 @@ def mod(a: float, b: float) -> float:
 # What compiled expressions see: sum and sumproduct are written out as + and * in Python.
 PYTHON_FUNCTIONS = {"_sum": sum, "sigmoid": sigmoid, "tanh": math.tanh, "relu": relu,
                     "leaky_relu": leaky_relu, "exp": math.exp, "ln": ln, "if_positive": if_positive,
-                    "max": max, "sqrt": math.sqrt, "mod": mod, "index": index}
+                    "max": max, "sqrt": math.sqrt, "mod": mod, "index": index,
+                    "cos": math.cos}
 
 
 def sigmoid_array(x):
@@ -100,7 +101,7 @@ def _max_array(*args):
 ARRAY_FUNCTIONS = {"_sum": sum, "sigmoid": sigmoid_array, "tanh": np.tanh,
                    "relu": lambda x: np.maximum(x, 0.0),
                    "leaky_relu": lambda x, slope: np.where(np.asarray(x) > 0, x, slope * np.asarray(x)),
-                   "exp": np.exp, "ln": np.log,
+                   "exp": np.exp, "ln": np.log, "sqrt": np.sqrt, "cos": np.cos,
                    "if_positive": lambda x, a, b: np.where(np.asarray(x) > 0, a, b), "max": _max_array}
 
 
@@ -350,7 +351,7 @@ def _render_call(fn: str, args: list[ast.expr], ref, sep: str, span) -> str:
         return span([a.id for a in names])
 
     match fn:
-        case "tanh" | "exp" | "ln" | "sqrt":
+        case "tanh" | "exp" | "ln" | "sqrt" | "cos":
             return f"{fn.upper()}({part(args[0])})"
         case "mod":
             return f"MOD({part(args[0])}{sep}{part(args[1])})"

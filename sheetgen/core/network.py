@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import ast
 import math
-import random
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from sheetgen.core.cells import column_letter, ref
 from sheetgen.core.expressions import RANGE_FROM, Expression, add, mul, sub
+from sheetgen.core.init import BIAS_INITS, DTYPES, INITS, draw
 from sheetgen.core.model import Network, Quantity
 from sheetgen.errors import ConfigError
 
@@ -56,6 +56,9 @@ class NetworkSpec:
     train_biases: bool = False
     leaky_relu_slope: float = 0.01
     seed: int = 0
+    init: str = "glorot"              # how missing weights and biases are drawn (core/init.py)
+    bias_init: str = "same"           # or "zeros"
+    init_dtype: str = "float32"       # init = "torch": torch's default dtype the draw follows
 
     def check(self) -> None:
         """ConfigError naming the key of the first unusable setting."""
@@ -89,6 +92,9 @@ class NetworkSpec:
             raise ConfigError(f"network.biases: must be {', '.join(BIASES)}, got {self.biases!r}")
         if not math.isfinite(self.leaky_relu_slope):
             raise ConfigError("network.leaky_relu_slope: must be a finite number")
+        for key, known in (("init", INITS), ("bias_init", BIAS_INITS), ("init_dtype", DTYPES)):
+            if getattr(self, key) not in known:
+                raise ConfigError(f"network.{key}: must be {', '.join(known)}, got {getattr(self, key)!r}")
 
     # --- names ---------------------------------------------------------------------------------
 
@@ -175,9 +181,8 @@ class NetworkSetup:
 
 
 def initial_values(spec: NetworkSpec, given: dict[str, float]) -> NetworkSetup:
-    """`given` values by name; missing weights and biases drawn from `spec.seed` (Glorot uniform:
-    ±√(6 / (fan_in + fan_out)) per layer), missing inputs and targets from the reference's."""
-    rng = random.Random(spec.seed)
+    """`given` values by name; missing weights and biases drawn from `spec.seed` as `spec.init`
+    says (core/init.py: glorot, torch or zeros), missing inputs and targets from the reference's."""
     values: dict[str, float] = {}
     for name in spec.targets + spec.inputs:
         if name in given:
@@ -188,13 +193,13 @@ def initial_values(spec: NetworkSpec, given: dict[str, float]) -> NetworkSetup:
             table = "inputs" if name[0] == "i" else "targets"
             raise ConfigError(f"{table}.{name}: missing (the network has {len(spec.inputs)} inputs "
                               f"and {len(spec.targets)} targets; give each a value)")
-    for layer in range(1, len(spec.layers)):
-        limit = math.sqrt(6 / (spec.layers[layer - 1] + spec.layers[layer]))
-        # Drawn in name order whether given or not, so that giving one value changes no other.
-        for name in [w for row in spec.weights(layer) for w in row] + \
-                list(dict.fromkeys(spec.biases_of(layer))):
-            drawn = rng.uniform(-limit, limit)
-            values[name] = float(given[name]) if name in given else drawn
+    layers = range(1, len(spec.layers))
+    # Drawn whether given or not, so that giving one value changes no other.
+    drawn = draw(spec.layers, [spec.weights(layer) for layer in layers],
+                 [spec.biases_of(layer) for layer in layers], spec.seed, spec.init,
+                 spec.bias_init, spec.init_dtype)
+    for name, value in drawn.items():
+        values[name] = float(given[name]) if name in given else value
     return NetworkSetup(tuple(values.items()), spec.biases + (" (trained)" if spec.train_biases
                                                                and spec.biases != "none" else ""))
 

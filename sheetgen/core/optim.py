@@ -44,15 +44,17 @@ from sheetgen.core.network import (
     derive_cached,
     spanner,
 )
+from sheetgen.core.optimizers import (
+    OPTIMIZERS,
+    SCHEDULES,
+    Optimizer,
+    ScheduleSpec,
+    optimizer,
+    schedule,
+)
 from sheetgen.errors import ConfigError
 
-OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
-REDUCTIONS = ("mean", "sum")
-# The state each optimizer keeps per parameter, and the hyper-parameters its formulas read.
-STATES = {"gd": (), "momentum": ("v",), "rmsprop": ("s",), "adam": ("m", "s")}
-HYPER = {"gd": (), "momentum": ("beta",), "rmsprop": ("beta", "epsilon"),
-         "adam": ("beta1", "beta2", "epsilon")}
-LABELS = {"beta": "β", "beta1": "β1", "beta2": "β2", "epsilon": "ε", "h": "h (gradient check)"}
+REDUCTIONS = ("mean", "sum", "torch")
 PER_SAMPLE = ("targets", "inputs", "pre", "exp", "act", "errors", "delta")
 
 
@@ -89,33 +91,49 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class OptimizerSpec:
+    """The ``[optimizer]`` table (torch.optim's names; core/optimizers.py has the equations)."""
+
     name: str = "gd"
-    beta: float = 0.9
+    beta: float = 0.9                    # momentum (the average form)
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
     bias_correction: bool = True
+    momentum: float = 0.0                # sgd, rmsprop
+    dampening: float = 0.0
+    nesterov: bool = False
+    alpha: float = 0.99                  # rmsprop
+    centered: bool = False
+    amsgrad: bool = False
+    weight_decay: float | None = None    # None: the optimizer's default (adamw 0.01, else 0)
     initial_state: tuple[tuple[str, float], ...] = ()   # ("m_w1", 0.0), ...
     check_gradients: bool = False
     h: float = 1e-6
+    schedule: ScheduleSpec | None = None
+
+    @property
+    def rule(self) -> Optimizer:
+        return optimizer(self)
 
     @property
     def states(self) -> tuple[str, ...]:
-        return STATES[self.name]
+        return self.rule.states()
 
     @property
     def hyper(self) -> tuple[str, ...]:
-        # With ε = 0 the formulas have no ε term, so no cell pretends to feed them.
-        used = tuple(k for k in HYPER[self.name] if k != "epsilon" or self.epsilon != 0)
-        return used + (("h",) if self.check_gradients else ())
+        sched = schedule(self.schedule)
+        return (self.rule.hyper() + (sched.keys if sched else ())
+                + (("h",) if self.check_gradients else ()))
+
+    def value(self, key: str) -> float:
+        sched = schedule(self.schedule)
+        if sched is not None and key in sched.keys:
+            return sched.value(key)
+        return self.rule.value(key)
 
     def describe(self) -> str:
-        if self.name == "gd":
-            return "gd"
-        parts = [f"{LABELS[k]} = {getattr(self, k):g}" for k in HYPER[self.name]]
-        if self.name == "adam":
-            parts.append("bias correction" if self.bias_correction else "no bias correction")
-        return f"{self.name} ({', '.join(parts)})"
+        sched = schedule(self.schedule)
+        return self.rule.describe() + (f", schedule {sched.describe()}" if sched else "")
 
 
 # --- reading and checking --------------------------------------------------------------------
@@ -186,14 +204,24 @@ def check_optimizer(opt: OptimizerSpec, parameters: tuple[str, ...]) -> None:
     if opt.name not in OPTIMIZERS:
         raise ConfigError(f"optimizer.name: unknown optimizer {opt.name!r}; choose from "
                           f"{', '.join(OPTIMIZERS)}")
-    for key in ("beta", "beta1", "beta2"):
+    for key in ("beta", "beta1", "beta2", "alpha"):
         value = getattr(opt, key)
         if not 0 <= value < 1:
             raise ConfigError(f"optimizer.{key}: must be in [0, 1), got {value:g}")
-    if opt.epsilon < 0:
-        raise ConfigError(f"optimizer.epsilon: must be 0 or more, got {opt.epsilon:g}")
+    for key in ("epsilon", "momentum", "dampening", "weight_decay"):
+        value = getattr(opt, key)
+        if value is not None and value < 0:
+            raise ConfigError(f"optimizer.{key}: must be 0 or more, got {value:g}")
     if not opt.h > 0:
         raise ConfigError(f"optimizer.h: must be more than 0, got {opt.h:g}")
+    opt.rule.check()
+    if opt.schedule is not None:
+        if opt.schedule.name not in SCHEDULES:
+            raise ConfigError(f"schedule.name: unknown schedule {opt.schedule.name!r}; choose from "
+                              f"{', '.join(SCHEDULES)}")
+        sched = schedule(opt.schedule)
+        if sched is not None:
+            sched.check()
     for name, _ in opt.initial_state:
         state, parameter = name.split("_", 1)
         if state not in opt.states:
@@ -318,29 +346,18 @@ def build(spec: NetworkSpec, data: DataSpec, opt: OptimizerSpec) -> Training:
             cols.append(ColumnSpec(fd, f"(E({p}+h)−E)/h", "check"))
             formulas[fd] = Expression.parse(f"(({_perturbed(p, forward, forward_order).text}) - E_total) / h")
 
+    rule, sched = opt.rule, schedule(opt.schedule)
+    lr = "learning_rate"
+    if sched is not None:  # the row's rate, in its own column before the updates read it
+        cols.append(ColumnSpec("lr", "lr", "rate"))
+        formulas["lr"] = Expression.parse(sched.formula())
+        lr = "lr"
     for state in opt.states:
         for p in parameters:
             cols.append(ColumnSpec(f"{state}_{p}", f"{state}_{p}", "state"))
-    eps = " + epsilon" if opt.epsilon != 0 else ""
     for p in parameters:
-        g = f"dE_d{p}"
-        v, m, s = f"v_{p}", f"m_{p}", f"s_{p}"
-        if opt.name == "gd":
-            nexts[p] = Expression.parse(f"{p} - learning_rate * {g}")
-        elif opt.name == "momentum":
-            nexts[v] = Expression.parse(f"beta * {v} + (1 - beta) * {g}")
-            nexts[p] = Expression.parse(f"{p} - learning_rate * cur({v})")
-        elif opt.name == "rmsprop":
-            nexts[s] = Expression.parse(f"beta * {s} + (1 - beta) * {g} ** 2")
-            nexts[p] = Expression.parse(f"{p} - learning_rate * {g} / (sqrt(cur({s})){eps})")
-        else:
-            nexts[m] = Expression.parse(f"beta1 * {m} + (1 - beta1) * {g}")
-            nexts[s] = Expression.parse(f"beta2 * {s} + (1 - beta2) * {g} ** 2")
-            if opt.bias_correction:
-                m_hat, s_hat = f"cur({m}) / (1 - beta1 ** iteration)", f"cur({s}) / (1 - beta2 ** iteration)"
-            else:
-                m_hat, s_hat = f"cur({m})", f"cur({s})"
-            nexts[p] = Expression.parse(f"{p} - learning_rate * ({m_hat}) / (sqrt({s_hat}){eps})")
+        for name, text in rule.nexts(p, f"dE_d{p}", lr).items():
+            nexts[name] = Expression.parse(text)
     updates = update_lines(opt)
     cols.append(ColumnSpec("iteration", "iteration", "iteration", integer=True))
     nexts["iteration"] = Expression.parse("iteration + 1")
@@ -361,17 +378,11 @@ def build_cached(spec: NetworkSpec, data: DataSpec, opt: OptimizerSpec) -> Train
 
 def update_lines(opt: OptimizerSpec) -> list[str]:
     """The update equations as the sheet computes them, for the text beside the table."""
-    eps = " + ε" if opt.epsilon != 0 else ""
-    if opt.name == "gd":
-        return ["w ← w − lr·g"]
-    if opt.name == "momentum":
-        return ["v ← β·v + (1 − β)·g", "w ← w − lr·v"]
-    if opt.name == "rmsprop":
-        return ["s ← β·s + (1 − β)·g²", f"w ← w − lr·g / (√s{eps})"]
-    lines = ["m ← β1·m + (1 − β1)·g", "s ← β2·s + (1 − β2)·g²", f"w ← w − lr·m̂ / (√ŝ{eps})"]
-    lines.append("m̂ = m / (1 − β1ᵗ), ŝ = s / (1 − β2ᵗ), t the step" if opt.bias_correction
-                 else "m̂ = m, ŝ = s (no bias correction)")
-    return lines
+    sched = schedule(opt.schedule)
+    lines = opt.rule.lines()
+    if sched is None:
+        return lines
+    return [sched.line()] + lines
 
 
 def setup_values(weights: dict[str, float], data: DataSpec, opt: OptimizerSpec,
@@ -384,7 +395,7 @@ def setup_values(weights: dict[str, float], data: DataSpec, opt: OptimizerSpec,
         for p in parameters:
             values[f"{state}_{p}"] = float(initial.get(f"{state}_{p}", 0.0))
     for key in opt.hyper:
-        values[key] = float(getattr(opt, key))
+        values[key] = opt.value(key) if key != "h" else float(opt.h)
     for name in data.names:
         values[data_name(name)] = data.column(name)
     return values

@@ -21,7 +21,7 @@ OPERAND_DIGITS = 6
 _PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 3}
 GREEK = {"learning_rate": r"\eta"}
 # A general network's functions, as LaTeX writes them (others: \operatorname{name}).
-FUNCTIONS = {"tanh": r"\tanh", "exp": r"\exp", "ln": r"\ln", "max": r"\max"}
+FUNCTIONS = {"tanh": r"\tanh", "exp": r"\exp", "ln": r"\ln", "max": r"\max", "cos": r"\cos"}
 
 
 def symbol(name: str) -> str:

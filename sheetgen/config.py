@@ -77,7 +77,8 @@ _TABLE_OF = {name: table for table, names in TABLES.items() for name in names}
 SCALARS = ("learning_rates", "iterations", "formats", "output_dir", "basename", "reference_errata",
            "plots")
 KEYS = SCALARS + tuple(TABLES) + ("network", "data", "optimizer", "schedule")
-DATA_KEYS = ("samples", "file", "batch", "reduction")
+DATA_KEYS = ("samples", "file", "batch", "reduction", "shuffle", "drop_last", "order")
+ORDERS = ("epochs", "cycle")
 OPTIMIZER_KEYS = ("name", "beta", "beta1", "beta2", "betas", "epsilon", "eps", "bias_correction",
                   "momentum", "dampening", "nesterov", "alpha", "centered", "amsgrad",
                   "weight_decay", "initial_state", "check_gradients", "h")
@@ -211,6 +212,7 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
         if training:
             changes["data"], changes["optimizer"], changes["setup"] = _training(
                 data, source, changes["network"], changes["setup"], fail)
+            return override(replace(base, **changes))
         return replace(base, **changes)
     setup: dict[str, Any] = {}
     for table, names in TABLES.items():
@@ -348,6 +350,22 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
         spec = optim.data_spec(net, samples, batch, reduction, origin, where)
         if spec.batch is not None and spec.batch == spec.n:
             spec = replace(spec, batch=None)
+        for key in ("shuffle", "drop_last"):
+            if key in table:
+                if not isinstance(table[key], bool):
+                    raise ConfigError(f"data.{key}: must be true or false, got {_kind(table[key])}")
+                spec = replace(spec, **{key: table[key]})
+        if "order" in table:
+            if table["order"] not in ORDERS:
+                raise ConfigError(f"data.order: must be {' or '.join(ORDERS)}, got {_kind(table['order'])}")
+            spec = replace(spec, order=table["order"])
+        if spec.order == "cycle" and (spec.shuffle or spec.drop_last):
+            raise ConfigError("data.order: cycle takes the samples in order, wrapping around: "
+                              "without shuffle or drop_last")
+        if spec.drop_last and spec.batch is not None and spec.n // spec.batch == 0:
+            raise ConfigError("data.drop_last: no full batch: every step would be dropped")
+        spec = replace(spec, seed=net.seed)
+        spec = with_epochs(spec, data.get("iterations", DEFAULT_ITERATIONS))  # again in `override`
         opt = _optimizer(data.get("optimizer", {}), net, _plain, data.get("schedule"))
     except ConfigError as exc:
         raise fail(*str(exc).split(": ", 1)) from None
@@ -436,9 +454,24 @@ def _schedule(table: Any, fail) -> optim.ScheduleSpec:
     return optim.ScheduleSpec(**values)
 
 
+def with_epochs(data: optim.DataSpec, iterations: Any) -> optim.DataSpec:
+    """`data` with enough epochs' shuffled orders stored for `iterations` steps."""
+    if not data.shuffle or isinstance(iterations, bool) or not isinstance(iterations, int):
+        return data
+    return replace(data, epochs=max(1, math.ceil(iterations / data.steps_per_epoch())))
+
+
 def override(config: Config, **flags: Any) -> Config:
     """`config` with the command-line values that were given (None: not given)."""
-    return replace(config, **{k: v for k, v in flags.items() if v is not None})
+    config = replace(config, **{k: v for k, v in flags.items() if v is not None})
+    if config.data is not None and config.data.shuffle:
+        data = with_epochs(config.data, config.iterations)
+        if data != config.data:
+            values = {k: v for k, v in config.setup.items if k != "data_order"}
+            if data.order_fits():  # else validate refuses the run
+                values["data_order"] = data.order_column()
+            config = replace(config, data=data, setup=replace(config.setup, items=tuple(values.items())))
+    return config
 
 
 def load(path: Path | None = None, **flags: Any) -> tuple[Config, list[str]]:
@@ -616,6 +649,10 @@ def _validate_network(config: Config) -> None:
     if sched is not None and sched.name == "one_cycle" and sched.total_steps < config.iterations:
         raise ConfigError(f"schedule.total_steps: {sched.total_steps} is fewer than the "
                           f"{config.iterations} iterations (torch refuses a step past total_steps)")
+    if config.data is not None and not config.data.order_fits():
+        raise ConfigError(f"data.shuffle: {config.iterations:,} iterations need "
+                          f"{config.data.epochs:,} shuffled orders of {config.data.n:,} samples, "
+                          f"more than the {optim.ORDER_LIMIT:,} rows of the data sheet")
     if config.data is not None:
         optim.check_fits(optim.build_cached(net, config.data, config.optimizer))
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import csv
 import math
+import random
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -55,6 +56,7 @@ from sheetgen.core.optimizers import (
 from sheetgen.errors import ConfigError
 
 REDUCTIONS = ("mean", "sum", "torch")
+ORDER_LIMIT = 1_048_576 - 2   # the data sheet's rows below its title and header
 PER_SAMPLE = ("targets", "inputs", "pre", "exp", "act", "errors", "delta")
 
 
@@ -67,6 +69,11 @@ class DataSpec:
     batch: int | None = None                 # None: the full batch
     reduction: str = "mean"
     source: str = "inline"                   # or the CSV file's name, for the settings block
+    order: str = "epochs"                    # epochs: one pass each, as DataLoader; cycle: wrap
+    shuffle: bool = False                    # a permutation per epoch, drawn from `seed`
+    drop_last: bool = False
+    seed: int = 0
+    epochs: int = 1                          # permutations stored (shuffle): enough for the run
 
     @property
     def n(self) -> int:
@@ -85,8 +92,55 @@ class DataSpec:
         return tuple(row[k] for row in self.rows)
 
     def steps_per_epoch(self) -> int:
-        """Rows it takes to use every sample once (rounded up when k does not divide n)."""
+        """Rows of one pass over the data: ⌈n / k⌉, or ⌊n / k⌋ dropping a short last batch (and
+        with order = "cycle", ⌈n / k⌉ rows that use every sample at least once)."""
+        if self.drop_last and self.order == "epochs":
+            return self.n // self.batch_size
         return math.ceil(self.n / self.batch_size)
+
+    @property
+    def short_last(self) -> int:
+        """Samples in an epoch's short last batch (0: none)."""
+        if self.order != "epochs" or self.drop_last or self.batch is None:
+            return 0
+        return self.n % self.batch_size
+
+    def permutation(self, epoch: int) -> list[int]:
+        """Epoch `epoch`'s order of the samples (1-based numbers), from `seed`: the same every run."""
+        rng = random.Random(f"sheetgen-shuffle-{self.seed}-{epoch}")
+        order = list(range(1, self.n + 1))
+        rng.shuffle(order)
+        return order
+
+    def order_fits(self) -> bool:
+        return not self.shuffle or self.n * self.epochs <= ORDER_LIMIT
+
+    def order_column(self) -> tuple[int, ...]:
+        """Every stored epoch's permutation, one after another (the data sheet's `order`)."""
+        return tuple(k for e in range(self.epochs) for k in self.permutation(e))
+
+    def divisor(self, spec: NetworkSpec) -> int:
+        """What a step's summed loss is divided by per sample: 1 (mean), or the outputs too
+        (torch: its mean over every element for the element-wise losses)."""
+        if self.reduction == "torch" and spec.loss in ("half_sse", "sse", "binary_cross_entropy"):
+            return spec.layers[-1]
+        return 1
+
+    def picks(self, iterations: int) -> list[list[int]]:
+        """The samples (0-based) of each step: what the sample columns compute."""
+        k, n, per = self.batch_size, self.n, self.steps_per_epoch()
+        out = []
+        for t in range(iterations):
+            if self.batch is None:
+                out.append(list(range(n)))
+            elif self.order == "cycle":
+                out.append([(t * k + j) % n for j in range(k)])
+            else:
+                e, s = divmod(t, per)
+                positions = [s * k + j for j in range(k) if s * k + j < n]
+                perm = self.permutation(e % self.epochs) if self.shuffle else None
+                out.append([perm[p] - 1 if perm else p for p in positions])
+        return out
 
 
 @dataclass(frozen=True)
@@ -193,7 +247,7 @@ def data_spec(spec: NetworkSpec, samples: list[dict[str, float]], batch: int | N
                                   f"{', '.join(names)})")
         rows.append(tuple(float(sample[name]) for name in names))
     if reduction not in REDUCTIONS:
-        raise ConfigError(f"data.reduction: must be mean or sum, got {reduction!r}")
+        raise ConfigError(f"data.reduction: must be mean, sum or torch, got {reduction!r}")
     if batch is not None and not 1 <= batch <= len(rows):
         raise ConfigError(f"data.batch: {batch} is larger than the data set ({len(rows)} samples)"
                           if batch > len(rows) else f"data.batch: must be at least 1, got {batch}")
@@ -253,10 +307,10 @@ def data_name(column: str) -> str:
     return "data_" + column
 
 
-def _reduce(terms: list[str], reduction: str) -> str:
+def _reduce(terms: list[str], divisor: str | int) -> str:
     total = ast.unparse(_sum([ast.parse(f"({t})", mode="eval").body for t in terms]))
-    if reduction == "mean" and len(terms) > 1:
-        return f"({total}) / {len(terms)}"
+    if divisor != 1:
+        return f"({total}) / {divisor}"
     return total
 
 
@@ -288,6 +342,7 @@ def build(spec: NetworkSpec, data: DataSpec, opt: OptimizerSpec) -> Training:
     derivation = derive_cached(spec)
     base = {q.name: q for q in derivation.network.quantities}
     k, n = data.batch_size, data.n
+    divisor = data.divisor(spec)
     per_sample = [c for c in derivation.columns if c.block in PER_SAMPLE]
     sample_names = {c.quantity for c in per_sample}
 
@@ -298,20 +353,40 @@ def build(spec: NetworkSpec, data: DataSpec, opt: OptimizerSpec) -> Training:
         if c.block in ("weights", "biases"):
             cols.append(c)
             nexts[c.quantity] = base[c.quantity].next
-    slot_losses = []
+    slot_losses, weights = [], []
+    per = data.steps_per_epoch()
+    short = data.short_last
     for j in range(1, k + 1):
         def named(x: str, j: int = j) -> str:
             return x if k == 1 else f"{x}_s{j}"
 
         mapping = {x: named(x) for x in sample_names}
-        if k < n:  # which sample this slot takes: in order, cycling
-            offset = f" + {j - 1}" if j > 1 else ""
-            step = "(iteration - 1)" if k == 1 else f"(iteration - 1) * {k}"
+        weight = ""
+        if k < n:  # which sample this slot takes
+            where = f"mod(iteration - 1, {per})" + (f" * {k}" if k > 1 else "") + (
+                f" + {j - 1}" if j > 1 else "")
+            if data.order == "cycle":
+                offset = f" + {j - 1}" if j > 1 else ""
+                step = "(iteration - 1)" if k == 1 else f"(iteration - 1) * {k}"
+                text = f"mod({step}{offset}, {n}) + 1"
+            elif short and j > short:
+                # In the epoch's short last batch this slot is empty: it reads sample 1, weighs 0.
+                used = named("in")
+                cols.append(ColumnSpec(used, used, "sample", integer=True))
+                formulas[used] = Expression.parse(f"if_positive({n} - ({where}), 1, 0)")
+                weight = used
+                text = f"if_positive({used}, {where} + 1, 1)"
+            else:
+                text = f"{where} + 1"
+            if data.shuffle and data.order == "epochs":
+                epoch = f"(iteration - 1 - mod(iteration - 1, {per})) / {per}"
+                text = f"index(data_order, {epoch} * {n} + {text})"
             cols.append(ColumnSpec(named("sample"), named("sample"), "sample", integer=True))
-            formulas[named("sample")] = Expression.parse(f"mod({step}{offset}, {n}) + 1")
+            formulas[named("sample")] = Expression.parse(text)
             which = named("sample")
         else:
             which = str(j)
+        weights.append(weight)
         last_error = [x for x in per_sample if x.block == "errors"][-1]
         for c in per_sample:
             header = c.header if k == 1 else f"{c.header}_s{j}"
@@ -322,13 +397,24 @@ def build(spec: NetworkSpec, data: DataSpec, opt: OptimizerSpec) -> Training:
                 formulas[named(c.quantity)] = base[c.quantity].formula.substitute(mapping)
             if c is last_error:
                 # The sample's loss right after its error terms (one sample per row: E_total).
-                loss = "E_total" if k == 1 else f"E_s{j}"
-                cols.append(ColumnSpec(loss, loss, "total" if k == 1 else "sample_total"))
+                loss = "E_total" if k == 1 and divisor == 1 else f"E_s{j}"
+                cols.append(ColumnSpec(loss, loss, "total" if loss == "E_total" else "sample_total"))
                 formulas[loss] = base["E_total"].formula.substitute(mapping)
                 slot_losses.append(loss)
-    if k > 1:  # the step's loss, after every sample's columns
+    count: str | int = 1 if data.reduction == "sum" else k
+    if short:  # how many samples this step has: k, or the short last batch's
+        cols.append(ColumnSpec("batch_size", "batch_size", "sample", integer=True))
+        formulas["batch_size"] = Expression.parse(" + ".join([str(short)] + [w for w in weights if w]))
+        count = "batch_size" if data.reduction != "sum" else 1
+    total_divisor: str | int = count if divisor == 1 else (
+        divisor if count == 1 else f"({count} * {divisor})" if isinstance(count, str) else count * divisor)
+
+    def weighed(terms: list[str]) -> list[str]:
+        return [f"{w} * ({t})" if w else t for t, w in zip(terms, weights, strict=True)]
+
+    if k > 1 or divisor != 1:  # the step's loss, after every sample's columns
         cols.append(ColumnSpec("E_total", "E_total", "total"))
-        formulas["E_total"] = Expression.parse(_reduce(slot_losses, data.reduction))
+        formulas["E_total"] = Expression.parse(_reduce(weighed(slot_losses), total_divisor))
     forward_order = [c.quantity for c in cols if c.quantity in formulas and c.block != "delta"]
     forward = {q: formulas[q] for q in forward_order}
 
@@ -339,7 +425,7 @@ def build(spec: NetworkSpec, data: DataSpec, opt: OptimizerSpec) -> Training:
         terms = [g.text if k == 1 else g.substitute({x: f"{x}_s{j}" for x in sample_names}).text
                  for j in range(1, k + 1)]
         cols.append(c)
-        formulas[c.quantity] = Expression.parse(_reduce(terms, data.reduction))
+        formulas[c.quantity] = Expression.parse(_reduce(weighed(terms), total_divisor))
         if opt.check_gradients:
             p = c.quantity[len("dE_d"):]
             fd = f"fd_{p}"
@@ -366,6 +452,8 @@ def build(spec: NetworkSpec, data: DataSpec, opt: OptimizerSpec) -> Training:
     quantities = tuple(Quantity(c.quantity, formulas.get(c.quantity), nexts.get(c.quantity),
                                 c.quantity in gradient_names) for c in cols)
     data_names = tuple(data_name(x) for x in data.names)
+    if data.shuffle and data.order == "epochs" and data.batch is not None:
+        data_names += (data_name("order"),)
     hyper = opt.hyper
     net = Network(quantities, frozenset({"learning_rate", *hyper, *data_names}))
     return Training(net, tuple(cols), data_names, hyper, tuple(updates))
@@ -398,6 +486,8 @@ def setup_values(weights: dict[str, float], data: DataSpec, opt: OptimizerSpec,
         values[key] = opt.value(key) if key != "h" else float(opt.h)
     for name in data.names:
         values[data_name(name)] = data.column(name)
+    if data.shuffle and data.order == "epochs" and data.batch is not None and data.order_fits():
+        values[data_name("order")] = data.order_column()
     return values
 
 

@@ -267,6 +267,25 @@ def _loss_term(loss: str, t: str, a: str) -> str:
             "binary_cross_entropy": f"-({t} * ln({a}) + (1 - {t}) * ln(1 - {a}))"}[loss]
 
 
+def _logit_loss(spec: NetworkSpec, t: str, o: str) -> str | None:
+    """The loss from the logit o, as torch computes it, for the pairs whose ln(a) stops at 0:
+    softmax with cross-entropy, ln a = o − max − ln Σ exp(o_j − max) (log_softmax); sigmoid
+    with BCE, (1 − t)·o + m + ln(e^−m + e^(−o−m)), m = max(−o, 0) (binary_cross_entropy_with_
+    logits); sigmoid with cross-entropy, t·(m + ln(e^−m + e^(−o−m))) = −t·ln σ(o)."""
+    out = spec.activations[-1]
+    if spec.loss == "cross_entropy" and out == "softmax":
+        outputs = spec.neurons(spec.n_layers)
+        total = ast.unparse(_sum([_name(f"exp_{z}") for z in outputs]))
+        return f"-{t} * ({o} - max({', '.join(outputs)}) - ln({total}))"
+    if out != "sigmoid" or spec.loss not in ("binary_cross_entropy", "cross_entropy"):
+        return None
+    m = f"max(-{o}, 0)"
+    softplus = f"{m} + ln(exp(-{m}) + exp(-{o} - {m}))"    # ln(1 + e^−o) = −ln σ(o)
+    if spec.loss == "cross_entropy":
+        return f"{t} * ({softplus})"
+    return f"(1 - {t}) * {o} + {softplus}"
+
+
 def derive(spec: NetworkSpec) -> Derivation:
     """The network's columns and equations: forward written out, backward derived."""
     spec.check()
@@ -314,7 +333,7 @@ def derive(spec: NetworkSpec) -> Derivation:
     errors = [f"E{k}" for k in range(1, len(outputs) + 1)]
     for e, t, o in zip(errors, spec.targets, outputs, strict=True):
         cols.append(ColumnSpec(e, "e" + e[1:], "errors"))
-        formulas[e] = Expression.parse(_loss_term(spec.loss, t, "a_" + o))
+        formulas[e] = Expression.parse(_logit_loss(spec, t, o) or _loss_term(spec.loss, t, "a_" + o))
     cols.append(ColumnSpec("E_total", "E_total", "total"))
     total = _sum([_name(e) for e in errors])
     if spec.loss == "mse" and len(errors) > 1:
@@ -380,6 +399,11 @@ def _backward(spec: NetworkSpec, formulas: dict[str, Expression]) -> dict[str, E
             continue
         if name.startswith("exp_") or (softmax and name.startswith("a_o")):
             continue  # the softmax layer: its δ comes from the layer rule below
+        if name in outputs and closed is not None:  # its δ is known: the loss is not differentiated
+            k = spec.neurons(out_layer).index(name)
+            deltas[name] = Expression.parse(closed(spec.targets[k], "a_" + name))
+            adjoint[name] = _name("delta_" + name)
+            continue
         terms = []
         for user in users.get(name, []):
             if user not in adjoint:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from sheetgen.config import Config
 from sheetgen.core.cells import column_letter
-from sheetgen.core.optim import LABELS, Training, build_cached, data_name
+from sheetgen.core.optim import Training, build_cached, data_name
+from sheetgen.core.optimizers import LABELS
 from sheetgen.layout.network_layout import describe, network_template
 
 DATA_SHEET = "data"
@@ -42,13 +43,18 @@ def training_template(config: Config) -> dict:
     forward = [[_moved(ref, shift), text] for ref, text in tpl["text"][0]["cells"]]
     backward = [[_moved(ref, shift), text] for ref, text in tpl["text"][1]["cells"]]
     k = data.batch_size
-    if k > 1:  # the equations are one sample's; the step combines its k samples' losses
+    if k > 1 or data.divisor(spec) != 1:  # the step combines its samples' losses
         ref, text = forward[-1]
         forward[-1] = [ref, text.replace("E_total = ", "E_s = ", 1) + "   (each sample s of the step)"]
         shown = [f"E_s{j}" for j in range(1, k + 1)]
         combined = " + ".join(shown if k <= 4 else shown[:2] + ["…", shown[-1]])
-        forward.append([_moved(ref, 1), f"E_total = ({combined}) / {k}" if data.reduction == "mean"
-                        else f"E_total = {combined}"])
+        if data.short_last:
+            combined += "  (a slot outside the epoch's short last batch weighs 0)"
+        count = "batch_size" if data.short_last else str(k)
+        per = data.divisor(spec)
+        divisor = "" if data.reduction == "sum" else (
+            f" / {count}" if per == 1 else f" / ({count} · {per} outputs)")
+        forward.append([_moved(ref, 1), f"E_total = ({combined}){divisor}"])
     # The update equations under the backward ones, in column J.
     below = max(int(ref[1:]) for ref, _ in backward + forward) + 2
     updates = [[f"J{below}", f"Update ({opt.name}), g = the step's ∂E_total/∂w, combined by "
@@ -65,11 +71,15 @@ def training_template(config: Config) -> dict:
                     "split_column": column_letter(first_error)}
     last_data = DATA_FIRST_ROW + data.n - 1
     tpl["ranges"] = {}
-    for k, name in enumerate(data.names):
+    columns = list(data.names)
+    if data_name("order") in train.data_names:
+        columns.append("order")
+    for k, name in enumerate(columns):
         col = column_letter(k)
+        last = last_data if name != "order" else DATA_FIRST_ROW + data.n * data.epochs - 1
         tpl["ranges"][data_name(name)] = {
-            "xlsx": f"{DATA_SHEET}!${col}${DATA_FIRST_ROW}:${col}${last_data}",
-            "ods": f"[${DATA_SHEET}.${col}${DATA_FIRST_ROW}:.${col}${last_data}]",
+            "xlsx": f"{DATA_SHEET}!${col}${DATA_FIRST_ROW}:${col}${last}",
+            "ods": f"[${DATA_SHEET}.${col}${DATA_FIRST_ROW}:.${col}${last}]",
         }
     return tpl
 
@@ -83,10 +93,20 @@ def _moved(ref: str, shift: int) -> str:
     return f"{col}{int(ref[len(col):]) + shift}"
 
 
+def batch_text(data) -> str:
+    if data.batch is None:
+        return "full: every sample in every step"
+    each = "1: one sample per step" if data.batch == 1 else f"{data.batch}: {data.batch} samples per step"
+    if data.order == "cycle":
+        return f"{each}, in order, cycling"
+    how = "shuffled each epoch (data sheet, order)" if data.shuffle else "in order"
+    last = ("; a short last batch dropped" if data.drop_last and data.n % data.batch
+            else f"; a last batch of {data.short_last}" if data.short_last else "")
+    return f"{each}, {how}, an epoch = one pass{last}"
+
+
 def settings_value(key: str, config: Config) -> str:
     data, opt = config.data, config.optimizer
     return {"data": f"{data.n} samples ({data.source}), on sheet {DATA_SHEET}",
-            "batch": ("full: every sample in every step" if data.batch is None
-                      else "1: one sample per step, in order, cycling" if data.batch == 1
-                      else f"{data.batch}: {data.batch} samples per step, in order, cycling"),
+            "batch": batch_text(data),
             "reduction": data.reduction, "optimizer": opt.describe()}[key]

@@ -144,13 +144,15 @@ def torch_run(cfg, layers, activations, seed, X, T, picks, lr, steps, opt_text, 
     linears = [torch.nn.Linear(a, b) for a, b in zip(layers[:-1], layers[1:], strict=True)]
     params = [p for m in linears for p in (m.weight, m.bias)]
     name, _, args = opt_text.partition(" + ")[0].partition("(")
-    optimizer = eval(f"torch.optim.{name}(params, lr={lr}, {args[:-1]})")  # noqa: S307
+    optimizer = eval(f"torch.optim.{name}(params, lr={lr}, {args[:-1]})",  # noqa: S307
+                     {"torch": torch, "params": params})
     scheduler = None
     if sched is not None:
         text = opt_text.partition(" + ")[2].replace("max_lr=lr", f"max_lr={lr}")
         text = text.replace("total_steps=steps", f"total_steps={steps}")
         sname, _, sargs = text.partition("(")
-        scheduler = eval(f"torch.optim.lr_scheduler.{sname}(optimizer, {sargs}")  # noqa: S307
+        scheduler = eval(f"torch.optim.lr_scheduler.{sname}(optimizer, {sargs}",  # noqa: S307
+                         {"torch": torch, "optimizer": optimizer})
     spec = cfg.network
     X, T = torch.tensor(X), torch.tensor(T)
     rows = []
@@ -202,7 +204,7 @@ def picks_of(trace, cfg):
 
 def run_optimizers(seeds, steps):
     table = []
-    for label, opt_text, opt, sched in CASES:
+    for _label, opt_text, opt, sched in CASES:
         worst, runs, where = 0.0, 0, ""
         for seed in range(seeds):
             rng = np.random.default_rng(1000 + seed)
@@ -216,8 +218,7 @@ def run_optimizers(seeds, steps):
             rows = torch_run(cfg, layers, activations, seed, X, T, picks_of(trace, cfg), lr, steps,
                              opt_text, sched, lambda z, a, t: torch.nn.MSELoss()(a, t))
             columns = [c for c in rows[0] if c != "lr" or sched is not None]
-            d, c = largest(trace if sched is not None or True else trace, rows,
-                           [c for c in columns if c in trace.names])
+            d, c = largest(trace, rows, [c for c in columns if c in trace.names])
             if d > worst:
                 worst, where = d, c
             runs += 1

@@ -9,10 +9,12 @@ then the plots, the table and the best rate. Every number is read from the model
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 
 from sheetgen.config import Config
 from sheetgen.core import optim
+from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Trace
 from sheetgen.core.network import derive_cached
 from sheetgen.report.document import (
@@ -36,8 +38,16 @@ def _operand(value: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+def _classic(opt: optim.OptimizerSpec) -> bool:
+    """The course's optimizers as the worked equations below write them by hand."""
+    return (opt.name in ("gd", "momentum", "adam") and not opt.amsgrad and not opt.rule.weight_decay
+            and opt.schedule is None)
+
+
 def _rules(opt: optim.OptimizerSpec) -> list[str]:
     """The update equations of the README's table, in LaTeX (g the gradient, t the step)."""
+    if not _classic(opt):
+        return [r"\text{" + line.replace("_", r"\_") + "}" for line in optim.update_lines(opt)]
     eps = r" + \varepsilon" if opt.epsilon != 0 else ""
     lr = r"\mathit{lr}"
     if opt.name == "gd":
@@ -72,6 +82,16 @@ def _worked_update(opt: optim.OptimizerSpec, p: str, before: Mapping[str, float]
         return symbol(f"{name}_{p}")
 
     lines = []
+    if not _classic(opt):  # each next value as the sheet writes it, then with step 1's numbers
+        lr = "lr" if opt.schedule is not None else "learning_rate"
+        known = dict(before) | {"learning_rate": rate} | {k: opt.value(k) for k in opt.hyper if k != "h"}
+        for name, text in opt.rule.nexts(p, "dE_d" + p, lr).items():
+            expression = Expression.parse(text)
+            shown = Expression.parse(re.sub(r"cur\((\w+)\)", r"\1__new", text))
+            values = known | ({f"{k}__new": after[k] for k in after} if after else {})
+            worked = [render_lines(shown, values)] if after else []
+            lines.append((symbol(name), render_lines(expression), *worked, new(name)))
+        return lines
     if opt.name == "momentum":
         v = f"v_{p}"
         lines.append((state("v"), rf"{o(opt.beta)} \cdot {o(before[v])} + (1 - {o(opt.beta)}) \cdot {g}",
@@ -121,9 +141,10 @@ def build_training_document(config: Config, runs: Mapping[float, Trace],
     def named(x: str) -> str:
         return x if k == 1 else f"{x}_s1"
 
-    sample_loss = LOSS if k == 1 else "E_s1"
+    sample_loss = "E_s1" if "E_s1" in run.names else LOSS
     # Sample 1 of step 1, in the one-sample network's own names.
     values = dict(first) | {x: first[named(x)] for x in per_sample} | {LOSS: first[sample_loss]}
+    values = {k: v for k, v in values.items() if not isinstance(v, tuple)}
     which = int(first[named("sample")]) if k < n else 1
     parameters = optim.trained_parameters(spec)
     for p in parameters:  # sample 1's own gradient: the step's when it has one sample
@@ -198,15 +219,15 @@ def build_training_document(config: Config, runs: Mapping[float, Trace],
         doc.add(equation(rule))
     names = {"beta": r"\beta", "beta1": r"\beta_{1}", "beta2": r"\beta_{2}", "epsilon": r"\varepsilon"}
     parts = ["With ", Math(rf"\mathit{{lr}} = {number(rates[0])}"), ", the first rate"]
-    for h in optim.HYPER[opt.name]:
-        if h != "epsilon" or opt.epsilon != 0:
-            parts += [", ", Math(f"{names[h]} = {number(getattr(opt, h))}")]
+    for h in opt.hyper:
+        if h != "h":
+            parts += [", ", Math(f"{names.get(h, symbol(h))} = {number(opt.value(h))}")]
     parts.append(", step 1 moves each parameter to the value it has in step 2" +
                  (" (its state starts at the initial values, 0 unless given)" if opt.states else "") + ":")
     doc.para(*parts)
     for p in parameters:
-        for lhs, worked, result in _worked_update(opt, p, first, after, rates[0]):
-            doc.add(equation(f"{lhs}^{{+}}", worked, *([result] if result is not None else [])))
+        for lhs, *worked, result in _worked_update(opt, p, first, after, rates[0]):
+            doc.add(equation(f"{lhs}^{{+}}", *worked, *([result] if result is not None else [])))
 
     _results(doc, config, runs, images, LOSS)
     return doc

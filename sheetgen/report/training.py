@@ -40,8 +40,9 @@ def _operand(value: float) -> str:
 
 def _classic(opt: optim.OptimizerSpec) -> bool:
     """The course's optimizers as the worked equations below write them by hand."""
-    return (opt.name in ("gd", "momentum", "adam") and not opt.amsgrad and not opt.rule.weight_decay
-            and opt.schedule is None)
+    plain_rmsprop = opt.name == "rmsprop" and not opt.centered and not opt.momentum
+    return ((opt.name in ("gd", "momentum", "adam") or plain_rmsprop) and not opt.amsgrad
+            and not opt.rule.weight_decay and opt.schedule is None)
 
 
 def _rules(opt: optim.OptimizerSpec) -> list[str]:
@@ -55,7 +56,7 @@ def _rules(opt: optim.OptimizerSpec) -> list[str]:
     if opt.name == "momentum":
         return [r"v \leftarrow \beta \cdot v + (1 - \beta) \cdot g", rf"w \leftarrow w - {lr} \cdot v"]
     if opt.name == "rmsprop":
-        return [r"s \leftarrow \beta \cdot s + (1 - \beta) \cdot g^{2}",
+        return [r"s \leftarrow \alpha \cdot s + (1 - \alpha) \cdot g^{2}",
                 rf"w \leftarrow w - {lr} \cdot g / (\sqrt{{s}}{eps})"]
     rules = [r"m \leftarrow \beta_{1} \cdot m + (1 - \beta_{1}) \cdot g",
              r"s \leftarrow \beta_{2} \cdot s + (1 - \beta_{2}) \cdot g^{2}",
@@ -101,7 +102,7 @@ def _worked_update(opt: optim.OptimizerSpec, p: str, before: Mapping[str, float]
     elif opt.name == "rmsprop":
         s = f"s_{p}"
         lines.append((state("s"),
-                      rf"{o(opt.beta)} \cdot {o(before[s])} + (1 - {o(opt.beta)}) \cdot {g}^{{2}}", new(s)))
+                      rf"{o(opt.alpha)} \cdot {o(before[s])} + (1 - {o(opt.alpha)}) \cdot {g}^{{2}}", new(s)))
         root = o(after[s]) if after else state("s")
         lines.append((symbol(p), rf"{o(before[p])} - {o(rate)} \cdot {g} / (\sqrt{{{root}}}{eps})", new(p)))
     elif opt.name == "adam":
@@ -217,7 +218,9 @@ def build_training_document(config: Config, runs: Mapping[float, Trace],
              *([", ", Math("t"), " the step"] if opt.name == "adam" else []), "):")
     for rule in _rules(opt):
         doc.add(equation(rule))
-    names = {"beta": r"\beta", "beta1": r"\beta_{1}", "beta2": r"\beta_{2}", "epsilon": r"\varepsilon"}
+    names = {"beta": r"\beta", "beta1": r"\beta_{1}", "beta2": r"\beta_{2}", "epsilon": r"\varepsilon",
+             "alpha": r"\alpha", "momentum": r"\mu", "weight_decay": r"\lambda", "gamma": r"\gamma",
+             "eta_min": r"\eta_{\min}"}
     parts = ["With ", Math(rf"\mathit{{lr}} = {number(rates[0])}"), ", the first rate"]
     for h in opt.hyper:
         if h != "h":

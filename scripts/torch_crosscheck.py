@@ -199,7 +199,12 @@ def picks_of(trace, cfg):
     if k == data.n:
         return [list(range(data.n))] * trace.iterations
     names = ["sample"] if k == 1 else [f"sample_s{j}" for j in range(1, k + 1)]
-    return [[int(trace.column(s)[r]) - 1 for s in names] for r in range(trace.iterations)]
+
+    def used(slot: str, r: int) -> bool:   # a slot outside an epoch's short last batch: in_s… = 0
+        weight = slot.replace("sample", "in")
+        return weight not in trace.names or trace.column(weight)[r] == 1
+
+    return [[int(trace.column(s)[r]) - 1 for s in names if used(s, r)] for r in range(trace.iterations)]
 
 
 def run_optimizers(seeds, steps):

@@ -34,7 +34,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from sheetgen.core.cells import column_letter, ref
-from sheetgen.core.expressions import FUNCTIONS as FUNCTION_NAMES
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity
 from sheetgen.core.network import (
@@ -330,46 +329,6 @@ def _perturbed(name: str, forward: dict[str, Expression], order: list[str]) -> E
     return Expression.parse(expanded["E_total"])
 
 
-def _leaves(f: Expression) -> tuple[dict[str, int], int]:
-    """How often each name occurs in `f`, and its constants (sigmoid's three 0.5s included)."""
-    names: dict[str, int] = {}
-    constants = 0
-    for node in ast.walk(f.tree):
-        if isinstance(node, ast.Name) and node.id not in FUNCTION_NAMES:
-            names[node.id] = names.get(node.id, 0) + 1
-        elif isinstance(node, ast.Constant):
-            constants += 1
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "sigmoid":
-            constants += 3
-    return names, constants
-
-
-def _refuse_too_big(name: str, forward: dict[str, Expression], order: list[str]) -> None:
-    """ConfigError, before any text is built, when `_perturbed`'s formula for `name` cannot fit:
-    its cell references (each at least 8 characters in a row of 7 digits), constants and the
-    operators between them counted by arithmetic on the expressions' sizes."""
-    refs: dict[str, int] = {}      # per expanded quantity: references and constants it holds
-    consts: dict[str, int] = {}
-    for q in order:
-        occurrences, constants = _leaves(forward[q])
-        if not any(n in refs or n == name for n in occurrences):
-            continue
-        r, c = 0, constants
-        for n, times in occurrences.items():
-            if n in refs:
-                r, c = r + times * refs[n], c + times * consts[n]
-            else:
-                r += times * (2 if n == name else 1)    # name + h
-        refs[q], consts[q] = r, c
-    r, c = refs.get("E_total", 0), consts.get("E_total", 0)
-    least = 8 * r + c + (r + c - 1)
-    if least > MAX_FORMULA:
-        raise ConfigError(f"optimizer.check_gradients: too big for a sheet: the check of {name} "
-                          f"needs at least {least:,} characters in one formula (E_total written "
-                          f"out with {name} + h), a formula may have at most {MAX_FORMULA:,}; "
-                          "leave check_gradients out for this network")
-
-
 class _SigmoidAsTanh(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.expr:
         self.generic_visit(node)
@@ -469,7 +428,6 @@ def build(spec: NetworkSpec, data: DataSpec, opt: OptimizerSpec) -> Training:
         formulas[c.quantity] = Expression.parse(_reduce(weighed(terms), total_divisor))
         if opt.check_gradients:
             p = c.quantity[len("dE_d"):]
-            _refuse_too_big(p, forward, forward_order)
             fd = f"fd_{p}"
             cols.append(ColumnSpec(fd, f"(E({p}+h)−E)/h", "check"))
             formulas[fd] = Expression.parse(f"(({_perturbed(p, forward, forward_order).text}) - E_total) / h")

@@ -351,14 +351,3 @@ def test_bad_settings_name_their_key(table, message):
         config = from_mapping({"network": {"layers": [2, 2]}, **table}, "case")
         validate(config)
 
-
-def test_the_gradient_check_of_a_deep_network_is_refused_at_once():
-    import time
-
-    table = {"network": {"layers": [2, 5, 5, 5, 5], "activations": ["sigmoid"] * 4},
-             "data": {"samples": [{"i1": 0, "i2": 1, **{f"t{k}": 0.5 for k in range(1, 6)}}]},
-             "optimizer": {"check_gradients": True}}
-    start = time.process_time()
-    with pytest.raises(ConfigError, match=r"optimizer\.check_gradients: too big .* at least"):
-        validate(from_mapping(table, "case"))
-    assert time.process_time() - start < 1.0

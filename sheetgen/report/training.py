@@ -154,9 +154,11 @@ def build_training_document(config: Config, runs: Mapping[float, Trace],
 
     doc = Document(_title(spec))
     steps = config.iterations
+    how_taken = ("in order and cycling" if data.order == "cycle"
+                 else "shuffled anew each epoch" if data.shuffle else "in order, an epoch one pass")
     batch = ("all " + str(n) + " samples (the full batch)" if k == n
-             else "one sample, in order and cycling" if k == 1
-             else f"{k} samples, in order and cycling")
+             else f"one sample, {how_taken}" if k == 1
+             else f"{k} samples, {how_taken}")
     doc.para(
         f"Training on a data set of {n} samples: each update step takes {batch}, and "
         f"{opt.describe()} moves the parameters. This page works through step 1 by hand and then "
@@ -189,23 +191,30 @@ def build_training_document(config: Config, runs: Mapping[float, Trace],
 
     # --- how the step combines its samples
     doc.add(Heading(2, "One step over the batch"))
-    if k == 1:
-        doc.para("A step takes one sample (step ", Math("t"), " takes sample ",
-                 Math(r"((t - 1) \bmod " + str(n) + ") + 1"), "), so ", Math(symbol(LOSS)),
+    per = data.divisor(spec)
+    if k == 1 and per == 1:
+        which_sample = ([Math(r"((t - 1) \bmod " + str(n) + ") + 1")] if not data.shuffle
+                        else ["the one its sample column reads from the epoch's permutation"])
+        doc.para("A step takes one sample (step ", Math("t"), " takes sample ", *which_sample,
+                 "), so ", Math(symbol(LOSS)),
                  " and the gradients are that sample's own: those worked out below.")
     else:
-        how = "their mean (the sum divided by " + str(k) + ")" if data.reduction == "mean" else "their sum"
+        count = f"{k}" + (", fewer in an epoch's short last batch" if data.short_last else "")
+        how = ("their sum" if data.reduction == "sum"
+               else f"their mean (the sum divided by {count})" if per == 1
+               else f"torch's mean (the sum divided by the samples, {count}, times {per} outputs)")
         doc.para(f"A step's loss and gradients combine its {k} samples' by {how}:")
         total = training_formula(config, LOSS)
         doc.add(equation(symbol(LOSS), render_lines(total), render_lines(total, first), number(first[LOSS])))
-        scale = rf"\frac{{1}}{{{k}}} " if data.reduction == "mean" else ""
+        scale = ("" if data.reduction == "sum" else rf"\frac{{1}}{{{k}}} " if per == 1
+                 else rf"\frac{{1}}{{{k} \cdot {per}}} ")
         doc.add(equation(partial(LOSS, "w"), rf"{scale}\sum_{{s=1}}^{{{k}}} {partial('E_s', 'w')}"))
 
     # --- gradients in δ form, the sample's; then the step's
     _network_backward(doc, spec, base, values, values, sample_loss)
     if k > 1:
         doc.add(Heading(2, "The step's gradients"))
-        doc.para(f"Each gradient of step 1 {'averages' if data.reduction == 'mean' else 'adds up'} "
+        doc.para(f"Each gradient of step 1 {'adds up' if data.reduction == 'sum' else 'averages'} "
                  "the samples' chain-rule products, as the workbook's gradient columns compute them:")
         for p in parameters[:SHOWN_WEIGHTS]:
             formula = training_formula(config, "dE_d" + p)

@@ -197,7 +197,7 @@ def test_every_optimizer_row_matches_an_independent_implementation(seed):
     case = random_case(seed)
     steps = 12
     config = config_for(case, steps)
-    got = model.run(config.equations(), config.setup, case[-1], steps)
+    got = model.run(config.training().network, config.training().setup, case[-1], steps)
     want = numpy_rows(*case, steps)
     compared = 0
     for k, (g, w) in enumerate(zip(got, want, strict=True)):
@@ -216,7 +216,8 @@ def test_the_independent_implementation_can_disagree():
     while case[10]["name"] != "adam":
         case = random_case(hash(case[11]) % 1000)
     steps = 4
-    got = model.run(config_for(case, steps).equations(), config_for(case, steps).setup, case[-1], steps)
+    training = config_for(case, steps).training()
+    got = model.run(training.network, training.setup, case[-1], steps)
     case[10]["beta1"] = case[10]["beta1"] / 2
     want = numpy_rows(*case, steps)
     assert not math.isclose(got[-1]["w1"], want[-1]["w1"], rel_tol=RTOL)
@@ -231,9 +232,9 @@ def test_batch_gradients_equal_finite_differences(seed, reduction):
     case[9] = reduction
     case[1] = ["tanh" if a == "relu" else a for a in case[1]]  # smooth: a difference is exact enough
     config = config_for(tuple(case), 1)
-    net = config.equations()
-    row = model.run(net, config.setup, case[-1], 1)[0]
-    values = config.setup.values()
+    net = config.training().network
+    row = model.run(net, config.training().setup, case[-1], 1)[0]
+    values = config.training().setup.values()
     checked = 0
     for q in net.quantities:
         if not q.gradient:
@@ -242,8 +243,8 @@ def test_batch_gradients_equal_finite_differences(seed, reduction):
         h = 1e-6
 
         def loss(value, p=p):
-            setup = type(config.setup)(tuple((n, value if n == p else v) for n, v in config.setup.items),
-                                       config.setup.biases)
+            start = config.training().setup
+            setup = type(start)(tuple((n, value if n == p else v) for n, v in start.items), start.biases)
             return model.run(net, setup, case[-1], 1)[0]["E_total"]
 
         numeric = (loss(values[p] + h) - loss(values[p] - h)) / (2 * h)
@@ -257,7 +258,7 @@ def test_gradient_check_columns_estimate_every_rows_gradients(seed):
     case = list(random_case(200 + seed))
     case[1] = ["tanh" if a == "relu" else a for a in case[1]]
     config = config_for(tuple(case), 6, check=True)
-    rows = model.run(config.equations(), config.setup, case[-1], 6)
+    rows = model.run(config.training().network, config.training().setup, case[-1], 6)
     checks = [n for n in rows[0] if n.startswith("fd_")]
     assert checks
     for row in rows:
@@ -275,7 +276,7 @@ def test_every_training_example_matches_the_independent_implementation(name):
     config = from_mapping(tomllib.loads(example_text(name)), name)
     validate(config)
     spec, data, opt = config.network, config.data, config.optimizer
-    values = config.setup.values()
+    values = config.training().setup.values()
     biases = spec.biases != "none"
     names = _parameter_names(list(spec.layers), biases)
     W, B = _unflat([values[p] for p in names], list(spec.layers), biases)
@@ -286,7 +287,7 @@ def test_every_training_example_matches_the_independent_implementation(name):
          "initial": dict(opt.initial_state)}
     steps = min(config.iterations, 200)
     for lr in config.learning_rates:
-        got = model.run(config.equations(), config.setup, lr, steps)
+        got = model.run(config.training().network, config.training().setup, lr, steps)
         want = numpy_rows(list(spec.layers), list(spec.activations), spec.loss, biases, W, B, X, T,
                           data.batch or "full", data.reduction, o, lr, steps)
         for k, (g, w) in enumerate(zip(got, want, strict=True)):
@@ -301,11 +302,11 @@ def test_the_readme_states_the_xor_result():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
     config = from_mapping(tomllib.loads(example_text("xor")), "xor")
-    net = config.equations()
+    net = config.training().network
     column = net.index("E_total")
     hits = []
     for lr in config.learning_rates:
-        rows = model.iterate(net, config.setup, lr, config.iterations)
+        rows = model.iterate(net, config.training().setup, lr, config.iterations)
         hits.append(next(k + 1 for k, row in enumerate(rows) if row[column] < 0.01))
     first = f"{hits[0]:,} (lr {config.learning_rates[0]:g})"
     rest = ", ".join(f"{h:,} ({r:g})" for h, r in zip(hits[1:-1], config.learning_rates[1:-1], strict=True))

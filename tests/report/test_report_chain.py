@@ -9,7 +9,7 @@ import math
 import pytest
 
 from sheetgen.core.model import Setup, run
-from sheetgen.core.template import network
+from sheetgen.core.presets import reference_network as network
 from sheetgen.report.derive import Chain, differentiate, simplify
 from sheetgen.report.latex import plain_number, render, render_lines, visible_width
 

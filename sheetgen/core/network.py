@@ -28,12 +28,14 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from sheetgen.core import ops
 from sheetgen.core.cells import column_letter, ref
 from sheetgen.core.expressions import RANGE_FROM, Expression, add, mul, sub
 from sheetgen.core.model import Network, Quantity
 from sheetgen.errors import ConfigError
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax")
+# The registry's activations, and softmax: a function of the whole output layer, built here.
+ACTIVATIONS = (*ops.ACTIVATIONS, "softmax")
 LOSSES = ("half_sse", "sse", "mse", "cross_entropy", "binary_cross_entropy")
 BIASES = ("none", "per_layer", "per_neuron")
 # Defaults for the reference's own names when a config leaves inputs or targets out.
@@ -41,8 +43,6 @@ REFERENCE_VALUES = {"i1": 0.05, "i2": 0.1, "t1": 0.01, "t2": 0.99}
 # Spreadsheet limits (Excel's; LibreOffice's are larger): columns per sheet, characters per formula.
 MAX_COLUMNS = 16_384
 MAX_FORMULA = 8_192
-_SYMBOLS = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu",
-            "identity": "", "softmax": "softmax"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,14 @@ class NetworkSpec:
     train_biases: bool = False
     leaky_relu_slope: float = 0.01
     seed: int = 0
+    # The other activations' constants, by config key (("elu_alpha", 0.5),): ops.activation_params.
+    activation_params: tuple[tuple[str, float], ...] = ()
+
+    def params_of(self, kind: str) -> dict[str, float]:
+        """An activation's constant arguments by their names in the registry ({"slope": 0.01})."""
+        given = dict(self.activation_params) | {"leaky_relu_slope": self.leaky_relu_slope}
+        return {p: given.get(key, default) for key, (name, p, default) in ops.activation_params().items()
+                if name == kind}
 
     def check(self) -> None:
         """ConfigError naming the key of the first unusable setting."""
@@ -87,8 +95,9 @@ class NetworkSpec:
             raise ConfigError(f"network.loss: binary_cross_entropy needs sigmoid outputs, not {out}")
         if self.biases not in BIASES:
             raise ConfigError(f"network.biases: must be {', '.join(BIASES)}, got {self.biases!r}")
-        if not math.isfinite(self.leaky_relu_slope):
-            raise ConfigError("network.leaky_relu_slope: must be a finite number")
+        for key, value in (("leaky_relu_slope", self.leaky_relu_slope), *self.activation_params):
+            if not math.isfinite(value):
+                raise ConfigError(f"network.{key}: must be a finite number")
 
     # --- names ---------------------------------------------------------------------------------
 
@@ -251,11 +260,6 @@ def _weighted_sum(weights: list[str], sources: list[str], bias: str | None) -> s
     return f"{text} + {bias}" if bias else text
 
 
-def _activation(kind: str, z: str, slope: float) -> str:
-    return {"sigmoid": f"sigmoid({z})", "tanh": f"tanh({z})", "relu": f"relu({z})",
-            "leaky_relu": f"leaky_relu({z}, {slope!r})", "identity": z}[kind]
-
-
 def _loss_term(loss: str, t: str, a: str) -> str:
     return {"half_sse": f"0.5 * ({t} - {a}) ** 2", "sse": f"({t} - {a}) ** 2",
             "mse": f"({t} - {a}) ** 2", "cross_entropy": f"-{t} * ln({a})",
@@ -304,7 +308,7 @@ def derive(spec: NetworkSpec) -> Derivation:
         else:
             for z in neurons:
                 cols.append(ColumnSpec("a_" + z, "a_" + z, "act", layer))
-                formulas["a_" + z] = Expression.parse(_activation(kind, z, spec.leaky_relu_slope))
+                formulas["a_" + z] = Expression.parse(ops.OPS[kind].apply(z, spec.params_of(kind)))
     outputs = spec.neurons(spec.n_layers)
     errors = [f"E{k}" for k in range(1, len(outputs) + 1)]
     for e, t, o in zip(errors, spec.targets, outputs, strict=True):
@@ -425,10 +429,15 @@ def _softmax_delta(spec: NetworkSpec, formulas: dict[str, Expression], known: di
 def pretty(text: str) -> str:
     """An expression as a student writes it: δ_o1, ·, ², σ, Σ, and ReLU slopes as cases."""
     text = re.sub(r"if_positive\((\w+), 1, ([-0-9.e]+)\)", r"(1 if \1 > 0, else \2)", text)
-    for a, b in ((" ** 2", "²"), (" * ", "·"), ("delta_", "δ_"), ("sigmoid(", "σ("),
-                 ("sumproduct(", "Σ("), ("sum(", "Σ("), (" - ", " − ")):
+    for a, b in ((" ** 2", "²"), (" * ", "·"), ("delta_", "δ_")):
         text = text.replace(a, b)
-    return text
+    text = _SYMBOL_CALL.sub(lambda m: ops.OPS[m.group(1)].text_symbol + "(", text)
+    return text.replace(" - ", " − ")
+
+
+# A call of a function written with its own symbol in text: sigmoid( -> σ(, sum( -> Σ(.
+_SYMBOL_CALL = re.compile(r"(?<!\w)(" + "|".join(
+    name for name, op in ops.OPS.items() if op.symbol is not None) + r")\(")
 
 
 def _shown(names: tuple[str, ...]) -> list[str | None]:
@@ -450,11 +459,8 @@ def equation_lines(spec: NetworkSpec, formulas: dict[str, Expression]) -> list[s
             for z in _shown(neurons):
                 if z is None:
                     lines.append("⋮")
-                elif kind == "identity":
-                    lines.append(f"a_{z} = {z}")
                 else:
-                    arg = f"{z}, {spec.leaky_relu_slope!r}" if kind == "leaky_relu" else z
-                    lines.append(f"a_{z} = {_SYMBOLS[kind]}({arg})")
+                    lines.append(f"a_{z} = {pretty(ops.OPS[kind].apply(z, spec.params_of(kind)))}")
     outputs = spec.neurons(spec.n_layers)
     for k in _shown(tuple(range(1, len(outputs) + 1))):
         lines.append("⋮" if k is None else f"E{k} = {pretty(formulas[f'E{k}'].text)}")

@@ -44,6 +44,7 @@ from sheetgen.core.network import (
     derive_cached,
     spanner,
 )
+from sheetgen.core.ops import OPS
 from sheetgen.errors import ConfigError
 
 OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
@@ -242,17 +243,19 @@ def _perturbed(name: str, forward: dict[str, Expression], order: list[str]) -> E
             continue
         mapping: dict[str, str] = {n: f"({expanded[n]})" for n in f.names if n in expanded}
         mapping[name] = f"({name} + h)"
-        tree = _SigmoidAsTanh().visit(f.substitute(mapping).tree)
+        tree = _Once().visit(f.substitute(mapping).tree)
         expanded[q] = ast.unparse(ast.fix_missing_locations(tree))
     return Expression.parse(expanded["E_total"])
 
 
-class _SigmoidAsTanh(ast.NodeTransformer):
+class _Once(ast.NodeTransformer):
+    """Each function that has a form with its argument written once (ops.Op.once) in that form."""
+
     def visit_Call(self, node: ast.Call) -> ast.expr:
         self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id == "sigmoid":
-            x = ast.unparse(node.args[0])
-            return ast.parse(f"0.5 + 0.5 * tanh(0.5 * ({x}))", mode="eval").body
+        op = OPS.get(node.func.id) if isinstance(node.func, ast.Name) else None
+        if op is not None and op.once is not None:
+            return Expression.parse(op.once).substitute({"x": ast.unparse(node.args[0])}).tree
         return node
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from sheetgen.core import data as datasets
 from sheetgen.core import network as general
-from sheetgen.core import optimizers, presets
+from sheetgen.core import ops, optimizers, presets
 from sheetgen.core.model import Setup
 from sheetgen.core.network import NetworkSetup, NetworkSpec
 from sheetgen.core.template import sheet_name, template
@@ -108,8 +108,8 @@ DATA_KEYS = ("samples", "file", "batch", "reduction")
 OPTIMIZER_KEYS = ("name", "beta", "beta1", "beta2", "epsilon", "bias_correction", "initial_state",
                   "check_gradients", "h")
 # The [network] table's keys and their defaults (the reference network).
-NETWORK_KEYS = ("layers", "activations", "leaky_relu_slope", "loss", "biases", "train_biases", "seed",
-                "gradients")
+NETWORK_KEYS = ("layers", "activations", *ops.activation_params(), "loss", "biases", "train_biases",
+                "seed", "gradients")
 
 
 def example_text(name: str) -> str:
@@ -291,8 +291,16 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise fail("network.seed", f"must be a whole number, got {_kind(seed)}")
         spec["seed"] = seed
-    if "leaky_relu_slope" in table:
-        spec["leaky_relu_slope"] = _number(table["leaky_relu_slope"], "network.leaky_relu_slope", fail)
+    params = []  # the activations' constants (leaky_relu_slope, elu_alpha): the registry's
+    for key in ops.activation_params():
+        if key in table:
+            value = _number(table[key], f"network.{key}", fail)
+            if key in {f.name for f in fields(NetworkSpec)}:
+                spec[key] = value
+            else:
+                params.append((key, value))
+    if params:
+        spec["activation_params"] = tuple(params)
     for key, value in spec.items():
         if key in ("layers", "activations"):
             kind = int if key == "layers" else str

@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
+from sheetgen.core import ops
 from sheetgen.core.backward import GRADIENT_FORMS
 from sheetgen.core.cells import ref
 from sheetgen.core.layers.dense import ACTIVATIONS, Dense
@@ -41,7 +42,15 @@ class NetworkSpec:
     train_biases: bool = False
     leaky_relu_slope: float = 0.01
     seed: int = 0
-    gradients: str | None = None      # expanded | delta; None: the design's own (core/training.py)
+    gradients: str | None = None      # expanded | delta; None: the design's own (core/presets.py)
+    # The other activations' constants, by config key (("elu_alpha", 0.5),): ops.activation_params.
+    activation_params: tuple[tuple[str, float], ...] = ()
+
+    def params_of(self, kind: str) -> dict[str, float]:
+        """An activation's constant arguments by their names in the registry ({"slope": 0.01})."""
+        given = dict(self.activation_params) | {"leaky_relu_slope": self.leaky_relu_slope}
+        return {p: given.get(key, default) for key, (name, p, default) in ops.activation_params().items()
+                if name == kind}
 
     def check(self) -> None:
         """ConfigError naming the key of the first unusable setting."""
@@ -72,8 +81,9 @@ class NetworkSpec:
                               f"got {self.gradients!r}")
         if self.biases not in BIASES:
             raise ConfigError(f"network.biases: must be {', '.join(BIASES)}, got {self.biases!r}")
-        if not math.isfinite(self.leaky_relu_slope):
-            raise ConfigError("network.leaky_relu_slope: must be a finite number")
+        for key, value in (("leaky_relu_slope", self.leaky_relu_slope), *self.activation_params):
+            if not math.isfinite(value):
+                raise ConfigError(f"network.{key}: must be a finite number")
 
     # --- names ---------------------------------------------------------------------------------
 
@@ -153,8 +163,8 @@ def layers(spec: NetworkSpec) -> tuple[Dense, ...]:
     """The network's layers, named as above."""
     trained = spec.train_biases and spec.biases != "none"
     return tuple(Dense(k, spec.neurons(k), spec.sources(k), tuple(map(tuple, spec.weights(k))),
-                       tuple(spec.biases_of(k)), spec.activations[k - 1], spec.leaky_relu_slope,
-                       trained)
+                       tuple(spec.biases_of(k)), spec.activations[k - 1],
+                       tuple(spec.params_of(spec.activations[k - 1]).items()), trained)
                  for k in range(1, len(spec.layers)))
 
 

@@ -34,6 +34,7 @@ from sheetgen.core.layers import Layer
 from sheetgen.core.losses import Loss, total_of
 from sheetgen.core.model import Network
 from sheetgen.core.network import MAX_COLUMNS, MAX_FORMULA, spanner
+from sheetgen.core.ops import OPS
 from sheetgen.core.optimizers import Optimizer
 from sheetgen.core.template import column_specs
 from sheetgen.errors import ConfigError
@@ -302,7 +303,8 @@ def _reduce(terms: list[str], reduction: str) -> str:
 
 def _perturbed(name: str, forward: dict[str, Expression], order: list[str]) -> Expression:
     """E_total with `name` read as name + h: every quantity that depends on it written out (its
-    cells hold the unperturbed values), sigmoid as ½ + ½·tanh(½x) so each appears once."""
+    cells hold the unperturbed values), each function in its form with x written once (sigmoid
+    as ½ + ½·tanh(½x))."""
     expanded_: dict[str, str] = {}
     for q in order:
         f = forward[q]
@@ -310,17 +312,19 @@ def _perturbed(name: str, forward: dict[str, Expression], order: list[str]) -> E
             continue
         mapping: dict[str, str] = {n: f"({expanded_[n]})" for n in f.names if n in expanded_}
         mapping[name] = f"({name} + h)"
-        tree = _SigmoidAsTanh().visit(f.substitute(mapping).tree)
+        tree = _Once().visit(f.substitute(mapping).tree)
         expanded_[q] = ast.unparse(ast.fix_missing_locations(tree))
     return Expression.parse(expanded_["E_total"])
 
 
-class _SigmoidAsTanh(ast.NodeTransformer):
+class _Once(ast.NodeTransformer):
+    """Each function that has a form with its argument written once (ops.Op.once) in that form."""
+
     def visit_Call(self, node: ast.Call) -> ast.expr:
         self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id == "sigmoid":
-            x = ast.unparse(node.args[0])
-            return ast.parse(f"0.5 + 0.5 * tanh(0.5 * ({x}))", mode="eval").body
+        op = OPS.get(node.func.id) if isinstance(node.func, ast.Name) else None
+        if op is not None and op.once is not None:
+            return Expression.parse(op.once).substitute({"x": ast.unparse(node.args[0])}).tree
         return node
 
 

@@ -8,14 +8,16 @@ rate, in network order); every equation is rendered from the network's expressio
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from sheetgen.check.compare import SheetComparison
+from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Trace
 from sheetgen.core.network import NetworkSpec
+from sheetgen.core.ops import OPS
 from sheetgen.core.template import format_rate, template
 from sheetgen.core.training import Training
 from sheetgen.report.derive import Chain, Term, Trained
@@ -74,6 +76,18 @@ class Equation:
 
 
 LINE_WIDTH = 80  # characters drawn per equation line, about a page's width
+
+
+def definitions(expressions: Iterable[Expression]) -> list[str | Math]:
+    """A sentence's end defining the functions these expressions call that the registry defines
+    ('; σ(x) = 1/(1 + e^-x) is the sigmoid.'), or just its full stop."""
+    used = {node.func.id for e in expressions for node in ast.walk(e.tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    parts: list[str | Math] = []
+    for op in OPS.values():
+        if op.name in used and op.definition is not None:
+            parts += ["; " if not parts else ", ", Math(op.definition), f" is the {op.name}"]
+    return [*parts, "."]
 
 
 def equation(lhs: str, *sides: str | list[str]) -> Equation:
@@ -196,8 +210,8 @@ def build_document(training: Training, network: Network, runs: Mapping[float, Tr
     doc.add(Heading(2, "Forward pass"))
     doc.para("Each quantity from the ones before it, first as the workbook's formula and then with "
              "iteration 1's numbers in place (operands to ", f"{_words(OPERAND_DIGITS)} significant "
-             f"digits, results to {_words(RESULT_DIGITS)}); ", Math(r"\sigma(x) = \frac{1}{1 + e^{-x}}"),
-             " is the sigmoid.")
+             f"digits, results to {_words(RESULT_DIGITS)})",
+             *definitions(q.formula for q in chain.forward))
     # A general network's δ columns belong to the backward pass.
     forward = [q for q in chain.forward if not q.name.startswith("delta_")]
     for q in forward:

@@ -23,6 +23,7 @@ from sheetgen.report.document import (
     _network_backward,
     _results,
     _title,
+    definitions,
     equation,
 )
 from sheetgen.report.latex import number, partial, render, render_lines, symbol
@@ -103,12 +104,9 @@ def build_training_document(training: Training, runs: Mapping[float, Trace],
     doc.add(Heading(2, f"Forward pass (sample {which} of step 1)"))
     intro = ("Each quantity from the ones before it, first as the workbook's formula and then with "
              f"sample {which}'s numbers in place")
-    if "sigmoid" in spec.activations:
-        doc.para(intro + "; ", Math(r"\sigma(x) = \frac{1}{1 + e^{-x}}"), " is the sigmoid.")
-    else:
-        doc.para(intro + ".")
     forward = [q for q in base.quantities if q.formula is not None and not q.gradient
                and not q.name.startswith("delta_")]
+    doc.para(intro, *definitions(q.formula for q in forward))
     for q in forward:
         lhs = symbol(sample_loss if q.name == LOSS else q.name)
         worked = [] if isinstance(q.formula.tree, ast.Name) else [render_lines(q.formula, values)]

@@ -109,6 +109,7 @@ def networks(draw) -> tuple[NetworkSpec, NetworkSetup]:
         activations=(*[draw(st.sampled_from(HIDDEN)) for _ in hidden], out),
         loss=loss, biases=draw(st.sampled_from(("none", "per_layer", "per_neuron"))),
         train_biases=draw(st.booleans()), leaky_relu_slope=draw(st.sampled_from((0.01, 0.1, 0.3))),
+        activation_params=(("elu_alpha", draw(st.sampled_from((1.0, 0.5, 2.0)))),),
         seed=draw(st.integers(0, 2**16)))
     unit = st.floats(-1, 1, allow_nan=False)
     given_values = {i: draw(unit) for i in spec.inputs}
@@ -126,7 +127,7 @@ def test_drawn_networks_have_the_true_gradients(drawn):
     spec, setup = drawn
     net = derive(spec).network
     rows = model.run(net, setup, 0.5, 2)
-    kinked = {k for k, a in enumerate(spec.activations, start=1) if a in ("relu", "leaky_relu")}
+    kinked = {k for k, a in enumerate(spec.activations, start=1) if a in ("relu", "leaky_relu", "elu")}
     for row in rows:  # a finite difference across a ReLU's kink measures the kink, not the slope
         for layer in kinked:
             assume(all(abs(row[z]) > 1e-3 for z in spec.neurons(layer)))

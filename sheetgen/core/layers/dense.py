@@ -9,28 +9,32 @@ pre-activations'. Names come from `NetworkSpec` (core/network.py): h1…, o1…,
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sheetgen.core import ops
 from sheetgen.core.expressions import RANGE_FROM, Expression, mul, sub
 from sheetgen.core.graph import Graph
 from sheetgen.core.layers.base import Layer, Parameter, register
 from sheetgen.core.losses import Loss, total_of
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax")
-_SYMBOLS = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu",
-            "identity": "", "softmax": "softmax"}
+# The registry's activations (core/ops.py), and softmax: a function of the whole layer, built here.
+ACTIVATIONS = (*ops.ACTIVATIONS, "softmax")
 
 
 def pretty(text: str) -> str:
     """An expression as a student writes it: δ_o1, ·, ², σ, Σ, and ReLU slopes as cases."""
-    import re
-
     text = re.sub(r"if_positive\((\w+), 1, ([-0-9.e]+)\)", r"(1 if \1 > 0, else \2)", text)
-    for a, b in ((" ** 2", "²"), (" * ", "·"), ("delta_", "δ_"), ("sigmoid(", "σ("),
-                 ("sumproduct(", "Σ("), ("sum(", "Σ("), (" - ", " − ")):
+    for a, b in ((" ** 2", "²"), (" * ", "·"), ("delta_", "δ_")):
         text = text.replace(a, b)
-    return text
+    text = _SYMBOL_CALL.sub(lambda m: ops.OPS[m.group(1)].text_symbol + "(", text)
+    return text.replace(" - ", " − ")
+
+
+# A call of a function written with its own symbol in text: sigmoid( -> σ(, sum( -> Σ(.
+_SYMBOL_CALL = re.compile(r"(?<!\w)(" + "|".join(
+    name for name, op in ops.OPS.items() if op.symbol is not None) + r")\(")
 
 
 def shown(names: tuple) -> list:
@@ -57,7 +61,7 @@ class Dense(Layer):
     weights: tuple[tuple[str, ...], ...]     # per neuron, its incoming weights
     biases: tuple[str, ...] = ()             # per neuron (a shared one repeated), or none
     activation: str = "sigmoid"
-    slope: float = 0.01                      # leaky_relu's
+    params: tuple[tuple[str, float], ...] = ()  # the activation's constants ({"slope": 0.01})
     train_biases: bool = False
 
     def parameters(self) -> tuple[Parameter, ...]:
@@ -94,8 +98,7 @@ class Dense(Layer):
         return f"{text} + {self.biases[j]}" if self.biases else text
 
     def _activation(self, z: str) -> str:
-        return {"sigmoid": f"sigmoid({z})", "tanh": f"tanh({z})", "relu": f"relu({z})",
-                "leaky_relu": f"leaky_relu({z}, {self.slope!r})", "identity": z}[self.activation]
+        return ops.OPS[self.activation].apply(z, dict(self.params))
 
     def deltas(self) -> tuple[str, ...]:
         return self.neurons
@@ -140,13 +143,7 @@ class Dense(Layer):
                          f"max = the largest of {first}…{last})")
             return lines
         for z in shown(self.neurons):
-            if z is None:
-                lines.append("⋮")
-            elif self.activation == "identity":
-                lines.append(f"a_{z} = {z}")
-            else:
-                arg = f"{z}, {self.slope!r}" if self.activation == "leaky_relu" else z
-                lines.append(f"a_{z} = {_SYMBOLS[self.activation]}({arg})")
+            lines.append("⋮" if z is None else f"a_{z} = {pretty(self._activation(z))}")
         return lines
 
     def derivation_lines(self, deltas: Mapping[str, Expression], next_layer: Layer | None) -> list[str]:

@@ -46,7 +46,8 @@ def numpy_rows(layers, activations, loss, biases, W, B, X, T, batch, reduction, 
     k = n if batch == "full" else batch
     names = _parameter_names(layers, biases)
     state = {s: {p: opt.get("initial", {}).get(f"{s}_{p}", 0.0) for p in names}
-             for s in {"gd": [], "momentum": ["v"], "rmsprop": ["s"], "adam": ["m", "s"]}[opt["name"]]}
+             for s in {"gd": [], "momentum": ["v"], "rmsprop": ["s"], "adam": ["m", "s"],
+                       "nesterov": ["v"]}[opt["name"]]}
     rows = []
     for t in range(1, steps + 1):
         picks = [((t - 1) * k + j) % n for j in range(k)]
@@ -90,6 +91,9 @@ def _step(opt, state, names, params, grads, lr, t):
         elif name == "momentum":
             state["v"][p] = opt["beta"] * state["v"][p] + (1 - opt["beta"]) * g
             w = w - lr * state["v"][p]
+        elif name == "nesterov":  # torch.optim.SGD(momentum=β, nesterov=True)
+            state["v"][p] = opt["beta"] * state["v"][p] + g
+            w = w - lr * (g + opt["beta"] * state["v"][p])
         elif name == "rmsprop":
             state["s"][p] = opt["beta"] * state["s"][p] + (1 - opt["beta"]) * g ** 2
             w = w - lr * g / (math.sqrt(state["s"][p]) + eps)
@@ -179,7 +183,7 @@ def config_for(case, steps: int, check: bool = False):
                              for x, t in zip(X, T, strict=True)],
                  "batch": batch, "reduction": reduction},
         "optimizer": {k: v for k, v in opt.items() if k in
-                      {"gd": ("name",), "momentum": ("name", "beta"),
+                      {"gd": ("name",), "momentum": ("name", "beta"), "nesterov": ("name", "beta"),
                        "rmsprop": ("name", "beta", "epsilon"),
                        "adam": ("name", "beta1", "beta2", "epsilon", "bias_correction")}[opt["name"]]},
     }
@@ -208,6 +212,28 @@ def test_every_optimizer_row_matches_an_independent_implementation(seed):
                 f"seed {seed}, row {k + 1}, {name}: generator {g[name]!r}, numpy {value!r}"
             compared += 1
     assert compared >= steps * 3
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_nesterov_rows_match_an_independent_implementation(seed):
+    """The nesterov class's rows (v ← β·v + g, w ← w − lr·(g + β·v)) equal the matrix
+    implementation's at 1e-12, and differ from plain momentum's."""
+    case = random_case(seed)
+    case[10]["name"] = "nesterov"
+    steps = 8
+    training = config_for(case, steps).training()
+    assert training.optimizer.name == "nesterov" and "v_w1" in training.network.names
+    got = model.run(training.network, training.setup, case[-1], steps)
+    want = numpy_rows(*case, steps)
+    for k, (g, w) in enumerate(zip(got, want, strict=True)):
+        for name, value in w.items():
+            floor = 1e-14 * max(1.0, max(abs(r[name]) for r in want))
+            assert math.isclose(g[name], value, rel_tol=RTOL, abs_tol=floor), (seed, k + 1, name)
+    if all(r[p] == 0 for r in want for p in r if p.startswith("dE_d")):
+        return  # a network at rest (every relu off): every rule leaves it there
+    case[10]["name"] = "momentum"
+    other = numpy_rows(*case, steps)[-1]
+    assert any(not math.isclose(other[p], got[-1][p], rel_tol=RTOL) for p in other if p[0] in "wb")
 
 
 def test_the_independent_implementation_can_disagree():

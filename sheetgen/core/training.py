@@ -139,9 +139,7 @@ def _backward(layers: tuple[Layer, ...], loss: Loss, spec, graph: Graph, gradien
             graph.add(delta_name(x), backward.delta[x], block="delta", header="δ_" + x,
                       layer=layer.index)
     layer_of = {p.name: layer.index for layer in layers for p in layer.parameters()}
-    trained = list(graph.trained)
-    weights = [p for p in trained if graph.column(p).block == "weights"]
-    for p in weights + [p for p in trained if p not in weights]:
+    for p in graph.trained:
         formula = backward.gradient(p)
         if gradients == "expanded":
             formula = expanded(formula, backward.delta)
@@ -180,6 +178,9 @@ def compile_training(spec, layers: tuple[Layer, ...], loss: Loss, optimizer: Opt
     `reference_errata`."""
     base = Graph()
     _forward(layers, loss, spec, base)
+    # Every weight, then every trained bias: the order of gradient and state columns.
+    weights = [p for p in base.trained if base.column(p).block == "weights"]
+    base.trained = weights + [p for p in base.trained if p not in weights]
     deltas = _backward(layers, loss, spec, base, gradients)
     equations, derivations = _text(layers, loss, spec, base, deltas)
     trained = tuple(base.trained)

@@ -108,6 +108,8 @@ class _Renderer:
             case ast.Call(func=ast.Name(id="prev"), args=[ast.Name(id=name)]):
                 # The quantity in the row above: the previous iteration's value.
                 return rf"{self.name(name)}^{{\text{{prev}}}}"
+            case ast.Call(func=ast.Name(id="sqrt"), args=[arg]):  # the argument under the bar
+                return rf"\sqrt{{{self.visit(arg)}}}"
             case ast.Call(func=ast.Name(id="sum"), args=args):
                 return "(" + " + ".join(self.visit(a) for a in args) + ")"
             case ast.Call(func=ast.Name(id=fn), args=args):

@@ -219,7 +219,7 @@ def run_optimizers(seeds, steps):
             batch = "full" if seed % 2 == 0 else int(rng.integers(1, n + 1))
             lr = float(rng.uniform(0.01, 0.1))
             cfg = config(layers, activations, "mse", X, T, batch, "torch", seed, steps, lr, opt, sched)
-            trace = model.trace(cfg.equations(), cfg.setup, lr, steps)
+            trace = model.trace(cfg.training().network, cfg.training().setup, lr, steps)
             rows = torch_run(cfg, layers, activations, seed, X, T, picks_of(trace, cfg), lr, steps,
                              opt_text, sched, lambda z, a, t: torch.nn.MSELoss()(a, t))
             columns = [c for c in rows[0] if c != "lr" or sched is not None]
@@ -244,7 +244,7 @@ def run_losses(seeds, steps):
             lr = float(rng.uniform(0.01, 0.1))
             opt = {"name": "sgd"}
             cfg = config(layers, activations, loss, X, T, batch, reduction, seed, steps, lr, opt, None)
-            trace = model.trace(cfg.equations(), cfg.setup, lr, steps)
+            trace = model.trace(cfg.training().network, cfg.training().setup, lr, steps)
             rows = torch_run(cfg, layers, activations, seed, X, T, picks_of(trace, cfg), lr, steps,
                              "SGD()", None, fn)
             d, c = largest(trace, rows, [c for c in rows[0] if c in trace.names])
@@ -268,7 +268,7 @@ def stability():
             "optimizer": {"name": "sgd"},
         }
         cfg = from_mapping(table, "stability")
-        trace = model.trace(cfg.equations(), cfg.setup, 0.1, 1)
+        trace = model.trace(cfg.training().network, cfg.training().setup, 0.1, 1)
         z = torch.tensor([[gap, -gap]], dtype=torch.float64)
         t = torch.tensor(T)
         want = (torch.nn.CrossEntropyLoss()(z, t) if loss == "cross_entropy"

@@ -8,25 +8,25 @@ from dataclasses import replace
 
 import numpy as np
 
-from sheetgen.config import Config
 from sheetgen.core.cells import column_letter, quote_sheet, sheet_ref
+from sheetgen.core.data import data_name
 from sheetgen.core.model import Trace
-from sheetgen.core.optim import data_name
+from sheetgen.core.training import Training
 from sheetgen.layout.book import Cell, Column, Sheet
 from sheetgen.layout.summary import FormulaCell, Summary
 from sheetgen.layout.training_layout import DATA_FIRST_ROW, DATA_SHEET, MAX_EPOCHS_SHOWN
 
 
-def data_sheet(config: Config, column_width: int, number_format: str) -> Sheet:
+def data_sheet(training: Training, column_width: int, number_format: str) -> Sheet:
     """The samples, one row each, in plain numbers: the table's sample columns read them."""
-    data = config.data
+    data = training.data
     cells = [Cell(0, 0, f"Samples ({data.source}): edit one and every sheet follows", "label")]
     cells += [Cell(1, k, name, "header") for k, name in enumerate(data.names)]
     for r, row in enumerate(data.rows):
         cells += [Cell(DATA_FIRST_ROW - 1 + r, k, value, "number") for k, value in enumerate(row)]
     columns = [Column(k, name, name, "number", None, None) for k, name in enumerate(data.names)]
     last = (DATA_FIRST_ROW - 1 + data.n - 1, len(data.names) - 1)
-    order = config.setup.values().get(data_name("order"))
+    order = training.setup.values().get(data_name("order"))
     if order is not None:  # shuffle: each epoch's order of the samples, one after another
         k = len(data.names)
         cells.append(Cell(1, k, "order", "header"))
@@ -41,22 +41,22 @@ def data_sheet(config: Config, column_width: int, number_format: str) -> Sheet:
                  gradient_format=number_format, print_ranges=((0, 0, *last),))
 
 
-def epoch_losses(config: Config, e_total) -> list[float]:
+def epoch_losses(training: Training, e_total) -> list[float]:
     """The loss of each complete or partial epoch: E_total over its rows, averaged (mean) or
     added (sum)."""
-    per = config.data.steps_per_epoch()
+    per = training.data.steps_per_epoch()
     out = []
     for start in range(0, len(e_total), per):
         chunk = [float(x) for x in e_total[start:start + per]]
-        out.append(sum(chunk) if config.data.reduction == "sum" else sum(chunk) / len(chunk))
+        out.append(sum(chunk) if training.data.reduction == "sum" else sum(chunk) / len(chunk))
     return out
 
 
-def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary:
+def add_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -> Summary:
     """The loss per epoch per learning rate, right of the summary's table and chart: one row
     per epoch, one column per learning-rate sheet, each a formula over that sheet's E_total."""
-    per = config.data.steps_per_epoch()
-    epochs = math.ceil(config.iterations / per)
+    per = training.data.steps_per_epoch()
+    epochs = math.ceil(training.iterations / per)
     shown = min(epochs, MAX_EPOCHS_SHOWN)
     # Below the table and its chart, from column A.
     below = summary.header_row + len(sheets)
@@ -65,7 +65,7 @@ def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary
 
         below = max(below, extent(summary.chart)[0])
     col0, row0 = 0, below + 3
-    fn = "SUM" if config.data.reduction == "sum" else "AVERAGE"
+    fn = "SUM" if training.data.reduction == "sum" else "AVERAGE"
     cells = list(summary.cells)
     title = (f"Loss per epoch ({per} step{'s' if per > 1 else ''} each): "
              f"{fn.lower()} of E_total over the epoch's steps")
@@ -78,11 +78,11 @@ def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary
         col = col0 + 1 + j
         cells.append(Cell(row0, col, sheet.name, "header"))
         e_col = next(c.index for c in sheet.columns if c.quantity == "E_total")
-        losses = epoch_losses(config, sheet.trace.column("E_total")[:shown * per])
+        losses = epoch_losses(training, sheet.trace.column("E_total")[:shown * per])
         letter = column_letter(e_col)
         for e in range(shown):
             first = sheet.first_row + e * per + 1
-            last = min(sheet.first_row + (e + 1) * per, sheet.first_row + config.iterations)
+            last = min(sheet.first_row + (e + 1) * per, sheet.first_row + training.iterations)
             name = quote_sheet(sheet.name)
             rng = {"xlsx": f"{name}!${letter}${first}:${letter}${last}",
                    "ods": f"[${name}.${letter}${first}:.${letter}${last}]"}

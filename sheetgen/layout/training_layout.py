@@ -6,27 +6,22 @@ sample columns read from (the data sheet and the summary's epochs: layout/traini
 
 from __future__ import annotations
 
-from sheetgen.config import Config
 from sheetgen.core.cells import column_letter
-from sheetgen.core.optim import Training, build_cached, data_name
+from sheetgen.core.data import data_name
 from sheetgen.core.optimizers import LABELS
-from sheetgen.layout.network_layout import describe, network_template
+from sheetgen.core.training import Training
+from sheetgen.layout.network_layout import network_template
 
 DATA_SHEET = "data"
 DATA_FIRST_ROW = 3          # 1-based: title, header, then the samples
 MAX_EPOCHS_SHOWN = 1000     # rows of the summary's loss-per-epoch table
 
 
-def training(config: Config) -> Training:
-    return build_cached(config.network, config.data, config.optimizer)
-
-
-def training_template(config: Config) -> dict:
-    """The template of the learning-rate sheets of a config with a [data] table."""
-    spec, data, opt = config.network, config.data, config.optimizer
-    train = training(config)
-    tpl = network_template(spec)
-    tpl["title"] = f"{describe(spec)} network trained on {data.n} samples with {opt.name}"
+def training_template(train: Training) -> dict:
+    """The template of the learning-rate sheets of a training on a data set."""
+    data, opt = train.data, train.optimizer
+    tpl = network_template(train)
+    tpl["title"] = f"{train.describe()} network trained on {data.n} samples with {opt.name}"
     # Shift everything from the settings down by the extra parameter rows.
     top = int(tpl["parameters"]["learning_rate"]["cell"][1:]) - 1      # 0-based row
     for k, name in enumerate(train.hyper, start=1):
@@ -43,7 +38,7 @@ def training_template(config: Config) -> dict:
     forward = [[_moved(ref, shift), text] for ref, text in tpl["text"][0]["cells"]]
     backward = [[_moved(ref, shift), text] for ref, text in tpl["text"][1]["cells"]]
     k = data.batch_size
-    if k > 1 or data.divisor(spec) != 1:  # the step combines its samples' losses
+    if k > 1 or data.divisor(train.spec) != 1:  # the step combines its samples' losses
         ref, text = forward[-1]
         forward[-1] = [ref, text.replace("E_total = ", "E_s = ", 1) + "   (each sample s of the step)"]
         shown = [f"E_s{j}" for j in range(1, k + 1)]
@@ -51,7 +46,7 @@ def training_template(config: Config) -> dict:
         if data.short_last:
             combined += "  (a slot outside the epoch's short last batch weighs 0)"
         count = "batch_size" if data.short_last else str(k)
-        per = data.divisor(spec)
+        per = data.divisor(train.spec)
         divisor = "" if data.reduction == "sum" else (
             f" / {count}" if per == 1 else f" / ({count} · {per} outputs)")
         forward.append([_moved(ref, 1), f"E_total = ({combined}){divisor}"])
@@ -105,8 +100,8 @@ def batch_text(data) -> str:
     return f"{each}, {how}, an epoch = one pass{last}"
 
 
-def settings_value(key: str, config: Config) -> str:
-    data, opt = config.data, config.optimizer
+def settings_value(key: str, training: Training) -> str:
+    data, opt = training.data, training.optimizer
     return {"data": f"{data.n} samples ({data.source}), on sheet {DATA_SHEET}",
             "batch": batch_text(data),
             "reduction": data.reduction, "optimizer": opt.describe()}[key]

@@ -254,7 +254,7 @@ def test_rows_match_the_independent_implementation(seed):
     case = random_case(seed)
     steps = 14
     config, names = config_for(case, steps)
-    got = model.run(config.equations(), config.setup, case[-1], steps)
+    got = model.run(config.training().network, config.training().setup, case[-1], steps)
     want = reference_rows(case, steps)
     for r, (g, w) in enumerate(zip(got, want, strict=True)):
         pairs = list(zip(names, w["params"], strict=True)) + [("E_total", w["E_total"])]
@@ -270,7 +270,7 @@ def test_the_reference_can_disagree():
     """Nesterov off where it is on: the comparison above notices."""
     case = list(random_case(3))
     config, names = config_for(tuple(case), 6)
-    got = model.run(config.equations(), config.setup, case[-1], 6)
+    got = model.run(config.training().network, config.training().setup, case[-1], 6)
     case[13] = {"name": "sgd", "momentum": 0.9}
     want = reference_rows(tuple(case), 6)
     assert not all(math.isclose(got[-1][n], v, rel_tol=RTOL) for n, v in zip(names, want[-1]["params"],
@@ -282,7 +282,7 @@ def test_each_row_shows_its_rate(sched):
     case = list(random_case(1))
     case[14] = sched
     config, _ = config_for(tuple(case), 14)
-    rows = model.run(config.equations(), config.setup, 0.3, 14)
+    rows = model.run(config.training().network, config.training().setup, 0.3, 14)
     assert [r["lr"] for r in rows] == pytest.approx([schedule_rate(sched, 0.3, t) for t in range(14)],
                                                     rel=1e-13)
     assert len({r["lr"] for r in rows}) > 1
@@ -297,7 +297,7 @@ def test_logit_losses_never_stop_where_torch_gives_a_number(loss, act, gap):
              "weights": {"w1": gap, "w2": 0.0, "w3": -gap, "w4": 0.0},
              "data": {"samples": [{"i1": 1.0, "i2": 0.0, "t1": 0.0, "t2": 1.0}]}, "optimizer": {}}
     config = from_mapping(table, "case")
-    rows = model.run(config.equations(), config.setup, 0.1, 3)
+    rows = model.run(config.training().network, config.training().setup, 0.1, 3)
     z = np.array([gap, -gap])
     t = np.array([0.0, 1.0])
     if act == "softmax":
@@ -315,14 +315,14 @@ def test_shuffle_is_a_permutation_per_epoch_and_reproducible():
     table = {"iterations": 9, "network": {"layers": [1, 1], "activations": ["identity"], "seed": 5},
              "data": {"samples": samples, "batch": 3, "shuffle": True}, "optimizer": {"name": "sgd"}}
     config = from_mapping(table, "case")
-    rows = model.run(config.equations(), config.setup, 0.1, 9)
+    rows = model.run(config.training().network, config.training().setup, 0.1, 9)
     taken = [[int(r[f"sample_s{j}"]) for j in (1, 2, 3) if r.get(f"in_s{j}", 1)] for r in rows]
     assert [len(x) for x in taken] == [3, 3, 1] * 3            # an epoch = one pass, short last batch
     epochs = [sum(taken[e * 3:e * 3 + 3], []) for e in range(3)]
     assert all(sorted(e) == list(range(1, 8)) for e in epochs)
     assert epochs[0] != epochs[1] and epochs[0] != list(range(1, 8))
     again = from_mapping(table, "case")
-    assert model.run(again.equations(), again.setup, 0.1, 9) == rows
+    assert model.run(again.training().network, again.training().setup, 0.1, 9) == rows
     dropped = from_mapping({**table, "data": {**table["data"], "drop_last": True}}, "case")
     assert dropped.data.steps_per_epoch() == 2
 
@@ -332,7 +332,7 @@ def test_cycle_keeps_the_wrap_around():
     table = {"iterations": 4, "network": {"layers": [1, 1], "activations": ["identity"]},
              "data": {"samples": samples, "batch": 2, "order": "cycle"}, "optimizer": {}}
     config = from_mapping(table, "case")
-    rows = model.run(config.equations(), config.setup, 0.1, 4)
+    rows = model.run(config.training().network, config.training().setup, 0.1, 4)
     assert [(r["sample_s1"], r["sample_s2"]) for r in rows] == [(1, 2), (3, 4), (5, 1), (2, 3)]
 
 

@@ -23,9 +23,13 @@ class RMSprop(Optimizer):
             rules.append(("m", "alpha * m + (1 - alpha) * g"))
         if self.spec.momentum:
             return rules + [("v", "momentum * v + g / denominator"), ("w", "w - learning_rate * cur(v)")]
+        if not self.spec.centered:  # the plain form, as courses write it
+            return rules + [("w", f"w - learning_rate * g / (sqrt(cur(s)){self.eps})")]
         return rules + [("w", "w - learning_rate * g / denominator")]
 
     def definitions(self):
+        if not self.spec.centered and not self.spec.momentum:
+            return []
         root = "sqrt(cur(s) - cur(m) ** 2)" if self.spec.centered else "sqrt(cur(s))"
         return [("denominator", f"{root}{self.eps}")]
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from sheetgen.core import ops
-from sheetgen.core.cells import column_letter, ref
+from sheetgen.core.cells import a1, cell_range, ref
 from sheetgen.core.expressions import RANGE_FROM, Expression, add, mul, sub
 from sheetgen.core.model import Network, Quantity
 from sheetgen.errors import ConfigError
@@ -519,10 +519,7 @@ def spanner(column_of: dict[str, int], dialect: str, row: str):
         cols = [column_of.get(n) for n in names]
         if None in cols or cols != list(range(cols[0], cols[0] + len(cols))):
             return None
-        first, last = ref(dialect, cols[0], row), ref(dialect, cols[-1], row)
-        if dialect == "ods":  # one bracketed range: [.A39:.C39]
-            return f"{first[:-1]}:{last[1:]}"
-        return f"{first}:{last}"
+        return cell_range(dialect, a1(cols[0], row), a1(cols[-1], row))
     return span
 
 
@@ -542,7 +539,7 @@ def check_fits(spec: NetworkSpec) -> None:
     def reference(name: str) -> str:
         if name in column_of:
             return ref("xlsx", column_of[name], row)
-        return f"${column_letter(MAX_COLUMNS - 1)}${row}"  # a parameter cell, at its longest
+        return a1(MAX_COLUMNS - 1, row, True, True)  # a parameter cell, at its longest
 
     longest, where = 0, ""
     for q, column in zip(derivation.network.quantities, derivation.columns, strict=True):

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from sheetgen.core.cells import column_letter, ref
+from sheetgen.core.cells import a1, cell_range, ref
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity
 from sheetgen.core.network import (
@@ -406,7 +406,8 @@ def check_fits(training: Training) -> None:
     def reference(name: str) -> str:
         if name in column_of:
             return ref("xlsx", column_of[name], row)
-        return f"data!${column_letter(MAX_COLUMNS - 1)}$2:${column_letter(MAX_COLUMNS - 1)}${row}"
+        return cell_range("xlsx", a1(MAX_COLUMNS - 1, 2, True, True), a1(MAX_COLUMNS - 1, row, True, True),
+                          "data", quote=False)  # a data column's range, at its longest
 
     for q, column in zip(training.network.quantities, training.columns, strict=True):
         expression = q.formula if q.formula is not None else q.next

@@ -21,6 +21,7 @@ from sheetgen.core.backward import GRADIENT_FORMS
 from sheetgen.core.cells import ref
 from sheetgen.core.layers.dense import ACTIVATIONS, Dense
 from sheetgen.core.losses import LOSSES, loss
+from sheetgen.core.model import Values
 from sheetgen.errors import ConfigError
 
 BIASES = ("none", "per_layer", "per_neuron")
@@ -174,15 +175,8 @@ for _method in ("neurons", "sources", "weights", "biases_of"):
     setattr(NetworkSpec, _method, lru_cache(maxsize=4096)(getattr(NetworkSpec, _method)))
 
 
-@dataclass(frozen=True)
-class NetworkSetup:
-    """Initial values of a general network's state, by name (hashable, like `Setup`)."""
-
-    items: tuple[tuple[str, float], ...]
-    biases: str = "none"              # what the settings block shows
-
-    def values(self) -> dict[str, float]:
-        return dict(self.items)
+# Initial values of a network's state, by name, and the bias mode the settings block shows.
+NetworkSetup = Values
 
 
 def initial_values(spec: NetworkSpec, given: dict[str, float]) -> NetworkSetup:

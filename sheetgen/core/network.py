@@ -193,13 +193,13 @@ def initial_values(spec: NetworkSpec, given: dict[str, float]) -> NetworkSetup:
             table = "inputs" if name[0] == "i" else "targets"
             raise ConfigError(f"{table}.{name}: missing (the network has {len(spec.inputs)} inputs "
                               f"and {len(spec.targets)} targets; give each a value)")
-    for layer in range(1, len(spec.layers)):
-        limit = math.sqrt(6 / (spec.layers[layer - 1] + spec.layers[layer]))
-        # Drawn in name order whether given or not, so that giving one value changes no other.
-        for name in [w for row in spec.weights(layer) for w in row] + \
-                list(dict.fromkeys(spec.biases_of(layer))):
+    for layer in layers(spec):
+        # Each parameter the layer declares, drawn in its order whether given or not, so that
+        # giving one value changes no other.
+        for p in layer.parameters():
+            limit = math.sqrt(6 / (p.fan_in + p.fan_out))
             drawn = rng.uniform(-limit, limit)
-            values[name] = float(given[name]) if name in given else drawn
+            values[p.name] = float(given[p.name]) if p.name in given else drawn
     return NetworkSetup(tuple(values.items()), spec.biases + (" (trained)" if spec.train_biases
                                                                and spec.biases != "none" else ""))
 

@@ -111,30 +111,35 @@ def torch_linear(layers: tuple[int, ...], seed: int, bias: bool = True,
     return out
 
 
-def draw(layers: tuple[int, ...], weights: list[list[list[str]]], biases: list[list[str]],
-         seed: int, init: str = "glorot", bias_init: str = "same",
+def draw(layers, seed: int, init: str = "glorot", bias_init: str = "same",
          dtype: str = "float32") -> dict[str, float]:
-    """Initial values by name. `weights[l][j][k]`: the weight from input k to neuron j of layer
-    l + 1; `biases[l][j]`: neuron j's bias name (a name repeated when a layer shares one bias:
-    its first draw)."""
+    """Initial values by name, from each layer's declared parameters (`layer.parameters()`: its
+    weights in order, neuron by neuron, then its biases; a bias a layer shares is drawn as its
+    first neuron's)."""
     values: dict[str, float] = {}
     if init == "torch":
-        drawn = torch_linear(layers, seed, bias=any(biases), dtype=dtype)
-        for (weight, bias), names, bias_names in zip(drawn, weights, biases, strict=True):
-            for row_names, row in zip(names, weight, strict=True):
-                values.update(zip(row_names, row, strict=True))
-            for name, value in zip(bias_names, bias, strict=False):
-                values.setdefault(name, value)
+        generator = TorchGenerator(seed)
+        for layer in layers:
+            params = layer.parameters()
+            weights = [p for p in params if p.block == "weights"]
+            biases = [p for p in params if p.block == "biases"]
+            fan_in, fan_out = params[0].fan_in, params[0].fan_out
+            bound = kaiming_bound(fan_in)
+            values.update(zip((p.name for p in weights),
+                              generator.uniform(len(weights), -bound, bound, dtype), strict=True))
+            if biases:
+                b = 1 / math.sqrt(fan_in)
+                values.update(zip((p.name for p in biases), generator.uniform(fan_out, -b, b, dtype),
+                                  strict=False))
     elif init == "glorot":
         rng = random.Random(seed)
-        for layer, (names, bias_names) in enumerate(zip(weights, biases, strict=True), start=1):
-            limit = math.sqrt(6 / (layers[layer - 1] + layers[layer]))
-            for name in [w for row in names for w in row] + list(dict.fromkeys(bias_names)):
-                values[name] = rng.uniform(-limit, limit)
+        for layer in layers:
+            for p in layer.parameters():
+                limit = math.sqrt(6 / (p.fan_in + p.fan_out))
+                values[p.name] = rng.uniform(-limit, limit)
     else:  # zeros
-        for names, bias_names in zip(weights, biases, strict=True):
-            values.update({w: 0.0 for row in names for w in row})
-            values.update({b: 0.0 for b in bias_names})
+        values = {p.name: 0.0 for layer in layers for p in layer.parameters()}
     if bias_init == "zeros":
-        values.update({b: 0.0 for bias_names in biases for b in bias_names})
+        values.update({p.name: 0.0 for layer in layers for p in layer.parameters()
+                       if p.block == "biases"})
     return values

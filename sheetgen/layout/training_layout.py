@@ -6,7 +6,7 @@ sample columns read from (the data sheet and the summary's epochs: layout/traini
 
 from __future__ import annotations
 
-from sheetgen.core.cells import column_letter
+from sheetgen.core.cells import DIALECTS, a1, cell_range, column_letter
 from sheetgen.core.data import data_name
 from sheetgen.core.optimizers import LABELS
 from sheetgen.core.training import Training
@@ -70,12 +70,10 @@ def training_template(train: Training) -> dict:
     if data_name("order") in train.data_names:
         columns.append("order")
     for k, name in enumerate(columns):
-        col = column_letter(k)
-        last = last_data if name != "order" else DATA_FIRST_ROW + data.n * data.epochs - 1
-        tpl["ranges"][data_name(name)] = {
-            "xlsx": f"{DATA_SHEET}!${col}${DATA_FIRST_ROW}:${col}${last}",
-            "ods": f"[${DATA_SHEET}.${col}${DATA_FIRST_ROW}:.${col}${last}]",
-        }
+        end = last_data if name != "order" else DATA_FIRST_ROW + data.n * data.epochs - 1
+        first, last = a1(k, DATA_FIRST_ROW, True, True), a1(k, end, True, True)
+        tpl["ranges"][data_name(name)] = {d: cell_range(d, first, last, DATA_SHEET, quote=False)
+                                          for d in DIALECTS}
     return tpl
 
 

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sheetgen.core import conv
 from sheetgen.core import network as general
 from sheetgen.core import optim
 from sheetgen.core.model import Network, Setup
@@ -198,6 +199,10 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
                 raise fail(key, f"must be true or false, got {_kind(data[key])}")
             changes[key] = data[key]
 
+    network_table = data.get("network")
+    if isinstance(network_table, dict) and conv.is_layer_list(network_table.get("layers")):
+        if "data" not in data:  # image layers train on images, which only [data] holds
+            raise fail("data", "image layers need a [data] table with the images (samples or file)")
     if "data" in data or "optimizer" in data:
         # Training on samples: the [network] table's network, or the reference one.
         data = {**data, "network": data.get("network", {})}
@@ -239,6 +244,8 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
     table = data["network"]
     if not isinstance(table, dict):
         raise fail("network", f"must be a table ([network] with layers = [2, 2, 2], ...), got {_kind(table)}")
+    if conv.is_layer_list(table.get("layers")):
+        return _image_network(data, fail)
     _unknown_keys(table, NETWORK_KEYS, "network.", fail)
     spec: dict[str, Any] = {}
     for key in ("layers", "activations"):
@@ -304,6 +311,21 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
         raise fail(*str(exc).split(": ", 1)) from None
 
 
+def _image_network(data: dict[str, Any], fail) -> tuple[conv.ConvSpec, NetworkSetup]:
+    """The [network] table of image layers (core/conv.py): kernels, biases and weights are given
+    in their layer's table or drawn from the seed."""
+    for key in ("inputs", "targets", "weights", "biases"):
+        if key in data:
+            raise fail(key, "not with image layers: give values in the layer tables "
+                            "(kernels, biases, weights) and the images in [data]")
+    try:
+        spec = conv.spec_from_table(data["network"])
+    except ConfigError as exc:
+        raise fail(*str(exc).split(": ", 1)) from None
+    mode = "none" if spec.biases == "none" else spec.biases + (" (trained)" if spec.train_biases else "")
+    return spec, NetworkSetup(tuple(conv.initial_parameters(spec).items()), mode)
+
+
 def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: NetworkSetup, fail):
     """The [data] and [optimizer] tables: the samples, the optimizer and the values a run starts
     from (parameters, optimizer state, hyper-parameters, data columns)."""
@@ -320,14 +342,20 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
             if not isinstance(name, str) or not name.strip():
                 raise ConfigError(f"data.file: must be a file name, got {_kind(name)}")
             path = Path(name) if Path(name).is_absolute() else Path(source).parent / name
-            header, rows = optim.read_csv(path)
-            samples = [dict(zip(header, row, strict=True)) for row in rows]
+            if isinstance(net, conv.ConvSpec):
+                samples = conv.read_image_csv(path, net)
+            else:
+                header, rows = optim.read_csv(path)
+                samples = [dict(zip(header, row, strict=True)) for row in rows]
             where, origin = "data.file", name
         elif "samples" in table:
             samples = table["samples"]
             if not isinstance(samples, list) or not all(isinstance(x, dict) for x in samples):
                 raise ConfigError("data.samples: must be a list of tables such as "
                                   "{ i1 = 0, i2 = 1, t1 = 1 }")
+            if isinstance(net, conv.ConvSpec):
+                samples = [conv.sample_names(net, sample, f"data.samples[{k}]")
+                           for k, sample in enumerate(samples, start=1)]
             for k, sample in enumerate(samples, start=1):
                 for name, value in sample.items():
                     _number(value, f"data.samples[{k}].{name}", _plain)
@@ -566,7 +594,10 @@ def _validate_network(config: Config) -> None:
         if net.activations[-1] == "softmax" and abs(total - 1) > 1e-9:
             raise ConfigError(f"targets: softmax with cross_entropy needs targets summing to 1 "
                               f"(δ = a − t), got {total:.10g}")
-    general.check_fits(net)
+    if isinstance(net, conv.ConvSpec):
+        net.check_fits()
+    else:
+        general.check_fits(net)
     if config.data is not None:
         optim.check_fits(optim.build_cached(net, config.data, config.optimizer))
 

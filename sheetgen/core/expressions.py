@@ -31,7 +31,7 @@ _PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 3}
 # Name -> number of arguments (None: two or more). if_positive(x, a, b) is a if x > 0 else b.
 FUNCTIONS = {"sigmoid": 1, "tanh": 1, "relu": 1, "leaky_relu": 2, "exp": 1, "ln": 1,
              "if_positive": 3, "max": None, "sum": None, "sumproduct": None,
-             "sqrt": 1, "mod": 2, "index": 2}
+             "sqrt": 1, "mod": 2, "index": 2, "first_max": None}
 _FUNCTIONS = {"prev", "cur", *FUNCTIONS}
 # sum, sumproduct and max of more terms than this become one range (SUM(A39:F39)) when the
 # cells are side by side: shorter formulas for wide layers.
@@ -79,10 +79,19 @@ def mod(a: float, b: float) -> float:
     return a % b
 
 
+def first_max(k: int, *xs: float) -> float:
+    """1 if xs[k - 1] is the first largest of xs, else 0: where max routes its derivative
+    (PyTorch's max-pool rule: the first maximum in the window's row-major order)."""
+    k = int(k) - 1
+    x = xs[k]
+    return 1.0 if all(x > y for y in xs[:k]) and all(x >= y for y in xs[k + 1:]) else 0.0
+
+
 # What compiled expressions see: sum and sumproduct are written out as + and * in Python.
 PYTHON_FUNCTIONS = {"_sum": sum, "sigmoid": sigmoid, "tanh": math.tanh, "relu": relu,
                     "leaky_relu": leaky_relu, "exp": math.exp, "ln": ln, "if_positive": if_positive,
-                    "max": max, "sqrt": math.sqrt, "mod": mod, "index": index}
+                    "max": max, "sqrt": math.sqrt, "mod": mod, "index": index,
+                    "first_max": first_max}
 
 
 def sigmoid_array(x):
@@ -96,12 +105,23 @@ def _max_array(*args):
     return functools.reduce(np.maximum, args)
 
 
+def _first_max_array(k, *xs):
+    k = int(k) - 1
+    x = np.asarray(xs[k], dtype=np.float64)
+    ok = np.ones_like(x, dtype=bool)
+    for j, y in enumerate(xs):
+        if j != k:
+            ok &= (x > y) if j < k else (x >= y)
+    return np.where(ok, 1.0, 0.0)
+
+
 # The same functions over numpy arrays, element by element, for Expression.evaluate_array.
 ARRAY_FUNCTIONS = {"_sum": sum, "sigmoid": sigmoid_array, "tanh": np.tanh,
                    "relu": lambda x: np.maximum(x, 0.0),
                    "leaky_relu": lambda x, slope: np.where(np.asarray(x) > 0, x, slope * np.asarray(x)),
                    "exp": np.exp, "ln": np.log,
-                   "if_positive": lambda x, a, b: np.where(np.asarray(x) > 0, a, b), "max": _max_array}
+                   "if_positive": lambda x, a, b: np.where(np.asarray(x) > 0, a, b), "max": _max_array,
+                   "first_max": _first_max_array}
 
 
 @dataclass(frozen=True)
@@ -363,6 +383,11 @@ def _render_call(fn: str, args: list[ast.expr], ref, sep: str, span) -> str:
             return f"IF({x}>0{sep}{x}{sep}{atom(args[1])}*{x})"
         case "if_positive":
             return f"IF({atom(args[0])}>0{sep}{part(args[1])}{sep}{part(args[2])})"
+        case "first_max":  # the k-th is the first largest: above those before it, not below after
+            k = int(_const(args[0])) - 1
+            xs = [atom(a) for a in args[1:]]
+            tests = [f"{xs[k]}>{x}" for x in xs[:k]] + [f"{xs[k]}>={x}" for x in xs[k + 1:]]
+            return f"IF(AND({sep.join(tests)}){sep}1{sep}0)"
         case "max" | "sum":
             whole = as_range(args)
             if whole is not None:
@@ -587,6 +612,15 @@ def _call_derivative(node: ast.Call, fn: str, args: list[ast.expr], name: str,
         if partners is not None:
             return _sum_of(partners.get(name, []))
         return _derivative(_expanded(node), name, memo)
+    if fn == "max":  # routed to the first largest argument (PyTorch's tie rule)
+        total = ast.Constant(0)
+        for k, arg in enumerate(args, start=1):
+            d = _derivative(arg, name, memo)
+            if _const(d) != 0:
+                total = add(total, mul(call("first_max", ast.Constant(k), *args), d))
+        return total
+    if fn == "first_max":  # piecewise constant
+        return ast.Constant(0)
     if fn == "if_positive":
         x, a, b = args
         da, db = _derivative(a, name, memo), _derivative(b, name, memo)
@@ -608,7 +642,7 @@ def _call_derivative(node: ast.Call, fn: str, args: list[ast.expr], name: str,
             return div(du, mul(ast.Constant(2), node))
         case "ln":
             return div(du, u)
-        case _:  # max: not differentiable in general (softmax's shift is handled by its δ)
+        case _:
             raise ExpressionError(f"cannot differentiate {ast.unparse(node)}")
     return mul(du, outer) if _const(du) is None else mul(outer, du)
 

@@ -33,6 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sheetgen.core.cells import column_letter, ref
+from sheetgen.core.conv import derivation_of
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity
 from sheetgen.core.network import (
@@ -41,7 +42,6 @@ from sheetgen.core.network import (
     ColumnSpec,
     NetworkSpec,
     _sum,
-    derive_cached,
     spanner,
 )
 from sheetgen.errors import ConfigError
@@ -257,7 +257,7 @@ class _SigmoidAsTanh(ast.NodeTransformer):
 
 
 def build(spec: NetworkSpec, data: DataSpec, opt: OptimizerSpec) -> Training:
-    derivation = derive_cached(spec)
+    derivation = derivation_of(spec)   # a dense network's, or an image network's (core/conv.py)
     base = {q.name: q for q in derivation.network.quantities}
     k, n = data.batch_size, data.n
     per_sample = [c for c in derivation.columns if c.block in PER_SAMPLE]

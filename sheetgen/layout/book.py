@@ -231,9 +231,14 @@ def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterati
 def network_picture(config: Config) -> Picture:
     """The network drawing, labelled with this workbook's initial weights."""
     if config.network is not None:
+        from sheetgen.core.conv import ConvSpec
         from sheetgen.layout.picture import layered_picture
 
         anchor = parse_cell(template()["picture"]["anchor"])
+        if isinstance(config.network, ConvSpec):  # an image network: its layers as blocks
+            from sheetgen.layout.conv_picture import conv_picture
+
+            return conv_picture(config.network, anchor)
         return layered_picture(config.network, config.setup.values(), anchor)
     spec = template()["picture"]
     weights = {f"w{k}": getattr(config.setup, f"w{k}") for k in range(1, 9)}

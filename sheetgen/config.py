@@ -31,7 +31,9 @@ DEFAULT_ITERATIONS = 22  # the reference table's row count
 # Rows per sheet: 1,048,576 in Excel and in LibreOffice Calc (since 7.4, the .ods limit too).
 ROW_LIMITS = {"xlsx": 1_048_576, "ods": 1_048_576}
 EXAMPLES = ("reference", "biased", "mazur-trained-biases", "era", "deep", "softmax", "xor",
-            "linear-sgd", "linear-momentum", "linear-adam")
+            "linear-sgd", "linear-momentum", "linear-adam", "conv-digits", "conv-edge")
+# Data files an example reads, shipped beside it (init-config --output writes them beside FILE).
+EXAMPLE_FILES = {"conv-digits": ("conv-digits.csv",)}
 # The summary chart has one series per rate; Excel's charts hold at most 255 series.
 MAX_LEARNING_RATES = 255
 MAX_NAME_BYTES = 255  # a file name's length on Linux, macOS and Windows file systems
@@ -90,6 +92,12 @@ def example_text(name: str) -> str:
     if name not in EXAMPLES:
         raise ConfigError(f"no example named {name!r}; choose from {', '.join(EXAMPLES)}")
     return (resources.files("sheetgen.examples") / f"{name}.toml").read_text("utf-8")
+
+
+def example_files(name: str) -> dict[str, str]:
+    """The data files an example reads (file name -> text)."""
+    folder = resources.files("sheetgen.examples")
+    return {f: (folder / f).read_text("utf-8") for f in EXAMPLE_FILES.get(name, ())}
 
 
 MAX_CONFIG_BYTES = 1024**2  # an experiment is a few hundred bytes; this bounds what is read

@@ -177,7 +177,7 @@ def sample_pass(layers, params, x, t, loss):
     return values, deltas, E, grads
 
 
-def parameter_names(layers, in_channels):
+def parameter_names(layers, in_channels, biases=True):
     """Per layer with parameters: (weight names in [out][in][r][c] order, bias names)."""
     names, first_map, w, b = {}, 1, 1, 1
     channels = in_channels
@@ -187,12 +187,13 @@ def parameter_names(layers, in_channels):
             M, k = spec["maps"], spec["kernel"]
             ks = [f"k{first_map + m}{f'_{c + 1}' if channels > 1 else ''}_r{r + 1}c{x + 1}"
                   for m in range(M) for c in range(channels) for r in range(k) for x in range(k)]
-            names[n] = (ks, [f"b_c{first_map + m}" for m in range(M)])
+            names[n] = (ks, [f"b_c{first_map + m}" for m in range(M)] if biases else [])
             first_map += M
             channels = M
         elif spec["kind"] == "dense":
             size = spec["size"]
-            names[n] = ([f"w{w + j}" for j in range(size * fan_in)], [f"b{b + j}" for j in range(size)])
+            names[n] = ([f"w{w + j}" for j in range(size * fan_in)],
+                        [f"b{b + j}" for j in range(size)] if biases else [])
             w += size * fan_in
             b += size
             fan_in = size
@@ -231,7 +232,8 @@ def numpy_rows(case, steps):
     layers, params, X, T, loss, batch, reduction, opt, lr = (case[k] for k in (
         "layers", "params", "X", "T", "loss", "batch", "reduction", "opt", "lr"))
     params = {n: (a.copy(), b.copy()) for n, (a, b) in params.items()}
-    names = parameter_names(layers, X.shape[1])
+    biased = case.get("biases", True)
+    names = parameter_names(layers, X.shape[1], biased)
     order = [p for n in sorted(names) for group in names[n] for p in group]
     state = {s: {p: 0.0 for p in order}
              for s in {"gd": [], "momentum": ["v"], "rmsprop": ["s"], "adam": ["m", "s"]}[opt["name"]]}
@@ -257,8 +259,8 @@ def numpy_rows(case, steps):
         for n in sorted(names):
             a, b = params[n]
             ga, gb = total[n]
-            flat_params += list(a.ravel()) + list(b)
-            flat_grads += list(ga.ravel() * scale) + list(gb * scale)
+            flat_params += list(a.ravel()) + (list(b) if biased else [])
+            flat_grads += list(ga.ravel() * scale) + (list(gb * scale) if biased else [])
         row.update(zip(order, flat_params, strict=True))
         row.update({f"dE_d{p}": g for p, g in zip(order, flat_grads, strict=True)})
         for s, per in state.items():
@@ -268,7 +270,8 @@ def numpy_rows(case, steps):
         for n in sorted(names):
             a, b = params[n]
             a = np.array([next(new) for _ in range(a.size)]).reshape(a.shape)
-            b = np.array([next(new) for _ in range(b.size)])
+            if biased:
+                b = np.array([next(new) for _ in range(b.size)])
             params[n] = (a, b)
     return rows
 
@@ -492,3 +495,53 @@ def test_bad_layers_are_one_line_naming_the_layer(layers, message):
         _config(layers)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+# --- the examples --------------------------------------------------------------------------------
+
+def example_case(name: str):
+    """An image example's config and the independent implementation's view of it."""
+    from pathlib import Path
+
+    from sheetgen.config import from_file
+
+    config = from_file(Path(__file__).resolve().parents[2] / "sheetgen" / "examples" / f"{name}.toml")
+    validate(config)
+    spec, data, opt = config.network, config.data, config.optimizer
+    values = config.setup.values()
+    layers, params = [], {}
+    for n, layer in enumerate(spec.layers[1:], start=1):
+        if layer.kind == "conv2d":
+            layers.append({"kind": "conv2d", "maps": layer.maps, "kernel": layer.kernel,
+                           "stride": layer.stride, "padding": layer.padding, "activation": layer.activation})
+        elif layer.kind in ("maxpool", "avgpool"):
+            layers.append({"kind": layer.kind, "size": layer.size})
+        elif layer.kind == "flatten":
+            layers.append({"kind": "flatten", "flat": spec.shapes[n][0]})
+        else:
+            layers.append({"kind": "dense", "size": layer.size, "activation": layer.activation})
+        weights, biases = spec.parameters_of(n)
+        if weights:
+            shape = ((layer.maps, spec.shapes[n - 1][0], layer.kernel, layer.kernel)
+                     if layer.kind == "conv2d" else (layer.size, spec.shapes[n - 1][0]))
+            b = np.array([values[x] for x in biases]) if biases else np.zeros(shape[0])
+            params[n - 1] = (np.array([values[w] for w in weights]).reshape(shape), b)
+    X = np.array([[values[f"data_{i}"][k] for i in spec.inputs] for k in range(data.n)])
+    X = X.reshape(data.n, *spec.shapes[0])
+    T = np.array([[values[f"data_{t}"][k] for t in spec.targets] for k in range(data.n)])
+    o = {"name": opt.name, "beta": opt.beta, "beta1": opt.beta1, "beta2": opt.beta2,
+         "epsilon": opt.epsilon, "bias_correction": opt.bias_correction}
+    case = {"layers": layers, "params": params, "X": X, "T": T, "loss": spec.loss,
+            "batch": data.batch or "full", "reduction": data.reduction, "opt": o,
+            "biases": spec.biases != "none"}
+    return config, case
+
+
+@pytest.mark.parametrize("name", ["conv-digits", "conv-edge"])
+def test_the_image_examples_match_the_independent_implementation(name):
+    config, case = example_case(name)
+    steps = 12
+    for lr in config.learning_rates[:2]:
+        case["lr"] = lr
+        got = model.run(config.equations(), config.setup, lr, steps)
+        assert _compare(got, numpy_rows(case, steps), f"{name} lr {lr}") > steps * 100

@@ -38,4 +38,11 @@ def build_book(config: Config, runs: Mapping[float, Trace] | None = None,
 
         summary = add_epochs(summary, config, sheets)
         sheets.append(data_sheet(config, sheets[0].column_width, sheets[0].number_format))
-    return Book(sheets, config, summary, template()["print"]["scale_percent"])
+    maps = None
+    from sheetgen.core.conv import ConvSpec
+
+    if isinstance(config.network, ConvSpec):  # an image network: its maps, live, on a sheet
+        from sheetgen.layout.maps import build_maps
+
+        maps = build_maps(config.network, sheets[0], config.data.batch_size)
+    return Book(sheets, config, summary, template()["print"]["scale_percent"], maps)

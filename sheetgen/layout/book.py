@@ -80,6 +80,7 @@ class Book:
     config: Config
     summary: Summary | None = None   # the first sheet: one row per learning rate
     print_scale: int = 100           # percent, for printing and PDF export
+    maps: object | None = None       # an image network's `maps` sheet (layout/maps.py), last
 
 
 def sheet_template(config: Config) -> dict:

@@ -96,3 +96,27 @@ def write_summary(workbook, ws, summary: Summary, styles: dict,
             "format": workbook.add_format(HIGHLIGHT)})
     if summary.chart is not None:
         insert_chart(workbook, ws, summary.chart)
+
+
+# The maps sheet's colour scales: grey from white (smallest) to black (largest) for images and
+# activations; blue (negative) through white (0) to red (positive) for signed quantities.
+SCALES = {"gray": {"type": "2_color_scale", "min_color": "#FFFFFF", "max_color": "#000000"},
+          "signed": {"type": "3_color_scale", "min_color": "#2166AC", "mid_type": "num",
+                     "mid_value": 0, "mid_color": "#FFFFFF", "max_color": "#B2182B"}}
+
+
+def write_maps(workbook, ws, maps, styles: dict) -> None:
+    """The maps sheet: labels, the typed cells, live INDEX formulas, a colour scale per block."""
+    page_setup(ws, maps.print_ranges, 100)
+    ws.set_column(0, maps.n_columns - 1, maps.column_width)
+    for item in sorted([*maps.cells, *maps.formulas], key=lambda c: (c.row, c.col)):
+        style = styles[item.style]
+        if hasattr(item, "formulas"):
+            ws.write_formula(item.row, item.col, "=" + item.formulas["xlsx"], style, item.value)
+        elif isinstance(item.value, str):
+            ws.write_string(item.row, item.col, item.value, style)
+        else:
+            ws.write_number(item.row, item.col, item.value, style)
+    for block in maps.blocks:
+        ws.conditional_format(block.row + 1, block.col, block.last_row, block.last_col,
+                              dict(SCALES[block.scale]))

@@ -57,7 +57,13 @@ def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
     links |= {format_rate(rate): f"images/{path.name}"
               for rate, path in zip(config.learning_rates, plots, strict=False)}
 
-    if config.data is not None:  # a data set and an optimizer: step 1 worked for one sample
+    from sheetgen.core.conv import ConvSpec
+
+    if isinstance(config.network, ConvSpec):  # an image network: one output, pooled and kernel gradient
+        from sheetgen.report.conv import build_conv_document
+
+        doc = build_conv_document(config, runs, links)
+    elif config.data is not None:  # a data set and an optimizer: step 1 worked for one sample
         from sheetgen.report.training import build_training_document
 
         doc = build_training_document(config, runs, links)

@@ -113,6 +113,10 @@ class _Renderer:
                 return rf"{self.name(name)}^{{\text{{prev}}}}"
             case ast.Call(func=ast.Name(id="sum"), args=args):
                 return "(" + " + ".join(self.visit(a) for a in args) + ")"
+            case ast.Call(func=ast.Name(id="sumproduct"), args=args):  # x1·y1 + x2·y2 + …
+                half = len(args) // 2
+                return "(" + " + ".join(rf"{self.visit(x)} \cdot {self.visit(y)}"
+                                        for x, y in zip(args[:half], args[half:], strict=True)) + ")"
             case ast.Call(func=ast.Name(id=fn), args=args):
                 escaped = fn.replace("_", r"\_")
                 head = FUNCTIONS.get(fn, rf"\operatorname{{{escaped}}}")

@@ -32,7 +32,7 @@ class Block:
     row: int
     col: int
     names: tuple[tuple[str, ...], ...]     # quantity names, rows of columns
-    scale: str                             # "gray" (0 white … largest black) | "signed"
+    scale: str                             # "gray" (smallest white … largest grey) | "signed"
 
     @property
     def last_row(self) -> int:
@@ -118,17 +118,16 @@ def build_maps(spec: ConvSpec, sheet: Sheet, batch: int) -> Maps:
                  "ods": f"CHOOSE({slot['ods']};{';'.join(p['ods'] for p in parts)})"},
                 row0[options[0]])
 
-    cells = [Cell(0, 0, f"Maps of sheet {sheet.name}: the iteration typed in C3"
-                        + (", the step's sample slot in C4" if slots > 1 else "")
-                        + "; every block follows (a live colour scale per block)", "label"),
+    cells = [Cell(0, 0, f"Maps of sheet {sheet.name} at the iteration typed in C3"
+                        + (" and the sample slot in C4" if slots > 1 else ""), "label"),
              Cell(ITERATION_CELL[0], 0, "iteration", "label"),
              Cell(ITERATION_CELL[0], ITERATION_CELL[1], 1, "parameter"),
-             Cell(ITERATION_CELL[0], 3, f"1 … {sheet.iterations:,}", "text")]
+             Cell(ITERATION_CELL[0], 4, f"1 … {sheet.iterations:,}", "text")]
     inputs = [ITERATION_CELL]
     if slots > 1:
         cells += [Cell(SAMPLE_CELL[0], 0, "sample slot", "label"),
                   Cell(SAMPLE_CELL[0], SAMPLE_CELL[1], 1, "parameter"),
-                  Cell(SAMPLE_CELL[0], 3, f"1 … {slots} (s1 … s{slots} of the step)", "text")]
+                  Cell(SAMPLE_CELL[0], 4, f"1 … {slots} (s1 … s{slots} of the step)", "text")]
         inputs.append(SAMPLE_CELL)
     blocks: list[Block] = []
     formulas: list[FormulaCell] = []

@@ -252,11 +252,16 @@ def _content(book: Book, out, objects: dict | None = None) -> None:
     out.write(b"</office:spreadsheet></office:body></office:document-content>")
 
 
-# The maps sheet's colour scales (as LibreOffice writes them): grey from white (smallest) to black
-# (largest), or blue (negative) through white (0) to red (positive).
-SCALES = {"gray": (("minimum", "0", "#ffffff"), ("maximum", "0", "#000000")),
-          "signed": (("minimum", "0", "#2166ac"), ("number", "0", "#ffffff"),
-                     ("maximum", "0", "#b2182b"))}
+# The maps sheet's colour scales (as LibreOffice writes them): grey from white (smallest) to
+# mid-grey (largest; black text still reads); for signed quantities blue through white (0) to
+# red, symmetric about 0 (±the block's largest magnitude), so that a colour always tells the sign.
+GRAY = (("minimum", "0", "#ffffff"), ("maximum", "0", "#808080"))
+
+
+def _signed(first: str, last: str) -> tuple:
+    largest = f"MAX(MAX([.${first}:.${last}]);-MIN([.${first}:.${last}]))"
+    return (("formula", f"=-{largest}", "#2166ac"), ("number", "0", "#ffffff"),
+            ("formula", f"={largest}", "#b2182b"))
 
 
 def _maps(maps) -> str:
@@ -271,8 +276,10 @@ def _maps(maps) -> str:
     for block in maps.blocks:
         first = f"{quote_sheet(maps.name)}.{column_letter(block.col)}{block.row + 2}"
         last = f"{quote_sheet(maps.name)}.{column_letter(block.last_col)}{block.last_row + 1}"
-        entries = "".join(f'<calcext:color-scale-entry calcext:value="{value}" calcext:type="{kind}" '
-                          f'calcext:color="{color}"/>' for kind, value, color in SCALES[block.scale])
+        scale = GRAY if block.scale == "gray" else _signed(
+            f"{column_letter(block.col)}${block.row + 2}", f"{column_letter(block.last_col)}${block.last_row + 1}")
+        entries = "".join(f'<calcext:color-scale-entry calcext:value={quoteattr(value)} '
+                          f'calcext:type="{kind}" calcext:color="{color}"/>' for kind, value, color in scale)
         parts.append(f'<calcext:conditional-format calcext:target-range-address='
                      f'{quoteattr(first + ":" + last)}><calcext:color-scale>{entries}'
                      "</calcext:color-scale></calcext:conditional-format>")

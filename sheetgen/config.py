@@ -381,6 +381,10 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
         if spec.batch is not None and spec.batch == spec.n:
             spec = replace(spec, batch=None)
         opt = _optimizer(data.get("optimizer", {}), net, _plain)
+        if isinstance(net, conv.ConvSpec) and opt.check_gradients:
+            raise ConfigError("optimizer.check_gradients: only for dense networks (an image network's "
+                              "forward pass, written out per parameter, passes a formula's 8,192 "
+                              "characters)")
     except ConfigError as exc:
         raise fail(*str(exc).split(": ", 1)) from None
     parameters = optim.trained_parameters(net)
@@ -602,8 +606,9 @@ def _validate_network(config: Config) -> None:
         if net.activations[-1] == "softmax" and abs(total - 1) > 1e-9:
             raise ConfigError(f"targets: softmax with cross_entropy needs targets summing to 1 "
                               f"(δ = a − t), got {total:.10g}")
-    if isinstance(net, conv.ConvSpec):
-        net.check_fits()
+    if isinstance(net, conv.ConvSpec):  # by arithmetic, before the table is derived
+        data, opt = config.data, config.optimizer
+        net.check_fits(data.batch_size, data.n, len(opt.states), opt.check_gradients)
     else:
         general.check_fits(net)
     if config.data is not None:

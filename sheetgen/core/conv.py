@@ -335,38 +335,57 @@ class ConvSpec:
 
     # --- sizes, by arithmetic ----------------------------------------------------------------
 
-    def layer_columns(self, n: int) -> int:
-        """Table columns layer n adds for one sample and step: parameters, gradients, forward
-        quantities and δs (optimizer state and sample slots come on top)."""
+    def layer_columns(self, n: int) -> tuple[int, int]:
+        """Table columns of layer n: (per sample: its forward quantities and δs; per parameter
+        trained or not: the parameter columns, and the trained ones' gradients)."""
         layer, shape = self.layers[n], self.shapes[n]
         weights, biases = self.parameters_of(n)
-        trained = len(biases) if self.train_biases else 0
+        parameters = len(weights) + len(biases) + len(weights) + (len(biases) if self.train_biases else 0)
         if isinstance(layer, Conv2dLayer):
-            return len(weights) + len(biases) + len(weights) + trained + 3 * math.prod(shape)
+            return 3 * math.prod(shape), parameters
         if isinstance(layer, PoolLayer):
-            return 2 * math.prod(shape)
+            return 2 * math.prod(shape), 0
         if isinstance(layer, DenseLayer):
             exps = layer.size if layer.activation == "softmax" else 0
-            return len(weights) + len(biases) + len(weights) + trained + 3 * layer.size + exps
+            return 3 * layer.size + exps, parameters
         if isinstance(layer, InputLayer):
-            return math.prod(shape)
-        return 0
+            return math.prod(shape), 0
+        return 0, 0
 
     @property
     def n_columns(self) -> int:
         """Table columns of one sample (no data set): as `derive` lays them out."""
-        outputs = self.shapes[-1][0]
-        return sum(self.layer_columns(n) for n in range(len(self.layers))) + 2 * outputs + 2
+        return self.training_columns()
 
-    def longest_formula(self) -> tuple[int, str]:
+    def training_columns(self, batch: int = 1, samples: int = 1, states: int = 0,
+                         check: bool = False, upto: int | None = None) -> int:
+        """Table columns with `batch` samples per step out of `samples`, `states` optimizer
+        values per trained parameter (and a gradient check column each): by arithmetic, as
+        `derive` and `optim.build` lay them out; `upto`: only the layers up to that one."""
+        trained = len(self.weight_names) + (len(self.bias_names) if self.train_biases else 0)
+        extra = states + (1 if check else 0)
+        outputs = self.shapes[-1][0]
+        slot = 2 * outputs + 1 + (1 if batch < samples else 0)   # targets, errors, loss, sample
+        # E_total and iteration; the outputs' targets and errors count with the last layer
+        total = batch * slot + (1 if batch > 1 else 0) + 1 if upto is None else 0
+        last = len(self.layers) - 1 if upto is None else upto
+        for n in range(last + 1):
+            sample, parameters = self.layer_columns(n)
+            total += batch * sample + parameters
+            weights, biases = self.parameters_of(n)
+            total += extra * (len(weights) + (len(biases) if self.train_biases else 0))
+        del trained
+        return total
+
+    def longest_formula(self, batch: int = 1) -> tuple[int, int]:
         """An upper bound of the longest formula's characters and the layer it belongs to, from
         the sizes alone: every reference counted at its longest ($XFD$1048576, 12 characters)."""
         ref = 12
         product = 2 * ref + 1                          # A1*B1
-        best = (0, "")
+        best = (0, 0)
         for n in range(1, len(self.layers)):
             layer, before, shape = self.layers[n], self.shapes[n - 1], self.shapes[n]
-            where = f"layer {n + 1} ({layer.kind})"
+            where = n
             lengths = []
             if isinstance(layer, Conv2dLayer):
                 k, cin = layer.kernel, before[0]
@@ -375,8 +394,11 @@ class ConvSpec:
                 lengths.append(cin * k * (row + 1) + ref + 40)
                 # a kernel gradient: per output row a sumproduct of two ranges (or products)
                 rows, cols = shape[1], shape[2]
-                row = 26 + 4 * ref if cols > RANGE_FROM and layer.stride == 1 else cols * (product + 1)
-                lengths.append(rows * (row + 1) + 20)
+                # (zero padding can leave a row RANGE_FROM products, written out)
+                row = (max(26 + 4 * ref, RANGE_FROM * (product + 1)) if cols > RANGE_FROM
+                       and layer.stride == 1 else cols * (product + 1))
+                lengths.append(batch * (rows * (row + 1) + 20) + 10)   # a step adds its samples'
+                lengths.append(batch * (2 * ref + 8) + 10)             # a bias: SUM of its δ map
                 # the δ of an input to this layer: every map and kernel position that reads it
                 reach = math.ceil(k / layer.stride) ** 2
                 lengths.append(layer.maps * reach * (product + 1) + 80 + 40 * k * k)
@@ -387,6 +409,7 @@ class ConvSpec:
             elif isinstance(layer, DenseLayer):
                 fan_in = before[0]
                 lengths.append(30 + 4 * ref if fan_in > RANGE_FROM else fan_in * (product + 1) + ref)
+                lengths.append(batch * (product + 3) + 10)             # a weight's gradient
                 # a δ of the layer below: every neuron's weight to it
                 lengths.append(layer.size * (product + 1) + 60)
                 if layer.activation == "softmax":
@@ -395,21 +418,23 @@ class ConvSpec:
                 best = max(best, (length, where))
         return best
 
-    def check_fits(self) -> None:
-        """ConfigError naming the layer unless a sheet holds it (Excel's limits), from the sizes."""
-        total = 0
+    def check_fits(self, batch: int = 1, samples: int = 1, states: int = 0, check: bool = False) -> None:
+        """ConfigError naming the layer unless a sheet holds it (Excel's limits), from the sizes
+        alone, before anything is derived: the columns with `batch` samples per step (of
+        `samples`) and `states` optimizer values per parameter, and the longest formula."""
+        total = self.training_columns(batch, samples, states, check)
         for n in range(len(self.layers)):
-            total += self.layer_columns(n)
-            if total + 2 * self.shapes[-1][0] + 2 > MAX_COLUMNS:
-                layer = self.layers[n]
-                raise ConfigError(f"network.layers[{n + 1}] ({layer.kind}): too big for a sheet: the "
-                                  f"network needs {self.n_columns:,} columns up to and with it, a "
-                                  f"sheet has at most {MAX_COLUMNS:,}")
-        length, where = self.longest_formula()
+            columns = (self.training_columns(batch, samples, states, check, upto=n)
+                       if n < len(self.layers) - 1 else total)
+            if columns > MAX_COLUMNS:
+                raise ConfigError(f"network.layers[{n + 1}] ({self.layers[n].kind}): too big for a "
+                                  f"sheet: the table needs {total:,} columns, {columns:,} of them up "
+                                  f"to this layer, and a sheet has at most {MAX_COLUMNS:,}")
+        length, n = self.longest_formula(batch)
         if length > MAX_FORMULA:
-            raise ConfigError(f"network.layers[{where.split()[1]}] ({where.split('(')[1][:-1]}): too big "
-                              f"for a sheet: a formula needs up to {length:,} characters, a formula "
-                              f"may have at most {MAX_FORMULA:,}")
+            raise ConfigError(f"network.layers[{n + 1}] ({self.layers[n].kind}): too big for a sheet: "
+                              f"a formula needs up to {length:,} characters, a formula may have at "
+                              f"most {MAX_FORMULA:,}")
 
 
 def _shape_after(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -545,3 +545,40 @@ def test_the_image_examples_match_the_independent_implementation(name):
         case["lr"] = lr
         got = model.run(config.equations(), config.setup, lr, steps)
         assert _compare(got, numpy_rows(case, steps), f"{name} lr {lr}") > steps * 100
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_sizes_by_arithmetic_match_the_derived_table(seed):
+    """The refusal comes from arithmetic on sizes: its column count is the table's, and its
+    formula bound is at least the longest formula written (references at their longest)."""
+    from sheetgen.core.cells import ref
+    from sheetgen.core.network import spanner
+    from sheetgen.core.optim import build_cached
+
+    case = random_case(seed)
+    config = config_for(case, 1)
+    spec, data, opt = config.network, config.data, config.optimizer
+    training = build_cached(spec, data, opt)
+    assert spec.training_columns(data.batch_size, data.n, len(opt.states)) == len(training.columns)
+    column_of = {c.quantity: k for k, c in enumerate(training.columns)}
+    span = spanner(column_of, "xlsx", "1048576")
+
+    def reference(name):
+        return ref("xlsx", column_of[name], "1048576") if name in column_of else "$XFD$1048576"
+
+    longest = max(len((q.formula or q.next).to_formula(reference, ",", span)) + 1
+                  for q in training.network.quantities if q.name.startswith(("c", "a_", "p", "delta_", "dE_d", "h", "o")))
+    assert spec.longest_formula(data.batch_size)[0] >= longest
+
+
+def test_a_network_too_big_is_refused_by_arithmetic_naming_the_layer():
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ConfigError) as error:
+        _config('[{input = [1, 100, 100]}, {conv2d = 4, kernel = 3}, "flatten"]')
+    assert time.perf_counter() - start < 1.0
+    assert "network.layers[2] (conv2d): too big for a sheet" in str(error.value)
+    with pytest.raises(ConfigError) as error:
+        _config('[{input = [1, 40, 40]}, {conv2d = 1, kernel = 3, stride = 2}, "flatten"]')
+    assert "formula needs up to" in str(error.value) and "layers[2] (conv2d)" in str(error.value)

@@ -108,7 +108,7 @@ def torch_row(spec, row: dict, case: dict) -> tuple[float, dict[str, float]]:
 def check(config, case: dict, steps: int, label: str) -> tuple[float, str]:
     spec = config.network
     worst, where = 0.0, ""
-    rows = model.run(config.equations(), config.setup, case["lr"], steps)
+    rows = model.run(config.training().network, config.training().setup, case["lr"], steps)
     for row in rows:
         e, grads = torch_row(spec, row, case)
         pairs = [("E_total", row["E_total"], e)] + [

@@ -22,28 +22,20 @@ of its window (`first_max`), as PyTorch does.
 
 from __future__ import annotations
 
-import ast
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from sheetgen.core.expressions import RANGE_FROM, Expression, add, mul
-from sheetgen.core.model import Network, Quantity
-from sheetgen.core.network import (
-    ACTIVATIONS,
-    MAX_COLUMNS,
-    MAX_FORMULA,
-    ColumnSpec,
-    Derivation,
-    _closed_form,
-    _loss_term,
-    pretty,
-)
+from sheetgen.core import ops
+from sheetgen.core.expressions import RANGE_FROM
+from sheetgen.core.layers.conv2d import PADDINGS, out_size, pad_before
+from sheetgen.core.layers.dense import ACTIVATIONS
+from sheetgen.core.losses import LOSSES
+from sheetgen.core.losses import loss as loss_named
+from sheetgen.core.network import MAX_COLUMNS, MAX_FORMULA
 from sheetgen.errors import ConfigError
 
-PADDINGS = ("valid", "same")
-LOSSES = ("half_sse", "sse", "mse", "cross_entropy", "binary_cross_entropy")
 KINDS = ("input", "conv2d", "maxpool", "avgpool", "flatten", "dense")
 
 
@@ -92,22 +84,6 @@ class DenseLayer:
 Layer = InputLayer | Conv2dLayer | PoolLayer | FlattenLayer | DenseLayer
 
 
-def out_size(size: int, kernel: int, stride: int, padding: str) -> int:
-    """Rows (or columns) of a convolution's output: valid ⌊(n − k) / s⌋ + 1, same ⌈n / s⌉."""
-    if padding == "same":
-        return math.ceil(size / stride)
-    return (size - kernel) // stride + 1
-
-
-def pad_before(size: int, kernel: int, stride: int, padding: str) -> int:
-    """Zero rows added above (columns left): half the padding `same` needs, the odd one after
-    (TensorFlow's rule; PyTorch's padding='same' at stride 1 pads the same way)."""
-    if padding != "same":
-        return 0
-    total = max((out_size(size, kernel, stride, padding) - 1) * stride + kernel - size, 0)
-    return total // 2
-
-
 @dataclass(frozen=True)
 class ConvSpec:
     """A network of image layers then dense ones, each layer's settings in its own table."""
@@ -118,6 +94,22 @@ class ConvSpec:
     train_biases: bool = True
     leaky_relu_slope: float = 0.01
     seed: int = 0
+    activation_params: tuple[tuple[str, float], ...] = ()   # ("elu_alpha", 0.5), …
+
+    # Never the reference exercise; gradients always in δ form (core/presets.py asks both).
+    is_reference = False
+    gradients = None
+
+    def params_of(self, kind: str) -> dict[str, float]:
+        """An activation's constant arguments by their names in the registry ({"slope": 0.01})."""
+        given = dict(self.activation_params) | {"leaky_relu_slope": self.leaky_relu_slope}
+        return {p: given.get(key, default) for key, (name, p, default) in ops.activation_params().items()
+                if name == kind}
+
+    @property
+    def shape_text(self) -> str:
+        """The layers and their shapes, for titles and the settings block."""
+        return describe(self).rsplit("; ", 1)[0]
 
     # --- checks ------------------------------------------------------------------------------
 
@@ -480,307 +472,48 @@ def initial_parameters(spec: ConvSpec) -> dict[str, float]:
     return values
 
 
-# --- the equations ---------------------------------------------------------------------------
+# --- the layers --------------------------------------------------------------------------------
 
-def _activation(kind: str, z: str, slope: float) -> str:
-    return {"sigmoid": f"sigmoid({z})", "tanh": f"tanh({z})", "relu": f"relu({z})",
-            "leaky_relu": f"leaky_relu({z}, {slope!r})", "identity": z}[kind]
-
-
-def _dot(groups: list[list[tuple[str, str]]], bias: str | None) -> str:
-    """Σ w·x over groups of (w, x) pairs whose cells sit side by side: a group longer than
-    RANGE_FROM is one sumproduct (SUMPRODUCT of two ranges), a short one written out."""
-    terms = []
-    for group in groups:
-        if len(group) > RANGE_FROM:
-            ws, xs = zip(*group, strict=True)
-            terms.append(f"sumproduct({', '.join(ws + xs)})")
-        else:
-            terms += [f"{w} * {x}" for w, x in group]
-    if bias:
-        terms.append(bias)
-    if len(terms) > RANGE_FROM:
-        return f"sum({', '.join(terms)})"
-    return " + ".join(terms)
+def _grid(rows) -> tuple:
+    return tuple(tuple(tuple(r) for r in plane) for plane in rows)
 
 
-def _runs(terms: list[ast.expr], position: dict[str, int]) -> ast.expr:
-    """A sum of products a·b, its runs of side-by-side pairs as one sumproduct each: a kernel's
-    gradient becomes a SUMPRODUCT of two ranges per output row."""
-    out: list[ast.expr] = []
-    run: list[tuple[str, str]] = []
+def build_layers(spec: ConvSpec) -> tuple:
+    """The network's `Layer`s (core/layers/), named as above; the input is no layer."""
+    from sheetgen.core.layers.avgpool import AvgPool
+    from sheetgen.core.layers.conv2d import Conv2d
+    from sheetgen.core.layers.dense import Dense
+    from sheetgen.core.layers.flatten import Flatten
+    from sheetgen.core.layers.maxpool import MaxPool
 
-    def flush():
-        if len(run) > RANGE_FROM:
-            names = [a for a, _ in run] + [b for _, b in run]
-            out.append(ast.Call(ast.Name("sumproduct", ast.Load()),
-                                [ast.Name(x, ast.Load()) for x in names], []))
-        else:
-            out.extend(ast.BinOp(ast.Name(a, ast.Load()), ast.Mult(), ast.Name(b, ast.Load()))
-                       for a, b in run)
-        run.clear()
-
-    for term in terms:
-        pair = _pair(term)
-        if pair is None or pair[0] not in position or pair[1] not in position:
-            flush()
-            out.append(term)
-            continue
-        if run and not (position[pair[0]] == position[run[-1][0]] + 1
-                        and position[pair[1]] == position[run[-1][1]] + 1):
-            flush()
-        run.append(pair)
-    flush()
-    out = [t for t in out if not (isinstance(t, ast.Constant) and t.value == 0)]
-    if len(out) > RANGE_FROM:
-        return ast.Call(ast.Name("sum", ast.Load()), out, [])
-    total: ast.expr = ast.Constant(0)
-    for term in out:
-        total = add(total, term)
-    return total
-
-
-def _pair(term: ast.expr) -> tuple[str, str] | None:
-    if (isinstance(term, ast.BinOp) and isinstance(term.op, ast.Mult)
-            and isinstance(term.left, ast.Name) and isinstance(term.right, ast.Name)):
-        return term.left.id, term.right.id
-    return None
-
-
-@dataclass
-class _Builder:
-    spec: ConvSpec
-    cols: list[ColumnSpec] = field(default_factory=list)
-    formulas: dict[str, Expression] = field(default_factory=dict)
-    nexts: dict[str, Expression] = field(default_factory=dict)
-
-    def column(self, name: str, block: str, layer: int, header: str | None = None) -> None:
-        self.cols.append(ColumnSpec(name, header or name, block, layer))
-
-
-def derive(spec: ConvSpec) -> Derivation:
-    """The network's columns and equations: forward written out, backward derived."""
-    spec.check()
-    b = _Builder(spec)
-    rate = "learning_rate"
     trained = spec.train_biases and spec.biases != "none"
-    for t in spec.targets:
-        b.column(t, "targets", 0)
-        b.nexts[t] = Expression.parse(t)
-    for i in spec.inputs:
-        b.column(i, "inputs", 0)
-        b.nexts[i] = Expression.parse(i)
-    kept: list[tuple[int, list[str]]] = []     # per layer, the quantities that get a δ column
-    softmax_exps: list[str] = []
-    for n in range(1, len(spec.layers)):
-        layer = spec.layers[n]
-        weights, biases = spec.parameters_of(n)
-        for w in weights:
-            b.column(w, "weights", n)
-            b.nexts[w] = Expression.parse(f"{w} - {rate} * dE_d{w}")
-        for bias in biases:
-            b.column(bias, "biases", n)
-            b.nexts[bias] = Expression.parse(f"{bias} - {rate} * dE_d{bias}" if trained else bias)
+    out = []
+    for n, layer in enumerate(spec.layers[1:], start=1):
+        before = spec.shapes[n - 1]
         if isinstance(layer, Conv2dLayer):
-            kept.append((n, _conv(b, n)))
+            kernels = tuple(tuple(tuple(tuple(r) for r in c) for c in m) for m in spec.kernel_names(n))
+            out.append(Conv2d(n, before, _grid(spec.pre_names(n)), kernels,
+                              tuple(spec.conv_biases(n)), layer.stride, layer.padding,
+                              layer.activation, tuple(spec.params_of(layer.activation).items()), trained))
         elif isinstance(layer, PoolLayer):
-            kept.append((n, _pool(b, n)))
-        elif isinstance(layer, DenseLayer):
-            pres, exps = _dense(b, n)
-            kept.append((n, pres))
-            softmax_exps += exps
-    outputs = spec.outputs
-    errors = [f"E{k}" for k in range(1, len(outputs) + 1)]
-    for e, t, o in zip(errors, spec.targets, outputs, strict=True):
-        b.column(e, "errors", 0, "e" + e[1:])
-        b.formulas[e] = Expression.parse(_loss_term(spec.loss, t, o))
-    b.column("E_total", "total", 0)
-    total = ", ".join(errors) if len(errors) > RANGE_FROM else " + ".join(errors)
-    total = f"sum({total})" if len(errors) > RANGE_FROM else total
-    if spec.loss == "mse" and len(errors) > 1:
-        total = f"({total}) / {len(errors)}"
-    b.formulas["E_total"] = Expression.parse(total)
-
-    # The δ columns, output layer first, and every parameter's gradient: laid out before they
-    # are derived, so that side-by-side pairs can become ranges.
-    delta_order = [(n, z) for n, names in reversed(kept) for z in names]
-    parameters = spec.weight_names + (spec.bias_names if trained else ())
-    position = {c.quantity: k for k, c in enumerate(b.cols)}
-    for k, (_, z) in enumerate(delta_order):
-        position["delta_" + z] = len(b.cols) + k
-    deltas, gradients = _backward(spec, b.formulas, {z for _, z in delta_order}, parameters,
-                                  position, softmax_exps)
-    for n, z in delta_order:
-        b.column("delta_" + z, "delta", n, "δ_" + z)
-        b.formulas["delta_" + z] = deltas[z]
-    layer_of = {p: n for n in range(1, len(spec.layers)) for group in spec.parameters_of(n) for p in group}
-    for p in parameters:
-        header = "E∂W" + p[1:] if p.startswith("w") else "E∂" + p
-        b.column("dE_d" + p, "gradient", layer_of[p], header)
-        b.formulas["dE_d" + p] = gradients[p]
-    b.cols.append(ColumnSpec("iteration", "iteration", "iteration", integer=True))
-    b.nexts["iteration"] = Expression.parse("iteration + 1")
-
-    gradient_names = {"dE_d" + p for p in parameters}
-    quantities = tuple(Quantity(c.quantity, b.formulas.get(c.quantity), b.nexts.get(c.quantity),
-                                c.quantity in gradient_names) for c in b.cols)
-    net = Network(quantities, frozenset({rate}))
-    return Derivation(spec, net, tuple(b.cols), tuple(equation_lines(spec, b.formulas)),
-                      tuple(derivation_lines(spec, b.formulas)), deltas)
-
-
-def _conv(b: _Builder, n: int) -> list[str]:
-    spec, layer = b.spec, b.spec.layers[n]
-    source = spec.image_names(n - 1)
-    _, height, width = spec.shapes[n - 1]
-    kernels, biases = spec.kernel_names(n), spec.conv_biases(n)
-    pre = spec.pre_names(n)
-    k, s = layer.kernel, layer.stride
-    top = pad_before(height, k, s, layer.padding)
-    left = pad_before(width, k, s, layer.padding)
-    names = []
-    for m, plane in enumerate(pre):
-        for i, row in enumerate(plane):
-            for j, z in enumerate(row):
-                groups = []
-                for c, channel in enumerate(source):
-                    for r in range(k):
-                        y = i * s + r - top
-                        if not 0 <= y < height:
-                            continue   # a zero-padding row: no term
-                        group = [(kernels[m][c][r][x], channel[y][j * s + x - left]) for x in range(k)
-                                 if 0 <= j * s + x - left < width]
-                        if group:
-                            groups.append(group)
-                b.column(z, "pre", n)
-                b.formulas[z] = Expression.parse(_dot(groups, biases[m] if biases else None) or "0")
-                names.append(z)
-    for plane in pre:
-        for row in plane:
-            for z in row:
-                b.column("a_" + z, "act", n)
-                b.formulas["a_" + z] = Expression.parse(_activation(layer.activation, z,
-                                                                    spec.leaky_relu_slope))
-    return names
-
-
-def _pool(b: _Builder, n: int) -> list[str]:
-    spec, layer = b.spec, b.spec.layers[n]
-    source, k = spec.image_names(n - 1), layer.size
-    names = []
-    for c, plane in enumerate(spec.image_names(n)):
-        for i, row in enumerate(plane):
-            for j, p in enumerate(row):
-                window = [source[c][i * k + r][j * k + x] for r in range(k) for x in range(k)]
-                b.column(p, "act", n)
-                if layer.kind == "maxpool":
-                    text = f"max({', '.join(window)})" if len(window) > 1 else window[0]
-                else:
-                    joined = f"sum({', '.join(window)})" if len(window) > RANGE_FROM else " + ".join(window)
-                    text = f"({joined}) / {k * k}" if k > 1 else joined
-                b.formulas[p] = Expression.parse(text)
-                names.append(p)
-    return names
-
-
-def _dense(b: _Builder, n: int) -> tuple[list[str], list[str]]:
-    spec, layer = b.spec, b.spec.layers[n]
-    sources = spec.vector(n - 1)
-    weights, biases = spec.dense_weights(n), spec.dense_biases(n)
-    neurons = spec.neurons(n)
-    for j, z in enumerate(neurons):
-        b.column(z, "pre", n)
-        b.formulas[z] = Expression.parse(_dot([list(zip(weights[j], sources, strict=True))],
-                                              biases[j] if biases else None))
-    exps = []
-    if layer.activation == "softmax":
-        shift = f"max({', '.join(neurons)})"
-        exps = [f"exp_{z}" for z in neurons]
-        for z, e in zip(neurons, exps, strict=True):
-            b.column(e, "exp", n)
-            b.formulas[e] = Expression.parse(f"exp({z} - {shift})")
-        total = f"sum({', '.join(exps)})" if len(exps) > RANGE_FROM else " + ".join(exps)
-        for z, e in zip(neurons, exps, strict=True):
-            b.column("a_" + z, "act", n)
-            b.formulas["a_" + z] = Expression.parse(f"{e} / ({total})")
-    else:
-        for z in neurons:
-            b.column("a_" + z, "act", n)
-            b.formulas["a_" + z] = Expression.parse(_activation(layer.activation, z, spec.leaky_relu_slope))
-    return neurons, exps
-
-
-def _backward(spec: ConvSpec, formulas: dict[str, Expression], kept: set[str],
-              parameters: tuple[str, ...], position: dict[str, int], softmax_exps: list[str]):
-    """Reverse-mode differentiation of the forward equations: each quantity's adjoint
-    ∂E_total/∂x is the sum over its users of the user's adjoint times ∂user/∂x. The adjoint of a
-    pre-activation or pooled value becomes its δ column, which the layers below then read."""
-    known = {f.text: name for name, f in formulas.items() if not isinstance(f.tree, ast.Name)}
-    users: dict[str, list[str]] = {}
-    for name, f in formulas.items():
-        for used in f.names:
-            users.setdefault(used, []).append(name)
-    adjoint: dict[str, ast.expr] = {"E_total": ast.Constant(1)}
-    deltas: dict[str, Expression] = {}
-    last = spec.layers[-1]
-    softmax = isinstance(last, DenseLayer) and last.activation == "softmax"
-    closed = _closed_form(spec) if isinstance(last, DenseLayer) else None
-    out_neurons = spec.neurons(len(spec.layers) - 1) if isinstance(last, DenseLayer) else []
-    skip = set(softmax_exps) | ({"a_" + z for z in out_neurons} if softmax else set())
-
-    def adjoint_of(name: str) -> ast.expr:
-        terms = []
-        for user in users.get(name, []):
-            if user in adjoint:
-                local = formulas[user].derivative(name).replace(known)
-                terms.append(mul(adjoint[user], local.tree))
-        return _runs(terms, position)
-
-    for name in reversed(list(formulas)):
-        if name == "E_total" or name in skip:
-            continue
-        if name in out_neurons and closed is not None:
-            k = out_neurons.index(name)
-            deltas[name] = Expression.parse(closed(spec.targets[k], "a_" + name))
-        elif name in out_neurons and softmax:
-            deltas[name] = _softmax_delta(spec, formulas, known, out_neurons, name)
+            kind = MaxPool if layer.kind == "maxpool" else AvgPool
+            out.append(kind(n, before, _grid(spec.image_names(n)), layer.size))
+        elif isinstance(layer, FlattenLayer):
+            out.append(Flatten(n, spec.shapes[n][0]))
         else:
-            adjoint[name] = adjoint_of(name)
-            if name in kept:
-                deltas[name] = _expr(adjoint[name])
-        if name in kept:
-            adjoint[name] = ast.Name("delta_" + name, ast.Load())
-    gradients = {p: _expr(adjoint_of(p)) for p in parameters}
-    return deltas, gradients
-
-
-def _softmax_delta(spec, formulas, known, outputs, z) -> Expression:
-    """δ_k = a_k · (g_k − Σ_j a_j · g_j), g_j = ∂E_total/∂a_j derived from the loss."""
-    from sheetgen.core.expressions import sub
-
-    g = {}
-    for k, o in enumerate(outputs):
-        e = f"E{k + 1}"
-        g[o] = mul(formulas["E_total"].derivative(e).tree,
-                   formulas[e].derivative("a_" + o).replace(known).tree)
-    mean: ast.expr = ast.Constant(0)
-    for o in outputs:
-        mean = add(mean, mul(ast.Name("a_" + o, ast.Load()), g[o]))
-    return _expr(mul(ast.Name("a_" + z, ast.Load()), sub(g[z], mean)))
-
-
-def _expr(tree: ast.expr) -> Expression:
-    return Expression.parse(ast.unparse(ast.fix_missing_locations(tree)))
+            weights = tuple(tuple(row) for row in spec.dense_weights(n))
+            out.append(Dense(n, tuple(spec.neurons(n)), tuple(spec.vector(n - 1)), weights,
+                             tuple(spec.dense_biases(n)), layer.activation,
+                             tuple(spec.params_of(layer.activation).items()), trained))
+    return tuple(out)
 
 
 # --- text --------------------------------------------------------------------------------------
 
 def describe(spec: ConvSpec) -> str:
     """'1×8×8 → conv2d 2@3×3 relu → maxpool 2 → flatten → dense 10 softmax; cross_entropy'."""
-    parts = []
-    for layer, shape in zip(spec.layers, spec.shapes, strict=True):
-        parts.append(layer_text(layer, shape))
-    return " → ".join(parts) + f"; {spec.loss}"
+    return " → ".join(layer_text(layer, shape) for layer, shape in
+                      zip(spec.layers, spec.shapes, strict=True)) + f"; {spec.loss}"
 
 
 def layer_text(layer: Layer, shape: tuple[int, ...]) -> str:
@@ -797,64 +530,6 @@ def layer_text(layer: Layer, shape: tuple[int, ...]) -> str:
         return "flatten"
     act = "" if layer.activation == "identity" else f" {layer.activation}"
     return f"dense {layer.size}{act}"
-
-
-def equation_lines(spec: ConvSpec, formulas: dict[str, Expression]) -> list[str]:
-    """The first quantity of each layer, as its formula, and the loss."""
-    lines = []
-    for n in range(1, len(spec.layers)):
-        layer = spec.layers[n]
-        shape = "×".join(map(str, spec.shapes[n]))
-        if isinstance(layer, Conv2dLayer):
-            z = spec.pre_names(n)[0][0][0]
-            lines.append(f"{layer_text(layer, spec.shapes[n])}: maps {shape}")
-            lines.append(f"{z} = {pretty(formulas[z].text)}")
-            lines.append(f"a_{z} = {pretty(formulas['a_' + z].text)}")
-        elif isinstance(layer, PoolLayer):
-            p = spec.image_names(n)[0][0][0]
-            lines.append(f"{layer_text(layer, spec.shapes[n])}: {shape}")
-            lines.append(f"{p} = {pretty(formulas[p].text)}")
-        elif isinstance(layer, FlattenLayer):
-            vector = spec.vector(n)
-            lines.append(f"flatten: {vector[0]}, {vector[1]}, …, {vector[-1]} ({len(vector)} values)"
-                         if len(vector) > 2 else f"flatten: {', '.join(vector)}")
-        else:
-            z = spec.neurons(n)[0]
-            lines.append(f"{layer_text(layer, spec.shapes[n])}")
-            lines.append(f"{z} = {pretty(formulas[z].text)}")
-            lines.append(f"a_{z} = {pretty(formulas['a_' + z].text)}")
-    lines.append(f"E1 = {pretty(formulas['E1'].text)}")
-    lines.append(f"E_total = {pretty(formulas['E_total'].text)}")
-    return lines
-
-
-def derivation_lines(spec: ConvSpec, formulas: dict[str, Expression]) -> list[str]:
-    """The first δ of each layer and the gradient of each layer's first parameter, as derived."""
-    lines = []
-    for n in range(len(spec.layers) - 1, 0, -1):
-        layer = spec.layers[n]
-        if isinstance(layer, Conv2dLayer):
-            z = spec.pre_names(n)[0][0][0]
-        elif isinstance(layer, PoolLayer):
-            z = spec.image_names(n)[0][0][0]
-        elif isinstance(layer, DenseLayer):
-            z = spec.neurons(n)[0]
-        else:
-            continue
-        text = formulas["delta_" + z].text if "delta_" + z in formulas else ""
-        lines.append(f"δ_{z} = {pretty(text)}")
-        weights = spec.parameters_of(n)[0]
-        if weights:
-            w = weights[0]
-            g = formulas.get("dE_d" + w)
-            if g is not None:
-                lines.append(f"∂E_total/∂{w} = {pretty(g.text)}")
-    return [line if len(line) <= 240 else line[:237] + "…" for line in lines]
-
-
-@lru_cache(maxsize=16)
-def derive_cached(spec: ConvSpec) -> Derivation:
-    return derive(spec)
 
 
 # A spec is frozen and hashable and its names are asked for many times: compute each once.
@@ -1088,12 +763,3 @@ def _numeric(row: list[str]) -> bool:
     except ValueError:
         return False
     return True
-
-
-def derivation_of(spec) -> Derivation:
-    """The derivation of a dense network's or an image network's spec."""
-    if isinstance(spec, ConvSpec):
-        return derive_cached(spec)
-    from sheetgen.core.network import derive_cached as dense
-
-    return dense(spec)

@@ -7,43 +7,44 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sheetgen.config import Config
-from sheetgen.core import optim
-from sheetgen.core.conv import Conv2dLayer, ConvSpec, PoolLayer, derivation_of, describe
+from sheetgen.core.conv import Conv2dLayer, ConvSpec, PoolLayer, describe
 from sheetgen.core.model import Trace
+from sheetgen.core.training import PER_SAMPLE, Training
 from sheetgen.report.document import Document, Heading, Image, Math, _results, equation
 from sheetgen.report.latex import number, partial, render_lines, symbol
-from sheetgen.report.training import _rules, _worked_update
+from sheetgen.report.training import _worked_update
 
 LOSS = "E_total"
 
 
-def build_conv_document(config: Config, runs: Mapping[float, Trace],
+def build_conv_document(training: Training, runs: Mapping[float, Trace],
                         images: Mapping[str, str]) -> Document:
-    spec: ConvSpec = config.network
-    data, opt = config.data, config.optimizer
-    base = derivation_of(spec).network
-    rate = config.learning_rates[0]
+    spec: ConvSpec = training.spec
+    data, opt = training.data, training.optimizer
+    base = training.one_sample
+    rate = training.learning_rates[0]
     run = runs[rate]
     first = run.row(0)
     after = run.row(1) if run.iterations > 1 else None
     k, n = data.batch_size, data.n
-    per_sample = {c.quantity for c in derivation_of(spec).columns if c.block in optim.PER_SAMPLE}
+    suffix = "" if k == 1 else "_s1"   # sample 1 of the step, in one sample's names
+    per_sample = {c.quantity.removesuffix(suffix) for c in training.columns
+                  if c.block in PER_SAMPLE and c.quantity.endswith(suffix)}
 
     def named(x: str) -> str:
         return x if k == 1 else f"{x}_s1"
 
     values = dict(first) | {x: first[named(x)] for x in per_sample}
-    for p in optim.trained_parameters(spec):  # sample 1's own gradient
+    for p in training.trained:  # sample 1's own gradient
         values["dE_d" + p] = (first["dE_d" + p] if k == 1
                               else base.quantity("dE_d" + p).formula.evaluate(values))
     which = int(first[named("sample")]) if k < n else 1
 
     doc = Document(f"{describe(spec)}: a convolutional network trained by backpropagation")
-    doc.para(f"A convolutional network trained on {n} images, {k} per step, with {opt.describe()}. "
+    doc.para(f"A convolutional network trained on {n} images, {k} per step, with {opt.name}. "
              f"This page works one convolution output, one pooled gradient and one kernel gradient "
              f"through with the numbers of sample {which} in step 1 at learning rate "
-             f"{number(rate)}, as the workbooks {config.basename}.xlsx and .ods compute them "
+             f"{number(rate)}, as the workbooks {training.basename}.xlsx and .ods compute them "
              f"(their `maps` sheet draws every map of any iteration).")
     doc.add(Heading(2, "The network"), Image(images["network"], "the layers and their shapes"))
 
@@ -107,9 +108,9 @@ def build_conv_document(config: Config, runs: Mapping[float, Trace],
     doc.add(Heading(2, f"Update: {opt.name}"))
     doc.para("The update equations, exactly as the sheet computes them (g the gradient of the "
              "step, combined over its samples by " + data.reduction + "):")
-    for rule in _rules(opt):
+    for rule in opt.latex_lines():
         doc.add(equation(rule))
-    for lhs, worked, result in _worked_update(opt, kernel, first, after, rate):
+    for lhs, worked, result in _worked_update(training, kernel, first, after, rate):
         doc.add(equation(f"{lhs}^{{+}}", worked, *([result] if result is not None else [])))
-    _results(doc, config, runs, images, LOSS)
+    _results(doc, training, runs, images, LOSS)
     return doc

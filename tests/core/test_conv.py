@@ -386,7 +386,7 @@ def test_every_row_matches_an_independent_implementation(seed):
     case = random_case(seed)
     steps = 4
     config = config_for(case, steps)
-    got = model.run(config.equations(), config.setup, case["lr"], steps)
+    got = model.run(config.training().network, config.training().setup, case["lr"], steps)
     want = numpy_rows(case, steps)
     # every column the generator has, but the bookkeeping ones, is recomputed here
     missing = {q for q in got[0] if not q.startswith(("i", "t", "sample", "E", "exp_", "data_"))
@@ -413,7 +413,7 @@ def test_the_independent_implementation_can_disagree():
     """A kernel value changed by 1e-9 changes the rows: the comparison above can fail."""
     case = random_case(5)
     config = config_for(case, 2)
-    got = model.run(config.equations(), config.setup, case["lr"], 2)
+    got = model.run(config.training().network, config.training().setup, case["lr"], 2)
     K, b = case["params"][1]
     K[0, 0, 0, 0] += 1e-9
     want = numpy_rows(case, 2)
@@ -434,7 +434,7 @@ samples = [{ image = [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 3, 3], [3, 3, 3, 3]], t
 """
     config = from_mapping(tomllib.loads(text), "ties")
     validate(config)
-    row = model.run(config.equations(), config.setup, 0.1, 1)[0]
+    row = model.run(config.training().network, config.training().setup, 0.1, 1)[0]
     routed = {f"{i}_{j}": row["delta_c1_" + f"{i}_{j}"] for i in range(1, 5) for j in range(1, 5)}
     assert {k for k, v in routed.items() if v != 0} == {"1_1", "1_3", "3_1", "3_3"}
     case = {"layers": [{"kind": "conv2d", "maps": 1, "kernel": 1, "stride": 1, "padding": "valid",
@@ -452,9 +452,10 @@ samples = [{ image = [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 3, 3], [3, 3, 3, 3]], t
 def test_every_gradient_column_equals_a_central_difference(seed):
     case = random_case(300 + seed, smooth=True)
     config = config_for(case, 1)
-    net = config.equations()
-    row = model.run(net, config.setup, case["lr"], 1)[0]
-    values = config.setup.values()
+    net = config.training().network
+    start = config.training().setup
+    row = model.run(net, start, case["lr"], 1)[0]
+    values = start.values()
     checked = 0
     for q in net.quantities:
         if not q.gradient:
@@ -463,8 +464,7 @@ def test_every_gradient_column_equals_a_central_difference(seed):
         h = 1e-6
 
         def loss(value, p=p):
-            setup = type(config.setup)(tuple((n, value if n == p else v) for n, v in config.setup.items),
-                                       config.setup.biases)
+            setup = type(start)(tuple((n, value if n == p else v) for n, v in start.items), start.biases)
             return model.run(net, setup, case["lr"], 1)[0]["E_total"]
 
         numeric = (loss(values[p] + h) - loss(values[p] - h)) / (2 * h)
@@ -508,7 +508,7 @@ def example_case(name: str):
     config = from_file(Path(__file__).resolve().parents[2] / "sheetgen" / "examples" / f"{name}.toml")
     validate(config)
     spec, data, opt = config.network, config.data, config.optimizer
-    values = config.setup.values()
+    values = config.training().setup.values()
     layers, params = [], {}
     for n, layer in enumerate(spec.layers[1:], start=1):
         if layer.kind == "conv2d":
@@ -543,7 +543,7 @@ def test_the_image_examples_match_the_independent_implementation(name):
     steps = 12
     for lr in config.learning_rates[:2]:
         case["lr"] = lr
-        got = model.run(config.equations(), config.setup, lr, steps)
+        got = model.run(config.training().network, config.training().setup, lr, steps)
         assert _compare(got, numpy_rows(case, steps), f"{name} lr {lr}") > steps * 100
 
 
@@ -553,13 +553,13 @@ def test_sizes_by_arithmetic_match_the_derived_table(seed):
     formula bound is at least the longest formula written (references at their longest)."""
     from sheetgen.core.cells import ref
     from sheetgen.core.network import spanner
-    from sheetgen.core.optim import build_cached
 
     case = random_case(seed)
     config = config_for(case, 1)
     spec, data, opt = config.network, config.data, config.optimizer
-    training = build_cached(spec, data, opt)
-    assert spec.training_columns(data.batch_size, data.n, len(opt.states)) == len(training.columns)
+    training = config.training()
+    states = len(training.optimizer.states)
+    assert spec.training_columns(data.batch_size, data.n, states) == len(training.columns)
     column_of = {c.quantity: k for k, c in enumerate(training.columns)}
     span = spanner(column_of, "xlsx", "1048576")
 

@@ -391,9 +391,11 @@ class ConvSpec:
                        and layer.stride == 1 else cols * (product + 1))
                 lengths.append(batch * (rows * (row + 1) + 20) + 10)   # a step adds its samples'
                 lengths.append(batch * (2 * ref + 8) + 10)             # a bias: SUM of its δ map
-                # the δ of an input to this layer: every map and kernel position that reads it
-                reach = math.ceil(k / layer.stride) ** 2
-                lengths.append(layer.maps * reach * (product + 1) + 80 + 40 * k * k)
+                # the δ of an input to this layer (none for the image itself): every map and
+                # kernel position that reads it, times its activation's slope
+                if n > 1:
+                    reach = math.ceil(k / layer.stride) ** 2
+                    lengths.append(layer.maps * reach * (product + 1) + 120)
             elif isinstance(layer, PoolLayer):
                 lengths.append(layer.size ** 2 * (ref + 1) + 20)
                 # δ of a window's element: first_max tests each element once

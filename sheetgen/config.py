@@ -18,10 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sheetgen.core import conv
+from sheetgen.core import conv, ops, optimizers, presets
 from sheetgen.core import data as datasets
 from sheetgen.core import network as general
-from sheetgen.core import ops, optimizers, presets
 from sheetgen.core.model import Setup
 from sheetgen.core.network import NetworkSetup, NetworkSpec
 from sheetgen.core.template import sheet_name, template

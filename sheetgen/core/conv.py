@@ -29,10 +29,9 @@ from functools import cached_property, lru_cache
 
 from sheetgen.core import ops
 from sheetgen.core.expressions import RANGE_FROM
-from sheetgen.core.layers.conv2d import PADDINGS, out_size, pad_before
+from sheetgen.core.layers.conv2d import PADDINGS, out_size
 from sheetgen.core.layers.dense import ACTIVATIONS
 from sheetgen.core.losses import LOSSES
-from sheetgen.core.losses import loss as loss_named
 from sheetgen.core.network import MAX_COLUMNS, MAX_FORMULA
 from sheetgen.errors import ConfigError
 
@@ -323,7 +322,7 @@ class ConvSpec:
 
     @property
     def activations(self) -> tuple[str, ...]:
-        return tuple(getattr(layer, "activation") for layer in self.layers if hasattr(layer, "activation"))
+        return tuple(layer.activation for layer in self.layers if hasattr(layer, "activation"))
 
     # --- sizes, by arithmetic ----------------------------------------------------------------
 

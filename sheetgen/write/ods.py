@@ -276,8 +276,9 @@ def _maps(maps) -> str:
     for block in maps.blocks:
         first = f"{quote_sheet(maps.name)}.{column_letter(block.col)}{block.row + 2}"
         last = f"{quote_sheet(maps.name)}.{column_letter(block.last_col)}{block.last_row + 1}"
-        scale = GRAY if block.scale == "gray" else _signed(
-            f"{column_letter(block.col)}${block.row + 2}", f"{column_letter(block.last_col)}${block.last_row + 1}")
+        top = f"{column_letter(block.col)}${block.row + 2}"
+        bottom = f"{column_letter(block.last_col)}${block.last_row + 1}"
+        scale = GRAY if block.scale == "gray" else _signed(top, bottom)
         entries = "".join(f'<calcext:color-scale-entry calcext:value={quoteattr(value)} '
                           f'calcext:type="{kind}" calcext:color="{color}"/>' for kind, value, color in scale)
         parts.append(f'<calcext:conditional-format calcext:target-range-address='

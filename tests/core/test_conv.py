@@ -280,7 +280,8 @@ def numpy_rows(case, steps):
 
 def random_case(seed: int, smooth: bool = False):
     rng = np.random.default_rng(seed)
-    acts = ["tanh", "sigmoid", "identity"] if smooth else ["relu", "tanh", "sigmoid", "identity", "leaky_relu"]
+    acts = (["tanh", "sigmoid", "identity"] if smooth
+            else ["relu", "tanh", "sigmoid", "identity", "leaky_relu"])
     C, H, W = int(rng.integers(1, 3)), int(rng.integers(4, 8)), int(rng.integers(4, 8))
     layers, params, shape = [], {}, (C, H, W)
     toml_layers = [{"input": [C, H, W]}]
@@ -556,7 +557,7 @@ def test_sizes_by_arithmetic_match_the_derived_table(seed):
 
     case = random_case(seed)
     config = config_for(case, 1)
-    spec, data, opt = config.network, config.data, config.optimizer
+    spec, data = config.network, config.data
     training = config.training()
     states = len(training.optimizer.states)
     assert spec.training_columns(data.batch_size, data.n, states) == len(training.columns)
@@ -566,8 +567,9 @@ def test_sizes_by_arithmetic_match_the_derived_table(seed):
     def reference(name):
         return ref("xlsx", column_of[name], "1048576") if name in column_of else "$XFD$1048576"
 
+    mine = ("c", "a_", "p", "delta_", "dE_d", "h", "o")
     longest = max(len((q.formula or q.next).to_formula(reference, ",", span)) + 1
-                  for q in training.network.quantities if q.name.startswith(("c", "a_", "p", "delta_", "dE_d", "h", "o")))
+                  for q in training.network.quantities if q.name.startswith(mine))
     assert spec.longest_formula(data.batch_size)[0] >= longest
 
 

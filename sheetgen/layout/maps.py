@@ -92,41 +92,42 @@ def _sections(spec: ConvSpec, per_sample: bool) -> list[list[tuple[str, list[lis
     return sections
 
 
-def build_maps(spec: ConvSpec, sheet: Sheet, batch: int) -> Maps:
-    """The maps sheet over `sheet` (the first learning rate's), at iteration 1 and sample 1."""
+def build_maps(spec: ConvSpec, sheet: Sheet, batch: int, iteration: int = 1, sample: int = 1) -> Maps:
+    """The maps sheet over `sheet` (the first learning rate's), opening at `iteration` and the
+    step's `sample` slot (its typed cells and cached values)."""
     column_of = {c.quantity: c.index for c in sheet.columns}
     first, last = sheet.first_row + 1, sheet.first_row + sheet.iterations   # 1-based rows
     slots = batch if batch <= MAX_SLOTS else 1
-    iteration = {"xlsx": f"$C${ITERATION_CELL[0] + 1}", "ods": f"[.$C${ITERATION_CELL[0] + 1}]"}
+    shown = sheet.trace.row(iteration - 1)
+    iteration_ref = {"xlsx": f"$C${ITERATION_CELL[0] + 1}", "ods": f"[.$C${ITERATION_CELL[0] + 1}]"}
     slot = {"xlsx": f"$C${SAMPLE_CELL[0] + 1}", "ods": f"[.$C${SAMPLE_CELL[0] + 1}]"}
     name = quote_sheet(sheet.name)
-    row0 = sheet.trace.row(0)
 
     def index(quantity: str) -> dict[str, str]:
         letter = column_letter(column_of[quantity])
-        return {"xlsx": f"INDEX({name}!${letter}${first}:${letter}${last},{iteration['xlsx']})",
-                "ods": f"INDEX([${name}.${letter}${first}:.${letter}${last}];{iteration['ods']})"}
+        return {"xlsx": f"INDEX({name}!${letter}${first}:${letter}${last},{iteration_ref['xlsx']})",
+                "ods": f"INDEX([${name}.${letter}${first}:.${letter}${last}];{iteration_ref['ods']})"}
 
     def formula(quantity: str) -> tuple[dict[str, str], float]:
         if quantity in column_of:
-            return index(quantity), row0[quantity]
+            return index(quantity), shown[quantity]
         options = [f"{quantity}_s{j}" for j in range(1, slots + 1)]
         if slots == 1:
-            return index(options[0]), row0[options[0]]
+            return index(options[0]), shown[options[0]]
         parts = [index(o) for o in options]
         return ({"xlsx": f"CHOOSE({slot['xlsx']},{','.join(p['xlsx'] for p in parts)})",
                  "ods": f"CHOOSE({slot['ods']};{';'.join(p['ods'] for p in parts)})"},
-                row0[options[0]])
+                shown[options[sample - 1]])
 
     cells = [Cell(0, 0, f"Maps of sheet {sheet.name} at the iteration typed in C3"
                         + (" and the sample slot in C4" if slots > 1 else ""), "label"),
              Cell(ITERATION_CELL[0], 0, "iteration", "label"),
-             Cell(ITERATION_CELL[0], ITERATION_CELL[1], 1, "parameter"),
+             Cell(ITERATION_CELL[0], ITERATION_CELL[1], iteration, "parameter"),
              Cell(ITERATION_CELL[0], 4, f"1 … {sheet.iterations:,}", "text")]
     inputs = [ITERATION_CELL]
     if slots > 1:
         cells += [Cell(SAMPLE_CELL[0], 0, "sample slot", "label"),
-                  Cell(SAMPLE_CELL[0], SAMPLE_CELL[1], 1, "parameter"),
+                  Cell(SAMPLE_CELL[0], SAMPLE_CELL[1], sample, "parameter"),
                   Cell(SAMPLE_CELL[0], 4, f"1 … {slots} (s1 … s{slots} of the step)", "text")]
         inputs.append(SAMPLE_CELL)
     blocks: list[Block] = []

@@ -85,3 +85,28 @@ def test_too_big_is_one_line_status_2_nothing_written(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "network.layers[2] (conv2d): too big for a sheet" in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.libreoffice
+def test_the_maps_follow_the_typed_iteration_and_sample(tmp_path):
+    """A book whose maps sheet was typed to iteration 9, sample slot 3: LibreOffice recalculates
+    every block to that step's sample values (the cached ones), so INDEX and CHOOSE follow the
+    typed cells."""
+    _engine("libreoffice")
+    import tomllib
+
+    from sheetgen.config import example_text, from_mapping
+    from sheetgen.generation import write_workbook
+    from sheetgen.layout.assemble import build_book
+    from sheetgen.layout.maps import build_maps
+
+    data = tomllib.loads(example_text("conv-edge"))
+    data |= {"iterations": 12, "learning_rates": [0.5], "output_dir": str(tmp_path), "plots": False}
+    training = from_mapping(data, "edge").training()
+    book = build_book(training)
+    book.maps = build_maps(training.spec, book.sheets[0], training.data.batch_size, iteration=9, sample=3)
+    assert book.maps.formulas[0].value == book.sheets[0].trace.row(8)["i1_1_1_s3"]
+    for fmt in ("xlsx", "ods"):
+        report = verify.verify_file(write_workbook(book, fmt))
+        maps = next(sheet for sheet in report.sheets if sheet.name == "maps")
+        assert report.ok and maps.checked > 80, verify.format_report(report)

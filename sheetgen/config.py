@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sheetgen.core import network as general
-from sheetgen.core import optim
+from sheetgen.core import optim, recurrent
 from sheetgen.core.model import Network, Setup
 from sheetgen.core.network import NetworkSetup, NetworkSpec
 from sheetgen.core.template import network, sheet_name, template
@@ -198,6 +198,9 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
                 raise fail(key, f"must be true or false, got {_kind(data[key])}")
             changes[key] = data[key]
 
+    if isinstance(data.get("network"), dict) and "cell" in data["network"]:
+        changes.update(_recurrent(data, source, fail))
+        return replace(base, **changes)
     if "data" in data or "optimizer" in data:
         # Training on samples: the [network] table's network, or the reference one.
         data = {**data, "network": data.get("network", {})}
@@ -351,6 +354,124 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
     values = {n: v for n, v in given.items() if n not in net.inputs + net.targets}
     values = optim.setup_values(values, spec, opt, parameters)
     return spec, opt, NetworkSetup(tuple(values.items()), setup.biases)
+
+
+RECURRENT_KEYS = ("cell", "inputs", "hidden", "output", "layers", "activations", "activation",
+                  "loss", "bptt", "seed", "h0", "c0")
+
+
+def _recurrent(data: dict[str, Any], source: str, fail) -> dict[str, Any]:
+    """A [network] table with a `cell` (rnn, lstm, gru): the network, its sequences ([data]) and
+    optimizer, and the values a run starts from."""
+    table = data["network"]
+    _unknown_keys(table, RECURRENT_KEYS, "network.", fail)
+    try:
+        values: dict[str, Any] = {}
+        for key in ("cell", "output", "activation", "loss"):
+            if key in table:
+                if not isinstance(table[key], str):
+                    raise ConfigError(f"network.{key}: must be a string, got {_kind(table[key])}")
+                values[key] = table[key]
+        for key, field_name in (("inputs", "inputs_per_step"), ("bptt", "bptt"), ("seed", "seed")):
+            if key in table:
+                if isinstance(table[key], bool) or not isinstance(table[key], int):
+                    raise ConfigError(f"network.{key}: must be a whole number, got {_kind(table[key])}")
+                values[field_name] = table[key]
+        for key, field_name, kind in (("hidden", "hidden", int), ("layers", "dense", int),
+                                      ("activations", "activations", str)):
+            if key in table:
+                items = table[key]
+                if isinstance(items, int | str) and not isinstance(items, bool):
+                    items = [items]
+                if not isinstance(items, list) or not items or any(
+                        isinstance(v, bool) or not isinstance(v, kind) for v in items):
+                    what = "whole numbers" if kind is int else "names"
+                    raise ConfigError(f"network.{key}: must be a non-empty list of {what}, "
+                                      f"got {_kind(table[key])}")
+                values[field_name] = tuple(items)
+        if "layers" in table and "activations" not in table:
+            values["activations"] = ("identity",) * len(values["dense"])
+        output = values.get("output", "last")
+        sheet = data.get("data")
+        if not isinstance(sheet, dict) or not ({"samples", "file"} & set(sheet)):
+            raise ConfigError("data: a recurrent network trains on sequences: give [data] with "
+                              "samples = [{ x = [[0.1], [0.5]], y = [0.6] }, …] or file = \"….csv\"")
+        _unknown_keys(sheet, DATA_KEYS, "data.", fail)
+        if "samples" in sheet and "file" in sheet:
+            raise ConfigError("data: give samples or file, not both")
+        if "file" in sheet:
+            name = sheet["file"]
+            if not isinstance(name, str) or not name.strip():
+                raise ConfigError(f"data.file: must be a file name, got {_kind(name)}")
+            path = Path(name) if Path(name).is_absolute() else Path(source).parent / name
+            header, rows = optim.read_csv(path)
+            samples = [dict(zip(header, row, strict=True)) for row in rows]
+            where, origin = "data.file", name
+        else:
+            raw = sheet["samples"]
+            if not isinstance(raw, list) or not raw or not all(isinstance(x, dict) for x in raw):
+                raise ConfigError("data.samples: must be a list of tables such as "
+                                  "{ x = [[0.1], [0.5]], y = [0.6] }")
+            samples = []
+            for k, sample in enumerate(raw, start=1):
+                flat = recurrent.flatten_sample(sample, output, f"data.samples[{k}]")
+                for name, value in flat.items():
+                    _number(value, f"data.samples[{k}].{name}", _plain)
+                samples.append(flat)
+            where, origin = "data.samples", "inline"
+        steps, width = recurrent.sequence_shape(samples[0])
+        values.setdefault("inputs_per_step", width)
+        spec = recurrent.RecurrentSpec(steps=steps, **values)
+        spec.check()
+        batch = sheet.get("batch", "full")
+        if batch == "full":
+            batch = None
+        elif isinstance(batch, bool) or not isinstance(batch, int):
+            raise ConfigError(f'data.batch: must be "full" or a whole number, got {_kind(batch)}')
+        opt = _optimizer(data.get("optimizer", {}), spec, _plain)
+        if opt.check_gradients:
+            raise ConfigError("optimizer.check_gradients: not for a recurrent network (each "
+                              "finite difference would write out every later step again)")
+        n = len(samples)
+        size = n if batch is None else batch
+        if not 1 <= size <= n:
+            raise ConfigError(f"data.batch: must be between 1 and the {n} samples, got {size}")
+        recurrent.check_size(spec, size, n, len(opt.states))   # by arithmetic, before any work
+        spec_data = optim.data_spec(spec, samples, batch, sheet.get("reduction", "mean"), origin, where)
+        if spec_data.batch is not None and spec_data.batch == spec_data.n:
+            spec_data = replace(spec_data, batch=None)
+        given: dict[str, float] = {}
+        for key, names in (("weights", spec.weight_names), ("biases", spec.bias_names)):
+            table_values = data.get(key, {})
+            if not isinstance(table_values, dict):
+                raise ConfigError(f"{key}: must be a table such as {{ {names[0]} = 0.5 }}")
+            for name, value in table_values.items():
+                if name not in names:
+                    raise ConfigError(f"{key}.{name}: the network has no such {key[:-1]} "
+                                      f"({names[0]}…{names[-1]})")
+                given[name] = _number(value, f"{key}.{name}", _plain)
+        for kind in ("h0", "c0"):
+            if kind not in table:
+                continue
+            if kind == "c0" and spec.cell != "lstm":
+                raise ConfigError("network.c0: only an lstm has a cell state")
+            rows = table[kind]
+            rows = rows if rows and isinstance(rows[0], list) else [rows]
+            sizes = list(spec.hidden)
+            if len(rows) != len(sizes) or any(not isinstance(r, list) or len(r) != size
+                                              for r, size in zip(rows, sizes, strict=False)):
+                raise ConfigError(f"network.{kind}: give one value per hidden unit "
+                                  f"({list(spec.hidden)}), one list per layer when stacked")
+            for layer, row in enumerate(rows, start=1):
+                for j, value in enumerate(row, start=1):
+                    given[spec.unit(kind[0], layer, 0, j)] = _number(value, f"network.{kind}", _plain)
+    except ConfigError as exc:
+        raise fail(*str(exc).split(": ", 1)) from None
+    start = recurrent.draw_values(spec, given)
+    parameters = optim.trained_parameters(spec)
+    start = optim.setup_values(start, spec_data, opt, parameters)
+    return {"network": spec, "data": spec_data, "optimizer": opt,
+            "setup": NetworkSetup(tuple(start.items()), "per_neuron (trained)")}
 
 
 def _plain(key: str, message: str) -> ConfigError:
@@ -566,7 +687,10 @@ def _validate_network(config: Config) -> None:
         if net.activations[-1] == "softmax" and abs(total - 1) > 1e-9:
             raise ConfigError(f"targets: softmax with cross_entropy needs targets summing to 1 "
                               f"(δ = a − t), got {total:.10g}")
-    general.check_fits(net)
+    if isinstance(net, recurrent.RecurrentSpec):
+        recurrent.check_size(net, config.data.batch_size, config.data.n, len(config.optimizer.states))
+    else:
+        general.check_fits(net)
     if config.data is not None:
         optim.check_fits(optim.build_cached(net, config.data, config.optimizer))
 

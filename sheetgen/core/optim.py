@@ -257,7 +257,8 @@ class _SigmoidAsTanh(ast.NodeTransformer):
 
 
 def build(spec: NetworkSpec, data: DataSpec, opt: OptimizerSpec) -> Training:
-    derivation = derive_cached(spec)
+    # A recurrent network (core/recurrent.py) brings its own unrolled derivation.
+    derivation = spec.derivation() if hasattr(spec, "derivation") else derive_cached(spec)
     base = {q.name: q for q in derivation.network.quantities}
     k, n = data.batch_size, data.n
     per_sample = [c for c in derivation.columns if c.block in PER_SAMPLE]
@@ -267,7 +268,7 @@ def build(spec: NetworkSpec, data: DataSpec, opt: OptimizerSpec) -> Training:
     formulas: dict[str, Expression] = {}
     nexts: dict[str, Expression] = {}
     for c in derivation.columns:
-        if c.block in ("weights", "biases"):
+        if c.block in ("weights", "biases", "initial"):   # initial: a recurrent h_t0, c_t0
             cols.append(c)
             nexts[c.quantity] = base[c.quantity].next
     slot_losses = []

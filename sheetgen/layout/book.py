@@ -232,8 +232,11 @@ def network_picture(config: Config) -> Picture:
     """The network drawing, labelled with this workbook's initial weights."""
     if config.network is not None:
         from sheetgen.layout.picture import layered_picture
+        from sheetgen.layout.unrolled import unrolled_picture
 
         anchor = parse_cell(template()["picture"]["anchor"])
+        if hasattr(config.network, "cell"):  # recurrent: the network unrolled over time
+            return unrolled_picture(config.network, anchor)
         return layered_picture(config.network, config.setup.values(), anchor)
     spec = template()["picture"]
     weights = {f"w{k}": getattr(config.setup, f"w{k}") for k in range(1, 9)}

@@ -14,6 +14,7 @@ import math
 
 from sheetgen.core.cells import column_letter
 from sheetgen.core.network import Derivation, NetworkSpec, derive_cached
+from sheetgen.core.recurrent import RecurrentSpec
 from sheetgen.core.template import template
 
 ROW_MM = 4.52          # LibreOffice's default row height: how many rows the picture covers
@@ -22,19 +23,25 @@ MAX_SUMMARY_WEIGHTS = 12
 
 def describe(spec: NetworkSpec) -> str:
     """'2-3-3-2: tanh, tanh, sigmoid; half_sse' for the settings block."""
+    if hasattr(spec, "describe"):  # a recurrent network says it itself
+        return spec.describe()
     return f"{'-'.join(map(str, spec.layers))}: {', '.join(spec.activations)}; {spec.loss}"
 
 
 def picture_rows(spec: NetworkSpec) -> int:
     from sheetgen.layout.picture import layered_picture
+    from sheetgen.layout.unrolled import unrolled_picture
 
-    picture = layered_picture(spec, {w: 0.0 for w in spec.weight_names}, (0, 1))
+    if isinstance(spec, RecurrentSpec):
+        picture = unrolled_picture(spec, (0, 1))
+    else:
+        picture = layered_picture(spec, {w: 0.0 for w in spec.weight_names}, (0, 1))
     return math.ceil((picture.height + 2) / ROW_MM)
 
 
 def network_template(spec: NetworkSpec) -> dict:
     """The template of a general network's learning-rate sheets and summary."""
-    derivation: Derivation = derive_cached(spec)
+    derivation: Derivation = spec.derivation() if hasattr(spec, "derivation") else derive_cached(spec)
     tpl = copy.deepcopy({k: v for k, v in template().items() if k not in ("text", "errata")})
     top = picture_rows(spec) + 1                      # first free row, 0-based
     tpl["title"] = f"{describe(spec)} network trained by backpropagation"

@@ -465,6 +465,11 @@ def derive(spec: RecurrentSpec) -> Derivation:
     g.column("E_total", _expr(total).text, "total")
 
     deltas, gradients = _backward(spec, g)
+    # A derivative may read a net (relu's slope): written out, as in the forward formula.
+    for name, d in deltas.items():
+        used = {n: f"({g.nets[n]})" for n in d.names if n in g.nets}
+        if used:
+            deltas[name] = d.substitute(used)
     for name in _delta_order(spec):
         g.columns.append(ColumnSpec(name, delta_header(name), "delta", 0))
         g.formulas[name] = deltas[name]

@@ -31,6 +31,9 @@ from sheetgen.core.cells import column_letter
 from sheetgen.layout.book import Sheet, render_row
 
 ROWS_PER_WRITE = 256  # rows joined into one write: fewer calls, still a small buffer
+# ... or fewer, for wide rows (a recurrent network's 1,000 columns of long formulas): a write's
+# text stays about this size, however wide the table.
+CHARS_PER_WRITE = 1 << 20
 # zlib level of both formats. On this XML zlib's default, 6, takes about 3.5x the CPU of level 2
 # for files 9-16% smaller, and deflate was the largest single cost of a long run.
 DEFLATE_LEVEL = 2
@@ -66,11 +69,14 @@ def formula_template(pattern: str, xml_escape: Callable[[str], str]) -> str:
 
 def _batches(lines: Iterator[str]) -> Iterator[str]:
     batch = []
+    size = 0
     for line in lines:
         batch.append(line)
-        if len(batch) == ROWS_PER_WRITE:
+        size += len(line)
+        if len(batch) == ROWS_PER_WRITE or size >= CHARS_PER_WRITE:
             yield "".join(batch)
             batch = []
+            size = 0
     if batch:
         yield "".join(batch)
 

@@ -267,7 +267,9 @@ def test_gradient_check_columns_estimate_every_rows_gradients(seed):
             assert math.isclose(row[fd], g, rel_tol=1e-4, abs_tol=1e-5), (fd, row[fd], g)
 
 
-TRAINING_EXAMPLES = [n for n in EXAMPLES if "data" in tomllib.loads(example_text(n))]
+# The dense ones (the recurrent examples: tests/core/test_recurrent.py).
+TRAINING_EXAMPLES = [n for n in EXAMPLES if "data" in tomllib.loads(example_text(n))
+                     and "cell" not in tomllib.loads(example_text(n))["network"]]
 
 
 @pytest.mark.parametrize("name", TRAINING_EXAMPLES)

@@ -208,3 +208,23 @@ def test_initial_state_given():
     values = config.setup.values()
     assert (values["h_t0_1"], values["h_t0_2"], values["c_t0_1"], values["c_t0_2"]) == (0.1, 0.2, 0.3, 0.4)
     assert np.isfinite(trace(config.equations(), config.setup, 0.1, 2).values).all()
+
+
+RECURRENT_EXAMPLES = ["rnn-sum", "rnn-sine", "lstm-memory", "gru-memory"]
+
+
+@pytest.mark.parametrize("name", RECURRENT_EXAMPLES)
+def test_every_recurrent_example_matches_numpy_and_trains(name):
+    """The first rows of each example at its first rate, as the numpy model computes them, and
+    its loss falling visibly over the example's run at its largest rate."""
+    import tomllib
+
+    from sheetgen.config import example_text
+
+    case = tomllib.loads(example_text(name))
+    small = {**case, "iterations": 3, "learning_rates": case["learning_rates"][:1]}
+    assert check_rows(small) > 0
+    config = from_mapping(case)
+    rate = config.learning_rates[-1]
+    losses = trace(config.equations(), config.setup, rate, config.iterations).column("E_total")
+    assert losses[-1] < losses[0] / 10, (losses[0], losses[-1])

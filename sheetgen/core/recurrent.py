@@ -598,7 +598,8 @@ def derivation_lines(spec: RecurrentSpec, d: dict[str, Expression]) -> list[str]
     lines = [f"δ runs from step {t} back to step {spec.active_from}"
              + (f" (bptt = {spec.bptt}: steps before {spec.active_from} held constant)" if spec.bptt else ""),
              "δh_t = ∂E_total/∂h_t: from the output at t and from step t+1's nets through Wh",
-             "each gradient = Σ over the steps of δ · source, e.g. dE_dWx_1_1 = Σ_t δ_t · x1_t"]
+             f"each gradient = Σ over the steps of δ · source, e.g. dE_dWx{spec.gates[0]}_1_1 = "
+             f"Σ_t δ{spec.gates[0]}_t_1 · x1_t"]
     if spec.cell == "lstm":
         lines.insert(2, "δc_t = δh_t·o_t·(1 − tanh²c_t) + δc_(t+1)·f_(t+1)")
     name = "delta_" + spec.unit("h", 1, spec.active_from, 1)

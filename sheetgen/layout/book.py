@@ -39,6 +39,7 @@ class Cell:
     col: int
     value: str | float
     style: str = "text"
+    span: int = 1                    # columns it covers (merged), from `col` on
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,11 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
         cells.append(Cell(*parse_cell(note["cell"]), note["text"], "note"))
     for i, spec in enumerate(specs):
         cells.append(Cell(header_row, i, spec["header"], "header"))
+    if hasattr(config.network, "cell"):  # recurrent: each time step's columns under "t = k"
+        from sheetgen.layout.unrolled import step_labels
+
+        cells += [Cell(header_row - 1, first, label, "step", span)
+                  for first, span, label in step_labels([s["quantity"] for s in specs])]
     cells.sort(key=lambda c: (c.row, c.col))
 
     columns = []

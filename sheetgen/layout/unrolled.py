@@ -6,11 +6,13 @@ steps, a "…" column and the last steps.
 
 from __future__ import annotations
 
-from sheetgen.core.recurrent import RecurrentSpec
+import re
+
+from sheetgen.core.recurrent import RecurrentSpec, step_of
 from sheetgen.layout.picture import Edge, Node, Picture, _outline_point
 
 MAX_STEPS_DRAWN = 6
-STEP_GAP, LAYER_GAP = 34.0, 24.0     # mm between step columns and between rows of nodes
+STEP_GAP, LAYER_GAP = 34.0, 20.0     # mm between step columns and between rows of nodes
 NODE_W, NODE_H = 24.0, 12.0
 
 
@@ -23,8 +25,8 @@ def drawn_steps(steps: int) -> list[int | None]:
 def unrolled_picture(spec: RecurrentSpec, anchor: tuple[int, int]) -> Picture:
     layers = len(spec.hidden)
     rows = layers + 3                                      # inputs, the layers, outputs, E_total
-    height = 16.0 + LAYER_GAP * rows + 8.0
-    y_of = {k: height - 16.0 - LAYER_GAP * k for k in range(rows)}   # 0: inputs at the bottom
+    height = 10.0 + LAYER_GAP * (rows - 1) + 10.0
+    y_of = {k: height - 10.0 - LAYER_GAP * k for k in range(rows)}   # 0: inputs at the bottom
     nodes: list[Node] = []
     edges: list[Edge] = []
 
@@ -72,3 +74,21 @@ def unrolled_picture(spec: RecurrentSpec, anchor: tuple[int, int]) -> Picture:
     for out in outputs:
         join(out, total)
     return Picture(anchor[0], anchor[1], x, height, tuple(nodes), tuple(edges))
+
+
+def step_labels(quantities: list[str]) -> list[tuple[int, int, str]]:
+    """(first column, columns, label) of each run of side-by-side columns of one time step:
+    "t = 3", or "t = 3, s2" for the second sample of a row with several."""
+    runs: list[tuple[int, int, str]] = []
+    for k, name in enumerate(quantities):
+        t = step_of(name)
+        if t is None:
+            continue
+        sample = re.search(r"_s(\d+)$", name)
+        label = f"t = {t}" + (f", s{sample.group(1)}" if sample else "")
+        if runs and runs[-1][2] == label and runs[-1][0] + runs[-1][1] == k:
+            first, span, _ = runs[-1]
+            runs[-1] = (first, span + 1, label)
+        else:
+            runs.append((k, 1, label))
+    return runs

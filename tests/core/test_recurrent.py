@@ -228,3 +228,21 @@ def test_every_recurrent_example_matches_numpy_and_trains(name):
     rate = config.learning_rates[-1]
     losses = trace(config.equations(), config.setup, rate, config.iterations).column("E_total")
     assert losses[-1] < losses[0] / 10, (losses[0], losses[-1])
+
+
+def test_each_step_is_labelled_over_its_columns():
+    from sheetgen.layout.book import build_sheet
+
+    config = from_mapping({"learning_rates": [0.1], "iterations": 2,
+                           "network": {"cell": "rnn", "hidden": [2]},
+                           "data": {"samples": [{"x": [[0.1], [0.2], [0.3]], "y": 0.5}]}})
+    sheet = build_sheet(config, 0.1)
+    spans = [c for c in sheet.cells if c.style == "step"]
+    headers = {c.col: c.value for c in sheet.cells if c.row == sheet.header_row}
+    # forward t = 0 (h_t0), 1, 2, 3, then the backward pass from t = 3 down to 1
+    assert [c.value for c in spans] == ["t = 0", "t = 1", "t = 2", "t = 3", "t = 3", "t = 2", "t = 1"]
+    for c in spans:
+        assert c.row == sheet.header_row - 1
+        step = int(c.value.split("= ")[1])
+        assert all(f"_t{step}" in headers[k] for k in range(c.col, c.col + c.span))
+        assert f"_t{step}" not in headers.get(c.col + c.span, "") or c.value == "t = 3"

@@ -74,7 +74,8 @@ def check(seed: int) -> tuple[float, float, int]:
         for k in range(1, L + 1):
             fan = spec.inputs_per_step if k == 1 else H
             t = tag(k)
-            w_ih = [[v[f"Wx{g}{t}_{j}_{i}"] for i in range(1, fan + 1)] for g in gates for j in range(1, H + 1)]
+            w_ih = [[v[f"Wx{g}{t}_{j}_{i}"] for i in range(1, fan + 1)]
+                    for g in gates for j in range(1, H + 1)]
             w_hh = [[v[f"Wh{g}{t}_{j}_{i}"] for i in range(1, H + 1)] for g in gates for j in range(1, H + 1)]
             b_ih = [v[f"{'bxn' if (spec.cell == 'gru' and g == 'n') else 'b' + g}{t}_{j}"]
                     for g in gates for j in range(1, H + 1)]
@@ -112,11 +113,13 @@ def check(seed: int) -> tuple[float, float, int]:
         top = tag(L)
         for t in range(1, T + 1):
             for j in range(1, H + 1):
-                forward_diff = max(forward_diff, abs(out[t - 1, j - 1].item() - row[f"h{top}_t{t}_{j}{sfx}"]))
+                got = row[f"h{top}_t{t}_{j}{sfx}"]
+                forward_diff = max(forward_diff, abs(out[t - 1, j - 1].item() - got))
         h_n = state[0] if spec.cell == "lstm" else state
         for k in range(1, L + 1):
             for j in range(1, H + 1):
-                forward_diff = max(forward_diff, abs(h_n[k - 1, 0, j - 1].item() - row[f"h{tag(k)}_t{T}_{j}{sfx}"]))
+                got = row[f"h{tag(k)}_t{T}_{j}{sfx}"]
+                forward_diff = max(forward_diff, abs(h_n[k - 1, 0, j - 1].item() - got))
                 if spec.cell == "lstm":
                     forward_diff = max(forward_diff, abs(state[1][k - 1, 0, j - 1].item()
                                                          - row[f"c{tag(k)}_t{T}_{j}{sfx}"]))

@@ -128,8 +128,8 @@ def check(seed: int) -> tuple[float, float, int]:
             a = ACT[spec.activations[-1]](head(out[t - 1]))
             for j in range(outs):
                 y = sample[f"y{j + 1}{spec.suffix(t)}"]
-                if f"a_o{j + 1}{spec.suffix(t)}{sfx}" in row:
-                    forward_diff = max(forward_diff, abs(a[j].item() - row[f"a_o{j + 1}{spec.suffix(t)}{sfx}"]))
+                name = f"a_o{j + 1}{spec.suffix(t)}{sfx}"
+                forward_diff = max(forward_diff, abs(a[j].item() - row[name]))
                 if t < first:  # outside the truncated gradient: a value only
                     a_j = a[j].detach()
                 else:

@@ -57,7 +57,11 @@ def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
     links |= {format_rate(rate): f"images/{path.name}"
               for rate, path in zip(config.learning_rates, plots, strict=False)}
 
-    if config.data is not None:  # a data set and an optimizer: step 1 worked for one sample
+    if hasattr(config.network, "cell"):  # recurrent: one step of BPTT worked
+        from sheetgen.report.recurrent import build_recurrent_document
+
+        doc = build_recurrent_document(config, runs, links)
+    elif config.data is not None:  # a data set and an optimizer: step 1 worked for one sample
         from sheetgen.report.training import build_training_document
 
         doc = build_training_document(config, runs, links)

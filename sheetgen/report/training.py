@@ -62,6 +62,7 @@ def _worked_update(opt: optim.OptimizerSpec, p: str, before: Mapping[str, float]
     """(left side, right side with step 1's numbers, result from the next row) per equation."""
     o = _operand
     g = o(before["dE_d" + p])
+    g2 = f"({g})" if r"\times" in g else g   # 1.7 \times 10^{-5} squared: (…)^{2}
     t = int(before["iteration"])
     eps = rf" + {o(opt.epsilon)}" if opt.epsilon != 0 else ""
 
@@ -81,7 +82,7 @@ def _worked_update(opt: optim.OptimizerSpec, p: str, before: Mapping[str, float]
     elif opt.name == "rmsprop":
         s = f"s_{p}"
         lines.append((state("s"),
-                      rf"{o(opt.beta)} \cdot {o(before[s])} + (1 - {o(opt.beta)}) \cdot {g}^{{2}}", new(s)))
+                      rf"{o(opt.beta)} \cdot {o(before[s])} + (1 - {o(opt.beta)}) \cdot {g2}^{{2}}", new(s)))
         root = o(after[s]) if after else state("s")
         lines.append((symbol(p), rf"{o(before[p])} - {o(rate)} \cdot {g} / (\sqrt{{{root}}}{eps})", new(p)))
     elif opt.name == "adam":
@@ -89,7 +90,8 @@ def _worked_update(opt: optim.OptimizerSpec, p: str, before: Mapping[str, float]
         lines.append((state("m"), rf"{o(opt.beta1)} \cdot {o(before[m])} + (1 - {o(opt.beta1)}) \cdot {g}",
                       new(m)))
         lines.append((state("s"),
-                      rf"{o(opt.beta2)} \cdot {o(before[s])} + (1 - {o(opt.beta2)}) \cdot {g}^{{2}}", new(s)))
+                      rf"{o(opt.beta2)} \cdot {o(before[s])} + (1 - {o(opt.beta2)}) \cdot {g2}^{{2}}",
+                      new(s)))
         m1 = o(after[m]) if after else state("m")
         s1 = o(after[s]) if after else state("s")
         if opt.bias_correction:

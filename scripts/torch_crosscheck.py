@@ -63,7 +63,8 @@ def check(seed: int) -> tuple[float, float, int]:
     """(largest forward difference, largest gradient difference, values compared)."""
     config = from_mapping(case(seed))
     spec, data = config.network, config.data
-    row = trace(config.equations(), config.setup, 0.1, 1).row(0)
+    training = config.training()
+    row = trace(training.network, training.setup, 0.1, 1).row(0)
     v = config.setup.values()
     L, H, T = len(spec.hidden), spec.hidden[0], spec.steps
     tag = (lambda k: "") if L == 1 else str

@@ -1,6 +1,7 @@
-"""Recurrent networks (rnn, lstm, gru) unrolled over time: forward equations written out step by
-step, backward (backpropagation through time) derived by the same reverse-mode differentiation
-as the dense networks (`Expression.derivative`).
+"""Recurrent networks (rnn, lstm, gru) unrolled over time: the `[network]` table with a `cell`,
+its names, sizes and limits, its sequences as data, and its layers (core/layers/rnn.py, lstm.py,
+gru.py, then dense or time_dense). Their backward pass (backpropagation through time) is derived
+like every network's (core/backward.py).
 
 Names, one vocabulary for code, sheets and report (``<L>`` is the recurrent layer's number when
 there are stacked layers, else nothing; ``t`` the time step, ``j`` the unit, ``k`` its source):
@@ -10,6 +11,7 @@ there are stacked layers, else nothing; ``t`` the time step, ``j`` the unit, ``k
     c<L>_t<t>_<j>        lstm cell state; c<L>_t0_<j> its initial value
     i f g o …_t<t>_<j>   lstm gates (input, forget, cell candidate, output)
     r z n …_t<t>_<j>     gru gates (reset, update, candidate)
+    z<g><L>_t<t>_<j>     a gate's net input (zf_t1_1; rnn: zh_t1_1)
     Wx<g><L>_<j>_<k>     weight from input k (or the layer below's unit k) into gate g's unit j
     Wh<g><L>_<j>_<k>     weight from h_{t−1} unit k into gate g's unit j
     b<g><L>_<j>          bias (gru's candidate has two: bxn and bhn, as in PyTorch)
@@ -18,8 +20,8 @@ For rnn the "gate" is h itself (Wxh, Whh, bh). The dense layers after the recurr
 the dense names (w1…, b1…, o1…, a_o1…, hidden ones d<l>_<j>), with ``_t<t>`` when there is an
 output at every step (many-to-many); targets are y<k> (many-to-one) or y<k>_t<t>.
 
-δ columns: ∂E_total/∂(net input) of every neuron with weights (rnn's h, each gate, the dense
-neurons), ∂E_total/∂c for c and ∂E_total/∂h for lstm's and gru's h, which have no net input.
+δ columns δ_x = ∂E_total/∂x: of every net (zh, zi, …, the dense pre-activations), and of c and
+of lstm's and gru's h.
 Each weight's gradient is the sum over the steps of δ · source. With ``bptt = k`` the backward
 pass covers the last k steps only: the gradient is that of E_total with everything computed at
 steps before T − k + 1 held constant.
@@ -27,26 +29,12 @@ steps before T − k + 1 held constant.
 
 from __future__ import annotations
 
-import ast
 import math
 import random
 import re
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 
-from sheetgen.core.expressions import Expression, mul
-from sheetgen.core.model import Network, Quantity
-from sheetgen.core.network import (
-    MAX_COLUMNS,
-    MAX_FORMULA,
-    ColumnSpec,
-    Derivation,
-    _expr,
-    _name,
-    _sum,
-    _weighted_sum,
-    pretty,
-)
+from sheetgen.core.network import MAX_COLUMNS, MAX_FORMULA
 from sheetgen.errors import ConfigError
 
 CELLS = ("rnn", "lstm", "gru")
@@ -248,8 +236,11 @@ class RecurrentSpec:
         """The first step the backward pass reaches."""
         return 1 if self.bptt == 0 else self.steps - self.bptt + 1
 
-    def derivation(self) -> Derivation:
-        return derive_cached(self)
+    is_reference = False
+    gradients = None                        # δ columns (core/presets.py)
+
+    def layer_objects(self) -> tuple:
+        return layers(self)
 
     def describe(self) -> str:
         """'lstm 3, 5 steps, last -> 1: identity; half_sse' for the settings block."""
@@ -263,8 +254,9 @@ class RecurrentSpec:
 
     @property
     def per_step(self) -> tuple[int, int]:
-        """Forward and δ columns of one step of the recurrent layers, per hidden unit."""
-        return {"rnn": (1, 1), "lstm": (6, 6), "gru": (4, 4)}[self.cell]
+        """Forward and δ columns of one step of the recurrent layers, per hidden unit (the
+        nets, gates and states; the δs of the nets and states)."""
+        return {"rnn": (2, 1), "lstm": (10, 6), "gru": (7, 4)}[self.cell]
 
     def sample_columns(self) -> int:
         """One sample's columns: inputs, targets, forward, errors, δ (without E_total)."""
@@ -319,293 +311,34 @@ def draw_values(spec: RecurrentSpec, given: dict[str, float]) -> dict[str, float
     return values
 
 
-# --- the equations ------------------------------------------------------------------------------
+# --- the layers ---------------------------------------------------------------------------------
 
-_ACT = {"sigmoid": "sigmoid({})", "tanh": "tanh({})", "relu": "relu({})", "identity": "{}"}
+def layers(spec: RecurrentSpec) -> tuple:
+    """The recurrent layers (core/layers/rnn.py, lstm.py, gru.py), then the dense ones: `Dense`
+    on the last step's h (many-to-one) or `TimeDense` at every step (many-to-many)."""
+    from sheetgen.core.layers import LAYERS
+    from sheetgen.core.layers.dense import Dense
 
-
-@dataclass
-class _Graph:
-    """The unrolled graph: columns in order, with the nets (weighted sums) as virtual nodes that
-    get a δ column but no column of their own."""
-
-    formulas: dict[str, Expression] = field(default_factory=dict)   # virtual and real
-    columns: list[ColumnSpec] = field(default_factory=list)
-    delta_of: dict[str, str] = field(default_factory=dict)          # node -> its δ column
-    inlined: dict[str, str] = field(default_factory=dict)           # column -> its text, nets inlined
-    nets: dict[str, str] = field(default_factory=dict)              # net node -> its text
-
-    def net(self, name: str, text: str, neuron: str) -> str:
-        self.formulas[name] = Expression.parse(text)
-        self.nets[name] = text
-        self.delta_of[name] = "delta_" + neuron
-        return name
-
-    def column(self, name: str, text: str, block: str, layer: int = 0, header: str | None = None) -> None:
-        expression = Expression.parse(text)
-        self.formulas[name] = expression
-        used = {n: f"({self.nets[n]})" for n in expression.names if n in self.nets}
-        self.inlined[name] = expression.substitute(used).text if used else text
-        self.columns.append(ColumnSpec(name, header or name, block, layer))
-
-
-def _cell_step(g: _Graph, spec: RecurrentSpec, layer: int, t: int) -> None:
-    """The forward equations of one recurrent layer at one step."""
-    size = spec.hidden[layer - 1]
-    src, m = spec.sources(layer, t), spec.matrices(layer)
-    prev = [spec.unit("h", layer, t - 1, k) for k in range(1, size + 1)]
-
-    def net(gate: str, j: int, recurrent: bool = True, bias: bool = True) -> str:
-        text = _weighted_sum(m["x" + gate][j], src, spec.gate_biases(layer, gate)[j] if bias else None)
-        if recurrent:
-            text += " + " + _weighted_sum(m["h" + gate][j], prev, None)
-        return text
-
-    units = range(size)
-    u = lambda kind, j: spec.unit(kind, layer, t, j + 1)  # noqa: E731
-    z = lambda kind, j: "z" + u(kind, j) + "_net"  # noqa: E731
-    if spec.cell == "rnn":
-        for j in units:
-            g.net(z("h", j), net("h", j), u("h", j))
-            g.column(u("h", j), _ACT[spec.activation].format(z("h", j)), "act", layer)
-        return
-    if spec.cell == "lstm":
-        for gate, act in (("i", "sigmoid"), ("f", "sigmoid"), ("g", "tanh"), ("o", "sigmoid")):
-            for j in units:
-                g.net(z(gate, j), net(gate, j), u(gate, j))
-                g.column(u(gate, j), f"{act}({z(gate, j)})", "act", layer)
-        for j in units:
-            c_prev = spec.unit("c", layer, t - 1, j + 1)
-            g.column(u("c", j), f"{u('f', j)} * {c_prev} + {u('i', j)} * {u('g', j)}", "act", layer)
-        for j in units:
-            g.column(u("h", j), f"{u('o', j)} * tanh({u('c', j)})", "act", layer)
-            g.delta_of[u("h", j)] = "delta_" + u("h", j)
-        for j in units:
-            g.delta_of[u("c", j)] = "delta_" + u("c", j)
-        return
-    # gru, as PyTorch: n = tanh(Wxn·x + bxn + r ⊙ (Whn·h + bhn)), h = (1 − z) ⊙ n + z ⊙ h_prev
-    for gate in ("r", "z"):
-        for j in units:
-            g.net(z(gate, j), net(gate, j), u(gate, j))
-            g.column(u(gate, j), f"sigmoid({z(gate, j)})", "act", layer)
-    for j in units:
-        inner = _weighted_sum(m["hn"][j], prev, spec.extra_biases(layer)[j])
-        g.net(z("n", j), f"{net('n', j, recurrent=False)} + {u('r', j)} * ({inner})", u("n", j))
-        g.column(u("n", j), f"tanh({z('n', j)})", "act", layer)
-    for j in units:
-        h_prev = prev[j]
-        g.column(u("h", j), f"(1 - {u('z', j)}) * {u('n', j)} + {u('z', j)} * {h_prev}", "act", layer)
-        g.delta_of[u("h", j)] = "delta_" + u("h", j)
-
-
-def _dense_step(g: _Graph, spec: RecurrentSpec, t: int) -> None:
-    for layer in range(1, len(spec.dense) + 1):
-        weights, biases = spec.dense_weights(layer), spec.dense_biases(layer)
-        sources = spec.dense_sources(layer, t)
-        kind = spec.activations[layer - 1]
-        for j, n in enumerate(spec.neurons(layer, t)):
-            g.column(n, _weighted_sum(weights[j], sources, biases[j]), "pre", len(spec.hidden) + layer)
-            g.delta_of[n] = "delta_" + n
-        for n in spec.neurons(layer, t):
-            g.column("a_" + n, _ACT[kind].format(n), "act", len(spec.hidden) + layer)
-
-
-def _loss_term(loss: str, y: str, a: str) -> str:
-    return {"half_sse": f"0.5 * ({y} - {a}) ** 2", "sse": f"({y} - {a}) ** 2",
-            "mse": f"({y} - {a}) ** 2",
-            "binary_cross_entropy": f"-({y} * ln({a}) + (1 - {y}) * ln(1 - {a}))"}[loss]
-
-
-def derive(spec: RecurrentSpec) -> Derivation:
-    """The unrolled network's columns and equations: forward written out, backward derived."""
-    spec.check()
-    g = _Graph()
-    nexts: dict[str, Expression] = {}
-    rate = "learning_rate"
+    cell = LAYERS[spec.cell]
+    out = []
     for layer in range(1, len(spec.hidden) + 1):
-        for w in spec.recurrent_weights(layer):
-            g.columns.append(ColumnSpec(w, w, "weights", layer))
-        for b in spec.recurrent_biases(layer):
-            g.columns.append(ColumnSpec(b, b, "biases", layer))
-    for layer in range(1, len(spec.dense) + 1):
-        for row in spec.dense_weights(layer):
-            for w in row:
-                g.columns.append(ColumnSpec(w, w, "weights", len(spec.hidden) + layer))
-        for b in spec.dense_biases(layer):
-            g.columns.append(ColumnSpec(b, b, "biases", len(spec.hidden) + layer))
-    for name in spec.weight_names + spec.bias_names:
-        nexts[name] = Expression.parse(f"{name} - {rate} * dE_d{name}")
-    for name in spec.initial_names:
-        g.columns.append(ColumnSpec(name, name, "initial"))
-        nexts[name] = Expression.parse(name)
-
-    errors: list[str] = []
-    targets = set(spec.targets)
-    for t in range(1, spec.steps + 1):
-        for x in spec.sources(1, t):
-            g.columns.append(ColumnSpec(x, x, "inputs"))
-            nexts[x] = Expression.parse(x)
-        for layer in range(1, len(spec.hidden) + 1):
-            _cell_step(g, spec, layer, t)
-        if t in spec.out_steps:
-            _dense_step(g, spec, t)
-            outputs = spec.neurons(len(spec.dense), t)
-            for k, _o in enumerate(outputs, start=1):
-                y = f"y{k}{spec.suffix(t)}"
-                assert y in targets
-                g.columns.append(ColumnSpec(y, y, "targets"))
-                nexts[y] = Expression.parse(y)
-            for k, o in enumerate(outputs, start=1):
-                e = f"E{k}{spec.suffix(t)}"
-                g.column(e, _loss_term(spec.loss, f"y{k}{spec.suffix(t)}", "a_" + o), "errors")
-                errors.append(e)
-    total = _sum([_name(e) for e in errors])
-    if spec.loss == "mse" and len(errors) > 1:
-        total = ast.BinOp(total, ast.Div(), ast.Constant(len(errors)))
-    g.column("E_total", _expr(total).text, "total")
-
-    deltas, gradients = _backward(spec, g)
-    # A derivative may read a net (relu's slope): written out, as in the forward formula.
-    for name, d in deltas.items():
-        used = {n: f"({g.nets[n]})" for n in d.names if n in g.nets}
-        if used:
-            deltas[name] = d.substitute(used)
-    for name in _delta_order(spec):
-        g.columns.append(ColumnSpec(name, delta_header(name), "delta", 0))
-        g.formulas[name] = deltas[name]
-        g.inlined[name] = deltas[name].text
-    layer_of = {c.quantity: c.layer for c in g.columns if c.block in ("weights", "biases")}
-    for name in spec.weight_names + spec.bias_names:
-        g.columns.append(ColumnSpec("dE_d" + name, "dE_d" + name, "gradient", layer_of[name]))
-        g.inlined["dE_d" + name] = gradients[name].text
-    g.columns.append(ColumnSpec("iteration", "iteration", "iteration", integer=True))
-    nexts["iteration"] = Expression.parse("iteration + 1")
-
-    gradient_names = {"dE_d" + n for n in spec.weight_names + spec.bias_names}
-    quantities = tuple(
-        Quantity(c.quantity, Expression.parse(g.inlined[c.quantity]) if c.quantity in g.inlined else None,
-                 nexts.get(c.quantity), c.quantity in gradient_names)
-        for c in g.columns)
-    # Column order: parameters, initial states, then per step; Network wants each formula after
-    # what it reads, which this order gives.
-    net = Network(quantities, frozenset({rate}))
-    return Derivation(spec, net, tuple(g.columns), tuple(equation_lines(spec)),
-                      tuple(derivation_lines(spec, deltas)), deltas)
-
-
-def delta_header(name: str) -> str:
-    """δh_t3_1 for a recurrent unit, δ_o1_t3 for a dense neuron (as the dense sheets)."""
-    rest = name[len("delta_"):]
-    return ("δ_" if re.match(r"[od]\d", rest) else "δ") + rest
-
-
-def _delta_order(spec: RecurrentSpec) -> list[str]:
-    """δ columns in an order where each reads only those before it: from the last step back,
-    at each step the dense layers from the output down, then the recurrent layers from the top."""
-    names = []
-    for t in range(spec.steps, spec.active_from - 1, -1):
-        if t in spec.out_steps:
-            for layer in range(len(spec.dense), 0, -1):
-                names += ["delta_" + n for n in spec.neurons(layer, t)]
-        for layer in range(len(spec.hidden), 0, -1):
-            units = range(1, spec.hidden[layer - 1] + 1)
-            kinds = {"rnn": ("h",), "lstm": ("h", "c", "o", "i", "f", "g"),
-                     "gru": ("h", "z", "n", "r")}[spec.cell]
-            for kind in kinds:
-                names += ["delta_" + spec.unit(kind, layer, t, j) for j in units]
-    return names
-
-
-def _closed(spec: RecurrentSpec, node: str) -> str | None:
-    """δ of an output whose general form would divide by an activation (sigmoid with
-    binary cross-entropy): a − y."""
-    if spec.loss != "binary_cross_entropy" or not node.startswith("o"):
-        return None
-    k = node[1:].split("_")[0]
-    return f"a_{node} - y{k}{node[len('o' + k):]}"
-
-
-def _backward(spec: RecurrentSpec, g: _Graph) -> tuple[dict[str, Expression], dict[str, Expression]]:
-    """Reverse mode over the unrolled graph: each node's adjoint is the sum over the nodes that
-    use it of their adjoint times their local derivative; a node with a δ column is read by
-    name from then on. Nodes of steps the truncation leaves out get no adjoint."""
-    formulas = g.formulas
-    known = {f.text: name for name, f in formulas.items()
-             if not isinstance(f.tree, ast.Name) and name not in g.nets and not name.startswith("E")}
-    users: dict[str, list[str]] = {}
-    for name, f in formulas.items():
-        for used in f.names:
-            users.setdefault(used, []).append(name)
-    first = spec.active_from
-    adjoint: dict[str, ast.expr] = {"E_total": ast.Constant(1)}
-    deltas: dict[str, Expression] = {}
-    for name in reversed(list(formulas)):
-        if name == "E_total":
-            continue
-        t = step_of(name)
-        if t is not None and t < first:
-            continue
-        terms = [mul(adjoint[u], formulas[u].derivative(name).replace(known).tree)
-                 for u in users.get(name, []) if u in adjoint]
-        closed = _closed(spec, name)
-        adjoint[name] = _sum(terms)
-        if name in g.delta_of:
-            column = g.delta_of[name]
-            deltas[column] = Expression.parse(closed) if closed else _expr(adjoint[name])
-            adjoint[name] = _name(column)
-    gradients = {}
-    for p in spec.weight_names + spec.bias_names:
-        terms = [mul(adjoint[u], formulas[u].derivative(p).replace(known).tree)
-                 for u in users.get(p, []) if u in adjoint]
-        gradients[p] = _expr(_sum(terms))
-    return deltas, gradients
-
-
-@lru_cache(maxsize=16)
-def derive_cached(spec: RecurrentSpec) -> Derivation:
-    return derive(spec)
-
-
-# --- text ---------------------------------------------------------------------------------------
-
-def equation_lines(spec: RecurrentSpec) -> list[str]:
-    """The equations of one step, as the README writes them (⊙: unit by unit)."""
-    act = {"tanh": "tanh", "sigmoid": "σ", "relu": "relu", "identity": ""}[spec.activation]
-    output = "every step (many-to-many)" if spec.output == "every" else "the last step (many-to-one)"
-    lines = [f"{spec.cell}, hidden {'-'.join(map(str, spec.hidden))}, {spec.steps} steps, output {output}"]
-    if spec.cell == "rnn":
-        lines.append(f"h_t = {act}(Wxh·x_t + Whh·h_(t−1) + bh)")
-    elif spec.cell == "lstm":
-        lines += ["i_t = σ(Wxi·x_t + Whi·h_(t−1) + bi)", "f_t = σ(Wxf·x_t + Whf·h_(t−1) + bf)",
-                  "g_t = tanh(Wxg·x_t + Whg·h_(t−1) + bg)", "o_t = σ(Wxo·x_t + Who·h_(t−1) + bo)",
-                  "c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t", "h_t = o_t ⊙ tanh(c_t)"]
-    else:
-        lines += ["r_t = σ(Wxr·x_t + Whr·h_(t−1) + br)", "z_t = σ(Wxz·x_t + Whz·h_(t−1) + bz)",
-                  "n_t = tanh(Wxn·x_t + bxn + r_t ⊙ (Whn·h_(t−1) + bhn))",
-                  "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_(t−1)"]
-    o = spec.neurons(len(spec.dense), spec.out_steps[-1])[0]
-    dense_act = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "identity": ""}[spec.activations[-1]]
-    where = "every step" if spec.output == "every" else f"step {spec.steps}"
-    lines.append(f"{o} = w·h_t + b at {where};  a_{o} = {dense_act}({o})")
-    lines.append(f"E_total = {'mean' if spec.loss == 'mse' else 'sum'} of {spec.loss} terms "
-                 f"over the outputs{' and steps' if spec.output == 'every' else ''}")
-    return lines
-
-
-def derivation_lines(spec: RecurrentSpec, d: dict[str, Expression]) -> list[str]:
-    """Backpropagation through time, in words and the first unit's δ of the first layer."""
-    t = spec.steps
-    lines = [f"δ runs from step {t} back to step {spec.active_from}"
-             + (f" (bptt = {spec.bptt}: steps before {spec.active_from} held constant)" if spec.bptt else ""),
-             "δh_t = ∂E_total/∂h_t: from the output at t and from step t+1's nets through Wh",
-             f"each gradient = Σ over the steps of δ · source, e.g. dE_dWx{spec.gates[0]}_1_1 = "
-             f"Σ_t δ{spec.gates[0]}_t_1 · x1_t"]
-    if spec.cell == "lstm":
-        lines.insert(2, "δc_t = δh_t·o_t·(1 − tanh²c_t) + δc_(t+1)·f_(t+1)")
-    name = "delta_" + spec.unit("h", 1, spec.active_from, 1)
-    if name in d:
-        lines.append(f"δh_t{spec.active_from}_1 = {pretty(d[name].text)}"[:240])
-    return lines
+        top = layer == len(spec.hidden)
+        out.append(cell(layer, spec.layer_inputs(layer), spec.hidden[layer - 1], spec.steps,
+                        spec.tag(layer), "last" if top and spec.output == "last" else "every",
+                        spec.active_from, spec.activation if spec.cell == "rnn" else spec.cell))
+    for k in range(1, len(spec.dense) + 1):
+        index = len(spec.hidden) + k
+        weights = tuple(map(tuple, spec.dense_weights(k)))
+        names = tuple(n[:-len(spec.suffix(spec.steps))] if spec.output == "every" else n
+                      for n in spec.neurons(k, spec.steps))
+        if spec.output == "every":
+            out.append(LAYERS["time_dense"](index, names, weights, tuple(spec.dense_biases(k)),
+                                            spec.steps, spec.activations[k - 1], spec.active_from))
+        else:
+            sources = tuple(spec.dense_sources(k, spec.steps))
+            out.append(Dense(index, names, sources, weights, tuple(spec.dense_biases(k)),
+                             spec.activations[k - 1], (), True))
+    return tuple(out)
 
 
 # --- limits -------------------------------------------------------------------------------------

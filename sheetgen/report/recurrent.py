@@ -12,13 +12,12 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
-from sheetgen.config import Config
-from sheetgen.core import optim
 from sheetgen.core.model import Trace
 from sheetgen.core.recurrent import RecurrentSpec, step_of
+from sheetgen.core.training import PER_SAMPLE, Training
 from sheetgen.report.document import SHOWN_WEIGHTS, Document, Heading, Image, Math, _results, equation
 from sheetgen.report.latex import number, partial, render_lines, symbol
-from sheetgen.report.training import _rules, _worked_update, training_formula
+from sheetgen.report.training import _worked_update
 
 LOSS = "E_total"
 
@@ -27,17 +26,18 @@ def _shown_steps(spec: RecurrentSpec) -> list[int]:
     return list(range(1, spec.steps + 1)) if spec.steps <= 3 else [1, spec.steps]
 
 
-def build_recurrent_document(config: Config, runs: Mapping[float, Trace],
+def build_recurrent_document(training: Training, runs: Mapping[float, Trace],
                              images: Mapping[str, str]) -> Document:
-    spec, data, opt = config.network, config.data, config.optimizer
-    derivation = spec.derivation()
-    base = derivation.network
-    rates = list(config.learning_rates)
+    spec, data, opt = training.spec, training.data, training.optimizer
+    base = training.one_sample
+    rates = list(training.learning_rates)
     run = runs[rates[0]]
     first = run.row(0)
     after = run.row(1) if run.iterations > 1 else None
     k, n = data.batch_size, data.n
-    per_sample = {c.quantity for c in derivation.columns if c.block in optim.PER_SAMPLE}
+    suffix = "" if k == 1 else "_s1"
+    per_sample = {c.quantity.removesuffix(suffix) for c in training.columns
+                  if c.block in PER_SAMPLE and c.quantity.endswith(suffix)}
 
     def named(x: str) -> str:
         return x if k == 1 else f"{x}_s1"
@@ -45,7 +45,7 @@ def build_recurrent_document(config: Config, runs: Mapping[float, Trace],
     sample_loss = LOSS if k == 1 else "E_s1"
     values = dict(first) | {x: first[named(x)] for x in per_sample} | {LOSS: first[sample_loss]}
     which = int(first[named("sample")]) if k < n else 1
-    parameters = optim.trained_parameters(spec)
+    parameters = training.trained
     for p in parameters:  # sample 1's own gradient
         values["dE_d" + p] = (first["dE_d" + p] if k == 1
                               else base.quantity("dE_d" + p).formula.evaluate(values))
@@ -56,14 +56,15 @@ def build_recurrent_document(config: Config, runs: Mapping[float, Trace],
     doc.para(f"{article} {kind} ({spec.describe()}) trained on {n} sequences of {spec.steps} steps with "
              f"{opt.describe()}. This page works through step 1 by hand — the forward pass over the "
              "time steps, then backpropagation through time — and shows training at each learning "
-             f"rate. Every number comes from the same run as the workbooks {config.basename}.xlsx and "
-             f".ods, {config.iterations} steps per learning rate.")
+             f"rate. Every number comes from the same run as the workbooks {training.basename}.xlsx "
+             f"and .ods, {training.iterations} steps per learning rate.")
     doc.add(Heading(2, "The network, unrolled over time"),
             Image(images["network"], "the network unrolled over its time steps"))
     doc.para("The same weights are used at every step; each step's state feeds the next. "
              "The equations of one step (⊙: unit by unit):")
-    for line in derivation.equations[1:-2]:
-        doc.para(line)
+    for line in training.equations:
+        if not line.startswith(("E", "⋮")):
+            doc.para(line)
 
     # --- forward
     doc.add(Heading(2, f"Forward pass (sample {which} of step 1)"))
@@ -86,8 +87,8 @@ def build_recurrent_document(config: Config, runs: Mapping[float, Trace],
     doc.add(Heading(2, "Backpropagation through time, one step worked"))
     last = spec.steps
     back = [t for t in (last, last - 1) if t >= spec.active_from]
-    doc.para("A δ column holds ∂E_total/∂(net input) of each neuron with weights (each gate, rnn's "
-             "h, the outputs) and ∂E_total/∂c_t, ∂E_total/∂h_t for states without one. They run "
+    doc.para("A δ column δ_x holds ∂E_total/∂x: of each net (z…: a gate's, rnn's h's, the "
+             "outputs') and of the states c_t and, for lstm and gru, h_t. They run "
              f"from step {last} back to step {spec.active_from}"
              + (f" (bptt = {spec.bptt}: the earlier steps are held constant)" if spec.bptt else "")
              + f"; here step {last}" + (f" and then step {last - 1}, whose δs read step {last}'s"
@@ -98,7 +99,7 @@ def build_recurrent_document(config: Config, runs: Mapping[float, Trace],
             doc.add(equation(symbol(q.name), render_lines(q.formula), render_lines(q.formula, values),
                              number(values[q.name])))
     g = spec.gates[0]
-    tag = spec.tag(1)
+    tag = spec.tag(len(spec.hidden))
     for w in (f"Wx{g}{tag}_1_1", f"Wh{g}{tag}_1_1"):
         doc.para("Each weight is used at every step, so its gradient is the sum over the steps "
                  "of δ times what the weight multiplies:" if w.startswith("Wx") else
@@ -111,21 +112,21 @@ def build_recurrent_document(config: Config, runs: Mapping[float, Trace],
         doc.para(f"The step's gradient {how} its {k} samples' sums, as the workbook's gradient "
                  "column computes it:")
         p = f"Wx{g}{tag}_1_1"
-        doc.add(equation(partial(LOSS, p), render_lines(training_formula(config, "dE_d" + p), first),
-                         number(first["dE_d" + p])))
+        formula = training.network.quantity("dE_d" + p).formula
+        doc.add(equation(partial(LOSS, p), render_lines(formula, first), number(first["dE_d" + p])))
 
     # --- update
     doc.add(Heading(2, f"Update: {opt.name}"))
     doc.para("The update equations, exactly as the sheet computes them (", Math("g"),
              " a parameter's gradient in the row):")
-    for rule in _rules(opt):
+    for rule in opt.latex_lines():
         doc.add(equation(rule))
     doc.para("With ", Math(rf"\mathit{{lr}} = {number(rates[0])}"), ", the first rate, step 1 moves "
              f"the first {min(SHOWN_WEIGHTS, len(parameters))} of the {len(parameters)} parameters to "
              "their values in step 2:")
     for p in parameters[:SHOWN_WEIGHTS]:
-        for lhs, worked, result in _worked_update(opt, p, first, after, rates[0]):
+        for lhs, worked, result in _worked_update(training, p, first, after, rates[0]):
             doc.add(equation(f"{lhs}^{{+}}", worked, *([result] if result is not None else [])))
 
-    _results(doc, config, runs, images, LOSS)
+    _results(doc, training, runs, images, LOSS)
     return doc

@@ -122,15 +122,17 @@ class Net:
                 b = {g: q[("b", layer, g)] for g in GATES[self.cell]}
                 hp = h[layer]
                 st = {"inp": inp, "hp": hp}
+                nets = {}
                 if self.cell == "rnn":
                     z = Wx["h"] @ inp + Wh["h"] @ hp + b["h"]
                     hn = ACT[self.activation](z)
                     st.update(z=z, h=hn)
+                    nets["zh"] = z
                 elif self.cell == "lstm":
-                    gi = sigmoid(Wx["i"] @ inp + Wh["i"] @ hp + b["i"])
-                    gf = sigmoid(Wx["f"] @ inp + Wh["f"] @ hp + b["f"])
-                    gg = np.tanh(Wx["g"] @ inp + Wh["g"] @ hp + b["g"])
-                    go = sigmoid(Wx["o"] @ inp + Wh["o"] @ hp + b["o"])
+                    for k in "ifgo":
+                        nets["z" + k] = Wx[k] @ inp + Wh[k] @ hp + b[k]
+                    gi, gf = sigmoid(nets["zi"]), sigmoid(nets["zf"])
+                    gg, go = np.tanh(nets["zg"]), sigmoid(nets["zo"])
                     cn = gf * c[layer] + gi * gg
                     hn = go * np.tanh(cn)
                     st.update(i=gi, f=gf, g=gg, o=go, c=cn, cp=c[layer], h=hn)
@@ -139,10 +141,12 @@ class Net:
                         for j, val in enumerate(st[k]):
                             v[f"{name}{tag}_t{t}_{j + 1}"] = val
                 else:
-                    r = sigmoid(Wx["r"] @ inp + Wh["r"] @ hp + b["r"])
-                    z = sigmoid(Wx["z"] @ inp + Wh["z"] @ hp + b["z"])
+                    nets["zr"] = Wx["r"] @ inp + Wh["r"] @ hp + b["r"]
+                    nets["zz"] = Wx["z"] @ inp + Wh["z"] @ hp + b["z"]
+                    r, z = sigmoid(nets["zr"]), sigmoid(nets["zz"])
                     inner = Wh["n"] @ hp + q[("bhn", layer)]
-                    n = np.tanh(Wx["n"] @ inp + b["n"] + r * inner)
+                    nets["zn"] = Wx["n"] @ inp + b["n"] + r * inner
+                    n = np.tanh(nets["zn"])
                     hn = (1 - z) * n + z * hp
                     st.update(r=r, z=z, n=n, inner=inner, h=hn)
                     for k in ("r", "z", "n"):
@@ -150,6 +154,9 @@ class Net:
                             v[f"{k}{tag}_t{t}_{j + 1}"] = val
                 for j, val in enumerate(hn):
                     v[f"h{tag}_t{t}_{j + 1}"] = val
+                for k, vec in nets.items():
+                    for j, val in enumerate(vec):
+                        v[f"{k}{tag}_t{t}_{j + 1}"] = val
                 h[layer] = hn
                 cache[(t, layer)] = st
                 inp = hn
@@ -169,8 +176,8 @@ class Net:
                     yk = y[f"y{j + 1}{self.sfx(t)}"]
                     e = {"half_sse": 0.5 * (yk - aj) ** 2, "sse": (yk - aj) ** 2, "mse": (yk - aj) ** 2,
                          "binary_cross_entropy": -(yk * np.log(aj) + (1 - yk) * np.log(1 - aj))}[self.loss]
-                    v[f"E{j + 1}{self.sfx(t)}"] = e
                     losses.append(e)
+                    v[f"E{len(losses)}"] = e       # numbered over every output of every step
         total = sum(losses) / len(losses) if self.loss == "mse" else sum(losses)
         v["E_total"] = total
         return v, cache, len(losses)
@@ -211,7 +218,7 @@ class Net:
                 if self.cell == "rnn":
                     dz = g * act_slope(self.activation, st["z"], st["h"])
                     deltas["h"] = dz
-                    named = {"h": dz}
+                    named = {"zh": dz}
                     d_h_prev = p[("Wh", layer, "h")].T @ dz
                     d_inp = p[("Wx", layer, "h")].T @ dz
                 elif self.cell == "lstm":
@@ -221,14 +228,14 @@ class Net:
                     deltas["f"] = dc * st["cp"] * st["f"] * (1 - st["f"])
                     deltas["g"] = dc * st["i"] * (1 - st["g"] ** 2)
                     dc_next[layer], f_next[layer] = dc, st["f"]
-                    named = {"h": g, "c": dc, **deltas}
+                    named = {"h": g, "c": dc, **{"z" + k: d_ for k, d_ in deltas.items()}}
                     d_h_prev = sum(p[("Wh", layer, k)].T @ deltas[k] for k in "ifgo")
                     d_inp = sum(p[("Wx", layer, k)].T @ deltas[k] for k in "ifgo")
                 else:
                     deltas["z"] = g * (st["hp"] - st["n"]) * st["z"] * (1 - st["z"])
                     deltas["n"] = g * (1 - st["z"]) * (1 - st["n"] ** 2)
                     deltas["r"] = deltas["n"] * st["inner"] * st["r"] * (1 - st["r"])
-                    named = {"h": g, **deltas}
+                    named = {"h": g, **{"z" + k: d_ for k, d_ in deltas.items()}}
                     dn_r = deltas["n"] * st["r"]
                     d_h_prev = (g * st["z"] + p[("Wh", layer, "r")].T @ deltas["r"]
                                 + p[("Wh", layer, "z")].T @ deltas["z"] + p[("Wh", layer, "n")].T @ dn_r)

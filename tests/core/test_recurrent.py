@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from sheetgen.config import from_mapping, validate
-from sheetgen.core import optim, recurrent
+from sheetgen.core import presets, recurrent
+from sheetgen.core.data import data_spec
 from sheetgen.core.model import trace
+from sheetgen.core.optimizers import OptimizerSpec, optimizer
 from sheetgen.errors import ConfigError
 from tests.core.recurrent_reference import Net, loss_of, run
 
@@ -67,9 +69,9 @@ def reference_net(config) -> Net:
 def check_rows(case: dict) -> int:
     config = from_mapping(case)
     validate(config)
-    net = config.equations()
+    training = config.training()
     rate = case["learning_rates"][0]
-    model = trace(net, config.setup, rate, config.iterations)
+    model = trace(training.network, training.setup, rate, config.iterations)
     data = config.data
     samples = [dict(zip(data.names, row, strict=True)) for row in data.rows]
     values = config.setup.values()
@@ -106,8 +108,9 @@ def check_finite_differences(case: dict) -> int:
     """Every gradient column of the first row against (E(p + h) − E(p − h)) / 2h of the numpy
     model (steps before the truncation held at the unperturbed values)."""
     config = from_mapping(case)
-    net = config.equations()
-    model = trace(net, config.setup, 0.1, 1).row(0)
+    training = config.training()
+    net = training.network
+    model = trace(net, training.setup, 0.1, 1).row(0)
     data = config.data
     samples = [dict(zip(data.names, row, strict=True)) for row in data.rows]
     k = data.batch_size
@@ -141,12 +144,12 @@ def test_truncation_leaves_out_the_early_steps():
     case = {"network": {"cell": "rnn", "hidden": [1], "bptt": 1},
             "data": {"samples": [{"x": [[0.5], [0.1], [-0.3]], "y": [0.2]}]}}
     config = from_mapping(case)
-    names = {c.quantity for c in config.network.derivation().columns}
-    assert "delta_h_t3_1" in names and "delta_h_t2_1" not in names
+    names = {c.quantity for c in config.training().columns}
+    assert "delta_zh_t3_1" in names and "delta_zh_t2_1" not in names
     full = from_mapping({**case, "network": {**case["network"], "bptt": 0}})
-    row_t = trace(config.equations(), config.setup, 0.1, 1).row(0)
-    row_f = trace(full.equations(), full.setup, 0.1, 1).row(0)
-    assert row_t["dE_dWxh_1_1"] == row_t["delta_h_t3_1"] * -0.3
+    row_t = trace(config.training().network, config.training().setup, 0.1, 1).row(0)
+    row_f = trace(full.training().network, full.training().setup, 0.1, 1).row(0)
+    assert row_t["dE_dWxh_1_1"] == row_t["delta_zh_t3_1"] * -0.3
     assert row_t["dE_dWxh_1_1"] != row_f["dE_dWxh_1_1"]
     assert row_t["E_total"] == row_f["E_total"]
 
@@ -154,9 +157,9 @@ def test_truncation_leaves_out_the_early_steps():
 def test_gradient_is_the_sum_over_steps():
     case = {"learning_rates": [0.1], "network": {"cell": "rnn", "hidden": [1]},
             "data": {"samples": [{"x": [[0.5], [0.1], [-0.3]], "y": 0.2}]}}
-    d = from_mapping(case).network.derivation()
-    g = d.network.quantity("dE_dWxh_1_1").formula.text
-    assert g == "delta_h_t1_1 * x1_t1 + delta_h_t2_1 * x1_t2 + delta_h_t3_1 * x1_t3"
+    net = from_mapping(case).training().network
+    g = net.quantity("dE_dWxh_1_1").formula.text
+    assert g == "delta_zh_t1_1 * x1_t1 + delta_zh_t2_1 * x1_t2 + delta_zh_t3_1 * x1_t3"
 
 
 @pytest.mark.parametrize("cell", recurrent.CELLS)
@@ -166,9 +169,10 @@ def test_column_count_by_arithmetic(cell):
     for hidden, steps, out, batch, n, opt in cases:
         spec = recurrent.RecurrentSpec(cell=cell, hidden=hidden, steps=steps, output=out, bptt=1)
         samples = [{n_: 0.1 for n_ in spec.inputs + spec.targets} for _ in range(n)]
-        training = optim.build(spec, optim.data_spec(spec, samples, batch, "mean", "inline"),
-                               optim.OptimizerSpec(name=opt))
-        states = len(optim.STATES[opt])
+        training = presets.training(spec, recurrent.draw_values(spec, {}),
+                                    data=data_spec(spec, samples, batch, "mean", "inline"),
+                                    optimizer=OptimizerSpec(name=opt))
+        states = len(optimizer(OptimizerSpec(name=opt)).states)
         assert spec.n_columns(batch, n, states) == len(training.columns)
 
 
@@ -207,7 +211,8 @@ def test_initial_state_given():
                            "data": {"samples": [{"x": [[0.1], [0.2]], "y": 0.5}]}})
     values = config.setup.values()
     assert (values["h_t0_1"], values["h_t0_2"], values["c_t0_1"], values["c_t0_2"]) == (0.1, 0.2, 0.3, 0.4)
-    assert np.isfinite(trace(config.equations(), config.setup, 0.1, 2).values).all()
+    training = config.training()
+    assert np.isfinite(trace(training.network, training.setup, 0.1, 2).values).all()
 
 
 RECURRENT_EXAMPLES = ["rnn-sum", "rnn-sine", "lstm-memory", "gru-memory"]
@@ -224,9 +229,9 @@ def test_every_recurrent_example_matches_numpy_and_trains(name):
     case = tomllib.loads(example_text(name))
     small = {**case, "iterations": 3, "learning_rates": case["learning_rates"][:1]}
     assert check_rows(small) > 0
-    config = from_mapping(case)
-    rate = config.learning_rates[-1]
-    losses = trace(config.equations(), config.setup, rate, config.iterations).column("E_total")
+    training = from_mapping(case).training()
+    rate = training.learning_rates[-1]
+    losses = trace(training.network, training.setup, rate, training.iterations).column("E_total")
     assert losses[-1] < losses[0] / 10, (losses[0], losses[-1])
 
 
@@ -236,11 +241,12 @@ def test_each_step_is_labelled_over_its_columns():
     config = from_mapping({"learning_rates": [0.1], "iterations": 2,
                            "network": {"cell": "rnn", "hidden": [2]},
                            "data": {"samples": [{"x": [[0.1], [0.2], [0.3]], "y": 0.5}]}})
-    sheet = build_sheet(config, 0.1)
+    sheet = build_sheet(config.training(), 0.1)
     spans = [c for c in sheet.cells if c.style == "step"]
     headers = {c.col: c.value for c in sheet.cells if c.row == sheet.header_row}
-    # forward t = 0 (h_t0), 1, 2, 3, then the backward pass from t = 3 down to 1
-    assert [c.value for c in spans] == ["t = 0", "t = 1", "t = 2", "t = 3", "t = 3", "t = 2", "t = 1"]
+    # h_t0 (t = 0); the inputs x1_t1, x1_t2, x1_t3; the forward steps; the backward pass from t = 3
+    assert [c.value for c in spans] == ["t = 0", "t = 1", "t = 2", "t = 3", "t = 1", "t = 2", "t = 3",
+                                        "t = 3", "t = 2", "t = 1"]
     for c in spans:
         assert c.row == sheet.header_row - 1
         step = int(c.value.split("= ")[1])

@@ -252,3 +252,37 @@ def test_each_step_is_labelled_over_its_columns():
         step = int(c.value.split("= ")[1])
         assert all(f"_t{step}" in headers[k] for k in range(c.col, c.col + c.span))
         assert f"_t{step}" not in headers.get(c.col + c.span, "") or c.value == "t = 3"
+
+
+def _longest_formula(training) -> int:
+    """As core/training.check_fits measures: 7-digit rows, the farthest parameter cell."""
+    from sheetgen.core.cells import column_letter, ref
+    from sheetgen.core.network import MAX_COLUMNS, spanner
+
+    column_of = {c.quantity: k for k, c in enumerate(training.columns)}
+    row, far = "1048576", column_letter(MAX_COLUMNS - 1)
+    data = set(training.data_names)
+
+    def reference(name: str) -> str:
+        if name in column_of:
+            return ref("xlsx", column_of[name], row)
+        if name in data:
+            return f"data!${far}$2:${far}${row}"
+        return f"${far}${row}"
+
+    span = spanner(column_of, "xlsx", row)
+    return max(1 + len((q.formula or q.next).to_formula(reference, ",", span))
+               for q in training.network.quantities)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_formula_length_by_arithmetic_is_an_upper_bound(seed):
+    rng = random.Random(seed)
+    cell = recurrent.CELLS[seed % 3]
+    spec = recurrent.RecurrentSpec(cell=cell, hidden=(rng.randint(1, 4),), steps=rng.randint(2, 12),
+                                   output=rng.choice(recurrent.OUTPUTS), bptt=rng.choice([0, 2]))
+    batch = rng.randint(1, 3)
+    samples = [{n: 0.1 for n in spec.inputs + spec.targets} for _ in range(batch)]
+    training = presets.training(spec, recurrent.draw_values(spec, {}),
+                                data=data_spec(spec, samples, None, "mean", "inline"))
+    assert _longest_formula(training) <= spec.longest_formula(batch)

@@ -23,7 +23,7 @@ def test_bptt_worked_with_the_models_numbers(tmp_path, name, batch):
                 plots=True)
     case["data"]["batch"] = batch
     config = from_mapping(case)
-    write_report(config)
+    write_report(config.training())
     markdown = (tmp_path / "report" / "README.md").read_text("utf-8")
     assert "## Backpropagation through time, one step worked" in markdown
     data, opt = config.data, config.optimizer

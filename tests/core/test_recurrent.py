@@ -140,6 +140,12 @@ def test_gradients_agree_with_finite_differences(seed):
     assert check_finite_differences(random_case(seed)) > 0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(12, 36))
+def test_gradients_agree_with_finite_differences_many(seed):
+    assert check_finite_differences(random_case(seed)) > 0
+
+
 def test_truncation_leaves_out_the_early_steps():
     case = {"network": {"cell": "rnn", "hidden": [1], "bptt": 1},
             "data": {"samples": [{"x": [[0.5], [0.1], [-0.3]], "y": [0.2]}]}}

@@ -15,7 +15,7 @@ wall time (interpreter start included), CPU time and peak resident memory (from 
   deep          the `deep` example (2-3-3-2, tanh then sigmoid) at the big run's size, each
                 format: time per cell against the reference network's, peak RSS
   lstm-memory   the `lstm-memory` example (an LSTM unrolled over 5 steps, 8 samples a row,
-                1,194 columns) at 6 x 2,000 steps, each format: time per cell against the
+                1,514 columns) at 6 x 2,000 steps, each format: time per cell against the
                 reference network's, peak RSS
   verify        (--verify) LibreOffice recalculates both big books: the fast path is still right
 

@@ -292,3 +292,18 @@ def test_formula_length_by_arithmetic_is_an_upper_bound(seed):
     training = presets.training(spec, recurrent.draw_values(spec, {}),
                                 data=data_spec(spec, samples, None, "mean", "inline"))
     assert _longest_formula(training) <= spec.longest_formula(batch)
+
+
+def test_sequences_from_a_csv_file(tmp_path):
+    """The CSV convention: one column per value, x<k>_t<t> and y<k> (or y<k>_t<t>)."""
+    (tmp_path / "seq.csv").write_text("x1_t1,x1_t2,x1_t3,y1\n0.1,0.2,0.3,0.6\n0.5,0.0,0.1,0.6\n", "utf-8")
+    config = tmp_path / "rnn.toml"
+    config.write_text('[network]\ncell = "rnn"\nhidden = [2]\n[data]\nfile = "seq.csv"\n', "utf-8")
+    from sheetgen.config import from_file
+
+    by_file = from_file(config)
+    inline = from_mapping({"network": {"cell": "rnn", "hidden": [2]},
+                           "data": {"samples": [{"x": [0.1, 0.2, 0.3], "y": 0.6},
+                                                {"x": [[0.5], [0.0], [0.1]], "y": [0.6]}]}})
+    assert by_file.data.rows == inline.data.rows and by_file.network == inline.network
+    assert by_file.network.steps == 3 and by_file.data.source == "seq.csv"

@@ -428,6 +428,9 @@ def _recurrent(data: dict[str, Any], source: str, fail) -> dict[str, Any]:
         if "layers" in table and "activations" not in table:
             values["activations"] = ("identity",) * len(values["dense"])
         output = values.get("output", "last")
+        if output not in recurrent.OUTPUTS:  # before the samples, whose targets it shapes
+            raise ConfigError(f"network.output: must be last (many-to-one) or every (many-to-many), "
+                              f"got {output!r}")
         sheet = data.get("data")
         if not isinstance(sheet, dict) or not ({"samples", "file"} & set(sheet)):
             raise ConfigError("data: a recurrent network trains on sequences: give [data] with "
@@ -456,6 +459,10 @@ def _recurrent(data: dict[str, Any], source: str, fail) -> dict[str, Any]:
                 samples.append(flat)
             where, origin = "data.samples", "inline"
         steps, width = recurrent.sequence_shape(samples[0])
+        for k, sample in enumerate(samples[1:], start=2):
+            if recurrent.sequence_shape(sample)[0] != steps:
+                raise ConfigError(f"{where}: sample {k} has {recurrent.sequence_shape(sample)[0]} "
+                                  f"steps, sample 1 has {steps}: every sequence needs the same length")
         values.setdefault("inputs_per_step", width)
         spec = recurrent.RecurrentSpec(steps=steps, **values)
         spec.check()

@@ -212,6 +212,20 @@ def test_bad_sequences_are_refused(bad, message):
         from_mapping({"network": {"cell": "rnn"}, "data": {"samples": [bad]}})
 
 
+@pytest.mark.parametrize("network, samples, message", [
+    ({"cell": "rnn"}, [{"x": [0.1, 0.2], "y": 0.5}, {"x": [0.1, 0.2, 0.3], "y": 0.5}],
+     "sample 2 has 3 steps, sample 1 has 2"),
+    ({"cell": "rnn", "output": "all"}, [{"x": [0.1, 0.2], "y": 0.5}], "network.output: must be last"),
+    ({"cell": "gru", "c0": [0.1, 0.2]}, [{"x": [0.1, 0.2], "y": 0.5}], "only an lstm has a cell state"),
+    ({"cell": "rnn", "bptt": 3}, [{"x": [0.1, 0.2], "y": 0.5}], "more than the 2 steps"),
+    ({"cell": "elman"}, [{"x": [0.1, 0.2], "y": 0.5}], "network.cell: unknown cell"),
+])
+def test_bad_recurrent_settings_are_one_line(network, samples, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        from_mapping({"network": network, "data": {"samples": samples}})
+    assert "\n" not in str(err.value)
+
+
 def test_initial_state_given():
     config = from_mapping({"network": {"cell": "lstm", "hidden": [2], "h0": [0.1, 0.2], "c0": [0.3, 0.4]},
                            "data": {"samples": [{"x": [[0.1], [0.2]], "y": 0.5}]}})

@@ -20,7 +20,7 @@ from typing import Any
 
 from sheetgen.core import data as datasets
 from sheetgen.core import network as general
-from sheetgen.core import ops, optimizers, presets, recurrent
+from sheetgen.core import ops, optimizers, presets, recurrent, schedules
 from sheetgen.core.model import Setup
 from sheetgen.core.network import NetworkSetup, NetworkSpec
 from sheetgen.core.template import sheet_name, template
@@ -104,13 +104,17 @@ TABLES = {
 _TABLE_OF = {name: table for table, names in TABLES.items() for name in names}
 SCALARS = ("learning_rates", "iterations", "formats", "output_dir", "basename", "reference_errata",
            "plots")
-KEYS = SCALARS + tuple(TABLES) + ("network", "data", "optimizer")
-DATA_KEYS = ("samples", "file", "batch", "reduction")
-OPTIMIZER_KEYS = ("name", "beta", "beta1", "beta2", "epsilon", "bias_correction", "initial_state",
-                  "check_gradients", "h")
+KEYS = SCALARS + tuple(TABLES) + ("network", "data", "optimizer", "schedule")
+DATA_KEYS = ("samples", "file", "batch", "reduction", "shuffle", "drop_last", "order")
+ORDERS = ("epochs", "cycle")
+OPTIMIZER_KEYS = ("name", "beta", "beta1", "beta2", "betas", "epsilon", "eps", "bias_correction",
+                  "momentum", "dampening", "nesterov", "alpha", "centered", "amsgrad",
+                  "weight_decay", "initial_state", "check_gradients", "h")
+SCHEDULE_KEYS = ("name", "step_size", "gamma", "T_max", "eta_min", "start_factor", "end_factor",
+                 "total_iters", "total_steps", "pct_start", "div_factor", "final_div_factor")
 # The [network] table's keys and their defaults (the reference network).
 NETWORK_KEYS = ("layers", "activations", *ops.activation_params(), "loss", "biases", "train_biases",
-                "seed", "gradients")
+                "seed", "gradients", "init", "bias_init", "init_dtype")
 
 
 def example_text(name: str) -> str:
@@ -230,15 +234,16 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
     if isinstance(data.get("network"), dict) and "cell" in data["network"]:
         changes.update(_recurrent(data, source, fail))
         return replace(base, **changes)
-    if "data" in data or "optimizer" in data:
+    if "data" in data or "optimizer" in data or "schedule" in data:
         # Training on samples: the [network] table's network, or the reference one.
         data = {**data, "network": data.get("network", {})}
     if "network" in data:
-        training = "data" in data or "optimizer" in data
+        training = "data" in data or "optimizer" in data or "schedule" in data
         changes["network"], changes["setup"] = _network(data, fail, training)
         if training:
             changes["data"], changes["optimizer"], changes["setup"] = _training(
                 data, source, changes["network"], changes["setup"], fail)
+            return override(replace(base, **changes))
         return replace(base, **changes)
     setup: dict[str, Any] = {}
     for table, names in TABLES.items():
@@ -281,7 +286,7 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
             spec[key] = tuple(value)
     if "layers" in spec and "activations" not in spec:
         spec["activations"] = ("sigmoid",) * (len(spec["layers"]) - 1)
-    for key in ("loss", "biases", "gradients"):
+    for key in ("loss", "biases", "gradients", "init", "bias_init", "init_dtype"):
         if key in table:
             if not isinstance(table[key], str):
                 raise fail(f"network.{key}", f"must be a string, got {_kind(table[key])}")
@@ -385,7 +390,8 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
         spec = datasets.data_spec(net, samples, batch, reduction, origin, where)
         if spec.batch is not None and spec.batch == spec.n:
             spec = replace(spec, batch=None)
-        opt = _optimizer(data.get("optimizer", {}), net, _plain)
+        spec = _data_options(spec, table, net.seed, data.get("iterations", DEFAULT_ITERATIONS))
+        opt = _optimizer(data.get("optimizer", {}), net, _plain, data.get("schedule"))
     except ConfigError as exc:
         raise fail(*str(exc).split(": ", 1)) from None
     values = {n: v for n, v in given.items() if n not in net.inputs + net.targets}
@@ -471,7 +477,7 @@ def _recurrent(data: dict[str, Any], source: str, fail) -> dict[str, Any]:
             batch = None
         elif isinstance(batch, bool) or not isinstance(batch, int):
             raise ConfigError(f'data.batch: must be "full" or a whole number, got {_kind(batch)}')
-        opt = _optimizer(data.get("optimizer", {}), spec, _plain)
+        opt = _optimizer(data.get("optimizer", {}), spec, _plain, data.get("schedule"))
         if opt.check_gradients:
             raise ConfigError("optimizer.check_gradients: not for a recurrent network (each "
                               "finite difference would write out every later step again)")
@@ -479,10 +485,12 @@ def _recurrent(data: dict[str, Any], source: str, fail) -> dict[str, Any]:
         size = n if batch is None else batch
         if not 1 <= size <= n:
             raise ConfigError(f"data.batch: must be between 1 and the {n} samples, got {size}")
-        recurrent.check_size(spec, size, n, len(optimizers.optimizer(opt).states))   # by arithmetic
         spec_data = datasets.data_spec(spec, samples, batch, sheet.get("reduction", "mean"), origin, where)
         if spec_data.batch is not None and spec_data.batch == spec_data.n:
             spec_data = replace(spec_data, batch=None)
+        spec_data = _data_options(spec_data, sheet, spec.seed, data.get("iterations", DEFAULT_ITERATIONS))
+        recurrent.check_size(spec, size, n, len(optimizers.optimizer(opt).states),
+                             short=spec_data.short_last)   # by arithmetic, before any work
         given: dict[str, float] = {}
         for key, names in (("weights", spec.weight_names), ("biases", spec.bias_names)):
             table_values = data.get(key, {})
@@ -515,11 +523,31 @@ def _recurrent(data: dict[str, Any], source: str, fail) -> dict[str, Any]:
             "setup": NetworkSetup(tuple(start.items()), "per_neuron (trained)")}
 
 
+def _data_options(spec: datasets.DataSpec, table: dict, seed: int, iterations: int) -> datasets.DataSpec:
+    """The [data] table's shuffle, drop_last and order, the seed of the shuffles and the epochs."""
+    for key in ("shuffle", "drop_last"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise ConfigError(f"data.{key}: must be true or false, got {_kind(table[key])}")
+            spec = replace(spec, **{key: table[key]})
+    if "order" in table:
+        if table["order"] not in ORDERS:
+            raise ConfigError(f"data.order: must be {' or '.join(ORDERS)}, got {_kind(table['order'])}")
+        spec = replace(spec, order=table["order"])
+    if spec.order == "cycle" and (spec.shuffle or spec.drop_last):
+        raise ConfigError("data.order: cycle takes the samples in order, wrapping around: "
+                          "without shuffle or drop_last")
+    if spec.drop_last and spec.batch is not None and spec.n // spec.batch == 0:
+        raise ConfigError("data.drop_last: no full batch: every step would be dropped")
+    spec = replace(spec, seed=seed)
+    return with_epochs(spec, iterations)  # again in `override`
+
+
 def _plain(key: str, message: str) -> ConfigError:
     return ConfigError(f"{key}: {message}")
 
 
-def _optimizer(table: Any, net: NetworkSpec, fail) -> optimizers.OptimizerSpec:
+def _optimizer(table: Any, net: NetworkSpec, fail, schedule: Any = None) -> optimizers.OptimizerSpec:
     if not isinstance(table, dict):
         raise ConfigError(f'optimizer: must be a table ([optimizer] with name = "adam"), got {_kind(table)}')
     _unknown_keys(table, OPTIMIZER_KEYS, "optimizer.", fail)
@@ -528,14 +556,34 @@ def _optimizer(table: Any, net: NetworkSpec, fail) -> optimizers.OptimizerSpec:
         if not isinstance(table["name"], str):
             raise ConfigError(f"optimizer.name: must be a string, got {_kind(table['name'])}")
         values["name"] = table["name"]
-    for key in ("beta", "beta1", "beta2", "epsilon", "h"):
+    # torch's names (eps, betas) and the older ones (epsilon, beta1, beta2; rmsprop's beta is α).
+    table = dict(table)
+    aliases = [("eps", "epsilon")]
+    if values.get("name") == "rmsprop":
+        aliases.append(("beta", "alpha"))
+    for new, old in aliases:
+        if new in table and old in table:
+            raise ConfigError(f"optimizer.{new}: give {new} or {old}, not both")
+        if new in table:
+            table[old] = table.pop(new)
+    if "betas" in table:
+        betas = table.pop("betas")
+        if "beta1" in table or "beta2" in table:
+            raise ConfigError("optimizer.betas: give betas or beta1 and beta2, not both")
+        if not isinstance(betas, list) or len(betas) != 2:
+            raise ConfigError(f"optimizer.betas: must be two numbers [β1, β2], got {_kind(betas)}")
+        table["beta1"], table["beta2"] = betas
+    for key in ("beta", "beta1", "beta2", "epsilon", "h", "momentum", "dampening", "alpha",
+                "weight_decay"):
         if key in table:
             values[key] = _number(table[key], f"optimizer.{key}", fail)
-    for key in ("bias_correction", "check_gradients"):
+    for key in ("bias_correction", "check_gradients", "nesterov", "centered", "amsgrad"):
         if key in table:
             if not isinstance(table[key], bool):
                 raise ConfigError(f"optimizer.{key}: must be true or false, got {_kind(table[key])}")
             values[key] = table[key]
+    if schedule is not None:
+        values["schedule"] = _schedule(schedule, fail)
     state = table.get("initial_state", {})
     if not isinstance(state, dict):
         raise ConfigError(f"optimizer.initial_state: must be a table such as {{ m = {{ w1 = 0.0 }} }}, "
@@ -554,6 +602,34 @@ def _optimizer(table: Any, net: NetworkSpec, fail) -> optimizers.OptimizerSpec:
     return opt
 
 
+def _schedule(table: Any, fail) -> schedules.ScheduleSpec:
+    if not isinstance(table, dict):
+        raise ConfigError(f'schedule: must be a table ([schedule] with name = "cosine"), got {_kind(table)}')
+    _unknown_keys(table, SCHEDULE_KEYS, "schedule.", fail)
+    values: dict[str, Any] = {}
+    if "name" in table:
+        if not isinstance(table["name"], str):
+            raise ConfigError(f"schedule.name: must be a string, got {_kind(table['name'])}")
+        values["name"] = table["name"]
+    for key in ("step_size", "T_max", "total_iters", "total_steps"):
+        if key in table:
+            if isinstance(table[key], bool) or not isinstance(table[key], int):
+                raise ConfigError(f"schedule.{key}: must be a whole number, got {_kind(table[key])}")
+            values[key] = table[key]
+    for key in ("gamma", "eta_min", "start_factor", "end_factor", "pct_start", "div_factor",
+                "final_div_factor"):
+        if key in table:
+            values[key] = _number(table[key], f"schedule.{key}", fail)
+    return schedules.ScheduleSpec(**values)
+
+
+def with_epochs(data: datasets.DataSpec, iterations: Any) -> datasets.DataSpec:
+    """`data` with enough epochs' shuffled orders stored for `iterations` steps."""
+    if not data.shuffle or isinstance(iterations, bool) or not isinstance(iterations, int):
+        return data
+    return replace(data, epochs=max(1, math.ceil(iterations / data.steps_per_epoch())))
+
+
 def spec_trained(net: NetworkSpec) -> tuple[str, ...]:
     """The parameters training moves: the weights, and the biases when they are trained."""
     return net.weight_names + (net.bias_names if net.train_biases and net.biases != "none" else ())
@@ -561,7 +637,12 @@ def spec_trained(net: NetworkSpec) -> tuple[str, ...]:
 
 def override(config: Config, **flags: Any) -> Config:
     """`config` with the command-line values that were given (None: not given)."""
-    return replace(config, **{k: v for k, v in flags.items() if v is not None})
+    config = replace(config, **{k: v for k, v in flags.items() if v is not None})
+    if config.data is not None and config.data.shuffle:
+        data = with_epochs(config.data, config.iterations)
+        if data != config.data:  # the shuffled orders stored follow the iterations
+            config = replace(config, data=data)
+    return config
 
 
 def load(path: Path | None = None, **flags: Any) -> tuple[Config, list[str]]:
@@ -742,9 +823,18 @@ def _validate_network(config: Config) -> None:
                               f"(δ = a − t), got {total:.10g}")
     if isinstance(net, recurrent.RecurrentSpec):  # by arithmetic, before anything is compiled
         states = len(optimizers.optimizer(config.optimizer).states)
-        recurrent.check_size(net, config.data.batch_size, config.data.n, states)
+        recurrent.check_size(net, config.data.batch_size, config.data.n, states,
+                             short=config.data.short_last)
     else:
         general.check_columns(net)
+    sched = config.optimizer.schedule if config.optimizer is not None else None
+    if sched is not None and sched.name == "one_cycle" and sched.total_steps < config.iterations:
+        raise ConfigError(f"schedule.total_steps: {sched.total_steps} is fewer than the "
+                          f"{config.iterations} iterations (torch refuses a step past total_steps)")
+    if config.data is not None and not config.data.order_fits():
+        raise ConfigError(f"data.shuffle: {config.iterations:,} iterations need "
+                          f"{config.data.epochs:,} shuffled orders of {config.data.n:,} samples, "
+                          f"more than the {datasets.ORDER_LIMIT:,} rows of the data sheet")
     check_fits(build(config))
 
 

@@ -270,13 +270,15 @@ class RecurrentSpec:
                 + outs * (2 * self.dense[-1] + 2 * dense) + active_outs * dense)
 
     def n_columns(self, batch: int = 1, samples: int = 1, states: int = 0,
-                  check: bool = False) -> int:
+                  check: bool = False, short: int = 0) -> int:
         """Every column of a training sheet with `batch` of `samples` samples a row, `states`
-        optimizer states per parameter and gradient checks or not: what `optim.build` makes."""
+        optimizer states per parameter, gradient checks or not, and an epoch's short last batch
+        of `short` samples (0: none): what core/training.py makes."""
         parameters = len(self.weight_names) + len(self.bias_names)
         slot = self.sample_columns() + 1 + (1 if batch < samples else 0)
+        uneven = (batch - short) + 1 if short else 0    # in_s<j> of the empty slots, batch_size
         return (parameters * (2 + states + (1 if check else 0)) + len(self.initial_names)
-                + batch * slot + (1 if batch > 1 else 0) + 1)
+                + batch * slot + (1 if batch > 1 else 0) + 1 + uneven)
 
     def longest_formula(self, batch: int = 1) -> int:
         """Characters of the longest formula at its longest (3-letter columns, 7-digit rows), by
@@ -344,9 +346,9 @@ def layers(spec: RecurrentSpec) -> tuple:
 # --- limits -------------------------------------------------------------------------------------
 
 def check_size(spec: RecurrentSpec, batch: int = 1, samples: int = 1, states: int = 0,
-               check: bool = False) -> None:
+               check: bool = False, short: int = 0) -> None:
     """ConfigError, by arithmetic before any work, unless the sheet fits Excel's limits."""
-    columns = spec.n_columns(batch, samples, states, check)
+    columns = spec.n_columns(batch, samples, states, check, short)
     if columns > MAX_COLUMNS:
         raise ConfigError(f"network: too big for a sheet: {spec.cell} with hidden "
                           f"{list(spec.hidden)} over {spec.steps} steps needs {columns:,} columns, "

@@ -259,8 +259,10 @@ class Net:
 # --- training ---------------------------------------------------------------------------------
 
 def run(net: Net, values: dict, samples: list[dict], batch: int | None, reduction: str,
-        optimizer: dict, learning_rate: float, iterations: int) -> list[dict]:
-    """Every row as name -> value, as the sheet lays it out."""
+        optimizer: dict, learning_rate: float, iterations: int, order: str = "cycle") -> list[dict]:
+    """Every row as name -> value, as the sheet lays it out. `order`: "cycle" (the samples in
+    order, wrapping around) or "epochs" (one pass each, a short last batch when k does not
+    divide n, as torch's DataLoader without shuffle)."""
     params = net.params(values)
     names = net.names()
     n = len(samples)
@@ -281,9 +283,23 @@ def run(net: Net, values: dict, samples: list[dict], batch: int | None, reductio
                     row[f"{key[0][0]}{net.tag(key[1])}_t0_{j + 1}"] = val
         grads = []
         losses = []
+        weights = []
+        per = -(-n // k)
+        short = n % k if (order == "epochs" and k < n) else 0
         for j in range(1, k + 1):
             sfx = "" if k == 1 else f"_s{j}"
-            which = ((it - 1) * k + j - 1) % n if k < n else j - 1
+            used = 1
+            if k == n:
+                which = j - 1
+            elif order == "cycle":
+                which = ((it - 1) * k + j - 1) % n
+            else:
+                place = ((it - 1) % per) * k + j - 1
+                used = 1 if place < n else 0
+                which = place if used else 0
+                if short and j > short:
+                    row["in" + sfx] = used
+            weights.append(used)
             if k < n:
                 row["sample" + sfx] = which + 1
             sample = samples[which]
@@ -295,7 +311,14 @@ def run(net: Net, values: dict, samples: list[dict], batch: int | None, reductio
                 row[(name if name != "E_total" else ("E_total" if k == 1 else "E")) + sfx] = val
             losses.append(v["E_total"])
             grads.append(grad)
-        combine = (lambda xs: sum(xs) / len(xs)) if reduction == "mean" else sum
+        count = sum(weights)
+        if short:
+            row["batch_size"] = count
+
+        def combine(xs, weights=weights, count=count):
+            total = sum(w * x for w, x in zip(weights, xs, strict=True))
+            return total / count if reduction == "mean" else total
+
         if k > 1:
             row["E_total"] = combine(losses)
         g = {key: combine([gr[key] for gr in grads]) for key in params}

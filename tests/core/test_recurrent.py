@@ -56,7 +56,8 @@ def random_case(seed: int) -> dict:
         if cell == "lstm":
             network["c0"] = [[round(rng.uniform(-0.5, 0.5), 3) for _ in range(h)] for h in hidden]
     return {"learning_rates": [0.3], "iterations": 4, "network": network,
-            "data": {"samples": samples, "batch": batch, "reduction": rng.choice(["mean", "sum"])},
+            "data": {"samples": samples, "batch": batch, "reduction": rng.choice(["mean", "sum"]),
+                     "order": rng.choice(["cycle", "epochs"])},
             "optimizer": {"name": opt, **OPTIMIZERS[opt]}}
 
 
@@ -79,7 +80,7 @@ def check_rows(case: dict) -> int:
     optimizer = {"name": opt.name, "beta": opt.beta, "beta1": opt.beta1, "beta2": opt.beta2,
                  "epsilon": opt.epsilon}
     rows = run(reference_net(config), values, samples, data.batch, data.reduction, optimizer, rate,
-               config.iterations)
+               config.iterations, data.order)
     compared = 0
     for k, want in enumerate(rows):
         got = model.row(k)
@@ -179,7 +180,8 @@ def test_column_count_by_arithmetic(cell):
                                     data=data_spec(spec, samples, batch, "mean", "inline"),
                                     optimizer=OptimizerSpec(name=opt))
         states = len(optimizer(OptimizerSpec(name=opt)).states)
-        assert spec.n_columns(batch, n, states) == len(training.columns)
+        short = training.data.short_last
+        assert spec.n_columns(batch, n, states, short=short) == len(training.columns)
 
 
 def test_too_long_refused_by_arithmetic_in_one_line():

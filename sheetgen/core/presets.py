@@ -47,6 +47,8 @@ def training(spec: NetworkSpec, values: dict, *, data: DataSpec | None = None,
     rule = optimizers.optimizer(optimizer or optimizers.OptimizerSpec())
     if isinstance(spec, ConvSpec):  # an image network: conv2d, pooling, flatten, dense layers
         network_layers = build_layers(spec)
+    elif hasattr(spec, "layer_objects"):  # a recurrent network (core/recurrent.py) names its own
+        network_layers = spec.layer_objects()
     else:
         network_layers = layers(spec)
     return compile_training(spec, network_layers, loss(spec.loss), rule, values, data=data,

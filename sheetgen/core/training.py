@@ -127,7 +127,8 @@ def _backward(layers: tuple[Layer, ...], loss: Loss, spec, graph: Graph, gradien
     forward = dict(graph.formulas)
     order = [(layer, x) for layer in reversed(layers) for x in layer.deltas()]
     closed = layers[-1].output_deltas(forward, loss, spec.targets)
-    backward = Backward(forward, [x for _, x in order], closed)
+    held = frozenset(x for layer in layers for x in layer.held())
+    backward = Backward(forward, [x for _, x in order], closed, held=held)
     if gradients == "delta":
         for layer, x in order:
             graph.add(delta_name(x), backward.delta[x], block="delta", header="δ_" + x,
@@ -234,7 +235,7 @@ def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tup
     sample_names = {c.quantity for c in per_sample}
     graph = Graph()
     for c in base.columns:
-        if c.block in ("weights", "biases"):
+        if c.block in ("weights", "biases", "initial"):   # initial: a recurrent layer's h_t0
             graph.columns.append(c)
             graph.nexts[c.quantity] = base.nexts[c.quantity]
     graph.trained = list(trained)

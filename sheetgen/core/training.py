@@ -91,12 +91,16 @@ class Training:
 
     def describe(self) -> str:
         """'2-3-3-2: tanh, tanh, sigmoid; half_sse' for the settings block."""
+        if hasattr(self.spec, "shape_text"):  # an image network: its layers name their activations
+            return f"{self.shape}; {self.loss.name}"
         return f"{self.shape}: {', '.join(layer.activation for layer in self.layers)}; {self.loss.name}"
 
     @property
     def title(self) -> str:
         """The workbook's title property: '…, 2-2-2 sigmoid network', '…, 2-3-3-2 network (tanh,
         sigmoid)'."""
+        if hasattr(self.spec, "shape_text"):  # an image network: its layers name their activations
+            return f"Backpropagation, {self.shape} network"
         kinds = list(dict.fromkeys(layer.activation for layer in self.layers))
         if len(kinds) == 1:
             return f"Backpropagation, {self.shape} {kinds[0]} network"

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from sheetgen.core import ops
 from sheetgen.core.backward import GRADIENT_FORMS
-from sheetgen.core.cells import ref
+from sheetgen.core.cells import a1, cell_range
 from sheetgen.core.layers.dense import ACTIVATIONS, Dense
 from sheetgen.core.losses import LOSSES, loss
 from sheetgen.core.model import Values
@@ -210,10 +210,7 @@ def spanner(column_of: dict[str, int], dialect: str, row: str):
         cols = [column_of.get(n) for n in names]
         if None in cols or cols != list(range(cols[0], cols[0] + len(cols))):
             return None
-        first, last = ref(dialect, cols[0], row), ref(dialect, cols[-1], row)
-        if dialect == "ods":  # one bracketed range: [.A39:.C39]
-            return f"{first[:-1]}:{last[1:]}"
-        return f"{first}:{last}"
+        return cell_range(dialect, a1(cols[0], row), a1(cols[-1], row))
     return span
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sheetgen.core.backward import Backward, delta_name, expanded
-from sheetgen.core.cells import column_letter, ref
+from sheetgen.core.cells import a1, cell_range, ref
 from sheetgen.core.data import DataSpec, data_name
 from sheetgen.core.expressions import Expression
 from sheetgen.core.graph import Column, Graph
@@ -329,14 +329,15 @@ def check_fits(training: Training) -> None:
     data = set(training.data_names)
     row = "1048576"
     span = spanner(column_of, "xlsx", row)
-    far = column_letter(MAX_COLUMNS - 1)
+    far = MAX_COLUMNS - 1
 
     def reference(name: str) -> str:
         if name in column_of:
             return ref("xlsx", column_of[name], row)
-        if name in data:
-            return f"data!${far}$2:${far}${row}"
-        return f"${far}${row}"  # a parameter cell, at its longest
+        if name in data:  # a data column's range, at its longest
+            return cell_range("xlsx", a1(far, 2, True, True), a1(far, row, True, True), "data",
+                              quote=False)
+        return a1(far, row, True, True)  # a parameter cell, at its longest
 
     longest, where = 0, None
     for q, column in zip(training.network.quantities, training.columns, strict=True):

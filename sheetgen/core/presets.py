@@ -10,7 +10,7 @@ alike, so an explicit description of the reference gives the same workbooks byte
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from sheetgen.core import optimizers
 from sheetgen.core.data import DataSpec
@@ -42,11 +42,19 @@ def options(spec: NetworkSpec, data: DataSpec | None, biases_shown: str) -> dict
 def training(spec: NetworkSpec, values: dict, *, data: DataSpec | None = None,
              optimizer: optimizers.OptimizerSpec | None = None, biases_shown: str = "none",
              reference_errata: bool = False, **run) -> Training:
-    """Any network's `Training`: its layers, loss and optimizer, compiled with `options`."""
-    rule = optimizers.optimizer(optimizer or optimizers.OptimizerSpec())
-    return compile_training(spec, layers(spec), loss(spec.loss), rule, values, data=data,
-                            reference_errata=reference_errata, errata=template()["errata"],
-                            **options(spec, data, biases_shown), **run)
+    """Any network's `Training`: its layers, loss and optimizer, compiled with `options` (once
+    per description: the size check and the run share it), from `values`."""
+    compiled = _compiled(spec, data, optimizer or optimizers.OptimizerSpec(), biases_shown,
+                         reference_errata)
+    return compiled.starting_from(values, **run)
+
+
+@lru_cache(maxsize=16)
+def _compiled(spec: NetworkSpec, data: DataSpec | None, optimizer: optimizers.OptimizerSpec,
+              biases_shown: str, reference_errata: bool) -> Training:
+    return compile_training(spec, layers(spec), loss(spec.loss), optimizers.optimizer(optimizer), {},
+                            data=data, reference_errata=reference_errata,
+                            errata=template()["errata"], **options(spec, data, biases_shown))
 
 
 def reference(biases: str = "none", reference_errata: bool = False, **run) -> Training:

@@ -40,9 +40,10 @@ def test_a_training_sheet_evaluates_over_whole_columns(example):
     from sheetgen.config import example_text, from_mapping
     from sheetgen.core.model import parameter_values, run
 
-    training = from_mapping(tomllib.loads(example_text(example))).training()
+    config = from_mapping(tomllib.loads(example_text(example)))
+    training = config.training()
     net = training.network
-    rate = training.learning_rates[0]
+    rate = config.learning_rates[0]
     rows = run(net, training.setup, rate, 12)
     columns = {n: np.array([row[n] for row in rows]) for n in net.names}
     params = parameter_values(net, training.setup, rate)

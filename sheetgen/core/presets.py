@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import cache, lru_cache
 
 from sheetgen.core import optimizers
+from sheetgen.core.conv import ConvSpec, build_layers
 from sheetgen.core.data import DataSpec
 from sheetgen.core.losses import loss
 from sheetgen.core.model import Network, Setup
@@ -44,17 +45,26 @@ def training(spec: NetworkSpec, values: dict, *, data: DataSpec | None = None,
              reference_errata: bool = False, **run) -> Training:
     """Any network's `Training`: its layers, loss and optimizer, compiled with `options` (once
     per description: the size check and the run share it), from `values`."""
-    compiled = _compiled(spec, data, optimizer or optimizers.OptimizerSpec(), biases_shown,
-                         reference_errata)
-    return compiled.starting_from(values, **run)
+    key = (spec, data, optimizer or optimizers.OptimizerSpec(), biases_shown, reference_errata)
+    try:
+        hash(key)
+    except TypeError:  # a description holding a list: compiled each time
+        return _compile(*key).starting_from(values, **run)
+    return _compiled(*key).starting_from(values, **run)
 
 
-@lru_cache(maxsize=16)
-def _compiled(spec: NetworkSpec, data: DataSpec | None, optimizer: optimizers.OptimizerSpec,
-              biases_shown: str, reference_errata: bool) -> Training:
-    return compile_training(spec, layers(spec), loss(spec.loss), optimizers.optimizer(optimizer), {},
+def _compile(spec: NetworkSpec, data: DataSpec | None, optimizer: optimizers.OptimizerSpec,
+             biases_shown: str, reference_errata: bool) -> Training:
+    if isinstance(spec, ConvSpec):  # an image network: conv2d, pooling, flatten, dense layers
+        network_layers = build_layers(spec)
+    else:
+        network_layers = layers(spec)
+    return compile_training(spec, network_layers, loss(spec.loss), optimizers.optimizer(optimizer), {},
                             data=data, reference_errata=reference_errata,
                             errata=template()["errata"], **options(spec, data, biases_shown))
+
+
+_compiled = lru_cache(maxsize=16)(_compile)
 
 
 def reference(biases: str = "none", reference_errata: bool = False, **run) -> Training:

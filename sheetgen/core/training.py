@@ -22,7 +22,7 @@ layout reads its positions from there.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sheetgen.core.backward import Backward, delta_name, expanded, side_by_side
@@ -77,6 +77,20 @@ class Training:
 
     def output_path(self, fmt: str) -> Path:
         return self.output_dir / f"{self.basename}.{fmt}"
+
+    def starting_from(self, values: dict, **run) -> Training:
+        """The same graph from other initial values (parameters; without a data set also the
+        inputs and targets) and run settings: the optimizer's state starts at its initial
+        values, the data columns hold the samples."""
+        if self.data is None:
+            start = dict(values)
+        else:
+            start = {n: v for n, v in values.items() if n not in self.spec.inputs + self.spec.targets}
+            start |= self.optimizer.initial_values(self.trained)
+            start |= {data_name(x): self.data.column(x) for x in self.data.names}
+            if data_name("order") in data_names(self.data) and self.data.order_fits():
+                start[data_name("order")] = self.data.order_column()
+        return replace(self, setup=Values(tuple(start.items()), self.setup.biases), **run)
 
     @property
     def data_names(self) -> tuple[str, ...]:
@@ -192,28 +206,23 @@ def compile_training(spec, layers: tuple[Layer, ...], loss: Loss, optimizer: Opt
             graph.nexts.update(optimizer.update(p, "dE_d" + p))
         graph.state("iteration", "iteration + 1", block="iteration", integer=True)
         graph.parameter("learning_rate")
-        start = dict(values)
         one = None
     else:
         graph = _on_data_set(base, data, optimizer, trained, spec)
-        start = {n: v for n, v in values.items() if n not in spec.inputs + spec.targets}
-        start |= optimizer.initial_values(trained)
-        start |= {data_name(x): data.column(x) for x in data.names}
-        if data_name("order") in data_names(data) and data.order_fits():
-            start[data_name("order")] = data.order_column()
         one = base.network()
     if design == "reference":
         graph = _as_reference(graph, biases_shown, gradients)
     network = correct = graph.network()
     if reference_errata and errata:
         network = network.substitute(errata)
-    return Training(network, tuple(graph.columns), Values(tuple(start.items()), biases_shown),
-                    tuple(layers), loss, optimizer, spec, data=data, design=design,
-                    gradients=gradients, reference_errata=reference_errata,
-                    hyper=optimizer.hyper if data is not None else (), trained=trained,
-                    equations=tuple(equations), derivations=tuple(derivations),
-                    updates=tuple(optimizer.text_lines()), deltas=deltas, one_sample=one,
-                    correct=correct if reference_errata else None, **run)
+    training = Training(network, tuple(graph.columns), Values((), biases_shown), tuple(layers),
+                        loss, optimizer, spec, data=data, design=design, gradients=gradients,
+                        reference_errata=reference_errata,
+                        hyper=optimizer.hyper if data is not None else (), trained=trained,
+                        equations=tuple(equations), derivations=tuple(derivations),
+                        updates=tuple(optimizer.text_lines()), deltas=deltas, one_sample=one,
+                        correct=correct if reference_errata else None)
+    return training.starting_from(values, **run)
 
 
 def _as_reference(graph: Graph, biases: str, gradients: str) -> Graph:
@@ -396,7 +405,8 @@ def check_fits(training: Training) -> None:
         if name in column_of:
             return ref("xlsx", column_of[name], row)
         if name in data:  # a data column's range, at its longest
-            return cell_range("xlsx", a1(far, 2, True, True), a1(far, row, True, True), "data", quote=False)
+            return cell_range("xlsx", a1(far, 2, True, True), a1(far, row, True, True), "data",
+                              quote=False)
         return a1(far, row, True, True)  # a parameter cell, at its longest
 
     longest, where = 0, None

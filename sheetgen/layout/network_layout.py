@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import math
 
-from sheetgen.core.cells import column_letter
+from sheetgen.core.cells import a1, cell_range, column_letter
 from sheetgen.core.network import NetworkSpec
 from sheetgen.core.template import template
 from sheetgen.core.training import Training
@@ -63,7 +63,7 @@ def network_template(training: Training) -> dict:
                          **({"integer": True} if c.integer else {})} for c in training.columns]
     table["extra_columns"] = []
     first_error = next(k for k, c in enumerate(training.columns) if c.block in ("errors", "total"))
-    tpl["print"] = {**tpl["print"], "upper": f"A1:Z{header_row - 1}",
+    tpl["print"] = {**tpl["print"], "upper": cell_range("xlsx", a1(0, 1), a1(25, header_row - 1)),
                     "split_column": column_letter(first_error)}
     summary = tpl["summary"]
     weights = spec.weight_names if len(spec.weight_names) <= MAX_SUMMARY_WEIGHTS else ()

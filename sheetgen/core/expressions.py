@@ -96,8 +96,19 @@ def _max_array(*args):
     return functools.reduce(np.maximum, args)
 
 
+def _index_array(values, k):
+    """INDEX(range, k) for a column of k: NaN where k is not a whole number in range."""
+    data = np.asarray(values, dtype=np.float64)
+    k = np.asarray(k, dtype=np.float64)
+    ok = np.isfinite(k) & (k >= 1) & (k <= len(data)) & (k == np.floor(k))
+    out = np.full(k.shape, np.nan)
+    out[ok] = data[k[ok].astype(np.int64) - 1]
+    return out
+
+
 # The same functions over numpy arrays, element by element, for Expression.evaluate_array.
-ARRAY_FUNCTIONS = {"_sum": sum, "sigmoid": sigmoid_array, "tanh": np.tanh,
+ARRAY_FUNCTIONS = {"_sum": sum, "sigmoid": sigmoid_array, "tanh": np.tanh, "sqrt": np.sqrt,
+                   "mod": np.mod, "index": _index_array,
                    "relu": lambda x: np.maximum(x, 0.0),
                    "leaky_relu": lambda x, slope: np.where(np.asarray(x) > 0, x, slope * np.asarray(x)),
                    "exp": np.exp, "ln": np.log,

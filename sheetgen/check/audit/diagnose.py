@@ -29,7 +29,7 @@ WINDOW = 400
 
 # Kinds of mistake, in the order an explanation is preferred when several fit.
 KINDS = ("substitution", "other gradient", "one after another", "other row",
-         "one occurrence", "sign", "missing factor")
+         "one occurrence", "sign", "missing bias correction", "missing factor")
 
 
 @dataclass(frozen=True)
@@ -52,33 +52,60 @@ class Explanation:
         return (self.kind, self.belongs, self.used, self.occurrence, tuple(sorted(self.shifts.items())))
 
 
+_PER_SAMPLE = re.compile(r"(.+)_s[0-9]+")
+# Hyper-parameters one can be written for another: β1 for β2, β for either.
+_HYPER = {"beta": "β", "beta1": "β", "beta2": "β"}
+
+
 def family(net: Network, name: str) -> str:
     """What a name is, for 'one written for another': data (targets and inputs, which never
     change), weights, biases, one layer's neurons (net input and activation alike), errors,
-    gradients."""
+    δ, gradients, gradient checks, an optimizer's state, its β's; one sample's copy of a
+    column is of its column's family."""
     if name in net.parameters:
-        return "parameter:" + name
+        return "parameter:" + _HYPER.get(name, name)
     q = net.quantity(name)
     if q.gradient:
         return "gradient"
+    if name.startswith("fd_"):
+        return "check"
+    if re.fullmatch(r"[mvs]_[wb][0-9]+", name):
+        return "state"
     if q.is_state and q.next is not None and q.next.text == name:
         return "data"
-    stem = re.sub(r"\d+$", "", name)
-    stem = re.sub(r"^a_", "", stem)
-    return "E" if stem.startswith("E") else stem
+    m = _PER_SAMPLE.fullmatch(name)
+    base = m.group(1) if m else name
+    if re.fullmatch(r"[ti][0-9]+", base):
+        return "data"
+    if base.startswith("delta_"):
+        return "delta"
+    if base.startswith("E"):
+        return "E"
+    stem = re.sub(r"^(a_|exp_)", "", base)
+    stem = re.sub(r"\d+$", "", stem)
+    return stem
 
 
 def stage(net: Network, name: str) -> str:
     q = net.quantity(name)
     if q.is_state:
         return "updates"
-    if q.gradient:
+    if name.startswith("fd_"):
+        return "gradient checks"
+    deltas = [n for n in q.formula.names if n.startswith("delta_")]
+    if q.gradient or name.startswith("delta_"):
+        if name.startswith("delta_"):
+            return "output-layer gradients" if name.startswith("delta_o") else "hidden-layer gradients"
+        if deltas:
+            return "output-layer gradients" if any(d.startswith("delta_o") for d in deltas) \
+                else "hidden-layer gradients"
         weights = {n for n in q.formula.names if family(net, n) == "w"}
         return "hidden-layer gradients" if weights else "output-layer gradients"
     return "errors" if family(net, name) == "E" else "forward"
 
 
-STAGES = ("forward", "errors", "output-layer gradients", "hidden-layer gradients", "updates")
+STAGES = ("forward", "errors", "output-layer gradients", "hidden-layer gradients", "gradient checks",
+          "updates")
 
 
 def _ordinal(k: int) -> str:
@@ -186,7 +213,8 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
         if name not in net.names and name not in net.parameters:
             continue
         mine = family(net, name)
-        others = [m for m in net.names if m != name and m in allowed and family(net, m) == mine]
+        others = [m for m in (*net.names, *sorted(net.parameters))
+                  if m != name and m in allowed and family(net, m) == mine]
         uses = len(where)
         for used in others:
             choices: list[int | None] = [None] + (list(range(1, uses + 1)) if uses > 1 else [])
@@ -227,7 +255,8 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                 yield expression, Explanation("other row", name, f"{name} from {where_from}",
                                               expression.text, text, {name: k}, None, uses, rank)
         # A weight already updated in this row: updates one after another.
-        if not is_update and mine == "w" and net.quantity(name).next is not None:
+        if not is_update and mine == "w" and net.quantity(name).next is not None \
+                and "cur(" not in net.quantity(name).next.text:
             updated = net.quantity(name).next
             variant = expression.substitute({name: f"({updated.text})"})
             text = (f"{subject} uses {words.name(name)} already updated ({words.show(updated.text)}) "
@@ -237,7 +266,7 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                                        text, {}, None, uses, KINDS.index("one after another"))
     # Every weight of the equation already updated in this row.
     weights = [n for n in positions if n in net.names and family(net, n) == "w"
-               and net.quantity(n).next is not None]
+               and net.quantity(n).next is not None and "cur(" not in net.quantity(n).next.text]
     if not is_update and len(weights) > 1:
         variant = expression.substitute({n: f"({net.quantity(n).next.text})" for n in weights})
         shown = " and ".join(words.name(n) for n in weights)
@@ -248,6 +277,30 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                                    text, {}, None, 1, KINDS.index("one after another") - 0.5)
     yield from _sign_candidates(expression, words, is_update)
     yield from _factor_candidates(expression, words)
+    yield from _divisor_candidates(expression, words)
+
+
+def _divisor_candidates(expression: Expression, words: _Words):
+    """x / d written as x: a division left out (Adam's bias correction 1 − β1ᵗ, say)."""
+    nodes = list(ast.walk(_fresh(expression)))
+    for k, node in enumerate(nodes):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
+            continue
+        divisor = ast.unparse(node.right)
+        if isinstance(node.right, ast.Constant):
+            continue
+        variant = _with_node(expression, k, lambda n: n.left)
+        correction = re.search(r"beta([12]?) \*\* iteration", divisor)
+        if correction:
+            b = "β" + correction.group(1)
+            text = (f"{words.subject} leaves out the bias correction: divides by 1 where "
+                    f"(1 − {b}ᵗ) belongs")
+            kind = "missing bias correction"
+        else:
+            text = f"{words.subject} leaves out the division by {words.show(divisor)}"
+            kind = "missing factor"
+        yield variant, Explanation(kind, divisor, "", variant.text, text, {}, None, 1,
+                                   KINDS.index(kind))
 
 
 def _sign_candidates(expression: Expression, words: _Words, is_update: bool):

@@ -20,7 +20,7 @@ import pandas as pd
 
 from sheetgen.core.cells import column_letter
 from sheetgen.errors import UsageError
-from sheetgen.read.tables import Table, _squash, canonical_name
+from sheetgen.read.tables import Table, _squash, canonical_name, general_name
 
 # A header row (or a block of one) names at least this many quantities.
 MIN_TABLE = 5
@@ -55,7 +55,7 @@ def header_reader(names: Sequence[str], mapping: Mapping[str, str] | None = None
     known = set(names)
     own = {}
     for header, quantity in (mapping or {}).items():
-        if quantity not in known:
+        if quantity not in known and general_name(quantity) != quantity:
             raise UsageError(f"--map {header}={quantity}: no quantity named {quantity!r} "
                              f"(known: {', '.join(n for n in names if n != 'iteration')})")
         own[_squash(header)] = quantity
@@ -65,7 +65,8 @@ def header_reader(names: Sequence[str], mapping: Mapping[str, str] | None = None
         if not isinstance(value, str):
             return None
         if value not in cache:
-            cache[value] = own.get(_squash(value)) or canonical_name(value, names)
+            cache[value] = (own.get(_squash(value)) or canonical_name(value, names)
+                            or general_name(value))
         return cache[value]
 
     return read
@@ -308,4 +309,26 @@ def _numbers_by(grid, r: int, c: int, many: bool) -> list[tuple[str, float]]:
     return out
 
 
-__all__ = ["Found", "LEARNING_RATE_LABELS", "MIN_TABLE", "find_tables", "header_reader"]
+_DATA_NAME = re.compile(r"[it][0-9]+")
+
+
+def find_data(grid: Sequence[Sequence]) -> dict[str, tuple[float, ...]] | None:
+    """A data sheet's samples: a header row naming only inputs and targets (i1 i2 t1), one
+    sample per row below it. None when the sheet holds no such block."""
+    for r, row in enumerate(grid[:20]):
+        texts = _texts(row)
+        if len(texts) < 2 or not all(_DATA_NAME.fullmatch(t.strip()) for _, t in texts):
+            continue
+        out: dict[str, list[float]] = {t.strip(): [] for _, t in texts}
+        for below in grid[r + 1:]:
+            values = [_cell([below], 0, c) for c, _ in texts]
+            if not all(_is_number(v) for v in values):
+                break
+            for (_, t), v in zip(texts, values, strict=True):
+                out[t.strip()].append(float(v))
+        if all(out.values()):
+            return {k: tuple(v) for k, v in out.items()}
+    return None
+
+
+__all__ = ["Found", "LEARNING_RATE_LABELS", "MIN_TABLE", "find_data", "find_tables", "header_reader"]

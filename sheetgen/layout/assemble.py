@@ -25,10 +25,11 @@ def traces(config: Config, net: Network | None = None) -> dict[float, Trace]:
 
 
 def build_book(config: Config, runs: Mapping[float, Trace] | None = None,
-               mistakes: Mapping[str, Mapping[str, str]] | None = None) -> Book:
+               mistakes: Mapping[str, Mapping[str, str]] | None = None,
+               net: Network | None = None) -> Book:
     """Plain data, written by any writer any number of times. `runs`: the traces of
-    `traces(config)` (computed here when None)."""
-    net = equations(config, mistakes)
+    `traces(config)` (computed here when None); `net` (tests only): other equations."""
+    net = net or equations(config, mistakes)
     runs = runs if runs is not None else traces(config, net)
     sheets = [build_sheet(config, rate, net, runs[rate]) for rate in config.learning_rates]
     summary = build_summary(sheets, sheet_template(config))

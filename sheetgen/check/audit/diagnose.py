@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sheetgen.check.audit.columns import Columns
+from sheetgen.check.audit.columns import Columns, cur_names
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity
 
@@ -242,8 +242,10 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                                            KINDS.index(kind))
         # The same name read from another row.
         if name in columns.columns and mine != "data":
-            base = -1 if is_update else 0
-            own = "the row above's" if is_update else "its own row's"
+            new_state = name in cur_names(expression) and name not in expression.text.replace(
+                f"cur({name})", "")
+            base = -1 if is_update and not new_state else 0
+            own = "this row's new" if new_state else "the row above's" if is_update else "its own row's"
             for k in ROW_SHIFTS:
                 away = base + k
                 where_from = "its own row" if away == 0 else _rows(away)
@@ -375,11 +377,52 @@ def diagnose(net: Network, q: Quantity, expression: Expression, columns: Columns
         if not _reproduces(columns, q, variant, explanation.shifts, wrong):
             continue
         found[explanation.key] = explanation
+    if not found:
+        for variant, explanation in _pairs(net, q, expression, columns, headers, wrong):
+            found[explanation.key] = explanation
+            if len(found) >= MAX_EXPLANATIONS:
+                break
     ranked = sorted(found.values(), key=lambda e: (e.rank, e.occurrence or 0))
     if full is not columns:  # confirm on every row
         ranked = [e for e in ranked if _reproduces(full, q, Expression.parse(e.expression), e.shifts,
                                                    None)]
     return ranked[:MAX_EXPLANATIONS]
+
+
+# Two substitutions are tried on a few rows first: the pairs are many, the rows need not be.
+PAIR_ROWS = 6
+
+
+def _pairs_of(net: Network, q: Quantity, expression: Expression, columns: Columns,
+              headers: Mapping[str, str]):
+    """Every two names each written for another of its kind, as (variant, explanation)."""
+    singles = [(e.belongs, e.used) for _, e in candidates(net, q, expression, columns, headers)
+               if e.kind in ("substitution", "other gradient") and e.occurrence is None]
+    words = _Words(headers.get(q.name, q.name), headers)
+    for i, (a, ua) in enumerate(singles):
+        for b, ub in singles[i + 1:]:
+            if b == a or ub == ua:
+                continue
+            variant = expression.substitute({a: ua, b: ub})
+            (n1, u1), (n2, u2) = sorted(((a, ua), (b, ub)), key=lambda p: expression.text.index(p[0]))
+            text = (f"{words.subject} uses {words.name(u1)} and {words.name(u2)} where "
+                    f"{words.name(n1)} and {words.name(n2)} belong")
+            yield variant, Explanation("substitution", f"{n1} {n2}", f"{u1} {u2}", variant.text,
+                                       text, {}, None, 2, KINDS.index("substitution") + 0.5)
+
+
+def _pairs(net: Network, q: Quantity, expression: Expression, columns: Columns,
+           headers: Mapping[str, str], wrong: np.ndarray):
+    """Two names each written for another of its kind: 'uses w5 and w7 where w6 and w8 belong'."""
+    first = int(np.argmax(wrong))
+    rows = slice(max(0, first - 1), first + PAIR_ROWS)
+    small = Columns({n: v[rows] for n, v in columns.columns.items()}, columns.parameters,
+                    columns.quantum)
+    small_wrong = wrong[rows]
+    for variant, explanation in _pairs_of(net, q, expression, columns, headers):
+        if _reproduces(small, q, variant, {}, small_wrong) and \
+                _reproduces(columns, q, variant, {}, wrong):
+            yield variant, explanation
 
 
 def _reproduces(columns: Columns, q: Quantity, variant: Expression, shifts: Mapping[str, int],

@@ -30,6 +30,10 @@ from sheetgen.errors import AuditError, ConfigError, ModelError
 from sheetgen.read.formulas import formula_in_names, plain_formula
 from sheetgen.read.tables import without_remark
 
+# The first sample's row on a data sheet sheetgen writes.
+DATA_FIRST_ROW = 3
+# Hyper-parameters as the sheets label them.
+SYMBOLS = {"beta": "β", "beta1": "β1", "beta2": "β2", "epsilon": "ε"}
 # The whole-table recomputation starts from exact first-row numbers, so there only the stored
 # values' own rounding counts: twice RHO.
 GLOBAL_RTOL = 2 * RHO
@@ -242,6 +246,15 @@ def plan(found: Found, expected: Expected | None = None, data: Mapping[str, tupl
     all_cols = {**cols, **derived}
     learning_rate = infer_learning_rate(Columns(all_cols, parameters, quantum), net, updates)
     listed = found.learning_rate_cells
+    if listed and learning_rate is not None and \
+            not math.isclose(listed[0][1], learning_rate, rel_tol=1e-9):
+        trial = Columns(all_cols, {**parameters, "learning_rate": listed[0][1]}, quantum)
+        for name in updates:
+            q = net.quantity(name)
+            check = trial.check(q, q.next)
+            if check is not None and check.checked and not check.wrong.any():
+                learning_rate = listed[0][1]   # a slip in another update moved the median
+                break
     source = "weight updates"
     rate_mistake = None
     if learning_rate is None:
@@ -266,8 +279,9 @@ def plan(found: Found, expected: Expected | None = None, data: Mapping[str, tupl
     columns = Columns(all_cols, parameters, quantum)
     # Sentences name a column by its header, without a remark ("t1 (target for o1)" -> "t1").
     headers = {q: without_remark(table.headers.get(q, q)) for q in net.names}
-    headers |= {p: p for p in net.parameters}
-    context = _Context(found, net, headers, rate_cell, parameters)
+    headers |= {p: SYMBOLS.get(p, p) for p in net.parameters}
+    context = _Context(found, net, headers, rate_cell, parameters,
+                       getattr(data, "letters", {}) if general else {})
     pending = []
     for q in net.quantities:
         if q.name not in cols:
@@ -292,13 +306,13 @@ def plan(found: Found, expected: Expected | None = None, data: Mapping[str, tupl
         mistakes: list[Mistake] = []
         for q, expression, check in pending:
             mistakes.append(_mistake(context, columns, q, expression, check, formulas, values_only))
-        if not values_only:
-            mistakes += structural_mistakes(context, columns, formulas,
-                                            {m.quantity for m in mistakes}, notes)
         if rate_mistake or (not values_only and listed and updates and len(frame) > 1):
             m = _rate_mistake(context, columns, updates, rate_mistake, listed, formulas, notes)
             if m is not None:
                 mistakes.append(m)
+        if not values_only:
+            mistakes += structural_mistakes(context, columns, formulas,
+                                            {m.quantity for m in mistakes}, notes)
         mistakes.sort(key=lambda m: (STAGES.index(m.stage), net.index(m.quantity)))
 
         setup = _setup(net, cols, labelled, biases, parameters) if not general else \
@@ -397,6 +411,7 @@ class _Context:
     headers: dict[str, str]
     rate_cell: str | None
     parameters: dict[str, float]
+    data_letters: dict[str, str] = field(default_factory=dict)   # data sheet column -> data_i1
 
     def correct_formula(self, q: Quantity, expression: Expression, row: int) -> str:
         """The equation in the sheet's own references, for the cell in 1-based sheet row `row`."""
@@ -411,6 +426,10 @@ class _Context:
                 return re.sub(r"([A-Z]+)([0-9]+)", r"$\1$\2", cell)
             if name == "learning_rate" and self.rate_cell:
                 return re.sub(r"([A-Z]+)([0-9]+)", r"$\1$\2", self.rate_cell)
+            if name in self.parameters and isinstance(self.parameters[name], tuple):
+                letter = {v: k for k, v in self.data_letters.items()}.get(name, "A")
+                last = DATA_FIRST_ROW + len(self.parameters[name]) - 1
+                return f"data!${letter}${DATA_FIRST_ROW}:${letter}${last}"
             if name in self.parameters:
                 return format_rate(self.parameters[name])
             return name
@@ -593,7 +612,13 @@ def _as_expression(e: Explanation) -> Expression | None:
         return Expression.parse(e.expression)
     if list(e.shifts.values()) == [-1]:
         [name] = e.shifts
-        return Expression.parse(e.expression).substitute({name: f"prev({name})"})
+        text = e.expression
+        if f"cur({name})" in text:   # the new state read one row up: the row above's state
+            bare = text.replace(f"cur({name})", "")
+            if re.search(rf"\b{name}\b", bare):
+                return None
+            return Expression.parse(text.replace(f"cur({name})", name))
+        return Expression.parse(text).substitute({name: f"prev({name})"})
     return None
 
 

@@ -327,8 +327,16 @@ def find_data(grid: Sequence[Sequence]) -> dict[str, tuple[float, ...]] | None:
             for (_, t), v in zip(texts, values, strict=True):
                 out[t.strip()].append(float(v))
         if all(out.values()):
-            return {k: tuple(v) for k, v in out.items()}
+            found = DataColumns({k: tuple(v) for k, v in out.items()})
+            found.letters = {column_letter(c): "data_" + t.strip() for c, t in texts}
+            return found
     return None
+
+
+class DataColumns(dict):
+    """A data sheet's columns by name, and which column letter holds each (`letters`)."""
+
+    letters: dict[str, str]
 
 
 __all__ = ["Found", "LEARNING_RATE_LABELS", "MIN_TABLE", "find_data", "find_tables", "header_reader"]

@@ -355,5 +355,5 @@ def read_frame(source: Path | Workbook, sheet: str) -> pd.DataFrame:
     return read_table(source, sheet).frame
 
 
-__all__ = ["DEFAULT_HEADERS", "HYPER_LABELS", "MIN_HEADERS", "general_name", "OPTIONAL", "QUANTITIES", "Table", "canonical_name",
-           "find_table", "read_frame", "read_table", "read_tables", "without_remark"]
+__all__ = ["DEFAULT_HEADERS", "HYPER_LABELS", "MIN_HEADERS", "OPTIONAL", "QUANTITIES", "Table",
+           "canonical_name", "find_table", "general_name", "read_frame", "read_table", "read_tables", "without_remark"]

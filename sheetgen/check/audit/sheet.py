@@ -502,8 +502,11 @@ _CELL = re.compile(r"(?<![A-Z0-9!.])\$?([A-Z]{1,3})\$?([0-9]+)(?![0-9(])")
 
 def _outside_cells(ctx: _Context, text: str) -> set[str]:
     """The cells a formula reads outside the table's columns (a parameter's cell)."""
-    letters = {column_letter(c) for c in ctx.found.table.columns.values()}
-    return {f"{a}{b}" for a, b in _CELL.findall(plain_formula(text)) if a not in letters}
+    table = ctx.found.table
+    letters = {column_letter(c) for c in table.columns.values()}
+    rows = range(table.first_row + 1, table.first_row + len(table) + 1)
+    return {f"{a}{b}" for a, b in _CELL.findall(plain_formula(text))
+            if a not in letters or int(b) not in rows}
 
 
 def _rate_mistake(ctx: _Context, columns: Columns, updates: list[str], rate_mistake, listed,

@@ -113,7 +113,8 @@ def other_row(net: Network) -> Slip | None:
         changing = [n for n in sorted(q.formula.names, key=q.formula.text.index)
                     if n in net.names and family(net, n) not in ("data",)]
         if changing:
-            return _make("other row", net, q, q.formula.substitute({changing[-1]: f"prev({changing[-1]})"}).text)
+            name = changing[-1]
+            return _make("other row", net, q, q.formula.substitute({name: f"prev({name})"}).text)
     return None
 
 

@@ -1,0 +1,96 @@
+"""The audit's corpus (tests/check/audit/corpus.py): every shipped example, correct, audits
+clean; each slip class injected into it is named, with its column and first row, in one line.
+The whole matrix (both formats) is slow; a quick slice runs with the fast tests."""
+
+from __future__ import annotations
+
+import pytest
+from corpus import EXPECTED_KIND, write_book
+
+from sheetgen.check.audit import audit, expected_from
+from sheetgen.check.audit.slips import SLIPS
+from sheetgen.cli import main
+from sheetgen.config import EXAMPLES
+
+EXAMPLE_DIR = "sheetgen/examples"
+QUICK = [("reference", "two substitutions"), ("deep", "sequential update"), ("xor", "sign"),
+         ("softmax", "other row"), ("linear-adam", "β1 for β2"),
+         ("linear-adam", "no bias correction"), ("linear-momentum", "state from the wrong row"),
+         ("linear-sgd", "substitution"), ("mazur-trained-biases", "pasted constant"),
+         ("era", "wrong rate"), ("biased", "missing factor"), ("deep", "other gradient")]
+
+
+def check_slip(tmp_path, name: str, slip: str, fmt: str) -> None:
+    path = tmp_path / f"{name}.{fmt}"
+    injected = write_book(name, fmt, path, slip)
+    if injected is None:
+        pytest.skip(f"{slip} does not apply to {name}")
+    result = audit(path)
+    assert result.exit_status == 1
+    [sheet] = result.sheets
+    first = sheet.mistakes[0]
+    assert first.kind in EXPECTED_KIND[slip], sheet.summary
+    assert first.quantity == injected.quantity, sheet.summary
+    # One line naming the column's first wrong cell.
+    assert first.cell in sheet.summary[0] and "\n" not in sheet.summary[0]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_small_audits_clean(tmp_path, name):
+    path = tmp_path / f"{name}.xlsx"
+    write_book(name, "xlsx", path)
+    result = audit(path)
+    assert result.exit_status == 0, [s.summary for s in result.sheets] or result.unreadable
+
+
+@pytest.mark.parametrize(("name", "slip"), QUICK)
+def test_a_slice_of_the_corpus(tmp_path, name, slip):
+    check_slip(tmp_path, name, slip, "xlsx")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["xlsx", "ods"])
+@pytest.mark.parametrize("slip", SLIPS)
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_slip_in_every_example(tmp_path, name, slip, fmt):
+    check_slip(tmp_path, name, slip, fmt)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_small_audits_clean_as_ods(tmp_path, name):
+    path = tmp_path / f"{name}.ods"
+    write_book(name, "ods", path)
+    assert audit(path).exit_status == 0
+
+
+def test_the_config_names_the_network_and_a_sheet_of_another_is_refused(tmp_path, capsys):
+    path = tmp_path / "deep.xlsx"
+    write_book("deep", "xlsx", path)
+    [sheet] = audit(path, expected=expected_from(f"{EXAMPLE_DIR}/deep.toml")).sheets
+    assert sheet.correct and sheet.network_source.startswith("config")
+    assert main(["audit", str(path), "--config", f"{EXAMPLE_DIR}/xor.toml"]) == 2
+    assert "lacks the column(s)" in capsys.readouterr().out
+
+
+def test_the_network_is_inferred_from_the_headers(tmp_path):
+    path = tmp_path / "softmax.xlsx"
+    write_book("softmax", "xlsx", path)
+    [sheet] = audit(path).sheets
+    assert sheet.network == "2-3-3 (sigmoid, softmax), cross_entropy, biases per_neuron (trained)"
+    path = tmp_path / "adam.xlsx"
+    write_book("linear-adam", "xlsx", path)
+    [sheet] = audit(path).sheets
+    assert sheet.network.endswith("adam (β1 = 0.9, β2 = 0.999, ε = 1e-08, bias correction)")
+
+
+def test_jobs_keep_the_order_and_the_verdicts(tmp_path, capsys):
+    paths = []
+    for name, slip in [("reference", None), ("deep", "sign"), ("xor", None)]:
+        path = tmp_path / f"{name}.xlsx"
+        write_book(name, "xlsx", path, slip)
+        paths.append(str(path))
+    assert main(["audit", "--jobs", "2", "--format", "csv", *paths]) == 1
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert [line.split(",")[0] for line in lines] == [paths[0], paths[1], paths[2]]
+    assert [line.split(",")[6] for line in lines] == ["right", "sign", "right"]

@@ -356,4 +356,5 @@ def read_frame(source: Path | Workbook, sheet: str) -> pd.DataFrame:
 
 
 __all__ = ["DEFAULT_HEADERS", "HYPER_LABELS", "MIN_HEADERS", "OPTIONAL", "QUANTITIES", "Table",
-           "canonical_name", "find_table", "general_name", "read_frame", "read_table", "read_tables", "without_remark"]
+           "canonical_name", "find_table", "general_name", "read_frame", "read_table", "read_tables",
+           "without_remark"]

@@ -378,7 +378,7 @@ def diagnose(net: Network, q: Quantity, expression: Expression, columns: Columns
             continue
         found[explanation.key] = explanation
     if not found:
-        for variant, explanation in _pairs(net, q, expression, columns, headers, wrong):
+        for _variant, explanation in _pairs(net, q, expression, columns, headers, wrong):
             found[explanation.key] = explanation
             if len(found) >= MAX_EXPLANATIONS:
                 break

@@ -40,6 +40,7 @@ GLOBAL_RTOL = 2 * RHO
 # The recomputation covers the first rows only: the column checks have seen every row, and a
 # mistake's effect shows in the first iterations; this keeps a 10,000-row audit fast.
 RECOMPUTE_ROWS = 2_000
+RECOMPUTE_CELLS = 64_000   # fewer rows for a wide table
 
 
 @dataclass(frozen=True)
@@ -653,7 +654,7 @@ def _first_differences(net: Network, setup, learning_rate: float, cols, n: int,
     """Per column: (iteration, sheet value, model value) of the first difference, or None.
     {} when the model cannot run from what the sheet gives (a data sheet it lacks, say)."""
     try:
-        n = min(n, RECOMPUTE_ROWS)
+        n = min(n, RECOMPUTE_ROWS, max(100, RECOMPUTE_CELLS // max(1, len(net.names))))
         computed = model.trace(net, setup, learning_rate, n).values
     except (ModelError, KeyError, TypeError, IndexError, ValueError, ZeroDivisionError):
         return {}

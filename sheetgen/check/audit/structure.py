@@ -183,7 +183,10 @@ def structural_mistakes(ctx, columns, formulas: Mapping[str, str], already: set[
     for q in ctx.net.quantities:
         if q.name not in table.columns or q.name in already or q.name == "iteration":
             continue
-        for iteration in (1, 2):
+        expression = q.next if q.is_state else q.formula
+        # Row 2 shows every reference; row 1 differs only where the equation reads the row above.
+        rows = (2,) if q.is_state or not expression.uses_previous_row else (1, 2)
+        for iteration in rows if len(table) > 1 else (1,):
             if q.is_state and iteration == 1:
                 continue
             cell = table.cell(q.name, iteration)

@@ -73,7 +73,7 @@ def _strip_formulas(path: Path, fmt: str, sheet, quantity: str) -> None:
         part = "content.xml"
         data = members[part][1]
         for t in texts:
-            shown = escape(t, {'"': "&quot;"})
+            shown = "of:=" + escape(t, {'"': "&quot;"})
             data = re.sub(rb' table:formula="' + re.escape(shown.encode()) + rb'"', b"", data, count=1)
     members[part] = (members[part][0], data)
     with zipfile.ZipFile(path, "w") as out:

@@ -1,8 +1,11 @@
 """Audit hand-made backpropagation sheets: find the columns whose formula is wrong, and why.
 
   tables.py    the tables of a sheet, in the shapes people make them, and their labelled cells
-  columns.py   one equation checked against one column (the template's own expressions)
+  expected.py  the network a table should compute: from a config, or inferred from the sheet
+  columns.py   one equation checked against one column (the network's own expressions)
   diagnose.py  the small changes to an equation that reproduce a wrong column
+  structure.py each formula's references against its equation (slips the values hide)
+  slips.py     the slips, injected into any network (the audit's corpus and bench)
   sheet.py     the audit of one table: mistakes, sentences, whole-table recomputation
   result.py    the results: Audit (one file), ClassAudit (several)
   report.py    text, JSON and CSV reports

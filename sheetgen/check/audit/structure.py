@@ -183,36 +183,86 @@ def structural_mistakes(ctx, columns, formulas: Mapping[str, str], already: set[
     for q in ctx.net.quantities:
         if q.name not in table.columns or q.name in already or q.name == "iteration":
             continue
-        expression = q.next if q.is_state else q.formula
-        # Row 2 shows every reference; row 1 differs only where the equation reads the row above.
-        rows = (2,) if q.is_state or not expression.uses_previous_row else (1, 2)
-        for iteration in rows if len(table) > 1 else (1,):
-            if q.is_state and iteration == 1:
-                continue
-            cell = table.cell(q.name, iteration)
-            formula = formulas.get(cell)
+        base = -1 if q.is_state else 0
+
+        def differs(iteration: int, q=q, base=base):
+            """(equation, its Python reading) when the row's formula is other maths, else None."""
+            formula = formulas.get(table.cell(q.name, iteration))
             if not formula:
-                continue
+                return None
             expression = q.next if q.is_state else q.formula
             if iteration == 1:
                 expression = expression.without_previous_row()
             expression = _inline(ctx.net, expression, virtual)
-            row = table.first_row + iteration
             try:
-                python, _ = reader.python(formula, row)
-            except (Unreadable, ValueError):
-                break
-            base = -1 if q.is_state else 0
-            try:
+                python, _ = reader.python(formula, table.first_row + iteration)
                 agree = same(python, expression, base, {}, fixed, params)
-            except SyntaxError:
-                break
-            if agree is not False:
+            except (Unreadable, ValueError, SyntaxError):
+                return None
+            return None if agree is not False else (expression, python, formula)
+
+        # Row 2 shows every reference (row 1 of an update is a number); row 1 is read when row 2
+        # differs, or when the equation reads the row above (row 1 then has its own form).
+        if q.is_state or len(table) == 1:
+            rows = (2,) if q.is_state else (1,)
+        else:
+            rows = (1, 2) if q.formula.uses_previous_row else (2,)
+        for iteration in rows:
+            found = differs(iteration)
+            if found is None:
                 continue
+            if iteration == 2 and not q.is_state and 1 not in rows and (first := differs(1)):
+                iteration, found = 1, first
+            expression, python, formula = found
+            cell = table.cell(q.name, iteration)
             explanation = _explain(ctx, q, expression, columns, python, base, fixed, params)
             out.append(_structural(ctx, q, expression, cell, iteration, formula, explanation, columns,
                                    Mistake, stage))
             break
+    return out
+
+
+def refine(ctx, columns, formulas: Mapping[str, str], mistakes: list) -> list:
+    """A mistake the values explain by one change, whose formula shows more (a second
+    substitution whose names hold equal values): the formula's own reading replaces it."""
+    from dataclasses import replace as with_
+
+    table = ctx.found.table
+    cells = {cell: q for q, (cell, _) in ctx.found.labelled.items()}
+    if ctx.rate_cell:
+        cells[ctx.rate_cell] = "learning_rate"
+    reader = Reader(table.columns, cells, ctx.data_letters)
+    fixed = {k: float(v) for k, v in ctx.parameters.items() if isinstance(v, int | float)}
+    params = frozenset(ctx.net.parameters) | frozenset(ctx.parameters)
+    virtual = {n for n in columns.columns if n not in table.columns}
+    out = []
+    for m in mistakes:
+        formula = formulas.get(m.cell)
+        if not m.explanations or m.kind not in ("substitution", "other gradient") or not formula:
+            out.append(m)
+            continue
+        q = ctx.net.quantity(m.quantity)
+        base = -1 if q.is_state else 0
+        expression = q.next if q.is_state else q.formula
+        if m.iteration == 1:
+            expression = expression.without_previous_row()
+        expression = _inline(ctx.net, expression, virtual)
+        try:
+            python, _ = reader.python(formula, table.first_row + m.iteration)
+            told = Expression.parse(m.explanations[0].expression)
+            agree = same(python, told, base, m.explanations[0].shifts, fixed, params)
+        except (Unreadable, ValueError, SyntaxError):
+            agree = None
+        if agree is not False:
+            out.append(m)
+            continue
+        better = _explain(ctx, q, expression, columns, python, base, fixed, params)
+        if better is None:
+            out.append(m)
+            continue
+        words = m.diagnosis.split(", ", 1)[0] + ", " + better.words \
+            if m.diagnosis.startswith(("From ", "In ")) else better.words
+        out.append(with_(m, kind=better.kind, diagnosis=words, explanations=[better]))
     return out
 
 

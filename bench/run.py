@@ -160,7 +160,7 @@ def floor_child(fmt: str, iterations: int, rates: str, level: int, path: str) ->
     from sheetgen.config import Config
     from sheetgen.core.cells import column_letter
     from sheetgen.core.model import Setup, iterate
-    from sheetgen.core.template import network
+    from sheetgen.core.presets import reference_network as network
     from sheetgen.layout.book import build_sheet
 
     config = Config(iterations=iterations)

@@ -13,16 +13,12 @@ import copy
 import math
 
 from sheetgen.core.cells import column_letter
-from sheetgen.core.network import Derivation, NetworkSpec, derive_cached
+from sheetgen.core.network import NetworkSpec
 from sheetgen.core.template import template
+from sheetgen.core.training import Training
 
 ROW_MM = 4.52          # LibreOffice's default row height: how many rows the picture covers
 MAX_SUMMARY_WEIGHTS = 12
-
-
-def describe(spec: NetworkSpec) -> str:
-    """'2-3-3-2: tanh, tanh, sigmoid; half_sse' for the settings block."""
-    return f"{'-'.join(map(str, spec.layers))}: {', '.join(spec.activations)}; {spec.loss}"
 
 
 def picture_rows(spec: NetworkSpec) -> int:
@@ -32,12 +28,12 @@ def picture_rows(spec: NetworkSpec) -> int:
     return math.ceil((picture.height + 2) / ROW_MM)
 
 
-def network_template(spec: NetworkSpec) -> dict:
+def network_template(training: Training) -> dict:
     """The template of a general network's learning-rate sheets and summary."""
-    derivation: Derivation = derive_cached(spec)
+    spec = training.spec
     tpl = copy.deepcopy({k: v for k, v in template().items() if k not in ("text", "errata")})
     top = picture_rows(spec) + 1                      # first free row, 0-based
-    tpl["title"] = f"{describe(spec)} network trained by backpropagation"
+    tpl["title"] = f"{training.describe()} network trained by backpropagation"
     tpl["parameters"] = {"learning_rate": {"label": "Learning_rate", "label_cell": f"C{top + 1}",
                                            "cell": f"D{top + 1}"}}
     tpl["settings"] = {"title_cell": f"F{top + 1}", "title": "Settings", "rows": [
@@ -47,8 +43,8 @@ def network_template(spec: NetworkSpec) -> dict:
         {"label_cell": f"F{top + 5}", "cell": f"G{top + 5}", "label": "maths", "key": "maths"},
     ]}
     text_row = top + 7                                # 1-based row of the first text line
-    equations = [[f"C{text_row + k}", line] for k, line in enumerate(derivation.equations)]
-    derivations = [[f"J{text_row + k}", line] for k, line in enumerate(derivation.derivations)]
+    equations = [[f"C{text_row + k}", line] for k, line in enumerate(training.equations)]
+    derivations = [[f"J{text_row + k}", line] for k, line in enumerate(training.derivations)]
     tpl["text"] = [{"cells": [[f"B{text_row - 1}", "Forward"]] + equations},
                    {"cells": [[f"J{text_row - 1}", "Backward: δ = ∂E_total/∂(pre-activation), "
                                                    "by the chain rule"]] + derivations}]
@@ -56,9 +52,9 @@ def network_template(spec: NetworkSpec) -> dict:
     table = tpl["table"]
     table["header_row"], table["first_row"] = header_row, header_row + 1
     table["columns"] = [{"header": c.header, "quantity": c.quantity,
-                         **({"integer": True} if c.integer else {})} for c in derivation.columns]
+                         **({"integer": True} if c.integer else {})} for c in training.columns]
     table["extra_columns"] = []
-    first_error = next(k for k, c in enumerate(derivation.columns) if c.block == "errors")
+    first_error = next(k for k, c in enumerate(training.columns) if c.block in ("errors", "total"))
     tpl["print"] = {**tpl["print"], "upper": f"A1:Z{header_row - 1}",
                     "split_column": column_letter(first_error)}
     summary = tpl["summary"]
@@ -69,4 +65,4 @@ def network_template(spec: NetworkSpec) -> dict:
     return tpl
 
 
-__all__ = ["describe", "network_template"]
+__all__ = ["network_template"]

@@ -8,17 +8,17 @@ from dataclasses import replace
 
 import numpy as np
 
-from sheetgen.config import Config
 from sheetgen.core.cells import column_letter, quote_sheet, sheet_ref
 from sheetgen.core.model import Trace
+from sheetgen.core.training import Training
 from sheetgen.layout.book import Cell, Column, Sheet
 from sheetgen.layout.summary import FormulaCell, Summary
 from sheetgen.layout.training_layout import DATA_FIRST_ROW, DATA_SHEET, MAX_EPOCHS_SHOWN
 
 
-def data_sheet(config: Config, column_width: int, number_format: str) -> Sheet:
+def data_sheet(training: Training, column_width: int, number_format: str) -> Sheet:
     """The samples, one row each, in plain numbers: the table's sample columns read them."""
-    data = config.data
+    data = training.data
     cells = [Cell(0, 0, f"Samples ({data.source}): edit one and every sheet follows", "label")]
     cells += [Cell(1, k, name, "header") for k, name in enumerate(data.names)]
     for r, row in enumerate(data.rows):
@@ -33,22 +33,22 @@ def data_sheet(config: Config, column_width: int, number_format: str) -> Sheet:
                  gradient_format=number_format, print_ranges=((0, 0, *last),))
 
 
-def epoch_losses(config: Config, e_total) -> list[float]:
+def epoch_losses(training: Training, e_total) -> list[float]:
     """The loss of each complete or partial epoch: E_total over its rows, averaged (mean) or
     added (sum)."""
-    per = config.data.steps_per_epoch()
+    per = training.data.steps_per_epoch()
     out = []
     for start in range(0, len(e_total), per):
         chunk = [float(x) for x in e_total[start:start + per]]
-        out.append(sum(chunk) / len(chunk) if config.data.reduction == "mean" else sum(chunk))
+        out.append(sum(chunk) / len(chunk) if training.data.reduction == "mean" else sum(chunk))
     return out
 
 
-def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary:
+def add_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -> Summary:
     """The loss per epoch per learning rate, right of the summary's table and chart: one row
     per epoch, one column per learning-rate sheet, each a formula over that sheet's E_total."""
-    per = config.data.steps_per_epoch()
-    epochs = math.ceil(config.iterations / per)
+    per = training.data.steps_per_epoch()
+    epochs = math.ceil(training.iterations / per)
     shown = min(epochs, MAX_EPOCHS_SHOWN)
     # Below the table and its chart, from column A.
     below = summary.header_row + len(sheets)
@@ -57,7 +57,7 @@ def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary
 
         below = max(below, extent(summary.chart)[0])
     col0, row0 = 0, below + 3
-    fn = "AVERAGE" if config.data.reduction == "mean" else "SUM"
+    fn = "AVERAGE" if training.data.reduction == "mean" else "SUM"
     cells = list(summary.cells)
     title = (f"Loss per epoch ({per} step{'s' if per > 1 else ''} each): "
              f"{fn.lower()} of E_total over the epoch's steps")
@@ -70,11 +70,11 @@ def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary
         col = col0 + 1 + j
         cells.append(Cell(row0, col, sheet.name, "header"))
         e_col = next(c.index for c in sheet.columns if c.quantity == "E_total")
-        losses = epoch_losses(config, sheet.trace.column("E_total")[:shown * per])
+        losses = epoch_losses(training, sheet.trace.column("E_total")[:shown * per])
         letter = column_letter(e_col)
         for e in range(shown):
             first = sheet.first_row + e * per + 1
-            last = min(sheet.first_row + (e + 1) * per, sheet.first_row + config.iterations)
+            last = min(sheet.first_row + (e + 1) * per, sheet.first_row + training.iterations)
             name = quote_sheet(sheet.name)
             rng = {"xlsx": f"{name}!${letter}${first}:${letter}${last}",
                    "ods": f"[${name}.${letter}${first}:.${letter}${last}]"}

@@ -6,26 +6,22 @@ sample columns read from (the data sheet and the summary's epochs: layout/traini
 
 from __future__ import annotations
 
-from sheetgen.config import Config
 from sheetgen.core.cells import column_letter
-from sheetgen.core.optim import LABELS, Training, build_cached, data_name
-from sheetgen.layout.network_layout import describe, network_template
+from sheetgen.core.data import data_name
+from sheetgen.core.optimizers import LABELS
+from sheetgen.core.training import Training
+from sheetgen.layout.network_layout import network_template
 
 DATA_SHEET = "data"
 DATA_FIRST_ROW = 3          # 1-based: title, header, then the samples
 MAX_EPOCHS_SHOWN = 1000     # rows of the summary's loss-per-epoch table
 
 
-def training(config: Config) -> Training:
-    return build_cached(config.network, config.data, config.optimizer)
-
-
-def training_template(config: Config) -> dict:
-    """The template of the learning-rate sheets of a config with a [data] table."""
-    spec, data, opt = config.network, config.data, config.optimizer
-    train = training(config)
-    tpl = network_template(spec)
-    tpl["title"] = f"{describe(spec)} network trained on {data.n} samples with {opt.name}"
+def training_template(train: Training) -> dict:
+    """The template of the learning-rate sheets of a training on a data set."""
+    data, opt = train.data, train.optimizer
+    tpl = network_template(train)
+    tpl["title"] = f"{train.describe()} network trained on {data.n} samples with {opt.name}"
     # Shift everything from the settings down by the extra parameter rows.
     top = int(tpl["parameters"]["learning_rate"]["cell"][1:]) - 1      # 0-based row
     for k, name in enumerate(train.hyper, start=1):
@@ -83,8 +79,8 @@ def _moved(ref: str, shift: int) -> str:
     return f"{col}{int(ref[len(col):]) + shift}"
 
 
-def settings_value(key: str, config: Config) -> str:
-    data, opt = config.data, config.optimizer
+def settings_value(key: str, training: Training) -> str:
+    data, opt = training.data, training.optimizer
     return {"data": f"{data.n} samples ({data.source}), on sheet {DATA_SHEET}",
             "batch": ("full: every sample in every step" if data.batch is None
                       else "1: one sample per step, in order, cycling" if data.batch == 1

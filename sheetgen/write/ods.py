@@ -51,7 +51,7 @@ def write(book: Book, path: Path) -> None:
         # The mimetype must come first and uncompressed, so tools can sniff the type.
         _entry(zf, "mimetype", MIMETYPE, zipfile.ZIP_STORED)
         _entry(zf, "META-INF/manifest.xml", _manifest(objects))
-        _entry(zf, "meta.xml", _meta())
+        _entry(zf, "meta.xml", _meta(book.training.title))
         _entry(zf, "styles.xml", ods_drawing.styles_xml(NS, book.print_scale, _named_styles()))
         _entry(zf, "settings.xml", _settings(book))
         info = zipfile.ZipInfo("content.xml", ZIP_DATE)
@@ -82,10 +82,10 @@ def _manifest(objects=()) -> str:
             f"{entries}{ods_drawing.manifest_entries(objects)}</manifest:manifest>")
 
 
-def _meta() -> str:
+def _meta(title: str) -> str:
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-meta {NS}><office:meta>'
             "<meta:generator>sheetgen</meta:generator>"
-            "<dc:title>Backpropagation, 2-2-2 sigmoid network</dc:title>"
+            f"<dc:title>{escape(title)}</dc:title>"
             "</office:meta></office:document-meta>")
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from sheetgen.config import Config
 from sheetgen.core.model import Trace
 from sheetgen.core.template import format_rate, template
+from sheetgen.core.training import Training
 
 MAX_POINTS = 5000  # longer runs are thinned to every k-th iteration (the last one always kept)
 
@@ -34,7 +34,7 @@ def plot_path(directory: Path, basename: str, rate: float | None) -> Path:
     return directory / f"{basename}_{suffix}.png"
 
 
-def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | None = None) -> list[Path]:
+def write_plots(training: Training, runs: Mapping[float, Trace], directory: Path | None = None) -> list[Path]:
     """Write plots/<basename>_loss_lr_<rate>.png per rate and plots/<basename>_loss_all.png (in
     `directory` if given: the report puts them beside its pages); returns their paths."""
     import matplotlib
@@ -45,8 +45,8 @@ def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | N
     from sheetgen.write.atomic import atomic_path
 
     spec = template()["chart"]
-    directory = directory or config.output_dir / "plots"
-    curves = {rate: loss_curve(runs[rate]) for rate in config.learning_rates}
+    directory = directory or training.output_dir / "plots"
+    curves = {rate: loss_curve(runs[rate]) for rate in training.learning_rates}
     written = []
 
     def save(fig: Figure, target: Path) -> None:
@@ -62,7 +62,7 @@ def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | N
         ax.set_xlabel(spec["x_title"])
         ax.set_ylabel(spec["y_title"])
         ax.grid(axis="y", color="#d9d9d9")
-        save(fig, plot_path(directory, config.basename, rate))
+        save(fig, plot_path(directory, training.basename, rate))
 
     summary = template()["summary"]["chart"]
     fig = Figure(figsize=(7, 4.2), layout="constrained")
@@ -74,5 +74,5 @@ def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | N
     ax.set_ylabel(summary["y_title"])
     ax.grid(axis="y", color="#d9d9d9")
     ax.legend(title="learning rate")
-    save(fig, plot_path(directory, config.basename, None))
+    save(fig, plot_path(directory, training.basename, None))
     return written

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sheetgen.core import optim
-from sheetgen.core.expressions import sigmoid_array
+from sheetgen.core import optimizers, presets
+from sheetgen.core.data import DataSpec, data_name
 from sheetgen.core.model import Network
-from sheetgen.core.network import NetworkSpec, derive_cached
-from sheetgen.core.template import network
+from sheetgen.core.network import NetworkSpec
+from sheetgen.core.ops import OPS
+from sheetgen.core.presets import reference_network as network
 from sheetgen.errors import ConfigError
 
 # The names of the reference exercise's table (both bias modes): such a table keeps the template.
@@ -62,14 +63,15 @@ def is_template(names) -> bool:
 # --- from a config ------------------------------------------------------------------------------
 
 def from_config(config, source: str) -> Expected:
-    """The exercise a config sets (sheetgen.config.Config)."""
+    """The exercise a config sets (sheetgen.config.Config), as its `Training` compiles it."""
     if config.network is None:
         return Expected(None, "the 2-2-2 exercise", {}, source, config.setup.biases)
-    net = config.equations()
-    params: dict[str, object] = {}
-    if config.data is not None:
-        values = config.setup.values()
-        params = {p: values[p] for p in net.parameters if p != "learning_rate" and p in values}
+    training = config.training()
+    if training.design == "reference":   # an explicit [network] of the reference
+        return Expected(None, "the 2-2-2 exercise", {}, source, training.setup.biases)
+    net = training.network
+    values = training.setup.values()
+    params = {p: values[p] for p in net.parameters if p != "learning_rate" and p in values}
     return Expected(net, describe(config.network, config.data, config.optimizer), params, source,
                     _bias_text(config.network))
 
@@ -86,7 +88,7 @@ def describe(spec: NetworkSpec, data=None, opt=None) -> str:
         batch = "full batch" if data.batch is None else f"batches of {data.batch}"
         text += f"; {data.n} samples, {batch} ({data.reduction})"
     if opt is not None:
-        text += f"; {opt.describe()}"
+        text += f"; {optimizers.optimizer(opt).describe()}"
     return text
 
 
@@ -133,9 +135,20 @@ def _fits(values: np.ndarray, target: np.ndarray, quantum: float = 0.0) -> float
     return float(close.mean())
 
 
-_ACTIVATIONS = {"sigmoid": sigmoid_array, "tanh": np.tanh, "identity": lambda z: z,
-                "relu": lambda z: np.maximum(z, 0.0),
-                "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z)}
+def _activations() -> dict:
+    """Each one-argument activation of the registry over arrays (leaky ReLU at its default)."""
+    out = {"identity": lambda z: z}
+    for name in ("sigmoid", "tanh", "relu", "softplus", "elu", "leaky_relu"):
+        op = OPS.get(name)
+        if op is None:
+            continue
+        if name == "leaky_relu":
+            out[name] = lambda z, f=op.array: f(z, 0.01)
+        elif name == "elu":
+            out[name] = lambda z, f=op.array: f(z, 1.0)
+        else:
+            out[name] = op.array
+    return out
 
 
 def _column(cols: Mapping[str, np.ndarray], name: str, k: int) -> np.ndarray | None:
@@ -146,7 +159,7 @@ def _activation(cols, spec_neurons: tuple[str, ...], k: int, softmax: bool, quan
     if softmax:
         return "softmax"
     best, score = "sigmoid", -1.0
-    for kind, f in _ACTIVATIONS.items():
+    for kind, f in _activations().items():
         shares = []
         for z in spec_neurons:
             pre, act = _column(cols, z, k), _column(cols, "a_" + z, k)
@@ -203,14 +216,17 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
         pass
     biases = _bias_mode(bases, layers)
     trained = any(re.fullmatch(r"dE_db[0-9]+", n) for n in bases)
-    spec = NetworkSpec(tuple(layers), activations, loss, biases, trained and biases != "none")
+    gradients = "delta" if any(n.startswith("delta_") for n in bases) else "expanded"
+    spec = NetworkSpec(tuple(layers), activations, loss, biases, trained and biases != "none",
+                       gradients=gradients)
     spec.check()
     states = {n.split("_", 1)[0] for n in names if re.fullmatch(r"[mvs]_[wb][0-9]+", n)}
     has_sample = "sample" in names or "sample_s1" in names
     checks = any(n.startswith("fd_") for n in names)
     training = k > 1 or has_sample or bool(states) or checks or bool(data)
     if not training:
-        return Expected(derive_cached(spec).network, describe(spec), {}, "headers", _bias_text(spec))
+        net = presets.training(spec, {}).network
+        return Expected(net, describe(spec), {}, "headers", _bias_text(spec))
     columns = spec.inputs + spec.targets
     have_data = bool(data) and all(c in data for c in columns) and \
         len({len(data[c]) for c in columns}) == 1
@@ -230,30 +246,37 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
         if total is not None and all(p is not None for p in parts):
             if _fits(sum(parts), total, quantum) > _fits(sum(parts) / k, total, quantum):
                 reduction = "sum"
-    data_spec = optim.DataSpec(columns, rows, batch, reduction, "sheet")
-    name = "adam" if {"m", "s"} <= states else "rmsprop" if "s" in states else \
-        "momentum" if "v" in states else "gd"
+    data_spec = DataSpec(columns, rows, batch, reduction, "sheet")
     hyper = {key: float(labelled[key]) for key in ("beta", "beta1", "beta2", "epsilon", "h")
              if key in labelled}
-    parameters = optim.trained_parameters(spec)
-    initial = tuple((f"{s}_{p}", float(cols[f"{s}_{p}"][0])) for s in optim.STATES[name]
-                    for p in parameters if f"{s}_{p}" in cols and np.isfinite(cols[f"{s}_{p}"][0]))
-    options = [{"epsilon": hyper.get("epsilon", 0.0)}]
-    if name == "adam":
-        options = [dict(o, bias_correction=b) for o in options for b in (True, False)]
+    # Every rule whose state columns the sheet has (momentum and nesterov both keep v).
+    names_of = [name for name, cls in optimizers.OPTIMIZERS.items() if set(cls.states) == states]
+    options = []
+    for name in names_of or ["gd"]:
+        for correction in ((True, False) if name == "adam" else (True,)):
+            options.append(dict(name=name, bias_correction=correction,
+                                epsilon=hyper.get("epsilon", 0.0)))
     best = None
     for option in options:
-        opt = optim.OptimizerSpec(name, **{**{k2: v for k2, v in hyper.items() if k2 != "epsilon"},
-                                           **option}, initial_state=initial,
-                                  check_gradients=checks)
-        training_net = optim.build(spec, data_spec, opt).network
+        initial = tuple((n2, float(cols[n2][0])) for n2 in names
+                        if re.fullmatch(r"[mvs]_[wb][0-9]+", n2) and np.isfinite(cols[n2][0])
+                        and n2.split("_", 1)[0] in optimizers.OPTIMIZERS[option["name"]].states)
+        opt = optimizers.OptimizerSpec(**{**{k2: v for k2, v in hyper.items() if k2 != "epsilon"},
+                                          **option}, initial_state=initial, check_gradients=checks)
+        try:
+            training_net = presets.training(spec, {}, data=data_spec, optimizer=opt).network
+        except (ConfigError, ValueError):
+            continue
         score = _update_fit(training_net, cols, {**hyper, **option})
         if best is None or score > best[0] + 1e-9:
             best = (score, opt, training_net)
+    if best is None:
+        raise ConfigError("no optimizer sheetgen knows keeps these state columns")
     _, opt, net = best
-    params: dict[str, object] = {key: float(getattr(opt, key)) for key in opt.hyper}
+    params: dict[str, object] = {key: float(getattr(opt, key))
+                                 for key in optimizers.optimizer(opt).hyper}
     if have_data:
-        params |= {optim.data_name(c): tuple(data[c]) for c in columns}
+        params |= {data_name(c): tuple(data[c]) for c in columns}
     return Expected(net, describe(spec, data_spec if have_data else None, opt), params, "headers",
                     _bias_text(spec))
 

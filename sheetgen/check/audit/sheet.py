@@ -25,7 +25,8 @@ from sheetgen.core.cells import column_letter
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity, Setup
 from sheetgen.core.network import NetworkSetup
-from sheetgen.core.template import format_rate, network
+from sheetgen.core.presets import reference_network as network
+from sheetgen.core.template import format_rate
 from sheetgen.errors import AuditError, ConfigError, ModelError
 from sheetgen.read.formulas import formula_in_names, plain_formula
 from sheetgen.read.tables import without_remark

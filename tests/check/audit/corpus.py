@@ -38,16 +38,16 @@ def write_book(name: str, fmt: str, path: Path, slip: str | None = None, rows: i
                ) -> Slip | None:
     """The example `name` as a small workbook at `path`, with one slip of class `slip` (None: the
     correct sheet). Returns the slip, or None (also when the class does not apply: no file)."""
-    config = example_config(name, rows)
-    net = config.equations()
-    rate = config.learning_rates[0]
+    training = example_config(name, rows).training()
+    net = training.network
+    rate = training.learning_rates[0]
     injected = inject(net, slip, rate) if slip else None
     if slip and injected is None:
         return None
     values = injected.net if injected else net
-    runs = {rate: trace(values, config.setup, rate, config.iterations)}
+    runs = {rate: trace(values, training.setup, rate, training.iterations)}
     formulas = net if injected and injected.paste else values
-    book = build_book(config, runs, net=formulas)
+    book = build_book(training, runs, net=formulas)
     WRITERS[fmt](book, path)
     if injected and injected.paste:
         _strip_formulas(path, fmt, book.sheets[0], injected.quantity)

@@ -4,13 +4,18 @@ The whole matrix (both formats) is slow; a quick slice runs with the fast tests.
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import replace
+
 import pytest
 from corpus import EXPECTED_KIND, write_book
 
 from sheetgen.check.audit import audit, expected_from
 from sheetgen.check.audit.slips import SLIPS
 from sheetgen.cli import main
-from sheetgen.config import EXAMPLES
+from sheetgen.config import EXAMPLES, example_text, from_mapping
+from sheetgen.layout.assemble import build_book
+from sheetgen.write import xlsx
 
 EXAMPLE_DIR = "sheetgen/examples"
 QUICK = [("reference", "two substitutions"), ("deep", "sequential update"), ("xor", "sign"),
@@ -94,3 +99,39 @@ def test_jobs_keep_the_order_and_the_verdicts(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()[1:]
     assert [line.split(",")[0] for line in lines] == [paths[0], paths[1], paths[2]]
     assert [line.split(",")[6] for line in lines] == ["right", "sign", "right"]
+
+
+def _variant(name: str, *edits: tuple[str, str]) -> str:
+    text = example_text(name)
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+# Shapes sheetgen writes beyond the shipped examples: (label, config text, what is inferred).
+SHAPES = [
+    ("expanded gradients", _variant("deep", ("seed = 0", 'seed = 0\ngradients = "expanded"')),
+     "2-3-3-2 (tanh, tanh, sigmoid), half_sse, biases none"),
+    ("nesterov", _variant("linear-momentum", ('name = "momentum"', 'name = "nesterov"')),
+     "nesterov (β = 0.9)"),
+    ("batches of 2, summed", _variant("xor", ('batch = "full"', "batch = 2"),
+                                      ('reduction = "mean"', 'reduction = "sum"')),
+     "4 samples, batches of 2 (sum); gd"),
+    ("relu layers", _variant("deep", ('["tanh", "tanh", "sigmoid"]', '["relu", "leaky_relu", "sigmoid"]')),
+     "2-3-3-2 (relu, leaky_relu, sigmoid)"),
+    ("adam without correction", _variant("xor", ('name = "gd"', 'name = "adam"\nbias_correction = false')),
+     "adam (β1 = 0.9, β2 = 0.999, ε = 1e-08, no bias correction)"),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "network"), SHAPES, ids=[s[0] for s in SHAPES])
+def test_other_shapes_sheetgen_writes_audit_clean_and_name_their_network(tmp_path, label, text,
+                                                                         network):
+    config = from_mapping(tomllib.loads(text), "shape.toml")
+    config = replace(config, learning_rates=config.learning_rates[:1], iterations=6, plots=False)
+    path = tmp_path / "shape.xlsx"
+    xlsx.write(build_book(config.training()), path)
+    result = audit(path)
+    assert result.exit_status == 0, [s.summary for s in result.sheets] or result.unreadable
+    assert network in result.sheets[0].network

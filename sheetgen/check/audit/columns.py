@@ -14,6 +14,7 @@ SAFETY times it is allowed.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,6 +64,12 @@ def shift(values: np.ndarray, k: int) -> np.ndarray:
 
 def cur_names(expression: Expression) -> frozenset[str]:
     """The names an update reads in its own (new) row: cur(m_w1), an optimizer's new state."""
+    return _cur_names(expression.text) if "cur(" in expression.text else frozenset()
+
+
+@functools.lru_cache(maxsize=4096)
+def _cur_names(text: str) -> frozenset[str]:
+    expression = Expression.parse(text)
     return frozenset(node.args[0].id for node in ast.walk(expression.tree)
                      if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                      and node.func.id == "cur")

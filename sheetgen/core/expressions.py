@@ -3,13 +3,16 @@
 An expression is written once, in the maths' own names (``(a_o1 - t1) * a_o1 * (1 - a_o1) * a_h1``),
 and becomes both Python source for the float64 model and a spreadsheet formula for a cell.
 Only + - * / ** unary minus, numbers, names, ``prev(name)``, ``cur(name)`` and the functions of
-`FUNCTIONS` are allowed. ``prev(name)`` is that quantity in the row above (a wrong-row reference); the first
-row has no row above, so there it is the quantity itself. ``cur(name)``, only in a state's next
+the registry (`FUNCTIONS`, from sheetgen.core.ops) are allowed. ``prev(name)`` is that quantity
+in the row above (a wrong-row reference); the first row has no row above, so there it is the
+quantity itself. ``cur(name)``, only in a state's next
 value (which reads the row above), is that quantity in the new row: an optimizer's new state.
 ``index(data_x, k)`` is the k-th value of a data column (a range on the data sheet).
 
-`derivative` differentiates an expression symbolically, so that a network's gradients are
-derived from its forward equations (sheetgen.core.network) and still read as the chain rule.
+`derivative` differentiates an expression symbolically (the one differentiator: the network's
+backward pass and the report's chain rule both use it, each function by its registry rule), so
+that a network's gradients are derived from its forward equations (sheetgen.core.network) and
+still read as the chain rule.
 """
 
 from __future__ import annotations

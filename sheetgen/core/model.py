@@ -50,6 +50,18 @@ class Setup:
 
 
 @dataclass(frozen=True)
+class Values:
+    """Initial values by name (parameters, inputs, targets, optimizer state, hyper-parameters,
+    data columns) and the bias mode the settings block shows; hashable, like `Setup`."""
+
+    items: tuple[tuple[str, object], ...]
+    biases: str = "none"
+
+    def values(self) -> dict:
+        return dict(self.items)
+
+
+@dataclass(frozen=True)
 class Quantity:
     """One table column: computed from its own row (`formula`) or carried from the row above
     (`next`, with the setup's value in the first row)."""

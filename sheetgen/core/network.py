@@ -18,9 +18,10 @@ from functools import lru_cache
 
 from sheetgen.core import ops
 from sheetgen.core.backward import GRADIENT_FORMS
-from sheetgen.core.cells import ref
+from sheetgen.core.cells import a1, cell_range
 from sheetgen.core.layers.dense import ACTIVATIONS, Dense
 from sheetgen.core.losses import LOSSES, loss
+from sheetgen.core.model import Values
 from sheetgen.errors import ConfigError
 
 BIASES = ("none", "per_layer", "per_neuron")
@@ -174,15 +175,8 @@ for _method in ("neurons", "sources", "weights", "biases_of"):
     setattr(NetworkSpec, _method, lru_cache(maxsize=4096)(getattr(NetworkSpec, _method)))
 
 
-@dataclass(frozen=True)
-class NetworkSetup:
-    """Initial values of a general network's state, by name (hashable, like `Setup`)."""
-
-    items: tuple[tuple[str, float], ...]
-    biases: str = "none"              # what the settings block shows
-
-    def values(self) -> dict[str, float]:
-        return dict(self.items)
+# Initial values of a network's state, by name, and the bias mode the settings block shows.
+NetworkSetup = Values
 
 
 def initial_values(spec: NetworkSpec, given: dict[str, float]) -> NetworkSetup:
@@ -199,13 +193,13 @@ def initial_values(spec: NetworkSpec, given: dict[str, float]) -> NetworkSetup:
             table = "inputs" if name[0] == "i" else "targets"
             raise ConfigError(f"{table}.{name}: missing (the network has {len(spec.inputs)} inputs "
                               f"and {len(spec.targets)} targets; give each a value)")
-    for layer in range(1, len(spec.layers)):
-        limit = math.sqrt(6 / (spec.layers[layer - 1] + spec.layers[layer]))
-        # Drawn in name order whether given or not, so that giving one value changes no other.
-        for name in [w for row in spec.weights(layer) for w in row] + \
-                list(dict.fromkeys(spec.biases_of(layer))):
+    for layer in layers(spec):
+        # Each parameter the layer declares, drawn in its order whether given or not, so that
+        # giving one value changes no other.
+        for p in layer.parameters():
+            limit = math.sqrt(6 / (p.fan_in + p.fan_out))
             drawn = rng.uniform(-limit, limit)
-            values[name] = float(given[name]) if name in given else drawn
+            values[p.name] = float(given[p.name]) if p.name in given else drawn
     return NetworkSetup(tuple(values.items()), spec.biases + (" (trained)" if spec.train_biases
                                                                and spec.biases != "none" else ""))
 
@@ -216,10 +210,7 @@ def spanner(column_of: dict[str, int], dialect: str, row: str):
         cols = [column_of.get(n) for n in names]
         if None in cols or cols != list(range(cols[0], cols[0] + len(cols))):
             return None
-        first, last = ref(dialect, cols[0], row), ref(dialect, cols[-1], row)
-        if dialect == "ods":  # one bracketed range: [.A39:.C39]
-            return f"{first[:-1]}:{last[1:]}"
-        return f"{first}:{last}"
+        return cell_range(dialect, a1(cols[0], row), a1(cols[-1], row))
     return span
 
 

@@ -11,7 +11,8 @@ ods dialect is the same text with ``;`` between arguments (every comma of a temp
 arguments). ``{0.atom}`` is the argument bracketed unless it is a name, a number or a call (an
 operand of > or *); ``{0.leaf}`` bracketed unless it is a name or a number. A template is one
 function call (or its bare argument), so that a call binds like a single operand wherever it
-stands in a formula.
+stands in a formula. max, sum and sumproduct have none: the language writes them, as one range
+(SUM(A39:F39)) when their cells are side by side.
 
 A derivative rule is expression text, one per argument: ``x`` is the first argument, ``y`` the
 function's own value (so that σ' reads y * (1 - y) and a network writes it with the activation's

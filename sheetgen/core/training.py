@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sheetgen.core.backward import Backward, delta_name, expanded
-from sheetgen.core.cells import column_letter, ref
+from sheetgen.core.cells import a1, cell_range, ref
 from sheetgen.core.data import DataSpec, data_name
 from sheetgen.core.expressions import Expression
 from sheetgen.core.graph import Column, Graph
 from sheetgen.core.layers import Layer
 from sheetgen.core.losses import Loss, total_of
-from sheetgen.core.model import Network
-from sheetgen.core.network import MAX_COLUMNS, MAX_FORMULA, spanner
+from sheetgen.core.model import Network, Values
+from sheetgen.core.network import MAX_COLUMNS, MAX_FORMULA, NetworkSpec, spanner
 from sheetgen.core.ops import OPS
 from sheetgen.core.optimizers import Optimizer
 from sheetgen.core.template import column_specs
@@ -42,18 +42,6 @@ from sheetgen.errors import ConfigError
 DESIGNS = ("reference", "network")
 # The blocks of a one-sample table that each sample of a step repeats.
 PER_SAMPLE = ("targets", "inputs", "pre", "exp", "act", "errors", "delta")
-
-
-@dataclass(frozen=True)
-class Values:
-    """Initial values by name (parameters, inputs, targets, optimizer state, hyper-parameters,
-    data columns) and the bias mode the settings block shows."""
-
-    items: tuple[tuple[str, object], ...]
-    biases: str = "none"
-
-    def values(self) -> dict:
-        return dict(self.items)
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,7 +54,7 @@ class Training:
     layers: tuple[Layer, ...]
     loss: Loss
     optimizer: Optimizer
-    spec: object                      # the NetworkSpec: names of inputs, targets, neurons, weights
+    spec: NetworkSpec                 # the names of inputs, targets, neurons, weights
     data: DataSpec | None = None      # a data set on its own sheet, or None: one sample in the table
     design: str = "network"           # "reference": the reference exercise's own layout
     gradients: str = "delta"          # "delta" (δ columns) or "expanded" (chain-rule products)
@@ -341,14 +329,14 @@ def check_fits(training: Training) -> None:
     data = set(training.data_names)
     row = "1048576"
     span = spanner(column_of, "xlsx", row)
-    far = column_letter(MAX_COLUMNS - 1)
+    far = MAX_COLUMNS - 1
 
     def reference(name: str) -> str:
         if name in column_of:
             return ref("xlsx", column_of[name], row)
-        if name in data:
-            return f"data!${far}$2:${far}${row}"
-        return f"${far}${row}"  # a parameter cell, at its longest
+        if name in data:  # a data column's range, at its longest
+            return cell_range("xlsx", a1(far, 2, True, True), a1(far, row, True, True), "data", quote=False)
+        return a1(far, row, True, True)  # a parameter cell, at its longest
 
     longest, where = 0, None
     for q, column in zip(training.network.quantities, training.columns, strict=True):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sheetgen.core.cells import column_letter, parse_cell, sheet_ref
+from sheetgen.core.cells import DIALECTS, a1, cell_range, parse_cell, separator, sheet_ref
 from sheetgen.core.template import template
 from sheetgen.layout.book import Cell, Sheet
 from sheetgen.layout.charts import Chart, columns_spanned, combined_chart, extent
@@ -93,11 +93,11 @@ def build_summary(sheets: list[Sheet], tpl: dict | None = None) -> Summary:
     lowest = min(finals) if finals else None
     for k in range(len(sheets)):
         row = header_row + 1 + k
-        here, block = column_letter(position[best_col]), (first_data + 1, last_data + 1)
-        mark = spec["best_text"]
+        here, mark = position[best_col], spec["best_text"]
+        block = a1(here, first_data + 1, row_abs=True), a1(here, last_data + 1, row_abs=True)
         formulas.append(FormulaCell(row, position[mark_col], {
-            "xlsx": f'IF({here}{row + 1}=MIN({here}${block[0]}:{here}${block[1]}),"{mark}","")',
-            "ods": f'IF([.{here}{row + 1}]=MIN([.{here}${block[0]}:.{here}${block[1]}]);"{mark}";"")',
+            d: f'IF({cell_range(d, a1(here, row + 1))}=MIN({cell_range(d, *block)}){separator(d)}'
+               f'"{mark}"{separator(d)}"")' for d in DIALECTS
         }, mark if finals[k] == lowest else "", "label"))
     cells.sort(key=lambda c: (c.row, c.col))
     formulas.sort(key=lambda f: (f.row, f.col))
@@ -115,10 +115,11 @@ def build_summary(sheets: list[Sheet], tpl: dict | None = None) -> Summary:
         last_row, last_col = (max(a, b) for a, b in zip((last_row, last_col), extent(chart), strict=True))
     highlight = None
     if sheets:
-        here = column_letter(position[best_col])
+        here = position[best_col]
+        block = a1(here, first_data + 1, True, True), a1(here, last_data + 1, True, True)
         highlight = Highlight(first_data, last_data, 0, after, {
-            "xlsx": f"${here}{{r}}=MIN(${here}${first_data + 1}:${here}${last_data + 1})",
-            "ods": f"[.${here}${{r}}]=MIN([.${here}${first_data + 1}:.${here}${last_data + 1}])",
-        })
+            # xlsx applies one rule over the rows (its row relative); ods, one style per row.
+            d: f"{cell_range(d, a1(here, '{r}', True, d == 'ods'))}=MIN({cell_range(d, *block)})"
+            for d in DIALECTS})
     return Summary(spec["name"], cells, formulas, chart, n_columns, header_row,
                    ((0, 0, last_row, last_col),), highlight, width)

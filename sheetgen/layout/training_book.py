@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from sheetgen.core.cells import column_letter, quote_sheet, sheet_ref
+from sheetgen.core.cells import DIALECTS, a1, cell_range, sheet_ref
 from sheetgen.core.model import Trace
 from sheetgen.core.training import Training
 from sheetgen.layout.book import Cell, Column, Sheet
@@ -71,13 +71,11 @@ def add_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -> Sum
         cells.append(Cell(row0, col, sheet.name, "header"))
         e_col = next(c.index for c in sheet.columns if c.quantity == "E_total")
         losses = epoch_losses(training, sheet.trace.column("E_total")[:shown * per])
-        letter = column_letter(e_col)
         for e in range(shown):
             first = sheet.first_row + e * per + 1
             last = min(sheet.first_row + (e + 1) * per, sheet.first_row + training.iterations)
-            name = quote_sheet(sheet.name)
-            rng = {"xlsx": f"{name}!${letter}${first}:${letter}${last}",
-                   "ods": f"[${name}.${letter}${first}:.${letter}${last}]"}
+            rng = {d: cell_range(d, a1(e_col, first, True, True), a1(e_col, last, True, True), sheet.name)
+                   for d in DIALECTS}
             if first == last:
                 text = sheet_ref(sheet.name, first - 1, e_col)
             else:

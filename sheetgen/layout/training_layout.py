@@ -6,7 +6,7 @@ sample columns read from (the data sheet and the summary's epochs: layout/traini
 
 from __future__ import annotations
 
-from sheetgen.core.cells import column_letter
+from sheetgen.core.cells import DIALECTS, a1, cell_range, column_letter
 from sheetgen.core.data import data_name
 from sheetgen.core.optimizers import LABELS
 from sheetgen.core.training import Training
@@ -62,11 +62,9 @@ def training_template(train: Training) -> dict:
     last_data = DATA_FIRST_ROW + data.n - 1
     tpl["ranges"] = {}
     for k, name in enumerate(data.names):
-        col = column_letter(k)
-        tpl["ranges"][data_name(name)] = {
-            "xlsx": f"{DATA_SHEET}!${col}${DATA_FIRST_ROW}:${col}${last_data}",
-            "ods": f"[${DATA_SHEET}.${col}${DATA_FIRST_ROW}:.${col}${last_data}]",
-        }
+        first, last = a1(k, DATA_FIRST_ROW, True, True), a1(k, last_data, True, True)
+        tpl["ranges"][data_name(name)] = {d: cell_range(d, first, last, DATA_SHEET, quote=False)
+                                          for d in DIALECTS}
     return tpl
 
 

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from sheetgen.core.cells import column_letter, quote_sheet
+from sheetgen.core.cells import a1, odf_address
 from sheetgen.core.template import template
 from sheetgen.layout.book import Book, Cell, Sheet
 from sheetgen.layout.summary import Summary
@@ -161,7 +161,7 @@ def _highlight_styles(summary: Summary) -> str:
 
 
 def _cell_address(sheet: str, row: int, col: int) -> str:
-    return escape(f"{quote_sheet(sheet)}.{column_letter(col)}{row + 1}", _QUOTE)
+    return escape(odf_address(sheet, a1(col, row + 1)), _QUOTE)
 
 
 def _styles(book: Book) -> str:

@@ -17,11 +17,10 @@ from sheetgen.core import model
 from sheetgen.core.expressions import Expression
 from sheetgen.core.layers.dense import ACTIVATIONS
 from sheetgen.core.losses import LOSSES
-from sheetgen.core.model import Setup
+from sheetgen.core.model import Setup, Values
 from sheetgen.core.network import NetworkSetup, NetworkSpec, initial_values
 from sheetgen.core.presets import reference_network as template_network
 from sheetgen.core.presets import training
-from sheetgen.core.training import Values
 
 RTOL, ATOL = 1e-6, 1e-9
 
@@ -36,7 +35,7 @@ def derive(spec: NetworkSpec):
 
 
 def _with(setup, name: str, value: float):
-    if isinstance(setup, NetworkSetup | Values):
+    if isinstance(setup, Values):
         return replace(setup, items=tuple((n, value if n == name else v) for n, v in setup.items))
     return replace(setup, **{name: value})
 

@@ -97,3 +97,15 @@ def test_the_title_names_the_network():
     deep = from_mapping({"network": {"layers": [2, 3, 3, 2], "activations": ["tanh", "tanh", "sigmoid"]}})
     assert deep.training().title == "Backpropagation, 2-3-3-2 network (tanh, sigmoid)"
     assert "2-2-2" not in deep.training().title
+
+
+def test_a_deep_book_s_title_is_its_own(tmp_path):
+    import zipfile
+
+    config = from_mapping({"network": {"layers": [2, 3, 3, 2], "activations": ["tanh", "tanh", "sigmoid"]},
+                           "iterations": 2, "learning_rates": [0.5], "plots": False,
+                           "output_dir": str(tmp_path)})
+    for path in generate(config.training()):
+        with zipfile.ZipFile(path) as zf:
+            meta = zf.read("docProps/core.xml" if path.suffix == ".xlsx" else "meta.xml").decode()
+        assert "2-3-3-2 network (tanh, sigmoid)" in meta and "2-2-2" not in meta, path.name

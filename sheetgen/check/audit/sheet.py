@@ -352,7 +352,7 @@ def plan(found: Found, expected: Expected | None = None, data: Mapping[str, tupl
         if general:
             setup_out: dict[str, float | str] = {
                 k: v for k, v in setup.values().items() if isinstance(v, float) and k in cols
-                and not k.startswith(("data_",))}
+                and k != "iteration"}
         else:
             setup_out = {k: v for k, v in setup.values().items()
                          if biases != "none" or k not in ("b1", "b2")}

@@ -315,7 +315,12 @@ def _audit(args: argparse.Namespace) -> int:
     mapping = dict(args.mapping)
     if args.mark is not None and args.mark.suffix.lower() != ".xlsx":
         raise UsageError(f"--mark {args.mark}: the marked workbook is an .xlsx file")
-    expected = expected_from(args.config)
+    expected = None
+    if args.config is not None:
+        from sheetgen.config import from_file
+
+        expected = expected_from(from_file(args.config).training())
+        expected.source = f"config {args.config}"
     # One file: its failure is the command's (exit 2); several: each failure is a report line.
     result = audit(args.files[0], mapping, expected) if len(args.files) == 1 else \
         audit_files(args.files, mapping, expected, args.jobs)

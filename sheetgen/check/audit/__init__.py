@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from sheetgen.check.audit.diagnose import STAGES, Explanation
-from sheetgen.check.audit.expected import Expected, from_config
+from sheetgen.check.audit.expected import Expected, from_training
 from sheetgen.check.audit.report import REPORT_FORMATS, report
 from sheetgen.check.audit.result import Audit, ClassAudit
 from sheetgen.check.audit.sheet import ColumnStatus, Mistake, SheetAudit, audit_table, plan
@@ -37,20 +37,16 @@ def _names() -> tuple[str, ...]:
     return tuple(names)
 
 
-def expected_from(config_path: Path | str | None) -> Expected | None:
-    """The exercise a config file sets (ConfigError if it cannot be read), or None."""
-    if config_path is None:
-        return None
-    from sheetgen.config import from_file
-
-    return from_config(from_file(Path(config_path)), f"config {config_path}")
+def expected_from(training) -> Expected | None:
+    """The exercise a `Training` sets (`Config.training()` of `--config`), or None."""
+    return None if training is None else from_training(training, "config")
 
 
 def audit(path: Path | str, mapping: Mapping[str, str] | None = None,
           expected: Expected | None = None) -> Audit:
     """Audit every table of every sheet of a workbook. `mapping`: header text -> quantity, for
     headers the rules do not place; `expected`: the exercise the tables should compute
-    (`expected_from(config)`; inferred from each table's headers when None). WorkbookError when
+    (`expected_from(config.training())`; inferred from each table's headers when None). WorkbookError when
     the file cannot be read or holds no table."""
     read = header_reader(_names(), mapping)
     book = Workbook(path)

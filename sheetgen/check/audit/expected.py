@@ -62,18 +62,16 @@ def is_template(names) -> bool:
 
 # --- from a config ------------------------------------------------------------------------------
 
-def from_config(config, source: str) -> Expected:
-    """The exercise a config sets (sheetgen.config.Config), as its `Training` compiles it."""
-    if config.network is None:
-        return Expected(None, "the 2-2-2 exercise", {}, source, config.setup.biases)
-    training = config.training()
-    if training.design == "reference":   # an explicit [network] of the reference
+def from_training(training, source: str) -> Expected:
+    """The exercise a config sets, as its `Training` compiles it (sheetgen.core.training)."""
+    if training.design == "reference":
         return Expected(None, "the 2-2-2 exercise", {}, source, training.setup.biases)
     net = training.network
     values = training.setup.values()
     params = {p: values[p] for p in net.parameters if p != "learning_rate" and p in values}
-    return Expected(net, describe(config.network, config.data, config.optimizer), params, source,
-                    _bias_text(config.network))
+    opt = training.optimizer.spec if training.data is not None else None
+    return Expected(net, describe(training.spec, training.data, opt), params, source,
+                    _bias_text(training.spec))
 
 
 def _bias_text(spec: NetworkSpec) -> str:
@@ -313,5 +311,5 @@ def rate_ratios(columns, q) -> np.ndarray | None:
     return r[ok]
 
 
-__all__ = ["Expected", "TEMPLATE_NAMES", "base_name", "describe", "from_config", "infer",
+__all__ = ["Expected", "TEMPLATE_NAMES", "base_name", "describe", "from_training", "infer",
            "is_template", "layers_of", "rate_ratios", "sample_of"]

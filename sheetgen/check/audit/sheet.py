@@ -315,7 +315,7 @@ def plan(found: Found, expected: Expected | None = None, data: Mapping[str, tupl
         if not values_only:
             mistakes = refine(context, columns, formulas, mistakes)
             mistakes += structural_mistakes(context, columns, formulas,
-                                            {m.quantity for m in mistakes}, notes)
+                                            {m.quantity for m in mistakes}, notes, Mistake)
         mistakes.sort(key=lambda m: (STAGES.index(m.stage), net.index(m.quantity)))
 
         setup = _setup(net, cols, labelled, biases, parameters) if not general else \

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from sheetgen.check.audit.diagnose import Explanation, _pairs_of, candidates
+from sheetgen.check.audit.diagnose import Explanation, _pairs_of, candidates, stage
 from sheetgen.core.cells import column_letter, parse_cell
 from sheetgen.core.expressions import Expression
 from sheetgen.read.formulas import plain_formula
@@ -164,10 +164,9 @@ def same(python: str, expression: Expression, base: int, shifts: Mapping[str, in
 
 
 def structural_mistakes(ctx, columns, formulas: Mapping[str, str], already: set[str],
-                        notes: list[str]) -> list:
+                        notes: list[str], Mistake) -> list:
     """Columns whose formula refers to other quantities than its equation, where the values
-    agree (a column the values show wrong is diagnosed by them)."""
-    from sheetgen.check.audit.sheet import Mistake, stage
+    agree (a column the values show wrong is diagnosed by them). `Mistake`: the record made."""
 
     table = ctx.found.table
     cells = {cell: q for q, (cell, _) in ctx.found.labelled.items()}

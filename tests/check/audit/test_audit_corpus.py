@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from corpus import EXPECTED_KIND, write_book
@@ -13,7 +14,7 @@ from corpus import EXPECTED_KIND, write_book
 from sheetgen.check.audit import audit, expected_from
 from sheetgen.check.audit.slips import SLIPS
 from sheetgen.cli import main
-from sheetgen.config import EXAMPLES, example_text, from_mapping
+from sheetgen.config import EXAMPLES, example_text, from_file, from_mapping
 from sheetgen.layout.assemble import build_book
 from sheetgen.write import xlsx
 
@@ -72,7 +73,8 @@ def test_every_example_small_audits_clean_as_ods(tmp_path, name):
 def test_the_config_names_the_network_and_a_sheet_of_another_is_refused(tmp_path, capsys):
     path = tmp_path / "deep.xlsx"
     write_book("deep", "xlsx", path)
-    [sheet] = audit(path, expected=expected_from(f"{EXAMPLE_DIR}/deep.toml")).sheets
+    training = from_file(Path(f"{EXAMPLE_DIR}/deep.toml")).training()
+    [sheet] = audit(path, expected=expected_from(training)).sheets
     assert sheet.correct and sheet.network_source.startswith("config")
     assert main(["audit", str(path), "--config", f"{EXAMPLE_DIR}/xor.toml"]) == 2
     assert "lacks the column(s)" in capsys.readouterr().out

@@ -38,13 +38,18 @@ def training_template(train: Training) -> dict:
     forward = [[_moved(ref, shift), text] for ref, text in tpl["text"][0]["cells"]]
     backward = [[_moved(ref, shift), text] for ref, text in tpl["text"][1]["cells"]]
     k = data.batch_size
-    if k > 1:  # the equations are one sample's; the step combines its k samples' losses
+    if k > 1 or data.divisor(train.spec) != 1:  # the step combines its samples' losses
         ref, text = forward[-1]
         forward[-1] = [ref, text.replace("E_total = ", "E_s = ", 1) + "   (each sample s of the step)"]
         shown = [f"E_s{j}" for j in range(1, k + 1)]
         combined = " + ".join(shown if k <= 4 else shown[:2] + ["…", shown[-1]])
-        forward.append([_moved(ref, 1), f"E_total = ({combined}) / {k}" if data.reduction == "mean"
-                        else f"E_total = {combined}"])
+        if data.short_last:
+            combined += "  (a slot outside the epoch's short last batch weighs 0)"
+        count = "batch_size" if data.short_last else str(k)
+        per = data.divisor(train.spec)
+        divisor = "" if data.reduction == "sum" else (
+            f" / {count}" if per == 1 else f" / ({count} · {per} outputs)")
+        forward.append([_moved(ref, 1), f"E_total = ({combined}){divisor}"])
     # The update equations under the backward ones, in column J.
     below = max(int(ref[1:]) for ref, _ in backward + forward) + 2
     updates = [[f"J{below}", f"Update ({opt.name}), g = the step's ∂E_total/∂w, combined by "
@@ -61,8 +66,12 @@ def training_template(train: Training) -> dict:
                     "split_column": column_letter(first_error)}
     last_data = DATA_FIRST_ROW + data.n - 1
     tpl["ranges"] = {}
-    for k, name in enumerate(data.names):
-        first, last = a1(k, DATA_FIRST_ROW, True, True), a1(k, last_data, True, True)
+    columns = list(data.names)
+    if data_name("order") in train.data_names:
+        columns.append("order")
+    for k, name in enumerate(columns):
+        end = last_data if name != "order" else DATA_FIRST_ROW + data.n * data.epochs - 1
+        first, last = a1(k, DATA_FIRST_ROW, True, True), a1(k, end, True, True)
         tpl["ranges"][data_name(name)] = {d: cell_range(d, first, last, DATA_SHEET, quote=False)
                                           for d in DIALECTS}
     return tpl
@@ -77,10 +86,20 @@ def _moved(ref: str, shift: int) -> str:
     return f"{col}{int(ref[len(col):]) + shift}"
 
 
+def batch_text(data) -> str:
+    if data.batch is None:
+        return "full: every sample in every step"
+    each = "1: one sample per step" if data.batch == 1 else f"{data.batch}: {data.batch} samples per step"
+    if data.order == "cycle":
+        return f"{each}, in order, cycling"
+    how = "shuffled each epoch (data sheet, order)" if data.shuffle else "in order"
+    last = ("; a short last batch dropped" if data.drop_last and data.n % data.batch
+            else f"; a last batch of {data.short_last}" if data.short_last else "")
+    return f"{each}, {how}, an epoch = one pass{last}"
+
+
 def settings_value(key: str, training: Training) -> str:
     data, opt = training.data, training.optimizer
     return {"data": f"{data.n} samples ({data.source}), on sheet {DATA_SHEET}",
-            "batch": ("full: every sample in every step" if data.batch is None
-                      else "1: one sample per step, in order, cycling" if data.batch == 1
-                      else f"{data.batch}: {data.batch} samples per step, in order, cycling"),
+            "batch": batch_text(data),
             "reduction": data.reduction, "optimizer": opt.describe()}[key]

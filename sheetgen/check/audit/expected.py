@@ -248,7 +248,8 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
     hyper = {key: float(labelled[key]) for key in ("beta", "beta1", "beta2", "epsilon", "h")
              if key in labelled}
     # Every rule whose state columns the sheet has (momentum and nesterov both keep v).
-    names_of = [name for name, cls in optimizers.OPTIMIZERS.items() if set(cls.states) == states]
+    names_of = [name for name in optimizers.OPTIMIZERS
+                if set(_states(name)) == states]
     options = []
     for name in names_of or ["gd"]:
         for correction in ((True, False) if name == "adam" else (True,)):
@@ -258,7 +259,7 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
     for option in options:
         initial = tuple((n2, float(cols[n2][0])) for n2 in names
                         if re.fullmatch(r"[mvs]_[wb][0-9]+", n2) and np.isfinite(cols[n2][0])
-                        and n2.split("_", 1)[0] in optimizers.OPTIMIZERS[option["name"]].states)
+                        and n2.split("_", 1)[0] in _states(option["name"]))
         opt = optimizers.OptimizerSpec(**{**{k2: v for k2, v in hyper.items() if k2 != "epsilon"},
                                           **option}, initial_state=initial, check_gradients=checks)
         try:
@@ -277,6 +278,11 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
         params |= {data_name(c): tuple(data[c]) for c in columns}
     return Expected(net, describe(spec, data_spec if have_data else None, opt), params, "headers",
                     _bias_text(spec))
+
+
+def _states(name: str) -> tuple[str, ...]:
+    """What an optimizer keeps per parameter, at its default settings."""
+    return tuple(optimizers.optimizer(optimizers.OptimizerSpec(name=name)).states)
 
 
 def _update_fit(net: Network, cols, hyper) -> float:

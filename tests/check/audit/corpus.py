@@ -19,6 +19,9 @@ from sheetgen.write import ods, xlsx
 from sheetgen.write.row_templates import render_row
 
 WRITERS = {"xlsx": xlsx.write, "ods": ods.write}
+# The examples of dense networks; the image networks (conv-*) are not audited yet: their tables
+# are refused in one line (exit 2), without a false alarm.
+DENSE = tuple(e for e in EXAMPLES if not e.startswith("conv"))
 ROWS = 6
 # A data set of 30 samples one per row needs a few rows to use some; XOR's full batch fewer.
 ROWS_OF = {"linear-sgd": 8, "linear-momentum": 8, "linear-adam": 8}
@@ -95,7 +98,7 @@ EXPECTED_KIND = {
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for name in EXAMPLES:
+    for name in DENSE:
         for fmt in WRITERS:
             write_book(name, fmt, out / f"{name}.{fmt}")
             for slip in SLIPS:

@@ -25,6 +25,8 @@ def _sheet_lines(s) -> list[str]:
     rate = "unknown" if s.learning_rate is None else _g(s.learning_rate)
     lines.append(f"sheet {s.sheet!r}, table {s.table}: {s.rows} rows, learning rate {rate} "
                  f"(from {s.learning_rate_source}), biases {s.setup['biases']}")
+    if s.network:
+        lines.append(f"  network: {s.network} (from the {s.network_source})")
     if s.values_only:
         lines.append("  values only (no formulas): audited by its values")
     setup = ", ".join(f"{k}={_g(v)}" for k, v in s.setup.items() if k != "biases")

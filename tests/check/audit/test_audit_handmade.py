@@ -52,8 +52,8 @@ CLASSES = {
     "constant pasted": ("dE_dw6", Pasted(5), 5, "constant", "pasted where a formula belongs"),
     "target for input": ("dE_dw5", Wrong(formula("dE_dw5").replace("t1", "i1")), 1, "substitution",
                          "uses i1 where t1 belongs"),
-    "unexplained": ("dE_dw5", Wrong(formula("dE_dw5").replace("t1", "i1").replace("a_h1", "a_h2")),
-                    1, "unexplained", "should compute =(R"),
+    "unexplained": ("dE_dw5", Wrong(formula("dE_dw5").replace("t1", "i1").replace("a_h1", "a_h2")
+                                    .replace("a_o1", "o1")), 1, "unexplained", "should compute =(R"),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sheetgen.core.cells import DIALECTS, ref
+from sheetgen.core.cells import DIALECTS, ref, separator
 
 # The narrowest default column and shortest default row of the two formats (an .xlsx column is
 # 64 px, a LibreOffice row 4.52 mm): the cells a chart covers are at most these many.
@@ -60,14 +60,24 @@ class Chart:
     title_cell: TitleCell | None = None
 
 
+def as_typed(reference: str, dialect: str) -> str:
+    """A formula giving a number cell's text as typed (0.01, 2, 0.0005) in every engine. Joining
+    the number itself with & lets Gnumeric write 0.01 as 0.0099999999999999999998, as does
+    TEXT(x, "General") there; a fixed pattern of optional decimals does not, and a whole number
+    gets "0" so that no decimal point trails it."""
+    sep = separator(dialect)
+    return (f'IF({reference}=INT({reference}){sep}TEXT({reference}{sep}"0"){sep}'
+            f'TEXT({reference}{sep}"0.############"))')
+
+
 def title_formulas(title: str, rate_cell: tuple[int, int]) -> dict[str, str]:
-    """'when learning rate is {rate}' -> '"when learning rate is "&$G$13': the title as text
-    joined with the learning-rate cell, which shows a typed rate as typed (0.1, 2)."""
+    """'when learning rate is {rate}' -> '"when learning rate is "&<$G$13 as typed>': the title
+    as text joined with the learning-rate cell's text as typed (0.1, 2)."""
     before, _, after = title.partition("{rate}")
     rendered = {}
     for dialect in DIALECTS:
         parts = [f'"{before}"'] if before else []
-        parts.append(ref(dialect, rate_cell[1], str(rate_cell[0] + 1), absolute=True))
+        parts.append(as_typed(ref(dialect, rate_cell[1], str(rate_cell[0] + 1), absolute=True), dialect))
         if after:
             parts.append(f'"{after}"')
         rendered[dialect] = "&".join(parts)
@@ -97,10 +107,12 @@ def loss_chart(spec: dict, sheet: str, rate_text: str, x_col: int, y_col: int,
 
 
 def combined_chart(spec: dict, charts: list[Chart], name_cells: list[tuple[str, int, int]],
-                   row: int, col: int) -> Chart:
-    """All sheets' loss series in one chart, each named by a cell, sharing the iteration axis."""
-    series = tuple(Series(c.series[0].name, c.series[0].x, c.series[0].y, cell)
-                   for c, cell in zip(charts, name_cells, strict=True))
+                   row: int, col: int, names: list[str] | None = None) -> Chart:
+    """All sheets' loss series in one chart, each named by a cell (`names`: that cell's text now),
+    sharing the iteration axis."""
+    names = names or [c.series[0].name for c in charts]
+    series = tuple(Series(name, c.series[0].x, c.series[0].y, cell)
+                   for c, cell, name in zip(charts, name_cells, names, strict=True))
     return Chart(spec["title"], spec["x_title"], spec["y_title"], series, row, col,
                  spec["width_mm"], spec["height_mm"], legend=True)
 

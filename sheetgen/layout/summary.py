@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sheetgen.core.cells import column_letter, parse_cell, sheet_ref
-from sheetgen.core.template import template
+from sheetgen.core.template import format_rate, template
 from sheetgen.layout.book import Cell, Sheet
 from sheetgen.layout.charts import Chart, columns_spanned, combined_chart, extent
 
@@ -90,25 +90,31 @@ def build_summary(sheets: list[Sheet], tpl: dict | None = None) -> Summary:
                 formulas.append(FormulaCell(row, at_col, sheet_ref(sheet.name, at, i), value, "number"))
                 if c == best_col:
                     finals.append(value)
-    lowest = min(finals) if finals else None
+    # Exactly one "best": the first row holding the lowest value (MATCH finds the first), so that
+    # two sheets edited to the same rate do not both claim it.
+    best_k = finals.index(min(finals)) if finals else None
+    here = column_letter(position[best_col])
+    block = {"xlsx": f"{here}${first_data + 1}:{here}${last_data + 1}",
+             "ods": f"[.{here}${first_data + 1}:.{here}${last_data + 1}]"}
     for k in range(len(sheets)):
         row = header_row + 1 + k
-        here, block = column_letter(position[best_col]), (first_data + 1, last_data + 1)
         mark = spec["best_text"]
         formulas.append(FormulaCell(row, position[mark_col], {
-            "xlsx": f'IF({here}{row + 1}=MIN({here}${block[0]}:{here}${block[1]}),"{mark}","")',
-            "ods": f'IF([.{here}{row + 1}]=MIN([.{here}${block[0]}:.{here}${block[1]}]);"{mark}";"")',
-        }, mark if finals[k] == lowest else "", "label"))
+            "xlsx": f'IF(MATCH(MIN({block["xlsx"]}),{block["xlsx"]},0)={k + 1},"{mark}","")',
+            "ods": f'IF(MATCH(MIN({block["ods"]});{block["ods"]};0)={k + 1};"{mark}";"")',
+        }, mark if k == best_k else "", "label"))
     cells.sort(key=lambda c: (c.row, c.col))
     formulas.sort(key=lambda f: (f.row, f.col))
 
-    sheet_col = position[next(c for c, col in enumerate(columns) if col["source"] == "sheet")]
+    # The legend names each curve by its row's learning-rate cell, a formula over the sheet's
+    # own rate cell: an edited rate renames its curve.
+    rate_col_at = position[next(c for c, col in enumerate(columns) if col["source"] == "learning_rate")]
     charts = [s.chart for s in sheets if s.chart is not None]
     chart = None
     if charts and len(charts) == len(sheets):
         chart = combined_chart(chart_spec, charts,
-                               [(spec["name"], header_row + 1 + k, sheet_col) for k in range(len(sheets))],
-                               header_row, chart_col)
+                               [(spec["name"], header_row + 1 + k, rate_col_at) for k in range(len(sheets))],
+                               header_row, chart_col, [format_rate(s.learning_rate) for s in sheets])
     n_columns = position[-1] + 1
     last_row, last_col = header_row + len(sheets), n_columns - 1
     if chart is not None:
@@ -116,9 +122,11 @@ def build_summary(sheets: list[Sheet], tpl: dict | None = None) -> Summary:
     highlight = None
     if sheets:
         here = column_letter(position[best_col])
+        absolute = {"xlsx": f"${here}${first_data + 1}:${here}${last_data + 1}",
+                    "ods": f"[.${here}${first_data + 1}:.${here}${last_data + 1}]"}
         highlight = Highlight(first_data, last_data, 0, after, {
-            "xlsx": f"${here}{{r}}=MIN(${here}${first_data + 1}:${here}${last_data + 1})",
-            "ods": f"[.${here}${{r}}]=MIN([.${here}${first_data + 1}:.${here}${last_data + 1}])",
+            "xlsx": f"MATCH(MIN({absolute['xlsx']}),{absolute['xlsx']},0)=ROW(${here}{{r}})-{first_data}",
+            "ods": f"MATCH(MIN({absolute['ods']});{absolute['ods']};0)=ROW([.${here}${{r}}])-{first_data}",
         })
     return Summary(spec["name"], cells, formulas, chart, n_columns, header_row,
                    ((0, 0, last_row, last_col),), highlight, width)

@@ -22,8 +22,8 @@ def data_sheet(config: Config, column_width: int, number_format: str) -> Sheet:
     cells = [Cell(0, 0, f"Samples ({data.source}): edit one and every sheet follows", "label")]
     cells += [Cell(1, k, name, "header") for k, name in enumerate(data.names)]
     for r, row in enumerate(data.rows):
-        cells += [Cell(DATA_FIRST_ROW - 1 + r, k, value, "number") for k, value in enumerate(row)]
-    columns = [Column(k, name, name, "number", None, None) for k, name in enumerate(data.names)]
+        cells += [Cell(DATA_FIRST_ROW - 1 + r, k, value, "input") for k, value in enumerate(row)]
+    columns = [Column(k, name, name, "input", None, None) for k, name in enumerate(data.names)]
     last = (DATA_FIRST_ROW - 1 + data.n - 1, len(data.names) - 1)
     # Written as plain cells above an empty table: nothing here is computed.
     empty = Trace(data.names, math.nan, np.empty((0, len(data.names))))

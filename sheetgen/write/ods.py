@@ -40,7 +40,8 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _QUOTE = {"\"": "&quot;"}
 COLUMN_WIDTH_IN = 0.085  # inches per character: a signed 10-digit scientific value fits in 16
 CELL_STYLES = {"text": None, "label": "ceL", "header": "ceH", "parameter": "ceP", "note": "ceN",
-               "number": "ceV", "gradient": "ceG", "integer": "ceI", "rate": "ceR"}
+               "number": "ceV", "gradient": "ceG", "integer": "ceI", "rate": "ceR",
+               "input": None}  # General: typed numbers as typed
 # The best rate's row in the summary (a named style: a conditional format applies it by name).
 HIGHLIGHT_STYLE = "Best_20_rate"  # shown as "Best rate"
 
@@ -99,7 +100,9 @@ def _settings(book: Book) -> str:
     def table(name: str, frozen_rows: int) -> str:
         return (f"<config:config-item-map-entry config:name={quoteattr(name)}>"
                 + item("CursorPositionX", "int", 0) + item("CursorPositionY", "int", 0)
-                + item("HorizontalSplitMode", "short", 0)
+                # Both modes 2 (as Gnumeric writes a freeze): Gnumeric ignores a row-only freeze
+                # whose horizontal mode is 0; LibreOffice reads either.
+                + item("HorizontalSplitMode", "short", 2 if frozen_rows else 0)
                 + item("VerticalSplitMode", "short", 2 if frozen_rows else 0)
                 + item("HorizontalSplitPosition", "int", 0)
                 + item("VerticalSplitPosition", "int", frozen_rows)

@@ -15,6 +15,7 @@ from sheetgen.core.template import template
 from sheetgen.layout.book import Book
 from sheetgen.layout.charts import Chart, Range
 from sheetgen.layout.picture import Picture
+from sheetgen.write.number_styles import number_style
 
 # LibreOffice's defaults for what sheetgen leaves unset: columns after the declared ones and
 # rows without a style (Liberation Sans 10 pt). Only placement depends on them.
@@ -44,20 +45,6 @@ STYLES = (
     '<style:text-properties fo:font-size="10pt" fo:font-family="\'Liberation Sans\'" '
     'style:font-family-generic="swiss"/></style:style>'
 )
-
-
-def number_style(name: str, code: str) -> str:
-    """An ODS data style for an Excel-style code: '0.0###' (at least one, at most four decimals),
-    '0.0###E+00' (the same, scientific) or '0'. '#' decimals are shown only when not zero."""
-    mantissa = code.split("E")[0]
-    decimals = mantissa.split(".")[1] if "." in mantissa else ""
-    places = (f'number:decimal-places="{len(decimals)}" '
-              f'number:min-decimal-places="{decimals.count("0")}" number:min-integer-digits="1"')
-    if "E" in code:
-        body = f'<number:scientific-number {places} number:min-exponent-digits="2"/>'
-    else:
-        body = f"<number:number {places}/>"
-    return f'<number:number-style style:name="{name}">{body}</number:number-style>'
 
 
 def styles_xml(ns: str, scale_percent: int, named_styles: str = "") -> str:

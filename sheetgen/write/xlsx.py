@@ -52,6 +52,7 @@ def write(book: Book, path: Path) -> None:
         styles["number"] = workbook.add_format({"num_format": first.number_format})
         styles["gradient"] = workbook.add_format({"num_format": first.gradient_format})
         styles["integer"] = workbook.add_format({"num_format": "0"})
+        styles["input"] = workbook.add_format({"num_format": template()["table"]["input_format"]})
         styles["rate"] = workbook.add_format({"num_format": template()["table"]["rate_format"]})
     if book.summary is not None and book.sheets:
         xlsx_drawing.write_summary(workbook, add_worksheet(workbook, book.summary.name),

@@ -116,7 +116,8 @@ def test_ods_one_loss_chart_per_sheet_plotting_its_own_columns(default_books):
     [combined] = charts["summary"]
     assert [(s["x"], s["y"]) for s in combined["series"]] == [
         (f"'{n}'.AF17:'{n}'.AF{LAST}", f"'{n}'.W17:'{n}'.W{LAST}") for n in SHEETS]
-    assert [s["label"] for s in combined["series"]] == [f"'summary'.A{5 + k}" for k in range(6)]
+    # Named by each row's live learning-rate cell: an edited rate renames its curve.
+    assert [s["label"] for s in combined["series"]] == [f"'summary'.B{5 + k}" for k in range(6)]
 
 
 def test_chart_sits_right_of_the_trained_bias_columns():
@@ -174,7 +175,7 @@ def test_xlsx_summary_formulas_and_cached_values(default_books):
         assert (values.cell(r, 5).value or "") == row[12]
         refs = [formulas.cell(r, c).value for c in VALUE_COLUMNS]
         assert refs == [f"='{row[0]}'!{ref}" for ref in expected_formulas(row[0])]
-        assert formulas.cell(r, 5).value == f'=IF(D{r}=MIN(D$5:D$10),"best","")'
+        assert formulas.cell(r, 5).value == f'=IF(MATCH(MIN(D$5:D$10),D$5:D$10,0)={k + 1},"best","")'
     assert values.cell(5 + len(expected), 1).value is None
 
 
@@ -188,7 +189,7 @@ def test_ods_summary_formulas_and_cached_values(default_books):
             assert formula == f"of:=[$'{row[0]}'.{ref}]", (r, c, formula)
             assert close(float(value), want), (r, c, value, want)
         formula, _, text = cells.get(f"E{r}", (None, None, ""))
-        assert formula == f'of:=IF([.D{r}]=MIN([.D$5:.D$10]);"best";"")'
+        assert formula == f'of:=IF(MATCH(MIN([.D$5:.D$10]);[.D$5:.D$10];0)={k + 1};"best";"")'
         assert text == row[12]
 
 

@@ -94,10 +94,10 @@ def test_xlsx_combined_chart_has_one_named_series_per_rate(default_books):
     assert (col, row) == (5, 3)  # F4: beside the compact table A4:E10, in view on opening
     series = xlsx_series(chart)
     assert [(x, y) for _, x, y in series] == [(f"'{n}'!{X_RANGE}", f"'{n}'!{Y_RANGE}") for n in SHEETS]
-    # Each series is named by the summary cell holding its sheet's name.
+    # Each series is named by the summary cell holding its sheet's learning rate, a live formula.
     wb = openpyxl.load_workbook(default_books["xlsx"], read_only=True)
     names = [wb["summary"][ref.split("!")[1].replace("$", "")].value for ref, _, _ in series]
-    assert names == SHEETS
+    assert names == [f"='{name}'!$G$13" for name in SHEETS]
     assert chart.find(".//c:legend", NS) is not None
 
 

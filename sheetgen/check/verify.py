@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from sheetgen.core.cells import column_letter
 from sheetgen.check.drift import DRIFT_RTOL, is_amplified_drift, references
+from sheetgen.core.cells import column_letter
 from sheetgen.core.tempfolder import owned_folder
 from sheetgen.errors import VerifyError, WorkbookError
 from sheetgen.read.safety import check_workbook

@@ -14,7 +14,7 @@ from sheetgen.core.cells import column_letter, quote_sheet
 from sheetgen.core.template import template
 from sheetgen.layout.book import Book
 from sheetgen.layout.charts import Chart, Range
-from sheetgen.layout.picture import Picture
+from sheetgen.layout.picture import Picture, label_box
 from sheetgen.write.number_styles import number_style
 
 # LibreOffice's defaults for what sheetgen leaves unset: columns after the declared ones and
@@ -125,9 +125,10 @@ def _picture(picture: Picture, x0: float, y0: float) -> str:
         parts.append(f'<draw:ellipse draw:style-name="grNode" draw:name={quoteattr(n.name)} '
                      f'svg:x="{_mm(x0 + n.x - n.width / 2)}" svg:y="{_mm(y0 + n.y - n.height / 2)}" '
                      f'svg:width="{_mm(n.width)}" svg:height="{_mm(n.height)}">'
-                     f'<text:p text:style-name="PCentre">{escape(n.name)}</text:p></draw:ellipse>')
+                     f'<text:p text:style-name="PCentre">{escape(n.shown)}</text:p></draw:ellipse>')
     for e in (e for e in picture.edges if e.label):  # a bias node's edges have none
-        width, height = 2.2 * len(e.label) + 1, 5.0  # about 10 pt characters
+        left, top, right, bottom = label_box(e.label, e.label_x, e.label_y)
+        width, height = right - left, bottom - top
         parts.append(f'<draw:frame draw:style-name="grLabel" '
                      f'svg:x="{_mm(x0 + e.label_x - width / 2)}" svg:y="{_mm(y0 + e.label_y - height / 2)}" '
                      f'svg:width="{_mm(width)}" svg:height="{_mm(height)}"><draw:text-box>'

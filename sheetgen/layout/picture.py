@@ -85,7 +85,31 @@ def build_picture(spec: dict, weights: dict[str, float], anchor: tuple[int, int]
             x2, y2 = _outline_point(t, a.x, a.y)
             edges.append(Edge(x1, y1, x2, y2, "", (x1 + x2) / 2, (y1 + y2) / 2))
     return Picture(anchor[0], anchor[1], spec["width_mm"], spec["height_mm"],
-                   tuple(nodes.values()), tuple(edges))
+                   tuple(nodes.values()), tuple(_settled(edges, list(nodes.values()),
+                                                         spec["width_mm"], spec["height_mm"])))
+
+
+def _settled(edges: list[Edge], nodes: list[Node], width: float, height: float) -> list[Edge]:
+    """The template's label places where they are clear (see `label_clear`); a label that a bias
+    line crosses moves along its own edge by `place_labels`' rule."""
+    out: list[Edge] = []
+    placed = []
+    for k, edge in enumerate(edges):
+        if not edge.label:
+            out.append(edge)
+            continue
+        box = label_box(edge.label, edge.label_x, edge.label_y)
+        if not label_clear(box, k, edges, nodes, placed, width, height):
+            others = [e if j != k else Edge(e.x1, e.y1, e.x2, e.y2, "", e.label_x, e.label_y)
+                      for j, e in enumerate(edges)]
+            moved = place_labels(others, [[edge.label] if j == k else [] for j in range(len(edges))],
+                                 nodes, width, height)[k]
+            edge = moved if moved.label else Edge(edge.x1, edge.y1, edge.x2, edge.y2, "",
+                                                  edge.label_x, edge.label_y)
+        if edge.label:
+            placed.append(label_box(edge.label, edge.label_x, edge.label_y))
+        out.append(edge)
+    return out
 
 
 # --- label geometry ----------------------------------------------------------------------------

@@ -34,8 +34,8 @@ def build_book(config: Config, runs: Mapping[float, Trace] | None = None,
     summary = build_summary(sheets, sheet_template(config))
     if config.data is not None:
         # A data set: the loss per epoch in the summary, the samples' sheet last.
-        from sheetgen.layout.training_book import add_epochs, data_sheet
+        from sheetgen.layout.training_book import add_epochs, data_sheet, judge_by_epochs
 
-        summary = add_epochs(summary, config, sheets)
+        summary = judge_by_epochs(add_epochs(summary, config, sheets), config, sheets)
         sheets.append(data_sheet(config, sheets[0].column_width, sheets[0].number_format))
     return Book(sheets, config, summary, template()["print"]["scale_percent"])

@@ -298,7 +298,7 @@ def layered_picture(spec, weights: dict[str, float], anchor: tuple[int, int]) ->
             first = where[next(t for t in targets if t)]
             bias = place(name, first.x - 24.0, BIAS_TOP / 2 + 0.5, CHAR_MM * len(text) + 5, 8.0, text)
             own = spec.biases_of(layer)
-            for j, target in enumerate(targets):
+            for target in targets:
                 if target is not None:  # one bias per neuron: its value on its edge
                     b = own[spec.neurons(layer).index(target)]
                     join(bias, where[target], [] if len(biases) == 1 else [f"{b} = {_short(weights[b])}", b])

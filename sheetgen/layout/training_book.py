@@ -92,3 +92,62 @@ def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary
     last_col = max(summary.print_ranges[0][3], n_columns - 1)
     return replace(summary, cells=cells, formulas=formulas, n_columns=n_columns,
                    print_ranges=((0, 0, last_row, last_col),))
+
+
+LAST_EPOCH = "last epoch's loss"
+
+
+def judge_by_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary:
+    """A data set is judged per epoch: the summary's "final E_total" column becomes the last
+    epoch's loss (a formula over that epoch's rows), which "best" and the highlight read; each
+    sheet's chart and the summary's chart plot the loss per epoch from the epoch table that
+    `add_epochs` put on the summary (one sample's loss per step is a saw-tooth)."""
+    from sheetgen.layout.charts import Range
+
+    best_header = next(c for c in summary.cells if c.style == "header" and c.value == "final E_total")
+    col = best_header.col
+    per = config.data.steps_per_epoch()
+    fn = "AVERAGE" if config.data.reduction == "mean" else "SUM"
+    finals = {}
+    formulas = []
+    rows = {c.row: c.value for c in summary.cells if c.col == 0 and c.style == "text"}
+    for f in summary.formulas:
+        if f.col != col or not summary.header_row < f.row <= summary.header_row + len(sheets):
+            formulas.append(f)
+            continue
+        sheet = next(s for s in sheets if s.name == rows.get(f.row))
+        e_col = next(c.index for c in sheet.columns if c.quantity == "E_total")
+        letter, name = column_letter(e_col), quote_sheet(sheet.name)
+        last = sheet.first_row + config.iterations            # 1-based last table row
+        first = max(sheet.first_row + 1, last - ((config.iterations - 1) % per))
+        loss = epoch_losses(config, sheet.trace.column("E_total"))[-1]
+        finals[f.row] = loss
+        text = (sheet_ref(sheet.name, first - 1, e_col) if first == last else
+                {"xlsx": f"{fn}({name}!${letter}${first}:${letter}${last})",
+                 "ods": f"{fn}([${name}.${letter}${first}:.${letter}${last}])"})
+        formulas.append(FormulaCell(f.row, col, text, loss, "number"))
+    best_row = min(finals, key=finals.get) if finals else None
+    formulas = [replace(f, value="best" if f.row == best_row else "") if f.style == "label"
+                and f.row in finals else f for f in formulas]
+    cells = [replace(c, value=LAST_EPOCH) if c is best_header else c for c in summary.cells]
+    cells = [replace(c, value=c.value.replace("the lowest final E_total", f"the lowest {LAST_EPOCH}"))
+             if isinstance(c.value, str) and "the lowest final E_total" in c.value else c for c in cells]
+
+    # The epoch table: its header row holds "epoch", then one column per sheet.
+    epoch_header = next(c for c in summary.cells if c.style == "header" and c.value == "epoch")
+    shown = min(math.ceil(config.iterations / per), MAX_EPOCHS_SHOWN)
+    first_row, last_row = epoch_header.row + 1, epoch_header.row + shown
+    x = Range(summary.name, first_row, last_row, epoch_header.col)
+    y_title = f"{fn.lower()} of E_total per epoch"
+    for j, sheet in enumerate(sheets):
+        if sheet.chart is None:
+            continue
+        y = Range(summary.name, first_row, last_row, epoch_header.col + 1 + j)
+        series = replace(sheet.chart.series[0], x=x, y=y)
+        sheet.chart = replace(sheet.chart, series=(series,), x_title="epoch", y_title=y_title)
+    chart = summary.chart
+    if chart is not None:
+        series = tuple(replace(s, x=x, y=Range(summary.name, first_row, last_row, epoch_header.col + 1 + j))
+                       for j, s in enumerate(chart.series))
+        chart = replace(chart, series=series, x_title="epoch", y_title=y_title)
+    return replace(summary, cells=cells, formulas=formulas, chart=chart)

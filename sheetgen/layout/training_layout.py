@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sheetgen.config import Config
 from sheetgen.core.cells import column_letter
-from sheetgen.core.optim import LABELS, Training, build_cached, data_name
 from sheetgen.core.network import derive_cached
+from sheetgen.core.optim import LABELS, Training, build_cached, data_name
 from sheetgen.layout.network_layout import describe, network_template, upper_block
 
 DATA_SHEET = "data"

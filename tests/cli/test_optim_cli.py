@@ -84,7 +84,7 @@ def test_one_sample_per_row_picks_from_the_data_sheet_and_shows_which():
     assert [row[column] for row in sheet.rows] == [1, 2, 3, 1, 2, 3, 1, 2, 3, 1]
     data = book.sheets[-1]
     assert data.name == "data"
-    assert [c.value for c in data.cells if c.style == "number"] == [-1, -1, 1, 3, 2, 5]
+    assert [c.value for c in data.cells if c.style == "input"] == [-1, -1, 1, 3, 2, 5]  # as typed
 
 
 def test_full_batch_has_every_sample_and_combines_them():

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sheetgen.core.cells import column_letter, parse_cell, sheet_ref
 from sheetgen.core.template import format_rate, template
 from sheetgen.layout.book import Cell, Sheet
-from sheetgen.layout.charts import Chart, columns_spanned, combined_chart, extent
+from sheetgen.layout.charts import Chart, as_typed, columns_spanned, combined_chart, extent
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,11 @@ def build_summary(sheets: list[Sheet], tpl: dict | None = None) -> Summary:
             elif source == "learning_rate":
                 formulas.append(FormulaCell(row, at_col, sheet_ref(sheet.name, rate_row, rate_col),
                                             float(sheet.learning_rate), "rate"))
+            elif source == "curve":
+                rate = sheet_ref(sheet.name, rate_row, rate_col)
+                formulas.append(FormulaCell(row, at_col, {
+                    d: f'"lr="&{as_typed(rate[d], d)}' for d in rate},
+                    f"lr={format_rate(sheet.learning_rate)}", "text"))
             elif source in ("first", "last"):
                 i = index[col["quantity"]]
                 value = (first if source == "first" else last)[i]
@@ -106,15 +111,16 @@ def build_summary(sheets: list[Sheet], tpl: dict | None = None) -> Summary:
     cells.sort(key=lambda c: (c.row, c.col))
     formulas.sort(key=lambda f: (f.row, f.col))
 
-    # The legend names each curve by its row's learning-rate cell, a formula over the sheet's
-    # own rate cell: an edited rate renames its curve.
-    rate_col_at = position[next(c for c, col in enumerate(columns) if col["source"] == "learning_rate")]
+    # The legend names each curve by its row's "curve" cell, a text formula over the sheet's own
+    # rate cell (as typed: Gnumeric writes a number cell 0.01 as 0.0099999999999999999998): an
+    # edited rate renames its curve.
+    rate_col_at = position[next(c for c, col in enumerate(columns) if col["source"] == "curve")]
     charts = [s.chart for s in sheets if s.chart is not None]
     chart = None
     if charts and len(charts) == len(sheets):
         chart = combined_chart(chart_spec, charts,
                                [(spec["name"], header_row + 1 + k, rate_col_at) for k in range(len(sheets))],
-                               header_row, chart_col, [format_rate(s.learning_rate) for s in sheets])
+                               header_row, chart_col, [f"lr={format_rate(s.learning_rate)}" for s in sheets])
     n_columns = position[-1] + 1
     last_row, last_col = header_row + len(sheets), n_columns - 1
     if chart is not None:

@@ -91,13 +91,14 @@ def test_xlsx_one_loss_chart_per_sheet_plotting_its_own_columns(default_books):
 def test_xlsx_combined_chart_has_one_named_series_per_rate(default_books):
     drawings = xlsx_drawings(default_books["xlsx"])
     [((col, row), chart)] = drawings["summary"]["charts"]
-    assert (col, row) == (5, 3)  # F4: beside the compact table A4:E10, in view on opening
+    assert (col, row) == (6, 3)  # G4: beside the compact table A4:F10, in view on opening
     series = xlsx_series(chart)
     assert [(x, y) for _, x, y in series] == [(f"'{n}'!{X_RANGE}", f"'{n}'!{Y_RANGE}") for n in SHEETS]
     # Each series is named by the summary cell holding its sheet's learning rate, a live formula.
     wb = openpyxl.load_workbook(default_books["xlsx"], read_only=True)
     names = [wb["summary"][ref.split("!")[1].replace("$", "")].value for ref, _, _ in series]
-    assert names == [f"='{name}'!$G$13" for name in SHEETS]
+    assert names == [f'="lr="&IF(\'{name}\'!$G$13=INT(\'{name}\'!$G$13),TEXT(\'{name}\'!$G$13,"0"),'
+                     f'TEXT(\'{name}\'!$G$13,"0.############"))' for name in SHEETS]
     assert chart.find(".//c:legend", NS) is not None
 
 
@@ -116,8 +117,8 @@ def test_ods_one_loss_chart_per_sheet_plotting_its_own_columns(default_books):
     [combined] = charts["summary"]
     assert [(s["x"], s["y"]) for s in combined["series"]] == [
         (f"'{n}'.AF17:'{n}'.AF{LAST}", f"'{n}'.W17:'{n}'.W{LAST}") for n in SHEETS]
-    # Named by each row's live learning-rate cell: an edited rate renames its curve.
-    assert [s["label"] for s in combined["series"]] == [f"'summary'.B{5 + k}" for k in range(6)]
+    # Named by each row's live "curve" cell (lr= and the rate as typed): an edited rate renames it.
+    assert [s["label"] for s in combined["series"]] == [f"'summary'.F{5 + k}" for k in range(6)]
 
 
 def test_chart_sits_right_of_the_trained_bias_columns():

@@ -202,8 +202,8 @@ def test_ods_summary_chart_sits_beside_the_compact_table(default_books):
     x_mm = float(frame.get(q("svg", "x")).removesuffix("mm"))
     y_mm = float(frame.get(q("svg", "y")).removesuffix("mm"))
     width_mm = float(frame.get(q("svg", "width")).removesuffix("mm"))
-    column_mm = 14 * 0.085 * 25.4  # the summary's columns
-    assert x_mm == pytest.approx(5 * column_mm, abs=0.01) and y_mm == pytest.approx(3 * 4.52)  # F4
+    column_mm = 16 * 0.085 * 25.4  # the summary's columns
+    assert x_mm == pytest.approx(6 * column_mm, abs=0.01) and y_mm == pytest.approx(3 * 4.52)  # G4
     assert x_mm + width_mm < 330  # in view on a 1366 px wide screen (96 px an inch)
 
 
@@ -212,7 +212,7 @@ def test_ods_summary_chart_sits_beside_the_compact_table(default_books):
 def test_xlsx_best_rate_row_is_highlighted_by_a_formula(default_books):
     sheet = xlsx_part(default_books["xlsx"], "xl/worksheets/sheet1.xml")
     [rule_block] = sheet.findall("m:conditionalFormatting", NS)
-    assert rule_block.get("sqref") == "A5:E10"
+    assert rule_block.get("sqref") == "A5:F10"
     [rule] = rule_block.findall("m:cfRule", NS)
     assert rule.get("type") == "expression"
     # The first row holding the lowest final E_total: one row, even when two rates tie.

@@ -6,11 +6,19 @@ Training feeds each row into the next, so these 1e-16 differences grow row by ro
 rows of the deep example they reach 1.6e-11 relative, beyond the strict 1e-12. A wrong formula
 looks different: it is already wrong where everything it reads agrees.
 
-The rule: a cell may differ from its cached value by more than `rtol` (up to DRIFT_RTOL) only
-when at least one cell its formula reads already differs in that engine (any difference at all);
-a cell whose inputs all agree exactly must agree within `rtol` itself. A wrong formula in a
-table column is therefore caught in its first row (which reads typed values), and a wrong formula
-anywhere still fails once it moves a value by more than DRIFT_RTOL. Texts must match exactly.
+Gnumeric also computes in long double (it shows 0.01 as 0.0099999999999999999998), so even
+where its inputs agree with ours a subtraction of close numbers can come out a few ulps of the
+operands apart: (t1 - a_o1)^2 with both near 1.82 and their difference 2.2e-4 differs by 1.4e-12
+relative.
+
+The rule: a cell may differ from its cached value by more than `rtol` (never more than
+DRIFT_RTOL) only when
+- at least one cell its formula reads already differs in that engine (carried-in drift), or
+- its inputs agree but the result is much smaller than they are (cancellation): it may differ
+  by `rtol` times (largest input magnitude / its own magnitude).
+A wrong formula in a table column is therefore caught in its first row (which reads typed values
+and agrees unless the formula cancels), and a wrong formula anywhere still fails once it moves a
+value by more than DRIFT_RTOL. Texts must match exactly.
 """
 
 from __future__ import annotations
@@ -69,4 +77,12 @@ def is_amplified_drift(relative: float, inputs: list[Cell],
     return relative <= DRIFT_RTOL and any(input_differs(cell) for cell in inputs)
 
 
-__all__ = ["DRIFT_RTOL", "is_amplified_drift", "references"]
+def is_cancellation(relative: float, value: float, inputs: list[float], rtol: float) -> bool:
+    """Whether a difference of `relative` is within what cancellation of inputs that agree
+    allows: `rtol` scaled by how much larger the largest input is than the value."""
+    if not inputs or value == 0 or relative > DRIFT_RTOL:
+        return False
+    return relative <= rtol * max(1.0, max(abs(x) for x in inputs) / abs(value))
+
+
+__all__ = ["DRIFT_RTOL", "is_amplified_drift", "is_cancellation", "references"]

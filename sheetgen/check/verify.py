@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from sheetgen.check.drift import DRIFT_RTOL, is_amplified_drift, references
+from sheetgen.check.drift import DRIFT_RTOL, is_amplified_drift, is_cancellation, references
 from sheetgen.core.cells import column_letter
 from sheetgen.core.tempfolder import owned_folder
 from sheetgen.errors import VerifyError, WorkbookError
@@ -447,7 +447,7 @@ def verify_file(path: Path, rtol: float = DEFAULT_RTOL, timeout: float = DEFAULT
     recalculation = recalculate(path, timeout, engine)
     reports = compare(stored, recalculation, rtol)
     if recalculation.engine in DRIFTING_ENGINES:
-        excuse_drift(path, stored, recalculation, reports)
+        excuse_drift(path, stored, recalculation, reports, rtol)
     return FileReport(path, rtol, recalculation.version, recalculation.seconds, reports,
                       recalculation.engine)
 
@@ -457,7 +457,8 @@ DRIFTING_ENGINES = ("Gnumeric",)
 
 
 def excuse_drift(path: Path, stored: dict[str, dict[tuple[int, int], Value]],
-                 recalculation: Recalculation, reports: list[SheetReport]) -> None:
+                 recalculation: Recalculation, reports: list[SheetReport],
+                 rtol: float = DEFAULT_RTOL) -> None:
     """Move the numeric differences that are amplified last-bit drift (check/drift.py: within
     DRIFT_RTOL, and an input of the formula already differs) out of `differences`."""
     suspects = {r.name: [d for d in r.differences if math.isfinite(d.relative)] for r in reports}
@@ -477,12 +478,20 @@ def excuse_drift(path: Path, stored: dict[str, dict[tuple[int, int], Value]],
         value = engine[sheet].values.get((row, col))
         return relative_difference(cached, value) > 0
 
+    def magnitude(cell: tuple[str, int, int]) -> float | None:
+        value = stored.get(cell[0], {}).get(cell[1:])
+        return float(value) if isinstance(value, int | float) else None
+
     for report in reports:
         kept = []
         for d in report.differences:
             formula = formulas.get(report.name, {}).get(d.cell)
-            if (formula is not None and math.isfinite(d.relative)
-                    and is_amplified_drift(d.relative, references(formula, report.name), differs)):
+            inputs = references(formula, report.name) if formula is not None else []
+            typed = [magnitude(c) for c in inputs]  # formula cells only: typed ones are exact
+            if formula is not None and math.isfinite(d.relative) and (
+                    is_amplified_drift(d.relative, inputs, differs)
+                    or (isinstance(d.stored, int | float) and is_cancellation(
+                        d.relative, float(d.stored), [x for x in typed if x is not None], rtol))):
                 report.drifted += 1
             else:
                 kept.append(d)
@@ -499,8 +508,8 @@ def format_report(report: FileReport) -> str:
              f"rtol {report.rtol:g}"]
     for s in report.sheets:
         where = f" at {s.largest_at}" if s.largest else ""
-        drift = (f", {s.drifted} beyond rtol by amplified last-bit drift (under {DRIFT_RTOL:g}, "
-                 f"an input already differing)" if s.drifted else "")
+        drift = (f", {s.drifted} beyond rtol by last-bit drift (under {DRIFT_RTOL:g}: an input "
+                 f"already differing, or cancellation; check/drift.py)" if s.drifted else "")
         lines.append(f"  {s.name}: {s.checked} formula cells, {len(s.differences)} differ, "
                      f"{len(s.errors)} errors, largest relative difference {s.largest:.3g}{where}{drift}")
         for d in s.differences[:SHOWN_PER_SHEET]:

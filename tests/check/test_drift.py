@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sheetgen.check import verify
-from sheetgen.check.drift import DRIFT_RTOL, is_amplified_drift, references
+from sheetgen.check.drift import DRIFT_RTOL, is_amplified_drift, is_cancellation, references
 from sheetgen.config import from_file
 from sheetgen.generation import generate
 from tests.check.test_verify import edit_cell
@@ -35,6 +35,15 @@ def test_drift_needs_an_input_that_already_differs_and_a_small_difference():
     assert not is_amplified_drift(1e-11, inputs, lambda cell: False)       # a wrong formula
     assert not is_amplified_drift(1e-11, [], lambda cell: True)            # reads nothing
     assert not is_amplified_drift(DRIFT_RTOL * 2, inputs, lambda cell: True)
+
+
+def test_cancellation_scales_the_tolerance_by_how_much_the_inputs_cancel():
+    # (t1 - a_o1)^2 with both near 1.82 and the result 5e-8 (Gnumeric's long double: 1.4e-12)
+    assert is_cancellation(1.4e-12, 4.99e-8, [-1.82, -1.8197766], 1e-12)
+    assert not is_cancellation(1.4e-12, 0.5, [0.2, 0.3], 1e-12)            # no cancellation
+    assert not is_cancellation(1e-11, 0.0275, [0.15, 0.2], 1e-12)          # 7x allows 7e-12
+    assert not is_cancellation(2 * DRIFT_RTOL, 1e-20, [1.0], 1e-12)
+    assert not is_cancellation(1e-11, 1e-8, [], 1e-12)
 
 
 @pytest.fixture(scope="module")

@@ -38,12 +38,14 @@ class Series:
 
 @dataclass(frozen=True)
 class TitleCell:
-    """A cell whose formula makes a chart's title from live cells: a chart that names its title
-    by this cell redraws it when they change (.xlsx only: an .ods title is fixed text)."""
+    """A cell whose formula makes a chart's title from live cells, just above the chart. The chart's
+    own title names no rate: an .ods chart title is fixed text, and LibreOffice shows an .xlsx
+    title linked to a cell as fixed text too, so an edited rate would leave it stale."""
 
     row: int
     col: int
     formulas: dict[str, str]   # per dialect, without the leading "="
+    text: str = ""             # its value now, cached in the file
 
 
 @dataclass(frozen=True)
@@ -88,16 +90,17 @@ def loss_chart(spec: dict, sheet: str, rate_text: str, x_col: int, y_col: int,
                first_row: int, last_row: int, n_columns: int,
                rate_cell: tuple[int, int] | None = None) -> Chart:
     """E_total against iteration for one sheet, right of its last table column. With
-    `rate_cell` (0-based row, column of the learning rate) the title follows that cell, through
-    a title cell two rows above the chart (above the table's header row)."""
+    `rate_cell` (0-based row, column of the learning rate) a title cell two rows above the chart
+    (above the table's header row) names the rate, live; the chart's own title does not."""
     x = Range(sheet, first_row, last_row, x_col)
     y = Range(sheet, first_row, last_row, y_col)
     col = n_columns + spec["gap_columns"]
     title_cell = None
     if rate_cell is not None and "{rate}" in spec["title"]:
-        title_cell = TitleCell(first_row - 2, col, title_formulas(spec["title"], rate_cell))
+        title_cell = TitleCell(first_row - 2, col, title_formulas(spec["title"], rate_cell),
+                               spec["title"].format(rate=rate_text))
     return Chart(
-        title=spec["title"].format(rate=rate_text),
+        title=spec["sheet_title"] if title_cell else spec["title"].format(rate=rate_text),
         x_title=spec["x_title"], y_title=spec["y_title"],
         series=(Series(sheet, x, y),),
         row=first_row, col=col,

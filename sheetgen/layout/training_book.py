@@ -144,7 +144,8 @@ def judge_by_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Su
             continue
         y = Range(summary.name, first_row, last_row, epoch_header.col + 1 + j)
         series = replace(sheet.chart.series[0], x=x, y=y)
-        sheet.chart = replace(sheet.chart, series=(series,), x_title="epoch", y_title=y_title)
+        sheet.chart = replace(sheet.chart, series=(series,), x_title="epoch", y_title=y_title,
+                              title="loss per epoch")
     chart = summary.chart
     if chart is not None:
         series = tuple(replace(s, x=x, y=Range(summary.name, first_row, last_row, epoch_header.col + 1 + j))

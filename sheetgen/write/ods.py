@@ -308,8 +308,7 @@ def _sheet(sheet: Sheet, out, names: dict | None = None) -> None:
             _shapes(sheet.picture, sheet.chart, names or {}, n_columns, sheet.column_width),
             f'<table:table-column table:style-name="co1" '
             f'table:number-columns-repeated="{n_columns}"/>']
-    # Cells above the table body, with the chart's title cell: an .ods chart cannot take its
-    # title from it, but it shows the live title above the chart, as in the .xlsx.
+    # Cells above the table body, with the chart's live title cell just above the chart.
     title = sheet.chart.title_cell if sheet.chart is not None else None
     items = sorted([*sheet.cells, title] if title else sheet.cells, key=lambda c: (c.row, c.col))
 
@@ -318,8 +317,8 @@ def _sheet(sheet: Sheet, out, names: dict | None = None) -> None:
             return _static_cell(item)
         formula = escape(item.formulas["ods"], _QUOTE)
         return (f'<table:table-cell{_style_attr("label")} table:formula="of:={formula}" '
-                f'office:value-type="string" office:string-value={quoteattr(sheet.chart.title)}>'
-                f"<text:p>{escape(sheet.chart.title)}</text:p></table:table-cell>")
+                f'office:value-type="string" office:string-value={quoteattr(item.text)}>'
+                f"<text:p>{escape(item.text)}</text:p></table:table-cell>")
 
     rows, row_cursor = _upper_rows(items, render)
     head.append(rows)

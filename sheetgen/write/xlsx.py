@@ -88,8 +88,7 @@ def _write_sheet(workbook, sheet: Sheet, styles: dict):
     # constant_memory: every row before the next one
     for cell in sorted(cells, key=lambda c: (c.row, c.col)):
         if not isinstance(cell, Cell):  # the chart's title, from the learning-rate cell
-            ws.write_formula(cell.row, cell.col, "=" + cell.formulas["xlsx"], styles["label"],
-                             sheet.chart.title)
+            ws.write_formula(cell.row, cell.col, "=" + cell.formulas["xlsx"], styles["label"], cell.text)
         elif isinstance(cell.value, str):
             ws.write_string(cell.row, cell.col, cell.value, styles[cell.style])
         else:

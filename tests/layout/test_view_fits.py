@@ -5,7 +5,6 @@ widths measured in the fonts the applications draw with, and the picture's label
 from __future__ import annotations
 
 import math
-import re
 import zipfile
 from pathlib import Path
 
@@ -99,16 +98,27 @@ def test_column_widths_fit_the_widest_value_and_header(book, font):
 
 
 def test_titles_legends_and_best_marks_are_formulas(tmp_path):
-    """The per-sheet chart's title cell, the summary's legend names and its "best" marks are
-    formulas in both formats (tests/layout/test_charts.py checks them cell by cell)."""
+    """The rate is named only by live cells: each sheet's title cell above its chart, the
+    summary's legend ("curve") cells and "best" marks are formulas in both formats; the charts'
+    own titles, fixed text in LibreOffice, name no rate."""
     from sheetgen.config import Config
+    from sheetgen.core.cells import column_letter
     from sheetgen.generation import generate
+    from sheetgen.read.workbook import Workbook
 
-    paths = generate(Config(iterations=3, plots=False, output_dir=tmp_path))
-    xlsx = next(p for p in paths if p.suffix == ".xlsx")
-    with zipfile.ZipFile(xlsx) as zf:
-        chart = zf.read("xl/charts/chart2.xml").decode()
-        sheet = zf.read("xl/worksheets/sheet2.xml").decode()
-    title_ref = re.search(r"<c:title>.*?<c:f>([^<]+)</c:f>", chart, re.S).group(1)
-    cell = title_ref.split("!")[1].replace("$", "")
-    assert re.search(rf'<c r="{cell}"[^>]*><f>[^<]*TEXT\(', sheet)
+    config = Config(iterations=3, plots=False, output_dir=tmp_path)
+    paths = generate(config)
+    book = build_book(config)
+    for path in paths:
+        wanted = {s.name: [f"{column_letter(s.chart.title_cell.col)}{s.chart.title_cell.row + 1}"]
+                  for s in book.sheets}
+        wanted["summary"] = [f"{c}{r}" for r in range(5, 11) for c in "EF"]
+        found = Workbook(path).formulas_in(wanted)
+        for sheet, refs in wanted.items():
+            assert set(found[sheet]) == set(refs), (path.suffix, sheet)
+            for ref in refs:
+                assert ("MATCH(" if ref.startswith("E") else "TEXT(") in found[sheet][ref], (sheet, ref)
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as zf:
+                titles = [zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/charts/chart")]
+            assert titles and not any("learning rate is" in t for t in titles)

@@ -41,19 +41,19 @@ def upper_block(tpl: dict, spec: NetworkSpec, extra_parameters: list[tuple[str, 
     column (0-based)."""
     derivation: Derivation = derive_cached(spec)
     width = tpl["table"]["column_width"]
+    # The learning rate and the optimizer's parameters in column A, left of the picture: in view
+    # on opening however wide the picture is. Each label above its value.
+    tpl["parameters"] = {"learning_rate": {"label": "Learning_rate", "label_cell": "A1", "cell": "A2"}}
+    for k, (name, text) in enumerate(extra_parameters, start=1):
+        tpl["parameters"][name] = {"label": text, "label_cell": f"A{2 * k + 1}", "cell": f"A{2 * k + 2}"}
     col = 1 + picture_columns(spec, width)            # the first column right of the picture
-    label, value = column_letter(col), column_letter(col + 1)
-    tpl["parameters"] = {"learning_rate": {"label": "Learning_rate", "label_cell": f"{label}1",
-                                           "cell": f"{value}1"}}
-    for k, (name, text) in enumerate(extra_parameters, start=2):
-        tpl["parameters"][name] = {"label": text, "label_cell": f"{label}{k}", "cell": f"{value}{k}"}
-    s_label, s_value = column_letter(col + 3), column_letter(col + 4)
+    s_label, s_value = column_letter(col), column_letter(col + 1)
     keys = [("iterations", "iterations"), ("network", "network"), ("biases", "biases"),
             ("maths", "maths"), *extra_settings]
     tpl["settings"] = {"title_cell": f"{s_label}1", "title": "Settings", "rows": [
         {"label_cell": f"{s_label}{k}", "cell": f"{s_value}{k}", "label": text, "key": key}
         for k, (text, key) in enumerate(keys, start=2)]}
-    col += 4 + columns_for(SETTINGS_CHARS, width) + 1
+    col += 1 + columns_for(SETTINGS_CHARS, width) + 1
     blocks = [("Forward", forward if forward is not None else list(derivation.equations)),
               ("Backward: δ = ∂E_total/∂(pre-activation), by the chain rule", list(derivation.derivations)),
               *more]

@@ -2,9 +2,10 @@
 rows fit a laptop screen (1366 x 768: about 30 rows of LibreOffice's window show, half of them
 frozen) and the table scrolls below its header.
 
-From the left: the network picture (B1, at most PICTURE_MAX_MM tall), the learning rate with the
-optimizer's parameters under it, the settings, then the forward equations, the chain-rule
-derivations and the update equations, each in as many side-by-side groups of rows as it needs.
+From the left: the learning rate with the optimizer's parameters under it (column A), the network
+picture (B1, at most PICTURE_MAX_MM tall), the settings, then the forward equations, the
+chain-rule derivations and the update equations, each in as many side-by-side groups of rows as
+it needs.
 The frozen rows stay in view while the table scrolls, so the derivations above the gradient
 columns are read while those columns are.
 """

@@ -43,9 +43,9 @@ def _cell(sheet, name: str, first: bool = False) -> str:
 
 
 def _parameter(sheet, label: str) -> str:
-    """The absolute address of the parameter cell labelled `label`."""
+    """The absolute address of the parameter cell labelled `label` (the value under its label)."""
     cell = next(c for c in sheet.cells if c.style == "label" and c.value == label)
-    value = next(c for c in sheet.cells if c.row == cell.row and c.col == cell.col + 1)
+    value = next(c for c in sheet.cells if c.row == cell.row + 1 and c.col == cell.col)
     letters = re.sub(r"\d", "", "ABCDEFGHIJ"[value.col])
     return f"${letters}${value.row + 1}"
 

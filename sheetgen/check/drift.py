@@ -14,8 +14,9 @@ relative.
 The rule: a cell may differ from its cached value by more than `rtol` (never more than
 DRIFT_RTOL) only when
 - at least one cell its formula reads already differs in that engine (carried-in drift), or
-- its inputs agree but the result is much smaller than they are (cancellation): it may differ
-  by `rtol` times (largest input magnitude / its own magnitude).
+- its formula is ill-conditioned (cancellation: the subtraction of close numbers, a finite
+  difference over h = 1e-6): it may differ by `rtol` times the formula's condition number,
+  measured by nudging each input (`condition_number`).
 A wrong formula in a table column is therefore caught in its first row (which reads typed values
 and agrees unless the formula cancels), and a wrong formula anywhere still fails once it moves a
 value by more than DRIFT_RTOL. Texts must match exactly.
@@ -23,6 +24,7 @@ value by more than DRIFT_RTOL. Texts must match exactly.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
@@ -77,12 +79,73 @@ def is_amplified_drift(relative: float, inputs: list[Cell],
     return relative <= DRIFT_RTOL and any(input_differs(cell) for cell in inputs)
 
 
-def is_cancellation(relative: float, value: float, inputs: list[float], rtol: float) -> bool:
-    """Whether a difference of `relative` is within what cancellation of inputs that agree
-    allows: `rtol` scaled by how much larger the largest input is than the value."""
-    if not inputs or value == 0 or relative > DRIFT_RTOL:
-        return False
-    return relative <= rtol * max(1.0, max(abs(x) for x in inputs) / abs(value))
+_FUNCTIONS = {"EXP": "math.exp", "LN": "math.log", "SQRT": "math.sqrt", "ABS": "abs",
+              "MAX": "max", "MIN": "min", "TANH": "math.tanh", "IF": "_if"}
+_CALL = re.compile(r"\b([A-Z][A-Z0-9.]*)\(")
+STEP = 1e-7
 
 
-__all__ = ["DRIFT_RTOL", "is_amplified_drift", "is_cancellation", "references"]
+def condition_number(formula: str, sheet: str, value_of: Callable[[Cell], float | None]) -> float | None:
+    """How much the formula magnifies relative changes of the cells it reads: the sum over its
+    inputs of |d f / f| / |d x / x|, measured by nudging each input by STEP relative. None when the
+    formula is more than arithmetic and a few functions (ranges, lookups, texts)."""
+    ods = formula.startswith("of:")
+    text = (formula[3:] if ods else formula).lstrip("=")
+    if '"' in text:
+        return None
+    names: list[Cell] = []
+
+    def cell(match: re.Match) -> str:
+        groups = match.groups()
+        name, c1, r1, c2, r2 = groups
+        if c2 or r2:
+            raise LookupError("a range")
+        names.append((_sheet(name, sheet), int(r1) - 1, column_number(c1) - 1))
+        return f"v[{len(names) - 1}]"
+
+    def call(match: re.Match) -> str:
+        if match.group(1) not in _FUNCTIONS:
+            raise LookupError(match.group(1))
+        return _FUNCTIONS[match.group(1)] + "("
+
+    try:
+        text = (_ODS if ods else _XLSX).sub(cell, text)
+        text = _CALL.sub(call, text).replace(";", ",").replace("^", "**").replace("<>", "!=")
+        text = re.sub(r"(?<![<>!=])=(?!=)", "==", text)
+        values = [value_of(c) for c in names]
+        if not names or any(v is None for v in values):
+            return None
+        code = compile(text, "<formula>", "eval")
+    except (LookupError, SyntaxError, ValueError):
+        return None
+
+    def f(v: list[float]) -> float | None:
+        try:
+            out = eval(code, {"__builtins__": {}, "math": math, "abs": abs, "max": max, "min": min,  # noqa: S307
+                              "_if": lambda c, a, b: a if c else b}, {"v": v})
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+        return float(out) if isinstance(out, int | float) and math.isfinite(out) else None
+
+    base = f(values)
+    if base is None or base == 0:
+        return None
+    total = 0.0
+    for k, x in enumerate(values):
+        if x == 0:
+            continue
+        nudged = f([*values[:k], x * (1 + STEP), *values[k + 1:]])
+        if nudged is None:
+            return None
+        total += abs(nudged - base) / (STEP * abs(base))
+    return total
+
+
+def is_cancellation(relative: float, condition: float | None, rtol: float) -> bool:
+    """Whether a difference of `relative` is within what the formula's own conditioning allows
+    for inputs that agree: `rtol` times its condition number (cancellation magnifies the last-bit
+    differences of an engine computing in another precision)."""
+    return condition is not None and relative <= min(DRIFT_RTOL, rtol * max(1.0, condition))
+
+
+__all__ = ["DRIFT_RTOL", "condition_number", "is_amplified_drift", "is_cancellation", "references"]

@@ -33,7 +33,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from sheetgen.check.drift import DRIFT_RTOL, is_amplified_drift, is_cancellation, references
+from sheetgen.check.drift import (
+    DRIFT_RTOL,
+    condition_number,
+    is_amplified_drift,
+    is_cancellation,
+    references,
+)
 from sheetgen.core.cells import column_letter
 from sheetgen.core.tempfolder import owned_folder
 from sheetgen.errors import VerifyError, WorkbookError
@@ -478,20 +484,24 @@ def excuse_drift(path: Path, stored: dict[str, dict[tuple[int, int], Value]],
         value = engine[sheet].values.get((row, col))
         return relative_difference(cached, value) > 0
 
-    def magnitude(cell: tuple[str, int, int]) -> float | None:
-        value = stored.get(cell[0], {}).get(cell[1:])
-        return float(value) if isinstance(value, int | float) else None
+    workbook, grids = Workbook(path), {}
+
+    def value_of(cell: tuple[str, int, int]) -> float | None:
+        sheet, row, col = cell
+        if sheet not in grids:
+            grids[sheet] = workbook.grid(sheet) if sheet in workbook.sheet_names else []
+        grid = grids[sheet]
+        value = grid[row][col] if row < len(grid) and col < len(grid[row]) else None
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
     for report in reports:
         kept = []
         for d in report.differences:
             formula = formulas.get(report.name, {}).get(d.cell)
             inputs = references(formula, report.name) if formula is not None else []
-            typed = [magnitude(c) for c in inputs]  # formula cells only: typed ones are exact
             if formula is not None and math.isfinite(d.relative) and (
                     is_amplified_drift(d.relative, inputs, differs)
-                    or (isinstance(d.stored, int | float) and is_cancellation(
-                        d.relative, float(d.stored), [x for x in typed if x is not None], rtol))):
+                    or is_cancellation(d.relative, condition_number(formula, report.name, value_of), rtol)):
                 report.drifted += 1
             else:
                 kept.append(d)

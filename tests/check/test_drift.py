@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from sheetgen.check import verify
-from sheetgen.check.drift import DRIFT_RTOL, is_amplified_drift, is_cancellation, references
+from sheetgen.check.drift import (
+    DRIFT_RTOL,
+    condition_number,
+    is_amplified_drift,
+    is_cancellation,
+    references,
+)
 from sheetgen.config import from_file
 from sheetgen.generation import generate
 from tests.check.test_verify import edit_cell
@@ -37,13 +43,25 @@ def test_drift_needs_an_input_that_already_differs_and_a_small_difference():
     assert not is_amplified_drift(DRIFT_RTOL * 2, inputs, lambda cell: True)
 
 
-def test_cancellation_scales_the_tolerance_by_how_much_the_inputs_cancel():
-    # (t1 - a_o1)^2 with both near 1.82 and the result 5e-8 (Gnumeric's long double: 1.4e-12)
-    assert is_cancellation(1.4e-12, 4.99e-8, [-1.82, -1.8197766], 1e-12)
-    assert not is_cancellation(1.4e-12, 0.5, [0.2, 0.3], 1e-12)            # no cancellation
-    assert not is_cancellation(1e-11, 0.0275, [0.15, 0.2], 1e-12)          # 7x allows 7e-12
-    assert not is_cancellation(2 * DRIFT_RTOL, 1e-20, [1.0], 1e-12)
-    assert not is_cancellation(1e-11, 1e-8, [], 1e-12)
+def test_condition_number_measures_cancellation():
+    # t1 - a_o1 with both near 1.82, squared: Gnumeric's long double differs by 1.4e-12 here.
+    values = {("s", 16, 3): -1.82, ("s", 16, 6): -1.8197766453211623, ("s", 16, 0): 0.15,
+              ("s", 16, 1): 0.05, ("s", 2, 7): 1e-6, ("s", 16, 8): 0.5}
+    cancelling = condition_number("of:=([.D17]-[.G17])^2", "s", values.get)
+    assert 3e4 < cancelling < 4e4                        # 2 * 1.82 / 2.2e-4
+    assert condition_number("=A17*B17", "s", values.get) == pytest.approx(2, rel=1e-6)
+    # A finite difference over h: (E(w + h) - E(w)) / h magnifies by about E / (E(w+h) - E(w)).
+    e_h = 0.5 + 1e-6 * 0.38
+    values[("s", 16, 9)] = e_h
+    assert condition_number("=(J17-I17)/$H$3", "s", values.get) > 1e6
+    # Not measured: ranges, lookups, texts, a cell without a number.
+    assert condition_number("=INDEX(data!$A$3:$A$4,2)", "s", values.get) is None
+    assert condition_number('=IF(A17>0,"best","")', "s", values.get) is None
+    assert condition_number("=A17*Z99", "s", values.get) is None
+    assert is_cancellation(1.4e-12, cancelling, 1e-12)
+    assert not is_cancellation(1e-11, 2.0, 1e-12)         # a 1e-11 mistake in a plain product
+    assert not is_cancellation(2 * DRIFT_RTOL, 1e12, 1e-12)
+    assert not is_cancellation(1e-13, None, 1e-12)
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,18 @@ from dataclasses import replace
 import numpy as np
 
 from sheetgen.config import Config
-from sheetgen.core.cells import column_letter, quote_sheet, sheet_ref
+from sheetgen.core.cells import column_letter, parse_cell, quote_sheet, sheet_ref
 from sheetgen.core.model import Trace
+from sheetgen.core.template import format_rate
 from sheetgen.layout.book import Cell, Column, Sheet
+from sheetgen.layout.charts import as_typed
 from sheetgen.layout.summary import FormulaCell, Summary
-from sheetgen.layout.training_layout import DATA_FIRST_ROW, DATA_SHEET, MAX_EPOCHS_SHOWN
+from sheetgen.layout.training_layout import (
+    DATA_FIRST_ROW,
+    DATA_SHEET,
+    MAX_EPOCHS_SHOWN,
+    training_template,
+)
 
 
 def data_sheet(config: Config, column_width: int, number_format: str) -> Sheet:
@@ -66,9 +73,13 @@ def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary
     cells.append(Cell(row0 - 1, col0, title, "label"))
     cells.append(Cell(row0, col0, "epoch", "header"))
     formulas = list(summary.formulas)
+    rate_cell = parse_cell(training_template(config)["parameters"]["learning_rate"]["cell"])
     for j, sheet in enumerate(sheets):
         col = col0 + 1 + j
-        cells.append(Cell(row0, col, sheet.name, "header"))
+        # Named by the sheet's rate as typed, live: an edited rate renames its column.
+        rate = sheet_ref(sheet.name, *rate_cell)
+        formulas.append(FormulaCell(row0, col, {d: f'"lr="&{as_typed(rate[d], d)}' for d in rate},
+                                    f"lr={format_rate(sheet.learning_rate)}", "header"))
         e_col = next(c.index for c in sheet.columns if c.quantity == "E_total")
         losses = epoch_losses(config, sheet.trace.column("E_total")[:shown * per])
         letter = column_letter(e_col)

@@ -123,9 +123,10 @@ def pandas_child(iterations: int, rates: str, path: str) -> None:
     import pandas as pd
 
     from sheetgen.core.model import Setup, iterate
-    from sheetgen.core.template import column_specs, network
+    from sheetgen.core.presets import reference_network
+    from sheetgen.core.template import column_specs
 
-    net = network()
+    net = reference_network()
     headers = [spec["header"] for spec in column_specs()]
     with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
         for rate in (float(r) for r in rates.split(",")):
@@ -158,15 +159,14 @@ def floor_child(fmt: str, iterations: int, rates: str, level: int, path: str) ->
     from sheetgen.config import Config
     from sheetgen.core.cells import column_letter
     from sheetgen.core.model import Setup, iterate
-    from sheetgen.core.template import network
     from sheetgen.layout.book import build_sheet
 
-    config = Config(iterations=iterations)
-    net = network()
+    training = Config(iterations=iterations).training()
+    net = training.network
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
         streams = []
         for n, rate in enumerate(float(r) for r in rates.split(",")):
-            sheet = build_sheet(config, rate, net)
+            sheet = build_sheet(training, rate, net)
             template = _row_template(fmt, [c.later[fmt] for c in sheet.columns],
                                      [column_letter(c.index) for c in sheet.columns]).format
             name = f"xl/worksheets/sheet{n + 1}.xml" if fmt == "xlsx" else "content.xml"
@@ -226,7 +226,7 @@ def table_columns(config: Path | None) -> int:
     code = ("import sys; from pathlib import Path; from sheetgen.config import load; "
             "from sheetgen.layout.book import build_sheet; "
             "c, _ = load(Path(sys.argv[1]) if len(sys.argv) > 1 else None); "
-            "print(len(build_sheet(c, c.learning_rates[0]).columns))")
+            "print(len(build_sheet(c.training(), c.learning_rates[0]).columns))")
     argv = python("-c", code, *([str(config)] if config else []))
     return int(subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
 

@@ -64,7 +64,7 @@ def generate(config: Config | str | Path | None = None, **overrides: Any) -> lis
     """Write the workbooks (and plots) of a configuration; returns the paths written."""
     from sheetgen.generation import generate as run
 
-    return run(settings(config, **overrides))
+    return run(settings(config, **overrides).training())
 
 
 def trace(config: Config | str | Path | None = None, *, learning_rate: float | None = None,
@@ -73,7 +73,6 @@ def trace(config: Config | str | Path | None = None, *, learning_rate: float | N
     quantity (t1, ..., w1, ..., h1, a_h1, ..., E_total, dE_dw1, ...). `learning_rate`: which of
     the configuration's rates (the only one, or the first, by default)."""
     from sheetgen.core.model import trace as run
-    from sheetgen.layout.assemble import equations
 
     if learning_rate is not None:
         overrides.setdefault("learning_rates", [learning_rate])
@@ -81,7 +80,8 @@ def trace(config: Config | str | Path | None = None, *, learning_rate: float | N
     rate = chosen.learning_rates[0] if learning_rate is None else float(learning_rate)
     if rate not in chosen.learning_rates:
         raise UsageError(f"learning_rate: {rate:g} is not one of the configuration's learning rates")
-    return run(equations(chosen), chosen.setup, rate, chosen.iterations).to_frame()
+    training = chosen.training()
+    return run(training.network, training.setup, rate, training.iterations).to_frame()
 
 
 def write_report(config: Config | str | Path | None = None, **overrides: Any) -> list[Path]:
@@ -89,7 +89,7 @@ def write_report(config: Config | str | Path | None = None, **overrides: Any) ->
     model's runs; returns the paths written."""
     from sheetgen.report import write_report as run
 
-    return run(settings(config, **overrides))
+    return run(settings(config, **overrides).training())
 
 
 def compare(a: str | Path, b: str | Path, sheets: list[tuple[str, str]] | None = None, *,

@@ -177,7 +177,7 @@ def _load(args: argparse.Namespace):
 def _report(args: argparse.Namespace) -> int:
     from sheetgen.report import write_report
 
-    for path in write_report(_load(args)):
+    for path in write_report(_load(args).training()):
         if not args.quiet:
             print(f"wrote {path}")
     return 0
@@ -189,7 +189,7 @@ def _generate(args: argparse.Namespace) -> int:
     config = _load(args)
     sheets = len(config.learning_rates)
     with progress.bars(progress.wanted(args.quiet)):
-        paths = generate(config)
+        paths = generate(config.training())
     for path in [] if args.quiet else paths:
         if path.suffix == ".png":
             print(f"wrote {path}")

@@ -13,15 +13,18 @@ import os
 import stat
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sheetgen.core import data as datasets
 from sheetgen.core import network as general
-from sheetgen.core import optim
-from sheetgen.core.model import Network, Setup
+from sheetgen.core import ops, optimizers, presets
+from sheetgen.core.model import Setup
 from sheetgen.core.network import NetworkSetup, NetworkSpec
-from sheetgen.core.template import network, sheet_name, template
+from sheetgen.core.template import sheet_name, template
+from sheetgen.core.training import Training, check_fits
 from sheetgen.errors import ConfigError
 
 FORMATS = ("xlsx", "ods")
@@ -48,20 +51,44 @@ class Config:
     basename: str = "BackPropagation"
     reference_errata: bool = False
     plots: bool = True
-    network: NetworkSpec | None = None   # None: the reference network of the template
-    data: optim.DataSpec | None = None   # [data]: samples and batches (with `optimizer`)
-    optimizer: optim.OptimizerSpec | None = None
+    network: NetworkSpec | None = None   # None: the reference network, from `setup`
+    data: datasets.DataSpec | None = None   # [data]: samples and batches (with `optimizer`)
+    optimizer: optimizers.OptimizerSpec | None = None
 
     def output_path(self, fmt: str) -> Path:
         return self.output_dir / f"{self.basename}.{fmt}"
 
-    def equations(self) -> Network:
-        """The network every sheet computes: the template's, or the one derived from `network`."""
-        if self.network is None:
-            return network(self.setup.biases, self.reference_errata)
-        if self.data is not None:
-            return optim.build_cached(self.network, self.data, self.optimizer).network
-        return general.derive_cached(self.network).network
+    def training(self) -> Training:
+        """The model every later part reads (`build`)."""
+        return build(self)
+
+
+def build(config: Config) -> Training:
+    """The `Training` of `config`, built once per settings (`_build`)."""
+    try:
+        hash(config)
+    except TypeError:  # a list given where the config keeps a tuple: not cached
+        return _build(config)
+    return _build_cached(config)
+
+
+def _build(config: Config) -> Training:
+    """The one place settings become the `Training` that layout, writers, plots, report and
+    audit read: the network (the reference's from `setup` when no [network] table gives one),
+    its values, the data set and the optimizer, with the run settings."""
+    if config.network is None:
+        spec, values = presets.reference_spec(config.setup)
+    else:
+        spec, values = config.network, config.setup.values()
+    return presets.training(spec, values, data=config.data, optimizer=config.optimizer,
+                            biases_shown=config.setup.biases,
+                            reference_errata=config.reference_errata,
+                            learning_rates=tuple(config.learning_rates), iterations=config.iterations,
+                            formats=tuple(config.formats), output_dir=Path(config.output_dir),
+                            basename=config.basename, plots=config.plots)
+
+
+_build_cached = lru_cache(maxsize=16)(_build)
 
 
 # --- the TOML file ----------------------------------------------------------------------------
@@ -81,7 +108,8 @@ DATA_KEYS = ("samples", "file", "batch", "reduction")
 OPTIMIZER_KEYS = ("name", "beta", "beta1", "beta2", "epsilon", "bias_correction", "initial_state",
                   "check_gradients", "h")
 # The [network] table's keys and their defaults (the reference network).
-NETWORK_KEYS = ("layers", "activations", "leaky_relu_slope", "loss", "biases", "train_biases", "seed")
+NETWORK_KEYS = ("layers", "activations", *ops.activation_params(), "loss", "biases", "train_biases",
+                "seed", "gradients")
 
 
 def example_text(name: str) -> str:
@@ -249,7 +277,7 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
             spec[key] = tuple(value)
     if "layers" in spec and "activations" not in spec:
         spec["activations"] = ("sigmoid",) * (len(spec["layers"]) - 1)
-    for key in ("loss", "biases"):
+    for key in ("loss", "biases", "gradients"):
         if key in table:
             if not isinstance(table[key], str):
                 raise fail(f"network.{key}", f"must be a string, got {_kind(table[key])}")
@@ -263,8 +291,16 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise fail("network.seed", f"must be a whole number, got {_kind(seed)}")
         spec["seed"] = seed
-    if "leaky_relu_slope" in table:
-        spec["leaky_relu_slope"] = _number(table["leaky_relu_slope"], "network.leaky_relu_slope", fail)
+    params = []  # the activations' constants (leaky_relu_slope, elu_alpha): the registry's
+    for key in ops.activation_params():
+        if key in table:
+            value = _number(table[key], f"network.{key}", fail)
+            if key in {f.name for f in fields(NetworkSpec)}:
+                spec[key] = value
+            else:
+                params.append((key, value))
+    if params:
+        spec["activation_params"] = tuple(params)
     for key, value in spec.items():
         if key in ("layers", "activations"):
             kind = int if key == "layers" else str
@@ -275,7 +311,8 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
     net = NetworkSpec(**spec)
     try:
         net.check()
-        general.check_fits(net)  # before the values: a network too big needs none of them
+        general.check_columns(net)  # before the values: a network too big needs none of them
+        check_fits(presets.training(net, {}))
     except ConfigError as exc:
         raise fail(*str(exc).split(": ", 1)) from None
     names = {"inputs": net.inputs, "targets": net.targets, "weights": net.weight_names,
@@ -320,7 +357,7 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
             if not isinstance(name, str) or not name.strip():
                 raise ConfigError(f"data.file: must be a file name, got {_kind(name)}")
             path = Path(name) if Path(name).is_absolute() else Path(source).parent / name
-            header, rows = optim.read_csv(path)
+            header, rows = datasets.read_csv(path)
             samples = [dict(zip(header, row, strict=True)) for row in rows]
             where, origin = "data.file", name
         elif "samples" in table:
@@ -341,15 +378,13 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
         elif isinstance(batch, bool) or not isinstance(batch, int):
             raise ConfigError(f'data.batch: must be "full" or a whole number, got {_kind(batch)}')
         reduction = table.get("reduction", "mean")
-        spec = optim.data_spec(net, samples, batch, reduction, origin, where)
+        spec = datasets.data_spec(net, samples, batch, reduction, origin, where)
         if spec.batch is not None and spec.batch == spec.n:
             spec = replace(spec, batch=None)
         opt = _optimizer(data.get("optimizer", {}), net, _plain)
     except ConfigError as exc:
         raise fail(*str(exc).split(": ", 1)) from None
-    parameters = optim.trained_parameters(net)
     values = {n: v for n, v in given.items() if n not in net.inputs + net.targets}
-    values = optim.setup_values(values, spec, opt, parameters)
     return spec, opt, NetworkSetup(tuple(values.items()), setup.biases)
 
 
@@ -357,7 +392,7 @@ def _plain(key: str, message: str) -> ConfigError:
     return ConfigError(f"{key}: {message}")
 
 
-def _optimizer(table: Any, net: NetworkSpec, fail) -> optim.OptimizerSpec:
+def _optimizer(table: Any, net: NetworkSpec, fail) -> optimizers.OptimizerSpec:
     if not isinstance(table, dict):
         raise ConfigError(f'optimizer: must be a table ([optimizer] with name = "adam"), got {_kind(table)}')
     _unknown_keys(table, OPTIMIZER_KEYS, "optimizer.", fail)
@@ -386,9 +421,15 @@ def _optimizer(table: Any, net: NetworkSpec, fail) -> optim.OptimizerSpec:
         for parameter, value in per.items():
             items.append((f"{name}_{parameter}",
                           _number(value, f"optimizer.initial_state.{name}.{parameter}", fail)))
-    opt = optim.OptimizerSpec(**values, initial_state=tuple(items))
-    optim.check_optimizer(opt, optim.trained_parameters(net))
+    opt = optimizers.OptimizerSpec(**values, initial_state=tuple(items))
+    trained = spec_trained(net)
+    optimizers.optimizer(opt).check(trained)
     return opt
+
+
+def spec_trained(net: NetworkSpec) -> tuple[str, ...]:
+    """The parameters training moves: the weights, and the biases when they are trained."""
+    return net.weight_names + (net.bias_names if net.train_biases and net.biases != "none" else ())
 
 
 def override(config: Config, **flags: Any) -> Config:
@@ -510,6 +551,14 @@ def validate(config: Config) -> list[str]:
 
     if config.network is not None:
         _validate_network(config)
+    if config.reference_errata:
+        training = build(config)
+        if training.design != "reference":
+            raise ConfigError("reference_errata: only for the reference network (2-2-2, sigmoid, "
+                              "half_sse, no biases or one per layer, no [data])")
+        if training.gradients != "expanded":
+            raise ConfigError('reference_errata: the reference\'s mistakes are in its expanded '
+                              'gradients (network.gradients = "expanded")')
     for f in fields(config.setup) if config.network is None else ():
         value = getattr(config.setup, f.name)
         if f.name == "biases":
@@ -545,8 +594,6 @@ def validate(config: Config) -> list[str]:
 def _validate_network(config: Config) -> None:
     net = config.network
     net.check()
-    if config.reference_errata:
-        raise ConfigError("reference_errata: only for the reference network (leave out [network])")
     values = config.setup.values()
     for name, value in values.items():
         if name.startswith("data_") and config.data is not None:
@@ -566,9 +613,8 @@ def _validate_network(config: Config) -> None:
         if net.activations[-1] == "softmax" and abs(total - 1) > 1e-9:
             raise ConfigError(f"targets: softmax with cross_entropy needs targets summing to 1 "
                               f"(δ = a − t), got {total:.10g}")
-    general.check_fits(net)
-    if config.data is not None:
-        optim.check_fits(optim.build_cached(net, config.data, config.optimizer))
+    general.check_columns(net)
+    check_fits(build(config))
 
 
 def check_output_dir(path: Path) -> None:

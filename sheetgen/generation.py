@@ -1,4 +1,4 @@
-"""Make the workbooks of one configuration: each file complete, or not there at all.
+"""Make the workbooks of one training: each file complete, or not there at all.
 
 Compute once, render many: the model runs once per learning rate (which is also the check that
 no value leaves floating point, before any file is opened); the one Book built from those
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sheetgen.config import Config, validate
+from sheetgen.core.training import Training
 from sheetgen.layout.assemble import build_book, equations, traces
 from sheetgen.layout.book import Book
 from sheetgen.write import ods, xlsx
@@ -20,21 +20,21 @@ WRITERS: dict[str, Callable[[Book, Path], None]] = {"xlsx": xlsx.write, "ods": o
 
 
 def write_workbook(book: Book, fmt: str) -> Path:
-    target = book.config.output_path(fmt)
+    target = book.training.output_path(fmt)
     with atomic_path(target) as tmp:
         WRITERS[fmt](book, tmp)
     return target
 
 
-def generate(config: Config) -> list[Path]:
-    """Check the settings and run the model, then write one workbook per format (and the plots);
-    returns the paths written. ConfigError or ModelError leave the output folder as it was."""
-    validate(config)
-    runs = traces(config, equations(config))
-    book = build_book(config, runs)
-    paths = [write_workbook(book, fmt) for fmt in config.formats]
-    if config.plots:
+def generate(training: Training) -> list[Path]:
+    """Run the model, then write one workbook per format (and the plots); returns the paths
+    written. ModelError leaves the output folder as it was (the settings were checked when the
+    training was built: `sheetgen.config.load`)."""
+    runs = traces(training, equations(training))
+    book = build_book(training, runs)
+    paths = [write_workbook(book, fmt) for fmt in training.formats]
+    if training.plots:
         from sheetgen.write.plots import write_plots  # matplotlib only when plotting
 
-        paths += write_plots(config, runs)
+        paths += write_plots(training, runs)
     return paths

@@ -28,7 +28,7 @@ REFERENCE_ODS = REFERENCE / "BackPropagation.ods"
 def default_books(tmp_path_factory) -> dict[str, Path]:
     """The default workbooks, as `sheetgen generate` writes them: {"xlsx": path, "ods": path}."""
     out = tmp_path_factory.mktemp("default")
-    paths = generate(Config(output_dir=out))
+    paths = generate(Config(output_dir=out).training())
     return {p.suffix[1:]: p for p in paths}
 
 

@@ -29,7 +29,7 @@ from sheetgen.config import (
 from sheetgen.core import model
 from sheetgen.core.cells import column_letter
 from sheetgen.core.model import Setup
-from sheetgen.core.template import network
+from sheetgen.core.presets import reference_network as network
 from sheetgen.generation import generate
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "sheetgen" / "examples"
@@ -116,7 +116,7 @@ def test_biased_example_reproduces_the_worked_example(tmp_path):
 def test_biased_example_workbook_records_its_settings(tmp_path):
     config = replace(from_file(EXAMPLES_DIR / "biased.toml"), output_dir=tmp_path, formats=("xlsx",),
                      plots=False)
-    (path,) = generate(config)
+    (path,) = generate(config.training())
     assert path.name == "BackPropagation-biased.xlsx"
     ws = openpyxl.load_workbook(path, data_only=True)["lr=0.5"]
     # The settings block I1:J4 and the fixed biases' cells I12:J13.
@@ -136,7 +136,7 @@ def test_trained_biases_get_columns_after_the_reference_ones(tmp_path):
                            "biases = { b1 = 0.35, b2 = 0.60, train = true }\nplots = false\n")
     config = override(from_file(path), output_dir=tmp_path)
     assert config.setup.biases == "trained"
-    (book,) = generate(config)
+    (book,) = generate(config.training())
     ws = openpyxl.load_workbook(book, data_only=True)["lr=0.5"]
     headers = [ws.cell(16, c).value for c in range(1, 37)]
     assert headers[:31] == ("t1 t2 i1 i2 w1 w2 w3 w4 h1 a_h1 h2 a_h2 w5 w6 w7 w8 o1 a_o1 o2 a_o2 "
@@ -323,7 +323,7 @@ def test_biased_example_generates_and_verifies_in_libreoffice(tmp_path):
     from sheetgen.check.verify import verify_file
 
     config = replace(from_file(EXAMPLES_DIR / "biased.toml"), output_dir=tmp_path, plots=False)
-    paths = generate(config)
+    paths = generate(config.training())
     assert sorted(p.suffix for p in paths) == [".ods", ".xlsx"]
     for path in paths:
         report = verify_file(path, timeout=120)

@@ -16,14 +16,14 @@ def test_one_default_generate_runs_the_model_once_per_learning_rate(tmp_path, mo
     runs = []
     real = assemble.trace
     monkeypatch.setattr(assemble, "trace", lambda *args: runs.append(args[2]) or real(*args))
-    paths = generate(Config(output_dir=tmp_path))
+    paths = generate(Config(output_dir=tmp_path).training())
     assert sorted(p.suffix for p in paths) == [".ods"] + [".png"] * 7 + [".xlsx"]
     assert sorted(runs) == [0.1, 0.2, 0.5, 0.8, 1.0, 2.0]
 
 
 def test_a_book_can_be_written_again_and_again_to_any_writer(tmp_path):
     config = Config(learning_rates=(0.5, 2.0), iterations=40, plots=False)
-    book = build_book(config)
+    book = build_book(config.training())
     written = [tmp_path / "first.xlsx", tmp_path / "second.ods", tmp_path / "third.xlsx"]
     xlsx.write(book, written[0])
     ods.write(book, written[1])

@@ -40,7 +40,7 @@ from sheetgen.check.drift import (
     is_cancellation,
     references,
 )
-from sheetgen.core.cells import column_letter
+from sheetgen.core.cells import a1
 from sheetgen.core.tempfolder import owned_folder
 from sheetgen.errors import VerifyError, WorkbookError
 from sheetgen.read.safety import check_workbook
@@ -422,7 +422,7 @@ def compare(stored: dict[str, dict[tuple[int, int], Value]], recalculation: Reca
         cached = stored.get(sheet.name, {})
         report = SheetReport(sheet.name)
         for at in sorted(set(sheet.values) | set(cached)):
-            ref = f"{column_letter(at[1])}{at[0] + 1}"
+            ref = a1(at[1], at[0] + 1)
             if at in sheet.errors:
                 report.errors.append((ref, sheet.formulas.get(at, ""), sheet.errors[at]))
             stored_value = cached.get(at, Other("not a formula in the file"))

@@ -3,35 +3,37 @@
 An expression is written once, in the maths' own names (``(a_o1 - t1) * a_o1 * (1 - a_o1) * a_h1``),
 and becomes both Python source for the float64 model and a spreadsheet formula for a cell.
 Only + - * / ** unary minus, numbers, names, ``prev(name)``, ``cur(name)`` and the functions of
-`FUNCTIONS` are allowed. ``prev(name)`` is that quantity in the row above (a wrong-row reference); the first
-row has no row above, so there it is the quantity itself. ``cur(name)``, only in a state's next
+the registry (`FUNCTIONS`, from sheetgen.core.ops) are allowed. ``prev(name)`` is that quantity
+in the row above (a wrong-row reference); the first row has no row above, so there it is the
+quantity itself. ``cur(name)``, only in a state's next
 value (which reads the row above), is that quantity in the new row: an optimizer's new state.
 ``index(data_x, k)`` is the k-th value of a data column (a range on the data sheet).
 
-`derivative` differentiates an expression symbolically, so that a network's gradients are
-derived from its forward equations (sheetgen.core.network) and still read as the chain rule.
+`derivative` differentiates an expression symbolically (the one differentiator: the network's
+backward pass and the report's chain rule both use it, each function by its registry rule), so
+that a network's gradients are derived from its forward equations (sheetgen.core.network) and
+still read as the chain rule.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
+from sheetgen.core import ops
+from sheetgen.core.ops import OPS, FormulaArg, sigmoid  # noqa: F401  (sigmoid: public API)
 from sheetgen.errors import SheetgenError
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^"}
 # Spreadsheet precedence: ^ binds tighter than * and /, which bind tighter than + and -.
 _PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 3}
-# Name -> number of arguments (None: two or more). if_positive(x, a, b) is a if x > 0 else b.
-FUNCTIONS = {"sigmoid": 1, "tanh": 1, "relu": 1, "leaky_relu": 2, "exp": 1, "ln": 1,
-             "if_positive": 3, "max": None, "sum": None, "sumproduct": None,
-             "sqrt": 1, "mod": 2, "index": 2}
+# Name -> number of arguments (None: two or more), from the one registry (sheetgen.core.ops).
+FUNCTIONS = {name: op.arity for name, op in OPS.items()}
 _FUNCTIONS = {"prev", "cur", *FUNCTIONS}
 # sum, sumproduct and max of more terms than this become one range (SUM(A39:F39)) when the
 # cells are side by side: shorter formulas for wide layers.
@@ -42,66 +44,9 @@ class ExpressionError(SheetgenError, ValueError):
     """An expression uses syntax outside the small arithmetic language."""
 
 
-def sigmoid(x: float) -> float:
-    """Logistic function, written so that exp never overflows (the cell formulas do the same)."""
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def ln(x: float) -> float:
-    """Natural log that gives -inf at 0 and nan below, as floats, so that the model's finiteness
-    check names the quantity (math.log raises instead)."""
-    if x > 0:
-        return math.log(x)
-    return -math.inf if x == 0 else math.nan
-
-
-def relu(x: float) -> float:
-    return x if x > 0 else 0.0
-
-
-def leaky_relu(x: float, slope: float) -> float:
-    return x if x > 0 else slope * x
-
-
-def if_positive(x: float, a: float, b: float) -> float:
-    return a if x > 0 else b
-
-
-def index(values: tuple[float, ...], k: int) -> float:
-    """The k-th (1-based) of a data column's values, as INDEX(range, k)."""
-    return values[int(k) - 1]
-
-
-def mod(a: float, b: float) -> float:
-    return a % b
-
-
-# What compiled expressions see: sum and sumproduct are written out as + and * in Python.
-PYTHON_FUNCTIONS = {"_sum": sum, "sigmoid": sigmoid, "tanh": math.tanh, "relu": relu,
-                    "leaky_relu": leaky_relu, "exp": math.exp, "ln": ln, "if_positive": if_positive,
-                    "max": max, "sqrt": math.sqrt, "mod": mod, "index": index}
-
-
-def sigmoid_array(x):
-    """The logistic function of a numpy array (or a float), element by element, without overflow."""
-    x = np.asarray(x, dtype=np.float64)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _max_array(*args):
-    return functools.reduce(np.maximum, args)
-
-
-# The same functions over numpy arrays, element by element, for Expression.evaluate_array.
-ARRAY_FUNCTIONS = {"_sum": sum, "sigmoid": sigmoid_array, "tanh": np.tanh,
-                   "relu": lambda x: np.maximum(x, 0.0),
-                   "leaky_relu": lambda x, slope: np.where(np.asarray(x) > 0, x, slope * np.asarray(x)),
-                   "exp": np.exp, "ln": np.log,
-                   "if_positive": lambda x, a, b: np.where(np.asarray(x) > 0, a, b), "max": _max_array}
+# What compiled expressions see, float by float and over numpy arrays (Expression.evaluate_array).
+PYTHON_FUNCTIONS = ops.PYTHON
+ARRAY_FUNCTIONS = ops.ARRAY
 
 
 @dataclass(frozen=True)
@@ -315,12 +260,6 @@ def _render(node: ast.expr, ref: Callable[[str], str], sep: str, span=None) -> s
             return ref(name).replace("{r}", "{p}")
         case ast.Call(func=ast.Name(id="cur"), args=[ast.Name(id=name)]):
             return ref(name).replace("{p}", "{r}")
-        case ast.Call(func=ast.Name(id="sigmoid"), args=[arg]):
-            # sigmoid(x) without overflow: EXP only ever sees a non-positive argument.
-            x = _render(arg, ref, sep, span)
-            if not isinstance(arg, ast.Name | ast.Constant):
-                x = f"({x})"
-            return f"IF({x}>=0{sep}1/(1+EXP(-{x})){sep}EXP({x})/(1+EXP({x})))"
         case ast.Call(func=ast.Name(id=fn), args=args):
             return _render_call(fn, args, ref, sep, span)
         case ast.BinOp(left=left, op=op, right=right):
@@ -340,29 +279,15 @@ def _render_call(fn: str, args: list[ast.expr], ref, sep: str, span) -> str:
     def part(arg: ast.expr) -> str:
         return _render(arg, ref, sep, span)
 
-    def atom(arg: ast.expr) -> str:  # an operand of > or *: parenthesised unless simple
-        text = part(arg)
-        return text if isinstance(arg, ast.Name | ast.Constant | ast.Call) else f"({text})"
-
     def as_range(names: list[ast.expr]) -> str | None:
         if span is None or len(names) <= RANGE_FROM or not all(isinstance(a, ast.Name) for a in names):
             return None
         return span([a.id for a in names])
 
+    op = OPS[fn]
+    if op.cell is not None:
+        return op.formula([FormulaArg(part(a), _kind(a)) for a in args], sep)
     match fn:
-        case "tanh" | "exp" | "ln" | "sqrt":
-            return f"{fn.upper()}({part(args[0])})"
-        case "mod":
-            return f"MOD({part(args[0])}{sep}{part(args[1])})"
-        case "index":  # the first argument is a data column: its reference is a range
-            return f"INDEX({part(args[0])}{sep}{part(args[1])})"
-        case "relu":
-            return f"MAX(0{sep}{part(args[0])})"
-        case "leaky_relu":
-            x = atom(args[0])
-            return f"IF({x}>0{sep}{x}{sep}{atom(args[1])}*{x})"
-        case "if_positive":
-            return f"IF({atom(args[0])}>0{sep}{part(args[1])}{sep}{part(args[2])})"
         case "max" | "sum":
             whole = as_range(args)
             if whole is not None:
@@ -377,6 +302,13 @@ def _render_call(fn: str, args: list[ast.expr], ref, sep: str, span) -> str:
                 return f"SUMPRODUCT({xs}{sep}{ys})"
             return _joined(_terms(ast.Call(ast.Name("sumproduct"), args, [])), ref, sep, span)
     raise ExpressionError(f"cannot render function {fn}")
+
+
+def _kind(arg: ast.expr) -> str:
+    """Which brackets an argument needs in a cell template (ops.FormulaArg)."""
+    if isinstance(arg, ast.Name | ast.Constant):
+        return "leaf"
+    return "call" if isinstance(arg, ast.Call) else "other"
 
 
 def _joined(terms: list[ast.expr], ref, sep: str, span) -> str:
@@ -591,26 +523,46 @@ def _call_derivative(node: ast.Call, fn: str, args: list[ast.expr], name: str,
         x, a, b = args
         da, db = _derivative(a, name, memo), _derivative(b, name, memo)
         return call("if_positive", x, da, db) if _const(da) != _const(db) or _const(da) is None else da
-    u = args[0]
-    du = _derivative(u, name, memo)
-    match fn:
-        case "sigmoid":  # σ' = σ(1 - σ)
-            outer = mul(node, sub(ast.Constant(1), node))
-        case "tanh":  # tanh' = 1 - tanh²
-            outer = sub(ast.Constant(1), ast.BinOp(node, ast.Pow(), ast.Constant(2)))
-        case "relu":
-            outer = call("if_positive", u, ast.Constant(1), ast.Constant(0))
-        case "leaky_relu":
-            outer = call("if_positive", u, ast.Constant(1), args[1])
-        case "exp":
-            outer = node
-        case "sqrt":
-            return div(du, mul(ast.Constant(2), node))
-        case "ln":
-            return div(du, u)
-        case _:  # max: not differentiable in general (softmax's shift is handled by its δ)
-            raise ExpressionError(f"cannot differentiate {ast.unparse(node)}")
-    return mul(du, outer) if _const(du) is None else mul(outer, du)
+    op = OPS[fn]
+    if not isinstance(op.derivative, tuple):  # max, mod, index: not differentiable
+        raise ExpressionError(f"cannot differentiate {ast.unparse(node)}")
+    total: ast.expr = ast.Constant(0)
+    for k, rule in enumerate(op.derivative):  # the chain rule, argument by argument
+        du = _derivative(args[k], name, memo)
+        if _const(du) == 0:
+            continue
+        outer = _rule(op, rule, node, args)
+        total = add(total, mul(du, outer) if _const(du) is None else mul(outer, du))
+    return total
+
+
+@functools.cache
+def _rule_tree(text: str) -> ast.expr:
+    return ast.parse(text, mode="eval").body
+
+
+def _rule(op: ops.Op, rule: str, node: ast.Call, args: list[ast.expr]) -> ast.expr:
+    """A registry derivative rule with x, y and the parameters in place, simplified as built."""
+    names = {"x": args[0], "y": node, **{p: a for (p, _), a in zip(op.params, args[1:], strict=False)}}
+
+    def build(part: ast.expr) -> ast.expr:
+        match part:
+            case ast.Name(id=n):
+                return names[n]
+            case ast.Constant():
+                return ast.Constant(part.value)
+            case ast.UnaryOp(operand=operand):
+                return neg(build(operand))
+            case ast.BinOp(left=left, op=ast.Pow(), right=right):
+                return ast.BinOp(build(left), ast.Pow(), build(right))
+            case ast.BinOp(left=left, op=binop, right=right):
+                combine = {ast.Add: add, ast.Sub: sub, ast.Mult: mul, ast.Div: div}[type(binop)]
+                return combine(build(left), build(right))
+            case ast.Call(func=ast.Name(id=fn), args=inner):
+                return call(fn, *map(build, inner))
+        raise ExpressionError(f"cannot use the derivative rule {rule!r} of {op.name}")
+
+    return build(_rule_tree(rule))
 
 
 def _sum_of(terms: list[ast.expr]) -> ast.expr:

@@ -1,6 +1,6 @@
-"""The 2-2-2 sigmoid network trained by gradient descent, in float64. Pure: no files, no I/O.
+"""The model: a `Network` of named quantities run row by row, in float64. Pure: no files, no I/O.
 
-The equations are data (a `Network` of named expressions, read from the layout template), so
+The equations are data (a `Network` of named expressions, compiled by core/training.py), so
 the same text that computes a value here becomes that cell's formula in the workbook.
 Every iteration is one table row: the state (targets, inputs, weights, trained biases, the
 iteration number) and every quantity computed from it. The next row's state comes from the
@@ -47,6 +47,18 @@ class Setup:
 
     def values(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "biases"}
+
+
+@dataclass(frozen=True)
+class Values:
+    """Initial values by name (parameters, inputs, targets, optimizer state, hyper-parameters,
+    data columns) and the bias mode the settings block shows; hashable, like `Setup`."""
+
+    items: tuple[tuple[str, object], ...]
+    biases: str = "none"
+
+    def values(self) -> dict:
+        return dict(self.items)
 
 
 @dataclass(frozen=True)

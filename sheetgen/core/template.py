@@ -1,7 +1,8 @@
-"""The layout template (templates/backprop.toml) and the network equations it holds.
+"""The layout template (templates/backprop.toml): where the reference exercise puts things.
 
-The template is data: which quantity goes in which column, its header, its formula in the
-maths' names, the parameter cells, the text blocks. Writers, the summary and the readers all
+The template is data: which quantity goes in which column of the reference exercise's sheets
+and its header, the parameter cells, the text blocks, the reference's two mistakes. The
+equations themselves are derived (core/training.py). Writers, the summary and the readers all
 take their positions and names from here.
 """
 
@@ -11,9 +12,6 @@ import tomllib
 from functools import cache
 from importlib import resources
 from pathlib import Path
-
-from sheetgen.core.expressions import Expression
-from sheetgen.core.model import Network, Quantity
 
 TEMPLATE = "backprop.toml"
 
@@ -26,37 +24,21 @@ def template() -> dict:
     return tomllib.loads(source.read_text("utf-8"))
 
 
-def applies(entry: dict, biases: str) -> bool:
-    """Whether a template entry (column, parameter, text block) exists in this bias mode."""
-    return entry.get("biases", biases) == biases
+def applies(entry: dict, biases: str, gradients: str = "expanded") -> bool:
+    """Whether a template entry (column, parameter, text block) exists in this bias mode and
+    gradient form."""
+    return entry.get("biases", biases) == biases and entry.get("gradients", gradients) == gradients
 
 
-def column_specs(biases: str = "none") -> list[dict]:
-    """The template's table columns that exist for this bias mode, in sheet order."""
+def column_specs(biases: str = "none", gradients: str = "expanded") -> list[dict]:
+    """The template's table columns that exist for this bias mode and gradient form, in sheet
+    order."""
     table = template()["table"]
-    return [c for c in table["columns"] + table["extra_columns"] if applies(c, biases)]
+    return [c for c in table["columns"] + table["extra_columns"] if applies(c, biases, gradients)]
 
 
 def parameter_specs(biases: str = "none") -> dict[str, dict]:
     return {name: p for name, p in template()["parameters"].items() if applies(p, biases)}
-
-
-@cache
-def network(biases: str = "none", reference_errata: bool = False) -> Network:
-    """The network's equations for a bias mode; absent biases are 0 and vanish from formulas."""
-    absent = {} if biases != "none" else {"b1": 0, "b2": 0}
-    quantities = []
-    for spec in column_specs(biases):
-        formula = spec.get("formula")
-        nxt = spec.get("next")
-        quantities.append(Quantity(
-            spec["quantity"],
-            Expression.parse(formula).substitute(absent) if formula else None,
-            Expression.parse(nxt).substitute(absent) if nxt else None,
-            spec.get("gradient", False),
-        ))
-    net = Network(tuple(quantities), frozenset(parameter_specs(biases)))
-    return net.substitute(template()["errata"]) if reference_errata else net
 
 
 def format_rate(rate: float) -> str:

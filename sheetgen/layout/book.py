@@ -11,18 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sheetgen.config import Config
 from sheetgen.core.cells import DIALECTS, parse_cell, ref, separator
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Trace
 from sheetgen.core.model import trace as run_once
 from sheetgen.core.network import spanner
-from sheetgen.core.template import (
-    applies,
-    format_rate,
-    sheet_name,
-    template,
-)
+from sheetgen.core.template import applies, format_rate, sheet_name, template
+from sheetgen.core.training import Training
 from sheetgen.layout.charts import Chart, extent, loss_chart
 from sheetgen.layout.picture import Picture, build_picture
 
@@ -77,28 +72,29 @@ class Sheet:
 @dataclass
 class Book:
     sheets: list[Sheet]
-    config: Config
+    training: Training
     summary: Summary | None = None   # the first sheet: one row per learning rate
     print_scale: int = 100           # percent, for printing and PDF export
 
 
-def sheet_template(config: Config) -> dict:
-    """The layout of this config's sheets: the reference template, or one computed for the
-    network of its [network] table."""
-    if config.network is None:
+def sheet_template(training: Training) -> dict:
+    """The layout of a training's sheets: the reference exercise's template (its design), or
+    one computed for its network (and data set)."""
+    if training.design == "reference":
         return template()
-    if config.data is not None:
+    if training.data is not None:
         from sheetgen.layout.training_layout import training_template
 
-        return training_template(config)
+        return training_template(training)
     from sheetgen.layout.network_layout import network_template
 
-    return network_template(config.network)
+    return network_template(training)
 
 
-def _column_specs(tpl: dict, biases: str) -> list[dict]:
-    table = tpl["table"]
-    return [c for c in table["columns"] + table["extra_columns"] if applies(c, biases)]
+def _column_specs(training: Training) -> list[dict]:
+    """The table's columns, as the training's graph orders and names them."""
+    return [{"header": c.header, "quantity": c.quantity, **({"integer": True} if c.integer else {})}
+            for c in training.columns]
 
 
 def _parameter_specs(tpl: dict, biases: str) -> dict[str, dict]:
@@ -130,30 +126,27 @@ def _formula_templates(net: Network, column_of: dict[str, int], params: dict[str
     return rendered
 
 
-def _settings_value(key: str, config: Config) -> str | float:
-    if key == "network":
-        from sheetgen.layout.network_layout import describe
-
-        return describe(config.network)
+def _settings_value(key: str, training: Training) -> str | float:
     if key in ("data", "batch", "reduction", "optimizer"):
         from sheetgen.layout.training_layout import settings_value
 
-        return settings_value(key, config)
+        return settings_value(key, training)
     return {
-        "iterations": config.iterations,
-        "biases": config.setup.biases,
-        "maths": "reference errata" if config.reference_errata else "correct",
+        "iterations": training.iterations,
+        "network": training.describe(),
+        "biases": training.setup.biases,
+        "maths": "reference errata" if training.reference_errata else "correct",
     }[key]
 
 
-def build_sheet(config: Config, learning_rate: float, net: Network | None = None,
+def build_sheet(training: Training, learning_rate: float, net: Network | None = None,
                 trace: Trace | None = None) -> Sheet:
     """One learning rate's sheet; `trace` is that rate's run of `net` (run here when None)."""
-    tpl = sheet_template(config)
+    tpl = sheet_template(training)
     table = tpl["table"]
-    biases = config.setup.biases
-    net = net or config.equations()
-    specs = _column_specs(tpl, biases)
+    biases = training.setup.biases
+    net = net or training.network
+    specs = _column_specs(training)
     column_of = {spec["quantity"]: i for i, spec in enumerate(specs)}
     params = {name: parse_cell(p["cell"]) for name, p in _parameter_specs(tpl, biases).items()}
     ranges = tpl.get("ranges")
@@ -165,7 +158,7 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
         if applies(block, biases):
             for ref, text in block["cells"]:
                 cells.append(Cell(*parse_cell(ref), text.format(**marks), "text"))
-    values = config.setup.values() | {"learning_rate": learning_rate}
+    values = training.setup.values() | {"learning_rate": learning_rate}
     for name, p in _parameter_specs(tpl, biases).items():
         cells.append(Cell(*parse_cell(p["label_cell"]), p["label"], "label"))
         cells.append(Cell(*parse_cell(p["cell"]), float(values[name]), "parameter"))
@@ -173,8 +166,8 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
     cells.append(Cell(*parse_cell(settings["title_cell"]), settings["title"], "label"))
     for entry in settings["rows"]:
         cells.append(Cell(*parse_cell(entry["label_cell"]), entry["label"], "label"))
-        cells.append(Cell(*parse_cell(entry["cell"]), _settings_value(entry["key"], config), "text"))
-    if config.reference_errata:
+        cells.append(Cell(*parse_cell(entry["cell"]), _settings_value(entry["key"], training), "text"))
+    if training.reference_errata:
         note = tpl["errata_note"]
         cells.append(Cell(*parse_cell(note["cell"]), note["text"], "note"))
     for i, spec in enumerate(specs):
@@ -202,13 +195,13 @@ def build_sheet(config: Config, learning_rate: float, net: Network | None = None
         header_row=header_row,
         first_row=table["first_row"] - 1,
         columns=columns,
-        trace=trace or run_once(net, config.setup, learning_rate, config.iterations),
-        iterations=config.iterations,
+        trace=trace or run_once(net, training.setup, learning_rate, training.iterations),
+        iterations=training.iterations,
         column_width=table["column_width"],
         number_format=table["number_format"],
         gradient_format=table["gradient_format"],
-        chart=_loss_chart(learning_rate, specs, table["first_row"] - 1, config.iterations, tpl),
-        picture=network_picture(config),
+        chart=_loss_chart(learning_rate, specs, table["first_row"] - 1, training.iterations, tpl),
+        picture=network_picture(training),
     )
     sheet.print_ranges = print_ranges(sheet, tpl)
     return sheet
@@ -237,16 +230,17 @@ def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterati
                       parse_cell(tpl["parameters"]["learning_rate"]["cell"]))
 
 
-def network_picture(config: Config) -> Picture:
+def network_picture(training: Training) -> Picture:
     """The network drawing, labelled with this workbook's initial weights."""
-    if config.network is not None:
+    values = training.setup.values()
+    if training.design != "reference":
         from sheetgen.layout.picture import layered_picture
 
         anchor = parse_cell(template()["picture"]["anchor"])
-        return layered_picture(config.network, config.setup.values(), anchor)
+        return layered_picture(training.spec, values, anchor)
     spec = template()["picture"]
-    weights = {f"w{k}": getattr(config.setup, f"w{k}") for k in range(1, 9)}
-    return build_picture(spec, weights, parse_cell(spec["anchor"]), config.setup.biases != "none")
+    weights = {f"w{k}": values[f"w{k}"] for k in range(1, 9)}
+    return build_picture(spec, weights, parse_cell(spec["anchor"]), training.setup.biases != "none")
 
 
 def render_row(column: Column, dialect: str, row_number: int, first: bool) -> str | None:

@@ -11,17 +11,13 @@ from __future__ import annotations
 import copy
 
 from sheetgen.core.cells import column_letter
-from sheetgen.core.network import Derivation, NetworkSpec, derive_cached
+from sheetgen.core.network import NetworkSpec
 from sheetgen.core.template import template
+from sheetgen.core.training import Training
 from sheetgen.layout.upper import HEADER_ROW, columns_for, text_groups
 
 MAX_SUMMARY_WEIGHTS = 12
 SETTINGS_CHARS = 48    # the longest settings value (an optimizer with its parameters)
-
-
-def describe(spec: NetworkSpec) -> str:
-    """'2-3-3-2: tanh, tanh, sigmoid; half_sse' for the settings block."""
-    return f"{'-'.join(map(str, spec.layers))}: {', '.join(spec.activations)}; {spec.loss}"
 
 
 def picture_columns(spec: NetworkSpec, column_width: int) -> int:
@@ -33,13 +29,13 @@ def picture_columns(spec: NetworkSpec, column_width: int) -> int:
     return columns_spanned(picture.width + 4, column_width)
 
 
-def upper_block(tpl: dict, spec: NetworkSpec, extra_parameters: list[tuple[str, str]] = (),
+def upper_block(tpl: dict, training: Training, extra_parameters: list[tuple[str, str]] = (),
                 extra_settings: list[tuple[str, str]] = (), forward: list[str] | None = None,
                 more: list[tuple[str, list[str]]] = ()) -> tuple[int, int]:
     """Places the parameters, settings and text blocks right of the picture within rows
     1..UPPER_ROWS (layout/upper.py); returns the 1-based header row and the block's last
     column (0-based)."""
-    derivation: Derivation = derive_cached(spec)
+    spec = training.spec
     width = tpl["table"]["column_width"]
     # The learning rate and the optimizer's parameters in column A, left of the picture: in view
     # on opening however wide the picture is. Each label above its value.
@@ -54,8 +50,8 @@ def upper_block(tpl: dict, spec: NetworkSpec, extra_parameters: list[tuple[str, 
         {"label_cell": f"{s_label}{k}", "cell": f"{s_value}{k}", "label": text, "key": key}
         for k, (text, key) in enumerate(keys, start=2)]}
     col += 1 + columns_for(SETTINGS_CHARS, width) + 1
-    blocks = [("Forward", forward if forward is not None else list(derivation.equations)),
-              ("Backward: δ = ∂E_total/∂(pre-activation), by the chain rule", list(derivation.derivations)),
+    blocks = [("Forward", forward if forward is not None else list(training.equations)),
+              ("Backward: δ = ∂E_total/∂(pre-activation), by the chain rule", list(training.derivations)),
               *more]
     tpl["text"] = []
     for title, lines in blocks:
@@ -64,18 +60,18 @@ def upper_block(tpl: dict, spec: NetworkSpec, extra_parameters: list[tuple[str, 
     return HEADER_ROW, col - 1
 
 
-def network_template(spec: NetworkSpec) -> dict:
+def network_template(training: Training) -> dict:
     """The template of a general network's learning-rate sheets and summary."""
-    derivation: Derivation = derive_cached(spec)
+    spec = training.spec
     tpl = copy.deepcopy({k: v for k, v in template().items() if k not in ("text", "errata")})
-    tpl["title"] = f"{describe(spec)} network trained by backpropagation"
-    header_row, last_col = upper_block(tpl, spec)
+    tpl["title"] = f"{training.describe()} network trained by backpropagation"
+    header_row, last_col = upper_block(tpl, training)
     table = tpl["table"]
     table["header_row"], table["first_row"] = header_row, header_row + 1
     table["columns"] = [{"header": c.header, "quantity": c.quantity,
-                         **({"integer": True} if c.integer else {})} for c in derivation.columns]
+                         **({"integer": True} if c.integer else {})} for c in training.columns]
     table["extra_columns"] = []
-    first_error = next(k for k, c in enumerate(derivation.columns) if c.block == "errors")
+    first_error = next(k for k, c in enumerate(training.columns) if c.block in ("errors", "total"))
     tpl["print"] = {**tpl["print"], "upper": f"A1:{column_letter(last_col)}{header_row - 1}",
                     "split_column": column_letter(first_error)}
     summary = tpl["summary"]
@@ -86,4 +82,4 @@ def network_template(spec: NetworkSpec) -> dict:
     return tpl
 
 
-__all__ = ["describe", "network_template"]
+__all__ = ["network_template"]

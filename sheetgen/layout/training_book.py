@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from sheetgen.config import Config
-from sheetgen.core.cells import column_letter, parse_cell, quote_sheet, sheet_ref
+from sheetgen.core.cells import DIALECTS, a1, cell_range, column_letter, parse_cell, quote_sheet, sheet_ref
 from sheetgen.core.model import Trace
 from sheetgen.core.template import format_rate
+from sheetgen.core.training import Training
 from sheetgen.layout.book import Cell, Column, Sheet
 from sheetgen.layout.charts import as_typed
 from sheetgen.layout.summary import FormulaCell, Summary
@@ -23,9 +23,9 @@ from sheetgen.layout.training_layout import (
 )
 
 
-def data_sheet(config: Config, column_width: int, number_format: str) -> Sheet:
+def data_sheet(training: Training, column_width: int, number_format: str) -> Sheet:
     """The samples, one row each, in plain numbers: the table's sample columns read them."""
-    data = config.data
+    data = training.data
     cells = [Cell(0, 0, f"Samples ({data.source}): edit one and every sheet follows", "label")]
     cells += [Cell(1, k, name, "header") for k, name in enumerate(data.names)]
     for r, row in enumerate(data.rows):
@@ -40,22 +40,22 @@ def data_sheet(config: Config, column_width: int, number_format: str) -> Sheet:
                  gradient_format=number_format, print_ranges=((0, 0, *last),))
 
 
-def epoch_losses(config: Config, e_total) -> list[float]:
+def epoch_losses(training: Training, e_total) -> list[float]:
     """The loss of each complete or partial epoch: E_total over its rows, averaged (mean) or
     added (sum)."""
-    per = config.data.steps_per_epoch()
+    per = training.data.steps_per_epoch()
     out = []
     for start in range(0, len(e_total), per):
         chunk = [float(x) for x in e_total[start:start + per]]
-        out.append(sum(chunk) / len(chunk) if config.data.reduction == "mean" else sum(chunk))
+        out.append(sum(chunk) / len(chunk) if training.data.reduction == "mean" else sum(chunk))
     return out
 
 
-def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary:
+def add_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -> Summary:
     """The loss per epoch per learning rate, right of the summary's table and chart: one row
     per epoch, one column per learning-rate sheet, each a formula over that sheet's E_total."""
-    per = config.data.steps_per_epoch()
-    epochs = math.ceil(config.iterations / per)
+    per = training.data.steps_per_epoch()
+    epochs = math.ceil(training.iterations / per)
     shown = min(epochs, MAX_EPOCHS_SHOWN)
     # Below the table and its chart, from column A.
     below = summary.header_row + len(sheets)
@@ -64,7 +64,7 @@ def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary
 
         below = max(below, extent(summary.chart)[0])
     col0, row0 = 0, below + 3
-    fn = "AVERAGE" if config.data.reduction == "mean" else "SUM"
+    fn = "AVERAGE" if training.data.reduction == "mean" else "SUM"
     cells = list(summary.cells)
     title = (f"Loss per epoch ({per} step{'s' if per > 1 else ''} each): "
              f"{fn.lower()} of E_total over the epoch's steps")
@@ -73,7 +73,7 @@ def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary
     cells.append(Cell(row0 - 1, col0, title, "label"))
     cells.append(Cell(row0, col0, "epoch", "header"))
     formulas = list(summary.formulas)
-    rate_cell = parse_cell(training_template(config)["parameters"]["learning_rate"]["cell"])
+    rate_cell = parse_cell(training_template(training)["parameters"]["learning_rate"]["cell"])
     for j, sheet in enumerate(sheets):
         col = col0 + 1 + j
         # Named by the sheet's rate as typed, live: an edited rate renames its column.
@@ -81,14 +81,12 @@ def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary
         formulas.append(FormulaCell(row0, col, {d: f'"lr="&{as_typed(rate[d], d)}' for d in rate},
                                     f"lr={format_rate(sheet.learning_rate)}", "header"))
         e_col = next(c.index for c in sheet.columns if c.quantity == "E_total")
-        losses = epoch_losses(config, sheet.trace.column("E_total")[:shown * per])
-        letter = column_letter(e_col)
+        losses = epoch_losses(training, sheet.trace.column("E_total")[:shown * per])
         for e in range(shown):
             first = sheet.first_row + e * per + 1
-            last = min(sheet.first_row + (e + 1) * per, sheet.first_row + config.iterations)
-            name = quote_sheet(sheet.name)
-            rng = {"xlsx": f"{name}!${letter}${first}:${letter}${last}",
-                   "ods": f"[${name}.${letter}${first}:.${letter}${last}]"}
+            last = min(sheet.first_row + (e + 1) * per, sheet.first_row + training.iterations)
+            rng = {d: cell_range(d, a1(e_col, first, True, True), a1(e_col, last, True, True), sheet.name)
+                   for d in DIALECTS}
             if first == last:
                 text = sheet_ref(sheet.name, first - 1, e_col)
             else:
@@ -108,7 +106,7 @@ def add_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary
 LAST_EPOCH = "last epoch's loss"
 
 
-def judge_by_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Summary:
+def judge_by_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -> Summary:
     """A data set is judged per epoch: the summary's "final E_total" column becomes the last
     epoch's loss (a formula over that epoch's rows), which "best" and the highlight read; each
     sheet's chart and the summary's chart plot the loss per epoch from the epoch table that
@@ -117,8 +115,8 @@ def judge_by_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Su
 
     best_header = next(c for c in summary.cells if c.style == "header" and c.value == "final E_total")
     col = best_header.col
-    per = config.data.steps_per_epoch()
-    fn = "AVERAGE" if config.data.reduction == "mean" else "SUM"
+    per = training.data.steps_per_epoch()
+    fn = "AVERAGE" if training.data.reduction == "mean" else "SUM"
     finals = {}
     formulas = []
     rows = {c.row: c.value for c in summary.cells if c.col == 0 and c.style == "text"}
@@ -129,9 +127,9 @@ def judge_by_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Su
         sheet = next(s for s in sheets if s.name == rows.get(f.row))
         e_col = next(c.index for c in sheet.columns if c.quantity == "E_total")
         letter, name = column_letter(e_col), quote_sheet(sheet.name)
-        last = sheet.first_row + config.iterations            # 1-based last table row
-        first = max(sheet.first_row + 1, last - ((config.iterations - 1) % per))
-        loss = epoch_losses(config, sheet.trace.column("E_total"))[-1]
+        last = sheet.first_row + training.iterations            # 1-based last table row
+        first = max(sheet.first_row + 1, last - ((training.iterations - 1) % per))
+        loss = epoch_losses(training, sheet.trace.column("E_total"))[-1]
         finals[f.row] = loss
         text = (sheet_ref(sheet.name, first - 1, e_col) if first == last else
                 {"xlsx": f"{fn}({name}!${letter}${first}:${letter}${last})",
@@ -146,7 +144,7 @@ def judge_by_epochs(summary: Summary, config: Config, sheets: list[Sheet]) -> Su
 
     # The epoch table: its header row holds "epoch", then one column per sheet.
     epoch_header = next(c for c in summary.cells if c.style == "header" and c.value == "epoch")
-    shown = min(math.ceil(config.iterations / per), MAX_EPOCHS_SHOWN)
+    shown = min(math.ceil(training.iterations / per), MAX_EPOCHS_SHOWN)
     first_row, last_row = epoch_header.row + 1, epoch_header.row + shown
     x = Range(summary.name, first_row, last_row, epoch_header.col)
     y_title = f"{fn.lower()} of E_total per epoch"

@@ -7,28 +7,23 @@ sheet and the summary's epochs: layout/training_book.py).
 
 from __future__ import annotations
 
-from sheetgen.config import Config
-from sheetgen.core.cells import column_letter
-from sheetgen.core.network import derive_cached
-from sheetgen.core.optim import LABELS, Training, build_cached, data_name
-from sheetgen.layout.network_layout import describe, network_template, upper_block
+from sheetgen.core.cells import DIALECTS, a1, cell_range, column_letter
+from sheetgen.core.data import data_name
+from sheetgen.core.optimizers import LABELS
+from sheetgen.core.training import Training
+from sheetgen.layout.network_layout import network_template, upper_block
 
 DATA_SHEET = "data"
 DATA_FIRST_ROW = 3          # 1-based: title, header, then the samples
 MAX_EPOCHS_SHOWN = 1000     # rows of the summary's loss-per-epoch table
 
 
-def training(config: Config) -> Training:
-    return build_cached(config.network, config.data, config.optimizer)
-
-
-def training_template(config: Config) -> dict:
-    """The template of the learning-rate sheets of a config with a [data] table."""
-    spec, data, opt = config.network, config.data, config.optimizer
-    train = training(config)
-    tpl = network_template(spec)
-    tpl["title"] = f"{describe(spec)} network trained on {data.n} samples with {opt.name}"
-    forward = list(derive_cached(spec).equations)
+def training_template(train: Training) -> dict:
+    """The template of the learning-rate sheets of a training on a data set."""
+    data, opt = train.data, train.optimizer
+    tpl = network_template(train)
+    tpl["title"] = f"{train.describe()} network trained on {data.n} samples with {opt.name}"
+    forward = list(train.equations)
     k = data.batch_size
     if k > 1:  # the equations are one sample's; the step combines its k samples' losses
         forward[-1] = forward[-1].replace("E_total = ", "E_s = ", 1) + "   (each sample s of the step)"
@@ -39,7 +34,7 @@ def training_template(config: Config) -> dict:
     updates = (f"Update ({opt.name}), g = the step's ∂E_total/∂w, combined by {data.reduction} "
                "over the step's samples", list(train.updates))
     header_row, last_col = upper_block(
-        tpl, spec, [(name, LABELS[name]) for name in train.hyper],
+        tpl, train, [(name, LABELS[name]) for name in train.hyper],
         [("data", "data"), ("batch", "batch"), ("reduction", "reduction"), ("optimizer", "optimizer")],
         forward, [updates])
     table = tpl["table"]
@@ -52,16 +47,14 @@ def training_template(config: Config) -> dict:
     last_data = DATA_FIRST_ROW + data.n - 1
     tpl["ranges"] = {}
     for k, name in enumerate(data.names):
-        col = column_letter(k)
-        tpl["ranges"][data_name(name)] = {
-            "xlsx": f"{DATA_SHEET}!${col}${DATA_FIRST_ROW}:${col}${last_data}",
-            "ods": f"[${DATA_SHEET}.${col}${DATA_FIRST_ROW}:.${col}${last_data}]",
-        }
+        first, last = a1(k, DATA_FIRST_ROW, True, True), a1(k, last_data, True, True)
+        tpl["ranges"][data_name(name)] = {d: cell_range(d, first, last, DATA_SHEET, quote=False)
+                                          for d in DIALECTS}
     return tpl
 
 
-def settings_value(key: str, config: Config) -> str:
-    data, opt = config.data, config.optimizer
+def settings_value(key: str, training: Training) -> str:
+    data, opt = training.data, training.optimizer
     return {"data": f"{data.n} samples ({data.source}), on sheet {DATA_SHEET}",
             "batch": ("full: every sample in every step" if data.batch is None
                       else "1: one sample per step, in order, cycling" if data.batch == 1

@@ -17,7 +17,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from sheetgen.core.cells import column_letter, column_number
+from sheetgen.core.cells import a1, column_letter, column_number
 from sheetgen.errors import WorkbookError
 
 # Every file `generate` can write must pass: a generated table row is 2.7-3.2 KB of XML in .xlsx
@@ -268,10 +268,10 @@ def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
 
 
 def _check_grid(path: Path, part: str, rows: int, columns: int, size: int) -> None:
-    corner = f"{column_letter(columns - 1)}{rows:,}".replace(",", "")
+    corner = a1(columns - 1, rows)
     if rows > MAX_ROWS or columns > MAX_COLUMNS:
         raise WorkbookError(f"{path}: refused: {part} reaches cell {corner}, beyond the last "
-                            f"cell of a sheet ({column_letter(MAX_COLUMNS - 1)}{MAX_ROWS})")
+                            f"cell of a sheet ({a1(MAX_COLUMNS - 1, MAX_ROWS)})")
     cells = rows * columns
     if cells > FREE_CELLS and cells * BYTES_PER_CELL > size:
         raise WorkbookError(f"{path}: refused: {part} spans A1:{corner}, {cells:,} cells, from "

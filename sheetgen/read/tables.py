@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sheetgen.core.cells import column_letter
+from sheetgen.core.cells import a1
 from sheetgen.core.model import BIAS_MODES
 from sheetgen.core.template import column_specs
 from sheetgen.errors import WorkbookError
@@ -200,7 +200,7 @@ class Table:
 
     def cell(self, quantity: str, iteration: int) -> str:
         """The spreadsheet address of one value, e.g. `cell('w1', 1)` -> 'E39'."""
-        return f"{column_letter(self.columns[quantity])}{self.first_row + iteration}"
+        return a1(self.columns[quantity], self.first_row + iteration)
 
 
 def _number(value: object) -> float:

@@ -11,20 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from sheetgen.config import Config, validate
 from sheetgen.core.model import Trace
-from sheetgen.core.template import format_rate, network
+from sheetgen.core.template import format_rate
+from sheetgen.core.training import Training
 from sheetgen.layout.assemble import equations, traces
 from sheetgen.layout.book import network_picture
 
 
-def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
+def write_report(training: Training, runs: Mapping[float, Trace] | None = None,
                  correct_runs: Mapping[float, Trace] | None = None) -> list[Path]:
-    """Write the report of `config`; returns the paths written.
+    """Write the report of `training`; returns the paths written.
 
     `runs`: the model's run per learning rate, as the workbooks were written from
     (`layout.assemble.traces`); run here when not given. `correct_runs`: with
-    `config.reference_errata`, the runs with the correct maths (run here when not given), for
+    `training.reference_errata`, the runs with the correct maths (run here when not given), for
     the section on the original's mistakes. ConfigError and ModelError come before any file."""
     from sheetgen.report.document import Correct, build_document
     from sheetgen.report.errata import compare_runs
@@ -34,35 +34,34 @@ def write_report(config: Config, runs: Mapping[float, Trace] | None = None,
     from sheetgen.write.picture_png import render_png
     from sheetgen.write.plots import write_plots
 
-    validate(config)
-    net = equations(config)
-    runs = runs if runs is not None else traces(config, net)
+    net = equations(training)
+    runs = runs if runs is not None else traces(training, net)
     correct = None
-    if config.reference_errata:
-        right = network(config.setup.biases, False)
-        right_runs = correct_runs if correct_runs is not None else traces(config, right)
+    if training.correct is not None:  # --reference-errata: the same graph without the mistakes
+        right = training.correct
+        right_runs = correct_runs if correct_runs is not None else traces(training, right)
         correct = Correct(right, right_runs, {rate: compare_runs(runs[rate], right_runs[rate])
-                                              for rate in config.learning_rates})
+                                              for rate in training.learning_rates})
 
-    folder = config.output_dir / "report"
+    folder = training.output_dir / "report"
     images = folder / "images"
     written = []
     target = images / "network.png"
     with atomic_path(target) as tmp:
-        tmp.write_bytes(render_png(network_picture(config)))
+        tmp.write_bytes(render_png(network_picture(training)))
     written.append(target)
-    plots = write_plots(config, runs, images, titled=False)  # the report captions them
+    plots = write_plots(training, runs, images, titled=False)  # the report captions them
     written += plots
     links = {"network": "images/network.png", "all": f"images/{plots[-1].name}"}
     links |= {format_rate(rate): f"images/{path.name}"
-              for rate, path in zip(config.learning_rates, plots, strict=False)}
+              for rate, path in zip(training.learning_rates, plots, strict=False)}
 
-    if config.data is not None:  # a data set and an optimizer: step 1 worked for one sample
+    if training.data is not None:  # a data set and an optimizer: step 1 worked for one sample
         from sheetgen.report.training import build_training_document
 
-        doc = build_training_document(config, runs, links)
+        doc = build_training_document(training, runs, links)
     else:
-        doc = build_document(config, net, runs, links, correct)
+        doc = build_document(training, net, runs, links, correct)
     for name, text in (("README.md", to_markdown(doc)), ("index.html", to_html(doc))):
         target = folder / name
         with atomic_path(target) as tmp:

@@ -1,9 +1,10 @@
 """The chain rule read off the network's own expressions.
 
 Which quantity feeds which comes from the names each formula uses; each local derivative
-(dE1/da_o1, da_o1/do1, do1/dw5, ...) is the symbolic derivative of one formula, simplified the
-way a worked example writes it (a_o1 - t1, not 0.5 * 2 * (t1 - a_o1) * -1). Nothing here knows
-the 2-2-2 network: any layer sizes and any formulas in the small expression language work.
+(dE1/da_o1, da_o1/do1, do1/dw5, ...) is the symbolic derivative of one formula
+(`Expression.derivative`), simplified the way a worked example writes it (a_o1 - t1, not
+0.5 * 2 * (t1 - a_o1) * -1). Nothing here knows the 2-2-2 network: any layer sizes and any
+formulas in the small expression language work.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ class Chain:
     def local(self, top: str, bottom: str) -> Expression:
         """d top / d bottom, from top's formula alone (other names held fixed)."""
         formula = self.network.quantity(top).formula
-        tree = simplify(differentiate(formula.tree, bottom, top))
-        return Expression(ast.unparse(tree), tree)
+        # The one differentiator (core.expressions), its result read with top's own column:
+        # d sigmoid(o1)/d o1 as a_o1 * (1 - a_o1).
+        return formula.derivative(bottom).replace({formula.text: top})
 
     def is_one(self, top: str, bottom: str) -> bool:
         tree = self.local(top, bottom).tree
@@ -110,118 +112,3 @@ class Chain:
                     if deeper not in found:
                         found.append(deeper)
         return found
-
-
-# --- symbolic derivative --------------------------------------------------------------------
-
-def _const(value: float) -> ast.Constant:
-    return ast.Constant(value=value)
-
-
-def _bin(left: ast.expr, op: ast.operator, right: ast.expr) -> ast.BinOp:
-    return ast.BinOp(left=left, op=op, right=right)
-
-
-def differentiate(node: ast.expr, name: str, own: str | None = None) -> ast.expr:
-    """d node / d name. `own`: the quantity this formula defines, so that the derivative of
-    sigmoid(x) reads own * (1 - own), as the exercise writes it."""
-    match node:
-        case ast.Name(id=n):
-            return _const(1 if n == name else 0)
-        case ast.Constant():
-            return _const(0)
-        case ast.UnaryOp(operand=operand):
-            return ast.UnaryOp(op=ast.USub(), operand=differentiate(operand, name, own))
-        case ast.Call(func=ast.Name(id="prev")):
-            return _const(0)  # the row above is a constant here
-        case ast.Call(func=ast.Name(id="sigmoid"), args=[arg]):
-            value = ast.Name(id=own) if own else node
-            slope = _bin(value, ast.Mult(), _bin(_const(1), ast.Sub(), value))
-            return _bin(slope, ast.Mult(), differentiate(arg, name))
-        case ast.BinOp(left=left, op=ast.Add() | ast.Sub() as op, right=right):
-            return _bin(differentiate(left, name), op, differentiate(right, name))
-        case ast.BinOp(left=left, op=ast.Mult(), right=right):
-            return _bin(_bin(differentiate(left, name), ast.Mult(), right), ast.Add(),
-                        _bin(left, ast.Mult(), differentiate(right, name)))
-        case ast.BinOp(left=left, op=ast.Div(), right=right):
-            top = _bin(_bin(differentiate(left, name), ast.Mult(), right), ast.Sub(),
-                       _bin(left, ast.Mult(), differentiate(right, name)))
-            return _bin(top, ast.Div(), _bin(right, ast.Pow(), _const(2)))
-        case ast.BinOp(left=left, op=ast.Pow(), right=ast.Constant(value=k)):
-            return _bin(_bin(_const(k), ast.Mult(), _bin(left, ast.Pow(), _const(k - 1))),
-                        ast.Mult(), differentiate(left, name))
-    raise ValueError(f"cannot differentiate {ast.unparse(node)}")
-
-
-def _is(node: ast.expr, value: float) -> bool:
-    return isinstance(node, ast.Constant) and node.value == value
-
-
-def _factors(node: ast.expr) -> list[ast.expr]:
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-        return _factors(node.left) + _factors(node.right)
-    if isinstance(node, ast.UnaryOp):
-        return [_const(-1), *_factors(node.operand)]
-    return [node]
-
-
-def simplify(node: ast.expr) -> ast.expr:
-    """Fold constants, drop 0 and 1 terms, gather a product's numbers in front and turn
-    -(a - b) into (b - a)."""
-    match node:
-        case ast.UnaryOp(operand=operand):
-            return simplify(_bin(_const(-1), ast.Mult(), simplify(operand)))
-        case ast.BinOp(left=left, op=ast.Add() | ast.Sub() as op, right=right):
-            left, right = simplify(left), simplify(right)
-            if _is(right, 0):
-                return left
-            add = isinstance(op, ast.Add)
-            if _is(left, 0):
-                return right if add else simplify(ast.UnaryOp(op=ast.USub(), operand=right))
-            if isinstance(left, ast.Constant) and isinstance(right, ast.Constant):
-                return _const(left.value + right.value if add else left.value - right.value)
-            return _bin(left, op, right)
-        case ast.BinOp(left=left, op=ast.Mult(), right=right):
-            factors = _factors(simplify(left)) + _factors(simplify(right))
-            coefficient = 1.0
-            rest = []
-            for f in factors:
-                if isinstance(f, ast.Constant):
-                    coefficient *= f.value
-                else:
-                    rest.append(f)
-            if coefficient == 0:
-                return _const(0)
-            if coefficient < 0:
-                flip = next((i for i, f in enumerate(rest)
-                             if isinstance(f, ast.BinOp) and isinstance(f.op, ast.Sub)), None)
-                if flip is not None:
-                    rest[flip] = _bin(rest[flip].right, ast.Sub(), rest[flip].left)
-                    coefficient = -coefficient
-            if coefficient == int(coefficient):
-                coefficient = int(coefficient)
-            if not rest:
-                return _const(coefficient)
-            product = rest[0]
-            for f in rest[1:]:
-                product = _bin(product, ast.Mult(), f)
-            if coefficient == 1:
-                return product
-            if coefficient == -1:
-                return ast.UnaryOp(op=ast.USub(), operand=product)
-            return _bin(_const(coefficient), ast.Mult(), product)
-        case ast.BinOp(left=left, op=ast.Div(), right=right):
-            left, right = simplify(left), simplify(right)
-            if _is(left, 0):
-                return _const(0)
-            if _is(right, 1):
-                return left
-            return _bin(left, ast.Div(), right)
-        case ast.BinOp(left=left, op=ast.Pow(), right=right):
-            left, right = simplify(left), simplify(right)
-            if _is(right, 1):
-                return left
-            if _is(right, 0):
-                return _const(1)
-            return _bin(left, ast.Pow(), right)
-    return node

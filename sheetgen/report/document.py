@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from sheetgen.check.compare import SheetComparison
-from sheetgen.config import Config
+from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Trace
 from sheetgen.core.network import NetworkSpec
+from sheetgen.core.ops import OPS
 from sheetgen.core.template import format_rate, template
+from sheetgen.core.training import Training
 from sheetgen.report.derive import Chain, Term, Trained
 from sheetgen.report.latex import (
     OPERAND_DIGITS,
@@ -75,6 +77,18 @@ class Equation:
 
 
 LINE_WIDTH = 80  # characters drawn per equation line, about a page's width
+
+
+def definitions(expressions: Iterable[Expression]) -> list[str | Math]:
+    """A sentence's end defining the functions these expressions call that the registry defines
+    ('; σ(x) = 1/(1 + e^-x) is the sigmoid.'), or just its full stop."""
+    used = {node.func.id for e in expressions for node in ast.walk(e.tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    parts: list[str | Math] = []
+    for op in OPS.values():
+        if op.name in used and op.definition is not None:
+            parts += ["; " if not parts else ", ", Math(op.definition), f" is the {op.name}"]
+    return [*parts, "."]
 
 
 def equation(lhs: str, *sides: str | list[str]) -> Equation:
@@ -164,7 +178,7 @@ def loss_plot_title(rate: float) -> str:
     return template()["chart"]["title"].format(rate=format_rate(rate))
 
 
-def build_document(config: Config, network: Network, runs: Mapping[float, Trace],
+def build_document(training: Training, network: Network, runs: Mapping[float, Trace],
                    images: Mapping[str, str], correct: Correct | None = None) -> Document:
     """`runs`: the model's run per learning rate (every row, as the workbooks hold them).
     `images`: 'network', 'all' and each rate's format_rate text -> image path in the report.
@@ -172,19 +186,22 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Trace]
     the two, for the errata section."""
     loss = template()["chart"]["y"]
     chain = Chain(network, loss)
-    rates = list(config.learning_rates)
+    rates = list(training.learning_rates)
     first = runs[rates[0]].row(0)
-    parameters = config.setup.values() | {"learning_rate": rates[0]}
+    parameters = training.setup.values() | {"learning_rate": rates[0]}
     values = {n: parameters[n] for n in network.parameters} | first
-    doc = Document(template()["title"] if config.network is None else _title(config.network))
-    n = config.iterations
+    doc = Document(template()["title"] if training.design == "reference" else _title(training.spec))
+    n = training.iterations
+    # δ columns: the backward pass layer by layer through them; expanded gradients: the chain
+    # rule read off the graph, product by product.
+    by_delta = training.gradients == "delta"
     label = labeller(chain)
 
     doc.para(
         "Backpropagation lowers the loss, the distance between what the network predicts and the "
         "target, by moving every weight a small step against its derivative. This page works "
         "through one training step by hand and then shows training at each learning rate. "
-        f"Every number on it comes from the same run as the workbooks {config.basename}.xlsx and "
+        f"Every number on it comes from the same run as the workbooks {training.basename}.xlsx and "
         f".ods, {n} iterations per learning rate, so they cannot disagree.")
 
     doc.add(Heading(2, "The network"), Image(images["network"], "the network with its initial weights"))
@@ -201,23 +218,23 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Trace]
     doc.add(Heading(2, "Forward pass"))
     doc.para("Each quantity from the ones before it, first as the workbook's formula and then with "
              "iteration 1's numbers in place (operands to ", f"{_words(OPERAND_DIGITS)} significant "
-             f"digits, results to {_words(RESULT_DIGITS)}); ", Math(r"\sigma(x) = \frac{1}{1 + e^{-x}}"),
-             " is the sigmoid.")
+             f"digits, results to {_words(RESULT_DIGITS)})",
+             *definitions(q.formula for q in chain.forward))
     # A general network's δ columns belong to the backward pass.
-    forward = [q for q in chain.forward if not (config.network and q.name.startswith("delta_"))]
+    forward = [q for q in chain.forward if not q.name.startswith("delta_")]
     for q in forward:
         doc.add(equation(symbol(q.name), render_lines(q.formula), render_lines(q.formula, values),
                          number(first[q.name])))
 
     # --- backward pass, the layer nearest the loss first
-    if config.network is not None:
-        _network_backward(doc, config.network, network, values, first, loss)
+    if by_delta:
+        _network_backward(doc, training.spec, network, values, first, loss)
     groups: dict[int, list[Trained]] = {}
-    for t in chain.trained if config.network is None else ():
+    for t in () if by_delta else chain.trained:
         groups.setdefault(t.depth, []).append(t)
     defined: set[str] = set()
     known_locals: set[tuple[str, str]] = set()
-    errata = template()["errata"] if config.reference_errata else {}
+    errata = template()["errata"] if training.reference_errata else {}
     for depth in sorted(groups):
         group = groups[depth]
         doc.add(Heading(2, f"Derivatives of {heading_name(loss)} with respect to "
@@ -273,36 +290,36 @@ def build_document(config: Config, network: Network, runs: Mapping[float, Trace]
         doc.add(equation(f"{symbol(t.name)}^{{+}}", render_lines(rule, name=label),
                          render_lines(rule, values), number(after)))
 
-    _results(doc, config, runs, images, loss)
+    _results(doc, training, runs, images, loss)
 
     if correct is not None:
-        _errata_section(doc, config, network, runs, correct, loss)
+        _errata_section(doc, training, network, runs, correct, loss)
     return doc
 
 
-def _results(doc: Document, config: Config, runs: Mapping[float, Trace], images: Mapping[str, str],
+def _results(doc: Document, training: Training, runs: Mapping[float, Trace], images: Mapping[str, str],
              loss: str) -> None:
     """The plots, the table of initial and final loss per rate and the best rate."""
-    rates = list(config.learning_rates)
-    n = config.iterations
+    rates = list(training.learning_rates)
+    n = training.iterations
     # --- loss per learning rate; a data set's per epoch (one sample's loss per step is a saw-tooth)
-    if config.data is not None:
+    if training.data is not None:
         from sheetgen.layout.training_book import epoch_losses
 
-        curves = {rate: epoch_losses(config, runs[rate].column(loss)) for rate in rates}
+        curves = {rate: epoch_losses(training, runs[rate].column(loss)) for rate in rates}
         unit, count = "epoch", len(curves[rates[0]])
     else:
         curves = {rate: runs[rate].column(loss) for rate in rates}
         unit, count = "iteration", n
     doc.add(Heading(2, "Loss per learning rate"))
-    if config.data is None:
+    if training.data is None:
         doc.para("Training repeats the forward pass, the derivatives and the update ", f"{n} times "
                  "per learning rate. ", _m(loss), " at each iteration:")
     else:
-        doc.para(f"Training takes {n} steps per learning rate, {config.data.steps_per_epoch()} to "
+        doc.para(f"Training takes {n} steps per learning rate, {training.data.steps_per_epoch()} to "
                  f"an epoch (one pass over the data). Each step's ", _m(loss), " is that step's "
                  f"samples' only, so the rates are compared by the loss per epoch: the "
-                 f"{config.data.reduction} of ", _m(loss), " over the epoch's steps:")
+                 f"{training.data.reduction} of ", _m(loss), " over the epoch's steps:")
     for rate in rates:
         doc.add(Image(images[format_rate(rate)], loss_plot_title(rate), group="rates"))
     if len(rates) > 1:
@@ -310,19 +327,19 @@ def _results(doc: Document, config: Config, runs: Mapping[float, Trace], images:
         doc.add(Image(images["all"], template()["summary"]["chart"]["title"]))
     finals = {rate: float(curve[-1]) for rate, curve in curves.items()}
     best = min(rates, key=lambda r: finals[r])
-    first, last = ((f"initial {loss}", f"final {loss} (iteration {n})") if config.data is None else
+    first, last = ((f"initial {loss}", f"final {loss} (iteration {n})") if training.data is None else
                    ("first epoch's loss", f"last epoch's loss (epoch {count})"))
     doc.add(Table(("learning rate", first, last, "best"),
                   tuple((plain_number(rate), plain_number(curves[rate][0]), plain_number(finals[rate]),
                          "best" if rate == best else "") for rate in rates)))
 
     doc.add(Heading(2, "Best learning rate"))
-    ends = "lowest " if config.data is None else "lowest loss in its last epoch, "
+    ends = "lowest " if training.data is None else "lowest loss in its last epoch, "
     opening = (f"Learning rate {plain_number(best)} is the best of those tried: it ends with the "
                + ends if len(rates) > 1 else f"Only learning rate {plain_number(best)} was tried; "
-               "it ends with " + ("" if config.data is None else "a last epoch's loss of "))
+               "it ends with " + ("" if training.data is None else "a last epoch's loss of "))
     conclusion = _convergence(curves, count, best, loss, unit)
-    if config.data is None:
+    if training.data is None:
         doc.para(opening, _m(loss), f" = {plain_number(finals[best])}. ", *conclusion)
     else:
         doc.para(opening, f"{plain_number(finals[best])}. ", *conclusion)
@@ -444,7 +461,7 @@ def _convergence(curves: Mapping[float, Sequence[float]], n: int, best: float,
     return [before, _m(loss), after] if _ else [before]
 
 
-def _errata_section(doc: Document, config: Config, network: Network, runs: Mapping[float, Trace],
+def _errata_section(doc: Document, training: Training, network: Network, runs: Mapping[float, Trace],
                     correct: Correct, loss: str) -> None:
     right_net, right_runs, comparisons = correct.network, correct.runs, correct.comparisons
     label = labeller(Chain(network, loss))
@@ -456,7 +473,7 @@ def _errata_section(doc: Document, config: Config, network: Network, runs: Mappi
     by_mapping: dict[tuple, list[str]] = {}
     for name, mapping in errata.items():
         by_mapping.setdefault(tuple(sorted(mapping.items())), []).append(name)
-    rates = list(config.learning_rates)
+    rates = list(training.learning_rates)
     wrong_row = runs[rates[0]].row(0)
     right_row = right_runs[rates[0]].row(0)
     # The last layer's mistake first, as the derivations come.

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from sheetgen.core.expressions import Expression
+from sheetgen.core.ops import OPS
 
 # Significant digits: a computed result as the workbook stores it; an operand substituted into
 # a worked equation shorter, so that a long line still fits a page.
@@ -20,8 +21,6 @@ OPERAND_DIGITS = 6
 
 _PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 3}
 GREEK = {"learning_rate": r"\eta"}
-# A general network's functions, as LaTeX writes them (others: \operatorname{name}).
-FUNCTIONS = {"tanh": r"\tanh", "exp": r"\exp", "ln": r"\ln", "max": r"\max"}
 
 
 def symbol(name: str) -> str:
@@ -106,16 +105,15 @@ class _Renderer:
                 if isinstance(operand, ast.BinOp) and isinstance(operand.op, ast.Add | ast.Sub):
                     inner = f"({inner})"
                 return f"-{inner}"
-            case ast.Call(func=ast.Name(id="sigmoid"), args=[arg]):
-                return rf"\sigma({self.argument(arg)})"
             case ast.Call(func=ast.Name(id="prev"), args=[ast.Name(id=name)]):
                 # The quantity in the row above: the previous iteration's value.
                 return rf"{self.name(name)}^{{\text{{prev}}}}"
+            case ast.Call(func=ast.Name(id="sqrt"), args=[arg]):  # the argument under the bar
+                return rf"\sqrt{{{self.visit(arg)}}}"
             case ast.Call(func=ast.Name(id="sum"), args=args):
                 return "(" + " + ".join(self.visit(a) for a in args) + ")"
             case ast.Call(func=ast.Name(id=fn), args=args):
-                escaped = fn.replace("_", r"\_")
-                head = FUNCTIONS.get(fn, rf"\operatorname{{{escaped}}}")
+                head = OPS[fn].latex_head if fn in OPS else rf"\operatorname{{{fn}}}"
                 return head + "(" + ", ".join(self.argument(a) for a in args) + ")"
             case ast.BinOp(left=left, op=ast.Div(), right=right):
                 return rf"\frac{{{self.visit(left)}}}{{{self.visit(right)}}}"

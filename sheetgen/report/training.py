@@ -11,10 +11,9 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
-from sheetgen.config import Config
-from sheetgen.core import optim
+from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Trace
-from sheetgen.core.network import derive_cached
+from sheetgen.core.training import PER_SAMPLE, Training
 from sheetgen.report.document import (
     SHOWN_WEIGHTS,
     Document,
@@ -24,99 +23,51 @@ from sheetgen.report.document import (
     _network_backward,
     _results,
     _title,
+    definitions,
     equation,
 )
-from sheetgen.report.latex import OPERAND_DIGITS, number, partial, render_lines, symbol
+from sheetgen.report.latex import number, partial, render, render_lines, symbol
 
 LOSS = "E_total"
 
 
-def _operand(value: float) -> str:
-    text = number(value, OPERAND_DIGITS)
-    return f"({text})" if text.startswith("-") else text
-
-
-def _rules(opt: optim.OptimizerSpec) -> list[str]:
-    """The update equations of the README's table, in LaTeX (g the gradient, t the step)."""
-    eps = r" + \varepsilon" if opt.epsilon != 0 else ""
-    lr = r"\mathit{lr}"
-    if opt.name == "gd":
-        return [rf"w \leftarrow w - {lr} \cdot g"]
-    if opt.name == "momentum":
-        return [r"v \leftarrow \beta \cdot v + (1 - \beta) \cdot g", rf"w \leftarrow w - {lr} \cdot v"]
-    if opt.name == "rmsprop":
-        return [r"s \leftarrow \beta \cdot s + (1 - \beta) \cdot g^{2}",
-                rf"w \leftarrow w - {lr} \cdot g / (\sqrt{{s}}{eps})"]
-    rules = [r"m \leftarrow \beta_{1} \cdot m + (1 - \beta_{1}) \cdot g",
-             r"s \leftarrow \beta_{2} \cdot s + (1 - \beta_{2}) \cdot g^{2}",
-             rf"w \leftarrow w - {lr} \cdot \hat{{m}} / (\sqrt{{\hat{{s}}}}{eps})"]
-    if opt.bias_correction:
-        rules.append(r"\hat{m} = m / (1 - \beta_{1}^{t}), \quad \hat{s} = s / (1 - \beta_{2}^{t})")
-    else:
-        rules.append(r"\hat{m} = m, \quad \hat{s} = s")
-    return rules
-
-
-def _worked_update(opt: optim.OptimizerSpec, p: str, before: Mapping[str, float],
+def _worked_update(training: Training, p: str, before: Mapping[str, float],
                    after: Mapping[str, float] | None, rate: float) -> list[tuple[str, str, str | None]]:
-    """(left side, right side with step 1's numbers, result from the next row) per equation."""
-    o = _operand
-    g = o(before["dE_d" + p])
-    t = int(before["iteration"])
-    eps = rf" + {o(opt.epsilon)}" if opt.epsilon != 0 else ""
-
-    def new(name: str) -> str | None:
-        return None if after is None else number(after[name])
-
-    def state(name: str) -> str:
-        return symbol(f"{name}_{p}")
-
+    """(left side, right side with step 1's numbers, result from the next row) per equation:
+    the optimizer's own update expressions (core/optimizers/) with the numbers in place, a
+    state's new value (cur(v)) from the next row."""
+    opt = training.optimizer
+    update = opt.update(p, "dE_d" + p)
+    values = dict(before) | {h: opt.value(h) for h in opt.hyper} | {"learning_rate": rate}
     lines = []
-    if opt.name == "momentum":
-        v = f"v_{p}"
-        lines.append((state("v"), rf"{o(opt.beta)} \cdot {o(before[v])} + (1 - {o(opt.beta)}) \cdot {g}",
-                      new(v)))
-        step = rf"{o(after[v]) if after else state('v')}"
-        lines.append((symbol(p), rf"{o(before[p])} - {o(rate)} \cdot {step}", new(p)))
-    elif opt.name == "rmsprop":
-        s = f"s_{p}"
-        lines.append((state("s"),
-                      rf"{o(opt.beta)} \cdot {o(before[s])} + (1 - {o(opt.beta)}) \cdot {g}^{{2}}", new(s)))
-        root = o(after[s]) if after else state("s")
-        lines.append((symbol(p), rf"{o(before[p])} - {o(rate)} \cdot {g} / (\sqrt{{{root}}}{eps})", new(p)))
-    elif opt.name == "adam":
-        m, s = f"m_{p}", f"s_{p}"
-        lines.append((state("m"), rf"{o(opt.beta1)} \cdot {o(before[m])} + (1 - {o(opt.beta1)}) \cdot {g}",
-                      new(m)))
-        lines.append((state("s"),
-                      rf"{o(opt.beta2)} \cdot {o(before[s])} + (1 - {o(opt.beta2)}) \cdot {g}^{{2}}", new(s)))
-        m1 = o(after[m]) if after else state("m")
-        s1 = o(after[s]) if after else state("s")
-        if opt.bias_correction:
-            m_hat = rf"\frac{{{m1}}}{{1 - {o(opt.beta1)}^{{{t}}}}}"
-            s_hat = rf"\frac{{{s1}}}{{1 - {o(opt.beta2)}^{{{t}}}}}"
-        else:
-            m_hat, s_hat = m1, s1
-        lines.append((symbol(p), rf"{o(before[p])} - {o(rate)} \cdot {m_hat} / (\sqrt{{{s_hat}}}{eps})",
-                      new(p)))
-    else:
-        lines.append((symbol(p), rf"{o(before[p])} - {o(rate)} \cdot {g}", new(p)))
+    for target, expression in update.items():
+        new = {f"cur({s})": f"{s}__new" for s in update if s != p}
+        text = expression.text
+        for old, name in new.items():
+            text = text.replace(old, name)
+        shown = dict(values)
+        if after is not None:
+            shown |= {f"{s}__new": after[s] for s in update if s != p}
+        rendered = render(Expression.parse(text), shown,
+                          name=lambda n: symbol(n.removesuffix("__new")))
+        lines.append((symbol(target), rendered, None if after is None else number(after[target])))
     return lines
 
 
-def build_training_document(config: Config, runs: Mapping[float, Trace],
+def build_training_document(training: Training, runs: Mapping[float, Trace],
                             images: Mapping[str, str]) -> Document:
     """`runs`: the model's run per learning rate (the workbooks' rows). `images`: as for
     `build_document`."""
-    spec, data, opt = config.network, config.data, config.optimizer
-    derivation = derive_cached(spec)
-    base = derivation.network
-    rates = list(config.learning_rates)
+    spec, data, opt = training.spec, training.data, training.optimizer
+    base = training.one_sample
+    rates = list(training.learning_rates)
     run = runs[rates[0]]
     first = run.row(0)
     after = run.row(1) if run.iterations > 1 else None
     k, n = data.batch_size, data.n
-    per_sample = {c.quantity for c in derivation.columns if c.block in optim.PER_SAMPLE}
+    suffix = "" if k == 1 else "_s1"   # sample 1 of the step, in one sample's names
+    per_sample = {c.quantity.removesuffix(suffix) for c in training.columns
+                  if c.block in PER_SAMPLE and c.quantity.endswith(suffix)}
 
     def named(x: str) -> str:
         return x if k == 1 else f"{x}_s1"
@@ -125,13 +76,13 @@ def build_training_document(config: Config, runs: Mapping[float, Trace],
     # Sample 1 of step 1, in the one-sample network's own names.
     values = dict(first) | {x: first[named(x)] for x in per_sample} | {LOSS: first[sample_loss]}
     which = int(first[named("sample")]) if k < n else 1
-    parameters = optim.trained_parameters(spec)
+    parameters = training.trained
     for p in parameters:  # sample 1's own gradient: the step's when it has one sample
         values["dE_d" + p] = (first["dE_d" + p] if k == 1
                               else base.quantity("dE_d" + p).formula.evaluate(values))
 
     doc = Document(_title(spec))
-    steps = config.iterations
+    steps = training.iterations
     batch = ("all " + str(n) + " samples (the full batch)" if k == n
              else "one sample, in order and cycling" if k == 1
              else f"{k} samples, in order and cycling")
@@ -139,27 +90,23 @@ def build_training_document(config: Config, runs: Mapping[float, Trace],
         f"Training on a data set of {n} samples: each update step takes {batch}, and "
         f"{opt.describe()} moves the parameters. This page works through step 1 by hand and then "
         f"shows training at each learning rate. Every number on it comes from the same run as the "
-        f"workbooks {config.basename}.xlsx and .ods, {steps} steps per learning rate.")
+        f"workbooks {training.basename}.xlsx and .ods, {steps} steps per learning rate.")
 
     doc.add(Heading(2, "The network"), Image(images["network"], "the network with its initial weights"))
 
     # --- forward pass, one sample
-    sample = ([c for c in derivation.columns if c.block == "inputs"]
-              + [c for c in derivation.columns if c.block == "targets"])
+    sample = [q for q in spec.inputs + spec.targets]
     parts: list[str | Math] = [f"Step 1 starts with sample {which} ("]
-    for j, c in enumerate(sample):
-        parts += [", " if j else "", Math(f"{symbol(c.quantity)} = {number(values[c.quantity])}")]
+    for j, name in enumerate(sample):
+        parts += [", " if j else "", Math(f"{symbol(name)} = {number(values[name])}")]
     parts.append(") and the initial parameters drawn above.")
     doc.para(*parts)
     doc.add(Heading(2, f"Forward pass (sample {which} of step 1)"))
     intro = ("Each quantity from the ones before it, first as the workbook's formula and then with "
              f"sample {which}'s numbers in place")
-    if "sigmoid" in spec.activations:
-        doc.para(intro + "; ", Math(r"\sigma(x) = \frac{1}{1 + e^{-x}}"), " is the sigmoid.")
-    else:
-        doc.para(intro + ".")
     forward = [q for q in base.quantities if q.formula is not None and not q.gradient
                and not q.name.startswith("delta_")]
+    doc.para(intro, *definitions(q.formula for q in forward))
     for q in forward:
         lhs = symbol(sample_loss if q.name == LOSS else q.name)
         worked = [] if isinstance(q.formula.tree, ast.Name) else [render_lines(q.formula, values)]
@@ -174,7 +121,7 @@ def build_training_document(config: Config, runs: Mapping[float, Trace],
     else:
         how = "their mean (the sum divided by " + str(k) + ")" if data.reduction == "mean" else "their sum"
         doc.para(f"A step's loss and gradients combine its {k} samples' by {how}:")
-        total = training_formula(config, LOSS)
+        total = training.network.quantity(LOSS).formula
         doc.add(equation(symbol(LOSS), render_lines(total), render_lines(total, first), number(first[LOSS])))
         scale = rf"\frac{{1}}{{{k}}} " if data.reduction == "mean" else ""
         doc.add(equation(partial(LOSS, "w"), rf"{scale}\sum_{{s=1}}^{{{k}}} {partial('E_s', 'w')}"))
@@ -186,32 +133,27 @@ def build_training_document(config: Config, runs: Mapping[float, Trace],
         doc.para(f"Each gradient of step 1 {'averages' if data.reduction == 'mean' else 'adds up'} "
                  "the samples' chain-rule products, as the workbook's gradient columns compute them:")
         for p in parameters[:SHOWN_WEIGHTS]:
-            formula = training_formula(config, "dE_d" + p)
+            formula = training.network.quantity("dE_d" + p).formula
             doc.add(equation(partial(LOSS, p), render_lines(formula, first), number(first["dE_d" + p])))
 
     # --- the optimizer's update
     doc.add(Heading(2, f"Update: {opt.name}"))
+    uses_step = any("iteration" in rule for _, rule in opt.rules() + opt.definitions())
     doc.para("The update equations, exactly as the sheet computes them (", Math("g"),
              " a parameter's gradient in the row, ", Math(r"\mathit{lr}"), " the learning rate",
-             *([", ", Math("t"), " the step"] if opt.name == "adam" else []), "):")
-    for rule in _rules(opt):
+             *([", ", Math("t"), " the step"] if uses_step else []), "):")
+    for rule in opt.latex_lines():
         doc.add(equation(rule))
-    names = {"beta": r"\beta", "beta1": r"\beta_{1}", "beta2": r"\beta_{2}", "epsilon": r"\varepsilon"}
     parts = ["With ", Math(rf"\mathit{{lr}} = {number(rates[0])}"), ", the first rate"]
-    for h in optim.HYPER[opt.name]:
-        if h != "epsilon" or opt.epsilon != 0:
-            parts += [", ", Math(f"{names[h]} = {number(getattr(opt, h))}")]
+    for h in opt.hypers:
+        if h.key in opt.hyper:
+            parts += [", ", Math(f"{h.latex} = {number(opt.value(h.key))}")]
     parts.append(", step 1 moves each parameter to the value it has in step 2" +
                  (" (its state starts at the initial values, 0 unless given)" if opt.states else "") + ":")
     doc.para(*parts)
     for p in parameters:
-        for lhs, worked, result in _worked_update(opt, p, first, after, rates[0]):
+        for lhs, worked, result in _worked_update(training, p, first, after, rates[0]):
             doc.add(equation(f"{lhs}^{{+}}", worked, *([result] if result is not None else [])))
 
-    _results(doc, config, runs, images, LOSS)
+    _results(doc, training, runs, images, LOSS)
     return doc
-
-
-def training_formula(config: Config, name: str):
-    """The formula of `name` in the table the workbooks compute."""
-    return optim.build_cached(config.network, config.data, config.optimizer).network.quantity(name).formula

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from sheetgen.core.cells import column_letter, quote_sheet
+from sheetgen.core.cells import a1, odf_address
 from sheetgen.core.template import template
 from sheetgen.layout.book import Book, Cell, Sheet
 from sheetgen.layout.summary import Summary
@@ -52,7 +52,7 @@ def write(book: Book, path: Path) -> None:
         # The mimetype must come first and uncompressed, so tools can sniff the type.
         _entry(zf, "mimetype", MIMETYPE, zipfile.ZIP_STORED)
         _entry(zf, "META-INF/manifest.xml", _manifest(objects))
-        _entry(zf, "meta.xml", _meta())
+        _entry(zf, "meta.xml", _meta(book.training.title))
         _entry(zf, "styles.xml", ods_drawing.styles_xml(NS, book.print_scale, _named_styles()))
         _entry(zf, "settings.xml", _settings(book))
         info = zipfile.ZipInfo("content.xml", ZIP_DATE)
@@ -83,10 +83,10 @@ def _manifest(objects=()) -> str:
             f"{entries}{ods_drawing.manifest_entries(objects)}</manifest:manifest>")
 
 
-def _meta() -> str:
+def _meta(title: str) -> str:
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-meta {NS}><office:meta>'
             "<meta:generator>sheetgen</meta:generator>"
-            "<dc:title>Backpropagation, 2-2-2 sigmoid network</dc:title>"
+            f"<dc:title>{escape(title)}</dc:title>"
             "</office:meta></office:document-meta>")
 
 
@@ -164,7 +164,7 @@ def _highlight_styles(summary: Summary) -> str:
 
 
 def _cell_address(sheet: str, row: int, col: int) -> str:
-    return escape(f"{quote_sheet(sheet)}.{column_letter(col)}{row + 1}", _QUOTE)
+    return escape(odf_address(sheet, a1(col, row + 1)), _QUOTE)
 
 
 def _styles(book: Book) -> str:

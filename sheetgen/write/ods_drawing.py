@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from sheetgen.core.cells import column_letter, quote_sheet
+from sheetgen.core.cells import a1, odf_address
 from sheetgen.core.template import template
 from sheetgen.layout.book import Book
 from sheetgen.layout.charts import Chart, Range
@@ -65,7 +65,7 @@ def print_ranges(sheet: str, ranges) -> str:
     """The table:print-ranges attribute ('' when none): each block prints on its own pages."""
     if not ranges:
         return ""
-    text = " ".join(f"{_cell(sheet, r0, c0)}:{_cell(sheet, r1, c1)}" for r0, c0, r1, c1 in ranges)
+    text = " ".join(odf_address(sheet, a1(c0, r0 + 1), a1(c1, r1 + 1)) for r0, c0, r1, c1 in ranges)
     return f" table:print-ranges={quoteattr(text)}"
 
 
@@ -138,12 +138,11 @@ def _picture(picture: Picture, x0: float, y0: float) -> str:
 
 
 def _range(r: Range) -> str:
-    col = column_letter(r.col)
-    return f"{quote_sheet(r.sheet)}.{col}{r.first_row + 1}:{quote_sheet(r.sheet)}.{col}{r.last_row + 1}"
+    return odf_address(r.sheet, a1(r.col, r.first_row + 1), a1(r.col, r.last_row + 1))
 
 
 def _cell(sheet: str, row: int, col: int) -> str:
-    return f"{quote_sheet(sheet)}.{column_letter(col)}{row + 1}"
+    return odf_address(sheet, a1(col, row + 1))
 
 
 def chart_content(chart: Chart, ns: str) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from sheetgen.config import Config
 from sheetgen.core.model import Trace
 from sheetgen.core.template import format_rate, template
+from sheetgen.core.training import Training
 
 MAX_POINTS = 5000  # longer runs are thinned to every k-th iteration (the last one always kept)
 
@@ -34,15 +34,15 @@ def plot_path(directory: Path, basename: str, rate: float | None) -> Path:
     return directory / f"{basename}_{suffix}.png"
 
 
-def epoch_curve(config: Config, run: Trace) -> tuple[list[int], list[float]]:
+def epoch_curve(training: Training, run: Trace) -> tuple[list[int], list[float]]:
     """(epochs, loss per epoch) of a data set's run: the mean or sum of E_total over each epoch."""
     from sheetgen.layout.training_book import epoch_losses
 
-    losses = epoch_losses(config, run.column("E_total"))
+    losses = epoch_losses(training, run.column("E_total"))
     return list(range(1, len(losses) + 1)), losses
 
 
-def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | None = None,
+def write_plots(training: Training, runs: Mapping[float, Trace], directory: Path | None = None,
                 titled: bool = True) -> list[Path]:
     """Write plots/<basename>_loss_lr_<rate>.png per rate and plots/<basename>_loss_all.png (in
     `directory` if given: the report puts them beside its pages, under its own captions, so
@@ -55,12 +55,12 @@ def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | N
     from sheetgen.write.atomic import atomic_path
 
     spec = template()["chart"]
-    directory = directory or config.output_dir / "plots"
-    per_epoch = config.data is not None
-    curves = {rate: epoch_curve(config, runs[rate]) if per_epoch else loss_curve(runs[rate])
-              for rate in config.learning_rates}
+    directory = directory or training.output_dir / "plots"
+    per_epoch = training.data is not None
+    curves = {rate: epoch_curve(training, runs[rate]) if per_epoch else loss_curve(runs[rate])
+              for rate in training.learning_rates}
     x_title = "epoch" if per_epoch else spec["x_title"]
-    y_title = (f"{config.data.reduction} of E_total per epoch" if per_epoch else spec["y_title"])
+    y_title = (f"{training.data.reduction} of E_total per epoch" if per_epoch else spec["y_title"])
     written = []
 
     def save(fig: Figure, target: Path) -> None:
@@ -77,7 +77,7 @@ def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | N
         ax.set_xlabel(x_title)
         ax.set_ylabel(y_title)
         ax.grid(axis="y", color="#d9d9d9")
-        save(fig, plot_path(directory, config.basename, rate))
+        save(fig, plot_path(directory, training.basename, rate))
 
     summary = template()["summary"]["chart"]
     fig = Figure(figsize=(7, 4.2), layout="constrained")
@@ -90,5 +90,5 @@ def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | N
     ax.set_ylabel(y_title)
     ax.grid(axis="y", color="#d9d9d9")
     ax.legend(title="learning rate")
-    save(fig, plot_path(directory, config.basename, None))
+    save(fig, plot_path(directory, training.basename, None))
     return written

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 from sheetgen.core import progress
-from sheetgen.core.cells import column_letter
+from sheetgen.core.cells import a1
 from sheetgen.layout.book import Sheet, render_row
 
 ROWS_PER_WRITE = 256  # rows joined into one write: fewer calls, still a small buffer
@@ -83,7 +83,7 @@ def xlsx_row_template(sheet: Sheet, style_index: dict[str, int]) -> str:
     parts = ['<row r="{0}">']
     for i, column in enumerate(sheet.columns):
         formula = formula_template(column.later["xlsx"], _xlsx_escape)
-        parts.append(f'<c r="{column_letter(column.index)}{{0}}" s="{style_index[column.style]}">'
+        parts.append(f'<c r="{a1(column.index, "{0}")}" s="{style_index[column.style]}">'
                      f"<f>{formula}</f><v>{{{i + 2}}}</v></c>")
     parts.append("</row>")
     return "".join(parts)

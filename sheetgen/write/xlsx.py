@@ -38,7 +38,7 @@ def write(book: Book, path: Path) -> None:
     # ZIP64 only where a part needs it (over 2 GiB, about 750,000 rows): smaller files are unchanged.
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
                                                "tmpdir": str(Path(path).parent), "use_zip64": True})
-    workbook.set_properties({"title": "Backpropagation, 2-2-2 sigmoid network",
+    workbook.set_properties({"title": book.training.title,
                              "created": FIXED_DATE})
     styles = {
         "text": None,
@@ -60,16 +60,16 @@ def write(book: Book, path: Path) -> None:
     pictures: dict = {}
     for sheet in book.sheets:
         ws = _write_sheet(workbook, sheet, styles)
-        _drawings(workbook, ws, sheet, pictures)
+        _drawings(workbook, ws, sheet, pictures, book.training.shape)
         xlsx_drawing.page_setup(ws, sheet.print_ranges, book.print_scale, sheet.chart)
     # Closed only on success: a failed file is discarded, and packing it up would take seconds.
     with xlsx_deflate_level(DEFLATE_LEVEL):
         workbook.close()
 
 
-def _drawings(workbook, ws, sheet: Sheet, pictures: dict) -> None:
+def _drawings(workbook, ws, sheet: Sheet, pictures: dict, shape: str) -> None:
     if sheet.picture is not None:
-        xlsx_drawing.insert_picture(ws, sheet.picture, pictures)
+        xlsx_drawing.insert_picture(ws, sheet.picture, pictures, shape)
     if sheet.chart is not None:
         xlsx_drawing.insert_chart(workbook, ws, sheet.chart)
 

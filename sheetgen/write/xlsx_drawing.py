@@ -66,13 +66,13 @@ def insert_chart(workbook, ws, chart: Chart) -> None:
     ws.insert_chart(chart.row, chart.col, xl, {"object_position": 1})
 
 
-def insert_picture(ws, picture: Picture, cache: dict) -> None:
+def insert_picture(ws, picture: Picture, cache: dict, shape: str = "2-2-2") -> None:
     """The network drawing as a PNG; rendered once per distinct picture of the workbook."""
     if picture not in cache:
         cache[picture] = render_png(picture)
     ws.insert_image(picture.row, picture.col, "network.png",
                     {"image_data": io.BytesIO(cache[picture]), "x_offset": 4, "y_offset": 4,
-                     "object_position": 1, "description": "the 2-2-2 network and its initial weights"})
+                     "object_position": 1, "description": f"the {shape} network and its initial weights"})
 
 
 def write_summary(workbook, ws, summary: Summary, styles: dict,

@@ -25,7 +25,8 @@ from sheetgen.cli import main
 from sheetgen.config import Config
 from sheetgen.core import model
 from sheetgen.core.model import Setup
-from sheetgen.core.template import column_specs, network
+from sheetgen.core.presets import reference_network as network
+from sheetgen.core.template import column_specs
 from sheetgen.errors import WorkbookError
 from sheetgen.generation import generate
 from sheetgen.read.tables import (
@@ -46,7 +47,8 @@ CONSTANT = {"t1", "t2", "i1", "i2"}
 @pytest.fixture(scope="module")
 def errata_books(tmp_path_factory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("errata")
-    return {p.suffix[1:]: p for p in generate(Config(output_dir=out, reference_errata=True, plots=False))}
+    training = Config(output_dir=out, reference_errata=True, plots=False).training()
+    return {p.suffix[1:]: p for p in generate(training)}
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -265,7 +267,7 @@ def test_tolerances(tmp_path, default_books):
 
 
 def test_row_counts_and_one_sided_columns(tmp_path, default_books, capsys):
-    short = generate(Config(output_dir=tmp_path, iterations=10, formats=("xlsx",), plots=False))[0]
+    short = generate(Config(output_dir=tmp_path, iterations=10, formats=("xlsx",), plots=False).training())[0]
     comparison = compare_workbooks(default_books["xlsx"], short)
     assert not comparison.equal
     for sheet in comparison.sheets:

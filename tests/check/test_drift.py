@@ -82,7 +82,7 @@ def first_table_row(config) -> tuple[int, str]:
     from sheetgen.core.cells import column_letter
     from sheetgen.layout.book import build_sheet
 
-    sheet = build_sheet(config, 1.0)
+    sheet = build_sheet(config.training(), 1.0)
     return sheet.first_row + 1, column_letter(next(c.index for c in sheet.columns
                                                    if c.quantity == "h1_1"))
 

@@ -39,7 +39,8 @@ def golden_tables(case: str, root: Path = GOLDEN) -> dict[str, Table]:
 @pytest.fixture(scope="module")
 def books(tmp_path_factory, default_books) -> dict[str, dict[str, Path]]:
     out = tmp_path_factory.mktemp("golden-errata")
-    errata = {p.suffix[1:]: p for p in generate(Config(output_dir=out, reference_errata=True, plots=False))}
+    training = Config(output_dir=out, reference_errata=True, plots=False).training()
+    errata = {p.suffix[1:]: p for p in generate(training)}
     return {"default": default_books, "errata": errata}
 
 

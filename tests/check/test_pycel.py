@@ -12,7 +12,8 @@ from pycel import ExcelCompiler
 from sheetgen.config import DEFAULT_ITERATIONS, DEFAULT_LEARNING_RATES
 from sheetgen.core.cells import column_letter
 from sheetgen.core.model import Setup, run
-from sheetgen.core.template import network, sheet_name
+from sheetgen.core.presets import reference_network as network
+from sheetgen.core.template import sheet_name
 
 FIRST_ROW = 17
 N_COLUMNS = len(network().names)

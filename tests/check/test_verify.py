@@ -23,7 +23,8 @@ from sheetgen.check.verify import Recalculated, Recalculation, VerifyError
 from sheetgen.cli import main
 from sheetgen.config import DEFAULT_LEARNING_RATES, Config
 from sheetgen.core.model import Setup, run
-from sheetgen.core.template import network, sheet_name, template
+from sheetgen.core.presets import reference_network as network
+from sheetgen.core.template import sheet_name, template
 from sheetgen.generation import generate
 
 SHEETS = [sheet_name(rate) for rate in DEFAULT_LEARNING_RATES]
@@ -43,7 +44,7 @@ def libreoffice() -> None:
 @pytest.fixture(scope="session")
 def long_books(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("long")
-    paths = generate(Config(output_dir=out, iterations=1000, plots=False))
+    paths = generate(Config(output_dir=out, iterations=1000, plots=False).training())
     return {p.suffix[1:]: p for p in paths if p.suffix in (".xlsx", ".ods")}
 
 

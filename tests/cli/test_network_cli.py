@@ -153,9 +153,11 @@ def test_a_log_of_zero_is_refused_before_writing(tmp_path, capsys):
 
 
 def test_report_of_a_general_network(tmp_path, capsys):
-    """The report works from the derived equations: δ sections, one per layer."""
+    """The report works from the derived equations: δ sections, one per layer (the reference's
+    own network, asked for in δ form)."""
     config = tmp_path / "net.toml"
-    config.write_text(f'output_dir = "{tmp_path / "out"}"\n' + GOOD_NETWORK, "utf-8")
+    config.write_text(f'output_dir = "{tmp_path / "out"}"\n' + GOOD_NETWORK + 'gradients = "delta"\n',
+                      "utf-8")
     assert main(["report", "--config", str(config)]) == 0
     markdown = (tmp_path / "out" / "report" / "README.md").read_text("utf-8")
     assert "(the output layer)" in markdown and "\\delta_{o1}" in markdown

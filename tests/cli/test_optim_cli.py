@@ -34,7 +34,7 @@ batch = 1
 def _book(text: str):
     config = from_mapping(tomllib.loads(text), "test")
     validate(config)
-    return config, build_book(config)
+    return config, build_book(config.training())
 
 
 def _cell(sheet, name: str, first: bool = False) -> str:

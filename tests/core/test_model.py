@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sheetgen.core import model
 from sheetgen.core.expressions import Expression, sigmoid
 from sheetgen.core.model import ModelError, Setup
-from sheetgen.core.template import network
+from sheetgen.core.presets import reference_network as network
 
 WEIGHTS = [f"w{k}" for k in range(1, 9)]
 
@@ -118,7 +118,7 @@ def test_expression_substitution_drops_absent_bias_terms():
 @pytest.mark.parametrize("setup", [Setup(), Setup(w1=1, t1=0), Setup(b1=0.35, b2=0.6, biases="trained")])
 def test_a_trace_gives_back_the_models_rows_exactly_and_any_number_of_times(setup):
     from sheetgen.core.model import iterate, trace
-    from sheetgen.core.template import network
+    from sheetgen.core.presets import reference_network as network
 
     net = network(setup.biases)
     rows = [list(row) for row in iterate(net, setup, 0.8, 9000)]
@@ -136,7 +136,7 @@ def test_a_long_run_is_kept_in_an_unlinked_temporary_file(monkeypatch, tmp_path)
     import numpy as np
 
     from sheetgen.core.model import iterate, trace
-    from sheetgen.core.template import network
+    from sheetgen.core.presets import reference_network as network
 
     monkeypatch.setattr(model, "IN_MEMORY_BYTES", 1024)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))

@@ -1,6 +1,6 @@
 """Any dense network: the derived gradients are the true ones (central finite differences of
 E_total, for every shipped example and for networks drawn by hypothesis), the derivation of the
-reference network gives the hand-written template's numbers, and the formulas read as the maths."""
+reference network in δ form gives the numbers of its expanded products, and the formulas read as the maths."""
 
 from __future__ import annotations
 
@@ -15,16 +15,12 @@ from hypothesis import strategies as st
 from sheetgen.config import EXAMPLES, Config, example_text, from_mapping, validate
 from sheetgen.core import model
 from sheetgen.core.expressions import Expression
-from sheetgen.core.model import Setup
-from sheetgen.core.network import (
-    ACTIVATIONS,
-    LOSSES,
-    NetworkSetup,
-    NetworkSpec,
-    derive,
-    initial_values,
-)
-from sheetgen.core.template import network as template_network
+from sheetgen.core.layers.dense import ACTIVATIONS
+from sheetgen.core.losses import LOSSES
+from sheetgen.core.model import Setup, Values
+from sheetgen.core.network import NetworkSetup, NetworkSpec, initial_values
+from sheetgen.core.presets import reference_network as template_network
+from sheetgen.core.presets import training
 
 RTOL, ATOL = 1e-6, 1e-9
 
@@ -33,8 +29,13 @@ def example(name: str) -> Config:
     return from_mapping(tomllib.loads(example_text(name)), name)
 
 
+def derive(spec: NetworkSpec):
+    """A network's training, in the δ form (the reference's own design writes it expanded)."""
+    return training(replace(spec, gradients=spec.gradients or "delta"), {})
+
+
 def _with(setup, name: str, value: float):
-    if isinstance(setup, NetworkSetup):
+    if isinstance(setup, Values):
         return replace(setup, items=tuple((n, value if n == name else v) for n, v in setup.items))
     return replace(setup, **{name: value})
 
@@ -75,16 +76,16 @@ ONE_SAMPLE_EXAMPLES = [n for n in EXAMPLES if "data" not in tomllib.loads(exampl
 def test_every_example_has_the_true_gradients(name):
     config = example(name)
     validate(config)
-    net = config.equations()
+    net = config.training().network
     assert sum(q.gradient for q in net.quantities) >= 8
-    assert finite_difference_failures(net, config.setup) == []
+    assert finite_difference_failures(net, config.training().setup) == []
 
 
 def test_a_wrong_gradient_is_caught():
     """The check can fail: swap one weight's gradient for another's."""
     config = example("deep")
-    net = config.equations().substitute({"dE_dw7": {"a_h1_1": "a_h1_2"}})
-    assert any(f.startswith("dE_dw7") for f in finite_difference_failures(net, config.setup, 1))
+    net = config.training().network.substitute({"dE_dw7": {"a_h1_1": "a_h1_2"}})
+    assert any(f.startswith("dE_dw7") for f in finite_difference_failures(net, config.training().setup, 1))
 
 
 # --- networks drawn by hypothesis -----------------------------------------------------------------
@@ -107,6 +108,7 @@ def networks(draw) -> tuple[NetworkSpec, NetworkSetup]:
         activations=(*[draw(st.sampled_from(HIDDEN)) for _ in hidden], out),
         loss=loss, biases=draw(st.sampled_from(("none", "per_layer", "per_neuron"))),
         train_biases=draw(st.booleans()), leaky_relu_slope=draw(st.sampled_from((0.01, 0.1, 0.3))),
+        activation_params=(("elu_alpha", draw(st.sampled_from((1.0, 0.5, 2.0)))),),
         seed=draw(st.integers(0, 2**16)))
     unit = st.floats(-1, 1, allow_nan=False)
     given_values = {i: draw(unit) for i in spec.inputs}
@@ -124,7 +126,7 @@ def test_drawn_networks_have_the_true_gradients(drawn):
     spec, setup = drawn
     net = derive(spec).network
     rows = model.run(net, setup, 0.5, 2)
-    kinked = {k for k, a in enumerate(spec.activations, start=1) if a in ("relu", "leaky_relu")}
+    kinked = {k for k, a in enumerate(spec.activations, start=1) if a in ("relu", "leaky_relu", "elu")}
     for row in rows:  # a finite difference across a ReLU's kink measures the kink, not the slope
         for layer in kinked:
             assume(all(abs(row[z]) > 1e-3 for z in spec.neurons(layer)))
@@ -137,7 +139,7 @@ def test_drawn_networks_have_the_true_gradients(drawn):
 @given(st.lists(st.floats(-3, 3, allow_nan=False), min_size=14, max_size=14),
        st.sampled_from((("none", "none", False), ("per_layer", "fixed", False),
                         ("per_layer", "trained", True))))
-def test_derived_reference_equals_the_hand_written_template(values, mode):
+def test_the_delta_form_of_the_reference_equals_its_expanded_products(values, mode):
     kind, template_biases, train = mode
     names = ["i1", "i2", "t1", "t2", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "b1", "b2"]
     given_values = dict(zip(names, values, strict=True))
@@ -212,9 +214,9 @@ def test_a_wide_mapped_trace_reads_back_exactly_after_its_pages_are_released(mon
     every value still reads back as the model computed it."""
     monkeypatch.setattr(model, "IN_MEMORY_BYTES", 1024)
     config = example("deep")
-    net = config.equations()
-    run = model.trace(net, config.setup, 0.5, 4000)  # a chunk is 1,771 rows of 74 columns
+    net = config.training().network
+    run = model.trace(net, config.training().setup, 0.5, 4000)  # a chunk is 1,771 rows of 74 columns
     assert run.values.base is not None and len(net.names) == 74
-    expected = [list(row) for row in model.iterate(net, config.setup, 0.5, 4000)]
+    expected = [list(row) for row in model.iterate(net, config.training().setup, 0.5, 4000)]
     assert list(run.rows()) == expected
     assert list(run.rows()) == expected

@@ -46,7 +46,8 @@ def numpy_rows(layers, activations, loss, biases, W, B, X, T, batch, reduction, 
     k = n if batch == "full" else batch
     names = _parameter_names(layers, biases)
     state = {s: {p: opt.get("initial", {}).get(f"{s}_{p}", 0.0) for p in names}
-             for s in {"gd": [], "momentum": ["v"], "rmsprop": ["s"], "adam": ["m", "s"]}[opt["name"]]}
+             for s in {"gd": [], "momentum": ["v"], "rmsprop": ["s"], "adam": ["m", "s"],
+                       "nesterov": ["v"]}[opt["name"]]}
     rows = []
     for t in range(1, steps + 1):
         picks = [((t - 1) * k + j) % n for j in range(k)]
@@ -90,6 +91,9 @@ def _step(opt, state, names, params, grads, lr, t):
         elif name == "momentum":
             state["v"][p] = opt["beta"] * state["v"][p] + (1 - opt["beta"]) * g
             w = w - lr * state["v"][p]
+        elif name == "nesterov":  # torch.optim.SGD(momentum=β, nesterov=True)
+            state["v"][p] = opt["beta"] * state["v"][p] + g
+            w = w - lr * (g + opt["beta"] * state["v"][p])
         elif name == "rmsprop":
             state["s"][p] = opt["beta"] * state["s"][p] + (1 - opt["beta"]) * g ** 2
             w = w - lr * g / (math.sqrt(state["s"][p]) + eps)
@@ -179,7 +183,7 @@ def config_for(case, steps: int, check: bool = False):
                              for x, t in zip(X, T, strict=True)],
                  "batch": batch, "reduction": reduction},
         "optimizer": {k: v for k, v in opt.items() if k in
-                      {"gd": ("name",), "momentum": ("name", "beta"),
+                      {"gd": ("name",), "momentum": ("name", "beta"), "nesterov": ("name", "beta"),
                        "rmsprop": ("name", "beta", "epsilon"),
                        "adam": ("name", "beta1", "beta2", "epsilon", "bias_correction")}[opt["name"]]},
     }
@@ -197,7 +201,7 @@ def test_every_optimizer_row_matches_an_independent_implementation(seed):
     case = random_case(seed)
     steps = 12
     config = config_for(case, steps)
-    got = model.run(config.equations(), config.setup, case[-1], steps)
+    got = model.run(config.training().network, config.training().setup, case[-1], steps)
     want = numpy_rows(*case, steps)
     compared = 0
     for k, (g, w) in enumerate(zip(got, want, strict=True)):
@@ -210,13 +214,36 @@ def test_every_optimizer_row_matches_an_independent_implementation(seed):
     assert compared >= steps * 3
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_nesterov_rows_match_an_independent_implementation(seed):
+    """The nesterov class's rows (v ← β·v + g, w ← w − lr·(g + β·v)) equal the matrix
+    implementation's at 1e-12, and differ from plain momentum's."""
+    case = random_case(seed)
+    case[10]["name"] = "nesterov"
+    steps = 8
+    training = config_for(case, steps).training()
+    assert training.optimizer.name == "nesterov" and "v_w1" in training.network.names
+    got = model.run(training.network, training.setup, case[-1], steps)
+    want = numpy_rows(*case, steps)
+    for k, (g, w) in enumerate(zip(got, want, strict=True)):
+        for name, value in w.items():
+            floor = 1e-14 * max(1.0, max(abs(r[name]) for r in want))
+            assert math.isclose(g[name], value, rel_tol=RTOL, abs_tol=floor), (seed, k + 1, name)
+    if all(r[p] == 0 for r in want for p in r if p.startswith("dE_d")):
+        return  # a network at rest (every relu off): every rule leaves it there
+    case[10]["name"] = "momentum"
+    other = numpy_rows(*case, steps)[-1]
+    assert any(not math.isclose(other[p], got[-1][p], rel_tol=RTOL) for p in other if p[0] in "wb")
+
+
 def test_the_independent_implementation_can_disagree():
     """A different β1 changes adam's rows: the comparison above can fail."""
     case = random_case(3)
     while case[10]["name"] != "adam":
         case = random_case(hash(case[11]) % 1000)
     steps = 4
-    got = model.run(config_for(case, steps).equations(), config_for(case, steps).setup, case[-1], steps)
+    training = config_for(case, steps).training()
+    got = model.run(training.network, training.setup, case[-1], steps)
     case[10]["beta1"] = case[10]["beta1"] / 2
     want = numpy_rows(*case, steps)
     assert not math.isclose(got[-1]["w1"], want[-1]["w1"], rel_tol=RTOL)
@@ -231,9 +258,9 @@ def test_batch_gradients_equal_finite_differences(seed, reduction):
     case[9] = reduction
     case[1] = ["tanh" if a == "relu" else a for a in case[1]]  # smooth: a difference is exact enough
     config = config_for(tuple(case), 1)
-    net = config.equations()
-    row = model.run(net, config.setup, case[-1], 1)[0]
-    values = config.setup.values()
+    net = config.training().network
+    row = model.run(net, config.training().setup, case[-1], 1)[0]
+    values = config.training().setup.values()
     checked = 0
     for q in net.quantities:
         if not q.gradient:
@@ -242,8 +269,8 @@ def test_batch_gradients_equal_finite_differences(seed, reduction):
         h = 1e-6
 
         def loss(value, p=p):
-            setup = type(config.setup)(tuple((n, value if n == p else v) for n, v in config.setup.items),
-                                       config.setup.biases)
+            start = config.training().setup
+            setup = type(start)(tuple((n, value if n == p else v) for n, v in start.items), start.biases)
             return model.run(net, setup, case[-1], 1)[0]["E_total"]
 
         numeric = (loss(values[p] + h) - loss(values[p] - h)) / (2 * h)
@@ -257,7 +284,7 @@ def test_gradient_check_columns_estimate_every_rows_gradients(seed):
     case = list(random_case(200 + seed))
     case[1] = ["tanh" if a == "relu" else a for a in case[1]]
     config = config_for(tuple(case), 6, check=True)
-    rows = model.run(config.equations(), config.setup, case[-1], 6)
+    rows = model.run(config.training().network, config.training().setup, case[-1], 6)
     checks = [n for n in rows[0] if n.startswith("fd_")]
     assert checks
     for row in rows:
@@ -275,7 +302,7 @@ def test_every_training_example_matches_the_independent_implementation(name):
     config = from_mapping(tomllib.loads(example_text(name)), name)
     validate(config)
     spec, data, opt = config.network, config.data, config.optimizer
-    values = config.setup.values()
+    values = config.training().setup.values()
     biases = spec.biases != "none"
     names = _parameter_names(list(spec.layers), biases)
     W, B = _unflat([values[p] for p in names], list(spec.layers), biases)
@@ -286,7 +313,7 @@ def test_every_training_example_matches_the_independent_implementation(name):
          "initial": dict(opt.initial_state)}
     steps = min(config.iterations, 200)
     for lr in config.learning_rates:
-        got = model.run(config.equations(), config.setup, lr, steps)
+        got = model.run(config.training().network, config.training().setup, lr, steps)
         want = numpy_rows(list(spec.layers), list(spec.activations), spec.loss, biases, W, B, X, T,
                           data.batch or "full", data.reduction, o, lr, steps)
         for k, (g, w) in enumerate(zip(got, want, strict=True)):
@@ -301,11 +328,11 @@ def test_the_readme_states_the_xor_result():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
     config = from_mapping(tomllib.loads(example_text("xor")), "xor")
-    net = config.equations()
+    net = config.training().network
     column = net.index("E_total")
     hits = []
     for lr in config.learning_rates:
-        rows = model.iterate(net, config.setup, lr, config.iterations)
+        rows = model.iterate(net, config.training().setup, lr, config.iterations)
         hits.append(next(k + 1 for k, row in enumerate(rows) if row[column] < 0.01))
     first = f"{hits[0]:,} (lr {config.learning_rates[0]:g})"
     rest = ", ".join(f"{h:,} ({r:g})" for h, r in zip(hits[1:-1], config.learning_rates[1:-1], strict=True))

@@ -18,7 +18,8 @@ from sheetgen.config import DEFAULT_ITERATIONS, DEFAULT_LEARNING_RATES, Config
 from sheetgen.core import model
 from sheetgen.core.cells import column_letter
 from sheetgen.core.model import Setup
-from sheetgen.core.template import network, sheet_name
+from sheetgen.core.presets import reference_network as network
+from sheetgen.core.template import sheet_name
 from sheetgen.layout.book import build_sheet
 
 SHEETS = [sheet_name(r) for r in DEFAULT_LEARNING_RATES]
@@ -121,7 +122,7 @@ def test_ods_one_loss_chart_per_sheet_plotting_its_own_columns(default_books):
 
 
 def test_chart_sits_right_of_the_trained_bias_columns():
-    sheet = build_sheet(Config(setup=Setup(biases="trained")), 0.5)
+    sheet = build_sheet(Config(setup=Setup(biases="trained")).training(), 0.5)
     assert [c.header for c in sheet.columns][-4:] == ["b1", "b2", "E∂b1", "E∂b2"]  # up to AJ
     assert sheet.chart.col > len(sheet.columns) - 1
     (series,) = sheet.chart.series

@@ -34,8 +34,8 @@ def _inside(picture) -> bool:
 
 
 def test_reference_bias_nodes_join_the_neurons_they_feed():
-    plain = network_picture(Config())
-    biased = network_picture(Config(setup=Setup(b1=0.35, b2=0.6, biases="fixed")))
+    plain = network_picture(Config().training())
+    biased = network_picture(Config(setup=Setup(b1=0.35, b2=0.6, biases="fixed")).training())
     assert {"b1", "b2"}.isdisjoint(n.name for n in plain.nodes)
     pairs = _joined(biased)
     assert {("b1", "h1"), ("b1", "h2"), ("b2", "o1"), ("b2", "o2")} <= pairs

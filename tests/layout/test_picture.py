@@ -34,7 +34,7 @@ def _on_outline(node, x: float, y: float) -> bool:
 
 
 def test_edges_join_the_nodes_the_equations_name():
-    picture = network_picture(Config())
+    picture = network_picture(Config().training())
     nodes = {n.name: n for n in picture.nodes}
     assert set(nodes) == NODES
     by_label = {e.label.split(" =")[0]: e for e in picture.edges}
@@ -46,7 +46,7 @@ def test_edges_join_the_nodes_the_equations_name():
 
 
 def test_picture_fits_b1_f13_clear_of_the_text():
-    picture = network_picture(Config())
+    picture = network_picture(Config().training())
     assert (picture.row, picture.col) == (0, 1)  # B1
     # Inside 5 columns (B:F, G1 holds the equations) and 13 rows (A15 the errata note, row 16
     # the header), so that a laptop screen shows it with the header below.
@@ -106,7 +106,7 @@ def test_xlsx_every_sheet_has_the_network_image(default_books):
 def other_weights(tmp_path_factory):
     out = tmp_path_factory.mktemp("weights")
     setup = Setup(w1=0.3, w8=0.05)
-    generate(Config(setup=setup, output_dir=out, learning_rates=(0.5,), plots=False))
+    generate(Config(setup=setup, output_dir=out, learning_rates=(0.5,), plots=False).training())
     return out
 
 

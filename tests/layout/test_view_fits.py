@@ -32,7 +32,7 @@ def book(request):
     config = from_file(next(p for p in EXAMPLES if p.stem == request.param))
     from dataclasses import replace
 
-    return build_book(replace(config, iterations=min(config.iterations, 60)))
+    return build_book(replace(config, iterations=min(config.iterations, 60)).training())
 
 
 def rate_sheets(book):
@@ -108,7 +108,7 @@ def test_titles_legends_and_best_marks_are_formulas(tmp_path):
 
     config = Config(iterations=3, plots=False, output_dir=tmp_path)
     paths = generate(config)
-    book = build_book(config)
+    book = build_book(config.training())
     for path in paths:
         wanted = {s.name: [f"{column_letter(s.chart.title_cell.col)}{s.chart.title_cell.row + 1}"]
                   for s in book.sheets}

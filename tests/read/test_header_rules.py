@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from sheetgen.core.template import network
+from sheetgen.core.presets import reference_network as network
 from sheetgen.read.tables import canonical_name
 
 NAMES = tuple(dict.fromkeys(network("none").names + network("trained").names))

@@ -72,7 +72,7 @@ def claim_size(path: Path, name: str, size: int) -> None:
 @pytest.fixture(scope="module")
 def good(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("good")
-    paths = generate(Config(learning_rates=(0.5,), iterations=3, plots=False, output_dir=out))
+    paths = generate(Config(learning_rates=(0.5,), iterations=3, plots=False, output_dir=out).training())
     return {p.suffix[1:]: p for p in paths}
 
 
@@ -235,7 +235,7 @@ def test_every_book_generate_can_write_passes_the_size_checks(tmp_path):
 
     config = Config(setup=Setup(b1=0.35, b2=0.6, biases="trained"), iterations=1000,
                     learning_rates=(0.5,), plots=False, output_dir=tmp_path)
-    for path in generate(config):
+    for path in generate(config.training()):
         check_workbook(path)
         with zipfile.ZipFile(path) as zf:
             table = max(zf.infolist(), key=lambda i: i.file_size)
@@ -467,7 +467,8 @@ def test_a_real_table_pays_for_its_grid(tmp_path, monkeypatch):
     90-170 bytes each, far above BYTES_PER_CELL, whatever the number of rows."""
     import sheetgen.read.safety as safety
 
-    paths = generate(Config(learning_rates=(0.5,), iterations=500, plots=False, output_dir=tmp_path))
+    config = Config(learning_rates=(0.5,), iterations=500, plots=False, output_dir=tmp_path)
+    paths = generate(config.training())
     monkeypatch.setattr(safety, "FREE_CELLS", 0)
     for path in paths:
         check_workbook(path)

@@ -31,7 +31,7 @@ def made_report(tmp_path_factory):
     def make(kind: str) -> tuple[Config, Path]:
         if kind not in made:
             config = report_config(kind, tmp_path_factory.mktemp(kind))
-            write_report(config)
+            write_report(config.training())
             made[kind] = config, config.output_dir / "report"
         return made[kind]
 

@@ -152,7 +152,7 @@ def test_optimizer_page_renders_offline(tmp_path):
 
     config = from_mapping(tomllib.loads(example_text("linear-adam"))
                           | {"output_dir": str(tmp_path / "out"), "iterations": 12})
-    write_report(config)
+    write_report(config.training())
     folder = config.output_dir / "report"
     result, outside = browse(folder / "index.html", tmp_path)
     assert "error" not in result, result.get("error")

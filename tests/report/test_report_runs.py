@@ -10,7 +10,7 @@ import pytest
 from sheetgen.check.compare import compare_frames
 from sheetgen.config import Config
 from sheetgen.core.model import Trace, trace
-from sheetgen.core.template import network
+from sheetgen.core.presets import reference_network as network
 from sheetgen.layout.assemble import traces
 from sheetgen.report import write_report
 from sheetgen.report.errata import compare_runs
@@ -18,15 +18,15 @@ from sheetgen.report.errata import compare_runs
 
 def test_given_runs_make_the_same_report(tmp_path, made_report):
     config, own = made_report("errata")  # the model run inside write_report
-    runs = traces(config, network("none", True))
-    correct = traces(config, network("none", False))
+    runs = traces(config.training(), network("none", True))
+    correct = traces(config.training(), network("none", False))
     given = replace(config, output_dir=tmp_path)
-    write_report(given, runs, correct)
+    write_report(given.training(), runs, correct)
     for name in ("README.md", "index.html"):
         assert (tmp_path / "report" / name).read_bytes() == (own / name).read_bytes()
     # The report prints the runs it is given: other numbers there, other numbers in it.
     doubled = replace(runs[0.5], values=runs[0.5].values * 2)
-    write_report(given, runs | {0.5: doubled}, correct)
+    write_report(given.training(), runs | {0.5: doubled}, correct)
     assert (tmp_path / "report" / "README.md").read_text("utf-8") != (own / "README.md").read_text("utf-8")
 
 

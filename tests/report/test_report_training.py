@@ -149,7 +149,7 @@ def training_report(request, tmp_path_factory):
     text = example(request.param)
     config = from_mapping(tomllib.loads(text) | {"output_dir": str(tmp_path_factory.mktemp(request.param)),
                                                  "iterations": STEPS})
-    write_report(config)
+    write_report(config.training())
     trainer = Trainer(text, config.setup.values())
     runs = {rate: trainer.run(rate, STEPS) for rate in config.learning_rates}
     markdown = (config.output_dir / "report" / "README.md").read_text("utf-8")

@@ -52,7 +52,7 @@ def test_in_process_runs_with_trained_biases_are_identical(tmp_path):
                     iterations=30, plots=False)
     runs = []
     for k in range(2):
-        paths = generate(replace(config, output_dir=tmp_path / str(k)))
+        paths = generate(replace(config, output_dir=tmp_path / str(k)).training())
         runs.append({p.name: p.read_bytes() for p in paths})
     assert runs[0].keys() == {"BackPropagation.xlsx", "BackPropagation.ods"}
     assert runs[0] == runs[1]
@@ -63,8 +63,8 @@ def test_a_different_setting_gives_different_bytes(tmp_path):
     base = Config(iterations=5, plots=False, output_dir=tmp_path / "a")
     nudged = Config(setup=Setup(w1=0.15000000000000002), iterations=5, plots=False,
                     output_dir=tmp_path / "b")
-    a = {p.name: p.read_bytes() for p in generate(base)}
-    b = {p.name: p.read_bytes() for p in generate(nudged)}
+    a = {p.name: p.read_bytes() for p in generate(base.training())}
+    b = {p.name: p.read_bytes() for p in generate(nudged.training())}
     assert a.keys() == b.keys()
     for name in a:
         assert a[name] != b[name], name
@@ -111,7 +111,7 @@ def test_interrupted_writer_leaves_the_previous_file_and_no_temporary(tmp_path, 
     previous = out / f"BackPropagation.{fmt}"
     previous.write_bytes(b"the workbook of an earlier run")
     with pytest.raises(KeyboardInterrupt):
-        generate(Config(iterations=2000, formats=(fmt,), plots=False, output_dir=out))
+        generate(Config(iterations=2000, formats=(fmt,), plots=False, output_dir=out).training())
     assert sorted(p.name for p in out.iterdir()) == [previous.name]
     assert previous.read_bytes() == b"the workbook of an earlier run"
     assert list(scratch.iterdir()) == []
@@ -126,7 +126,7 @@ def test_failing_writer_leaves_no_file(tmp_path, monkeypatch):
 
     monkeypatch.setitem(generate_module.WRITERS, "ods", half_then_fail)
     with pytest.raises(OSError):
-        generate(Config(iterations=3, formats=("ods",), plots=False, output_dir=tmp_path))
+        generate(Config(iterations=3, formats=("ods",), plots=False, output_dir=tmp_path).training())
     assert list(tmp_path.iterdir()) == []
 
 

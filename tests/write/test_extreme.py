@@ -19,7 +19,7 @@ from sheetgen.config import Config
 from sheetgen.core.cells import column_letter
 from sheetgen.core.expressions import sigmoid
 from sheetgen.core.model import ModelError, Setup, run
-from sheetgen.core.template import network
+from sheetgen.core.presets import reference_network as network
 from sheetgen.generation import generate
 
 needs_soffice = pytest.mark.skipif(
@@ -72,7 +72,7 @@ def test_formulas_give_no_error_values_in_pycel(tmp_path):
 
     config = Config(setup=EXTREME, learning_rates=(1e3,), iterations=20, formats=("xlsx",),
                     output_dir=tmp_path, plots=False)
-    (path,) = generate(config)
+    (path,) = generate(config.training())
     cached = openpyxl.load_workbook(path, data_only=True)["lr=1000"]
     excel = ExcelCompiler(filename=str(path))
     checked = 0
@@ -93,7 +93,7 @@ def test_libreoffice_recalculates_extreme_sheets_without_errors(tmp_path):
 
     config = Config(setup=EXTREME, learning_rates=(1e3, -1e3), iterations=100, output_dir=tmp_path,
                     plots=False)
-    for path in generate(config):
+    for path in generate(config.training()):
         report = verify_file(path, rtol=1e-12, timeout=120)
         sheets = [s for s in report.sheets if s.name.startswith("lr=")]
         assert [s.name for s in sheets] == ["lr=1000", "lr=-1000"]
@@ -121,7 +121,7 @@ def test_nothing_is_written_when_the_model_overflows(tmp_path, monkeypatch):
     previous = tmp_path / "BackPropagation.xlsx"
     previous.write_bytes(b"an earlier workbook")
     with pytest.raises(ModelError, match="^iteration 2: "):
-        generate(replace(OVERFLOWING, output_dir=tmp_path))
+        generate(replace(OVERFLOWING, output_dir=tmp_path).training())
     assert calls == []  # the model ran first: no file was opened, no writer started
     assert sorted(p.name for p in tmp_path.iterdir()) == ["BackPropagation.xlsx"]
     assert previous.read_bytes() == b"an earlier workbook"

@@ -30,14 +30,14 @@ def test_generate_writes_one_plot_per_rate_and_a_combined_one(default_books):
 
 
 def test_loss_curve_is_the_models_falling_e_total():
-    xs, ys = loss_curve(traces(Config())[0.8])
+    xs, ys = loss_curve(traces(Config().training())[0.8])
     assert xs == list(range(1, DEFAULT_ITERATIONS + 1))
     assert abs(ys[0] - 0.2425198573) < 1e-10 and abs(ys[-1] - 0.0915726) < 1e-7
     assert all(a > b for a, b in zip(ys, ys[1:], strict=False))
 
 
 def test_long_runs_are_thinned_but_keep_the_last_iteration():
-    xs, ys = loss_curve(traces(Config(learning_rates=(0.5,), iterations=12_345))[0.5])
+    xs, ys = loss_curve(traces(Config(learning_rates=(0.5,), iterations=12_345).training())[0.5])
     assert len(xs) <= 5000 + 1 and xs[0] == 1 and xs[-1] == 12_345
     assert len(xs) == len(ys)
 
@@ -60,6 +60,6 @@ def test_no_plots_run_does_not_import_matplotlib(tmp_path):
 def test_plot_names_carry_the_basename_so_two_configurations_share_a_folder(tmp_path):
     for basename in ("first", "second"):
         config = Config(learning_rates=(0.5,), iterations=3, output_dir=tmp_path, basename=basename)
-        write_plots(config, traces(config))
+        write_plots(config.training(), traces(config.training()))
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "first_loss_all.png", "first_loss_lr_0.5.png", "second_loss_all.png", "second_loss_lr_0.5.png"]

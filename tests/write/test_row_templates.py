@@ -29,7 +29,7 @@ from sheetgen.config import Config
 from sheetgen.core import progress
 from sheetgen.core.cells import column_letter
 from sheetgen.core.model import Setup, run
-from sheetgen.core.template import network
+from sheetgen.core.presets import reference_network as network
 from sheetgen.layout.assemble import build_book
 from sheetgen.layout.book import render_row
 from sheetgen.write import ods, row_templates, xlsx
@@ -86,9 +86,9 @@ CONFIGS = {
 @pytest.mark.parametrize("name", CONFIGS)
 def test_xlsx_fast_path_is_byte_identical_to_xlsxwriter_per_cell(tmp_path, monkeypatch, name):
     config = CONFIGS[name]
-    xlsx.write(build_book(config), tmp_path / "fast.xlsx")
+    xlsx.write(build_book(config.training()), tmp_path / "fast.xlsx")
     monkeypatch.setattr(xlsx, "write_xlsx_body", xlsx_per_cell)
-    xlsx.write(build_book(config), tmp_path / "library.xlsx")
+    xlsx.write(build_book(config.training()), tmp_path / "library.xlsx")
     fast, library = parts_of(tmp_path / "fast.xlsx"), parts_of(tmp_path / "library.xlsx")
     assert list(fast) == list(library)
     for part in library:
@@ -101,9 +101,9 @@ def test_xlsx_fast_path_is_byte_identical_to_xlsxwriter_per_cell(tmp_path, monke
 @pytest.mark.parametrize("name", CONFIGS)
 def test_ods_fast_path_is_byte_identical_to_per_cell_rendering(tmp_path, monkeypatch, name):
     config = CONFIGS[name]
-    ods.write(build_book(config), tmp_path / "fast.ods")
+    ods.write(build_book(config.training()), tmp_path / "fast.ods")
     monkeypatch.setattr(ods, "write_ods_body", ods_per_cell)
-    ods.write(build_book(config), tmp_path / "cells.ods")
+    ods.write(build_book(config.training()), tmp_path / "cells.ods")
     assert parts_of(tmp_path / "fast.ods") == parts_of(tmp_path / "cells.ods")
 
 
@@ -113,7 +113,7 @@ def test_a_formula_xlsxwriter_would_change_goes_through_xlsxwriter(tmp_path, mon
     config = Config(learning_rates=(0.5,), iterations=30, plots=False)
 
     def book_with_switch():
-        book = build_book(config)
+        book = build_book(config.training())
         sheet = book.sheets[0]
         columns = list(sheet.columns)
         w = next(i for i, c in enumerate(columns) if c.quantity == "E_total")
@@ -139,14 +139,14 @@ def long_sheet(tmp_path_factory):
     later tests measure in their child processes (exec keeps the parent's high-water mark)."""
     config = Config(learning_rates=(0.8,), iterations=600, plots=False,
                     output_dir=tmp_path_factory.mktemp("long"))
-    xlsx.write(build_book(config), config.output_path("xlsx"))
-    ods.write(build_book(config), config.output_path("ods"))
+    xlsx.write(build_book(config.training()), config.output_path("xlsx"))
+    ods.write(build_book(config.training()), config.output_path("ods"))
     return config
 
 
 def expected_cells(config: Config):
     """(ref, formula or None, value) of every table cell, from the model and the layout."""
-    sheet = build_book(config).sheets[0]
+    sheet = build_book(config.training()).sheets[0]
     rows = run(network(), config.setup, config.learning_rates[0], config.iterations)
     for k, row in enumerate(rows):
         number = sheet.first_row + k + 1
@@ -187,7 +187,7 @@ def test_ods_long_sheet_reads_back_with_odfpy(long_sheet):
 
 
 def test_formula_template_matches_render_row_on_every_column():
-    sheet = build_book(Config(iterations=5, plots=False)).sheets[0]
+    sheet = build_book(Config(iterations=5, plots=False).training()).sheets[0]
     for column in sheet.columns:
         template = row_templates.formula_template(column.later["ods"], lambda text: text)
         for number in (40, 99, 1_048_576):
@@ -207,7 +207,7 @@ def test_a_failing_ods_stream_stops_the_run_with_its_error():
         def write(self, data):
             raise OSError(28, "No space left on device")
 
-    sheet = build_book(Config(learning_rates=(0.5,), iterations=2000, plots=False)).sheets[0]
+    sheet = build_book(Config(learning_rates=(0.5,), iterations=2000, plots=False).training()).sheets[0]
     with pytest.raises(OSError, match="No space left"):
         row_templates.write_ods_body(sheet, Full(), ["" for _ in sheet.columns])
 
@@ -293,7 +293,7 @@ def test_a_terminal_gets_a_bar_per_sheet_and_format(tmp_path):
 def test_the_table_part_is_deflated_at_the_chosen_level(tmp_path, fmt):
     path = tmp_path / f"book.{fmt}"
     writer = xlsx if fmt == "xlsx" else ods
-    writer.write(build_book(Config(learning_rates=(0.5,), iterations=400, plots=False)), path)
+    writer.write(build_book(Config(learning_rates=(0.5,), iterations=400, plots=False).training()), path)
 
     def deflated_size(data: bytes, level: int) -> int:
         packer = zlib.compressobj(level, zlib.DEFLATED, -15)

@@ -141,7 +141,7 @@ def test_libreoffice_shows_the_numbers_without_padding(tmp_path):
     """LibreOffice's own rendering ("as shown" CSV) of a small book, both formats."""
     config = tmp_path / "small.toml"
     config.write_text(f'learning_rates = [0.5]\niterations = 3\nplots = false\noutput_dir = "{tmp_path}"\n')
-    paths = generate(from_file(config))
+    paths = generate(from_file(config).training())
     for path in paths:
         out = tmp_path / path.suffix[1:]
         # Token 9 "true": cells as shown; token 12 "2": the second sheet, lr=0.5.
@@ -247,7 +247,7 @@ def test_17_digit_inputs_round_trip_exactly(tmp_path):
                       f'output_dir = "{tmp_path}"\n'
                       "weights = { w1 = 0.30000000000000004, w8 = 0.1234567890123456789 }\n"
                       "inputs = { i1 = 1e-300 }\n")
-    paths = {p.suffix: p for p in generate(from_file(config))}
+    paths = {p.suffix: p for p in generate(from_file(config).training())}
     ws = openpyxl.load_workbook(paths[".xlsx"])["lr=0.30000000000000004"]
     assert ws["G13"].value == 0.30000000000000004 != 0.3
     assert ws["E17"].value == 0.30000000000000004

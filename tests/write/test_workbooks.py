@@ -14,7 +14,8 @@ from sheetgen.config import DEFAULT_ITERATIONS, DEFAULT_LEARNING_RATES, Config
 from sheetgen.core import model
 from sheetgen.core.cells import column_letter
 from sheetgen.core.model import Setup
-from sheetgen.core.template import network, sheet_name
+from sheetgen.core.presets import reference_network as network
+from sheetgen.core.template import sheet_name
 from sheetgen.generation import generate
 
 SHEETS = ["lr=0.1", "lr=0.2", "lr=0.5", "lr=0.8", "lr=1", "lr=2"]
@@ -160,7 +161,7 @@ def test_an_xlsx_part_past_the_zip32_limit_is_written_with_zip64(tmp_path, monke
 
     monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 1024**2)
     path = generate(Config(iterations=1000, learning_rates=(0.5,), formats=("xlsx",), plots=False,
-                           output_dir=tmp_path))[0]
+                           output_dir=tmp_path).training())[0]
     monkeypatch.undo()
     with zipfile.ZipFile(path) as zf:
         big = zf.getinfo("xl/worksheets/sheet2.xml")

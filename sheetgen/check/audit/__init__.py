@@ -21,7 +21,7 @@ from sheetgen.check.audit.report import REPORT_FORMATS, report
 from sheetgen.check.audit.result import Audit, ClassAudit
 from sheetgen.check.audit.sheet import ColumnStatus, Mistake, SheetAudit, audit_table, plan
 from sheetgen.check.audit.tables import Found, find_tables, header_reader
-from sheetgen.core.template import network
+from sheetgen.core.presets import reference_network as network
 from sheetgen.errors import AuditError, SheetgenError, WorkbookError
 from sheetgen.read.workbook import Workbook
 

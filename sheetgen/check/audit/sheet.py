@@ -19,10 +19,11 @@ from sheetgen.check.audit.columns import RHO, Columns, infer_fixed_biases, infer
 from sheetgen.check.audit.diagnose import STAGES, Explanation, diagnose, stage
 from sheetgen.check.audit.tables import Found
 from sheetgen.core import model
-from sheetgen.core.cells import column_letter
+from sheetgen.core.cells import a1, cell_range, column_letter
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity, Setup
-from sheetgen.core.template import format_rate, network
+from sheetgen.core.presets import reference_network as network
+from sheetgen.core.template import format_rate
 from sheetgen.errors import AuditError, ModelError
 from sheetgen.read.formulas import formula_in_names, plain_formula
 from sheetgen.read.tables import without_remark
@@ -289,7 +290,7 @@ class _Context:
 
         def ref(name: str) -> str:
             if name in table.columns:
-                return f"{column_letter(table.columns[name])}{row + offset}"
+                return a1(table.columns[name], row + offset)
             if name in self.found.labelled:
                 cell = self.found.labelled[name][0]
                 return re.sub(r"([A-Z]+)([0-9]+)", r"$\1$\2", cell)
@@ -330,7 +331,7 @@ def _mistake(ctx: _Context, columns: Columns, q: Quantity, expression: Expressio
         run = 1
         while k + run < len(target) and target[k + run] == target[k]:
             run += 1
-        span = f"{cell}:{table.cell(q.name, iteration + run - 1)}" if run > 1 else cell
+        span = cell_range("xlsx", cell, table.cell(q.name, iteration + run - 1) if run > 1 else None)
         words = (f"{span} {'hold' if run > 1 else 'holds'} the number {_g(target[k])} pasted where "
                  f"a formula belongs ({correct_formula})")
         if pasted != cell:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sheetgen.core.cells import column_letter
+from sheetgen.core.cells import a1, cell_range
 from sheetgen.errors import UsageError
 from sheetgen.read.tables import Table, _squash, canonical_name
 
@@ -45,7 +45,7 @@ class Found:
         cols = list(self.table.columns.values()) + list(self.table.ignored)
         first = self.table.header_row - self.header_rows + 2
         last = self.table.first_row + len(self.table)
-        return f"{column_letter(min(cols))}{first}:{column_letter(max(cols))}{last}"
+        return cell_range("xlsx", a1(min(cols), first), a1(max(cols), last))
 
 
 def header_reader(names: Sequence[str], mapping: Mapping[str, str] | None = None
@@ -202,7 +202,7 @@ def find_tables(grid: Sequence[Sequence], sheet: str, read: Callable[[object], s
             if table is None:
                 continue
             taken.add(r - spans + 1, table.first_row + len(table) - 1, block)
-            unknown = [(f"{column_letter(c)}{r + 1}", t) for c, t in table.ignored.items()]
+            unknown = [(a1(c, r + 1), t) for c, t in table.ignored.items()]
             found.append(Found(table, {}, [], unknown, spans))
     for f in found:
         f.labelled, f.learning_rate_cells = _labelled(grid, texts, f, taken, read)
@@ -274,7 +274,7 @@ def _labelled(grid, texts: list[list[tuple[int, str]]], f: Found, taken: _Taken,
             distance = (t.header_row - r if r <= t.header_row else 10_000 + r - t.header_row) \
                 + (0 if lo - 2 <= c <= hi + 2 else 1_000) + abs(c - lo) / 1e4
             if inline:
-                values = [(f"{column_letter(c)}{r + 1}", float(inline.group("value")))]
+                values = [(a1(c, r + 1), float(inline.group("value")))]
             else:
                 values = _numbers_by(grid, r, c, many=is_rate)
             if not values:
@@ -294,7 +294,7 @@ def _numbers_by(grid, r: int, c: int, many: bool) -> list[tuple[str, float]]:
     for dc in (1, 2):
         v = _cell(grid, r, c + dc)
         if _is_number(v):
-            return [(f"{column_letter(c + dc)}{r + 1}", float(v))]
+            return [(a1(c + dc, r + 1), float(v))]
         if not _blank(v):
             break
     out = []
@@ -304,7 +304,7 @@ def _numbers_by(grid, r: int, c: int, many: bool) -> list[tuple[str, float]]:
             if many and _blank(v) and out:
                 continue   # the reference lists rates with a gap (J29:J33, J37)
             break
-        out.append((f"{column_letter(c)}{rr + 1}", float(v)))
+        out.append((a1(c, rr + 1), float(v)))
     return out
 
 

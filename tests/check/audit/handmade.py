@@ -22,7 +22,7 @@ from odf.text import P
 from sheetgen.core.cells import column_letter
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Setup
-from sheetgen.core.template import network
+from sheetgen.core.presets import reference_network as network
 
 NET = network()
 

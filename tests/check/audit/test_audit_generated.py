@@ -20,7 +20,7 @@ from sheetgen.config import Config
 from sheetgen.core import model
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Setup
-from sheetgen.core.template import network
+from sheetgen.core.presets import reference_network as network
 from sheetgen.layout.assemble import build_book
 from sheetgen.read.tables import DEFAULT_HEADERS
 from sheetgen.read.workbook import Workbook
@@ -48,7 +48,7 @@ MISTAKES = {
 def make_book(path: Path, mistakes=None, setup: Setup | None = None, rates=(0.8,),
               iterations: int = 22) -> Path:
     config = Config(setup=setup or Setup(), learning_rates=rates, iterations=iterations)
-    WRITERS[path.suffix[1:]](build_book(config, mistakes=mistakes), path)
+    WRITERS[path.suffix[1:]](build_book(config.training(), mistakes=mistakes), path)
     return path
 
 
@@ -94,7 +94,7 @@ def test_reference_audit_names_its_two_mistakes_and_nothing_else(reference_ods):
 def test_reference_errata_workbook_audits_like_the_reference(tmp_path):
     config = Config(learning_rates=(0.8,), reference_errata=True)
     path = tmp_path / "errata.xlsx"
-    xlsx.write(build_book(config), path)
+    xlsx.write(build_book(config.training()), path)
     [sheet] = audit(path).sheets
     assert sheet.summary == [line.replace("39", "17") for line in REFERENCE_SUMMARY]
     assert sheet.mistakes[0].formula == "=(R17-C17)*R17*(1-R17)*J17"
@@ -234,7 +234,7 @@ def test_prev_reads_the_row_above_in_the_model_and_in_the_formula():
     rows = model.run(net, Setup(), 0.8, 3)
     assert rows[0]["h1"] == 0.15 * 0.05 + 0.2 * 0.1          # first row: no row above
     assert rows[2]["h1"] == rows[2]["w1"] * 0.05 + rows[1]["w2"] * 0.1
-    column = build_book(Config(learning_rates=(0.8,), iterations=3),
+    column = build_book(Config(learning_rates=(0.8,), iterations=3).training(),
                         mistakes={"h1": {"w2": "prev(w2)"}}).sheets[0].columns[8]
     assert column.first["xlsx"] == "E{r}*C{r}+F{r}*D{r}"
     assert column.later["xlsx"] == "E{r}*C{r}+F{p}*D{r}"

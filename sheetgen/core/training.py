@@ -1,0 +1,351 @@
+"""The one model of a training: layers, loss, data and optimizer compiled into one graph.
+
+`compile_training` is the only constructor (the config calls it, once per run). In order:
+
+1. the targets and inputs (state columns; with a data set, columns that read the data sheet);
+2. each layer's `forward` (core/layers/): its parameter columns and forward quantities;
+3. the loss (core/losses.py): one error term per output (E1, header e1) and E_total;
+4. the backward pass, derived from those expressions (core/backward.py): δ columns, and one
+   gradient column per trained parameter (dE_dw5, header E∂W5), in the chosen gradient form;
+5. with a data set (core/data.py), the per-sample columns repeated for each sample of a step and
+   the step's E_total and gradients combined by its reduction;
+6. the optimizer (core/optimizers/): its state columns and every parameter's next value.
+
+The result, a `Training`, is what every later part reads: the `Network` the model runs
+(core/model.py), the table's columns with headers and blocks, the text beside the table, the
+parameter cells and the run settings (rates, iterations, output files). The reference exercise
+is the preset `design = "reference"`: the same graph, its columns in the order of
+templates/backprop.toml and fixed biases as parameter cells (core/template.py), so that the
+layout reads its positions from there.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sheetgen.core.backward import Backward, delta_name, expanded
+from sheetgen.core.cells import a1, cell_range, ref
+from sheetgen.core.data import DataSpec, data_name
+from sheetgen.core.expressions import Expression
+from sheetgen.core.graph import Column, Graph
+from sheetgen.core.layers import Layer
+from sheetgen.core.losses import Loss, total_of
+from sheetgen.core.model import Network, Values
+from sheetgen.core.network import MAX_COLUMNS, MAX_FORMULA, NetworkSpec, spanner
+from sheetgen.core.ops import OPS
+from sheetgen.core.optimizers import Optimizer
+from sheetgen.core.template import column_specs
+from sheetgen.errors import ConfigError
+
+DESIGNS = ("reference", "network")
+# The blocks of a one-sample table that each sample of a step repeats.
+PER_SAMPLE = ("targets", "inputs", "pre", "exp", "act", "errors", "delta")
+
+
+@dataclass(frozen=True, eq=False)
+class Training:
+    """Everything a workbook, plot, report or audit needs to know about one training."""
+
+    network: Network                  # the graph of named quantities the model runs
+    columns: tuple[Column, ...]       # the table, in order
+    setup: Values                     # what the first row and the parameter cells start from
+    layers: tuple[Layer, ...]
+    loss: Loss
+    optimizer: Optimizer
+    spec: NetworkSpec                 # the names of inputs, targets, neurons, weights
+    data: DataSpec | None = None      # a data set on its own sheet, or None: one sample in the table
+    design: str = "network"           # "reference": the reference exercise's own layout
+    gradients: str = "delta"          # "delta" (δ columns) or "expanded" (chain-rule products)
+    reference_errata: bool = False
+    hyper: tuple[str, ...] = ()       # parameter cells besides the learning rate
+    trained: tuple[str, ...] = ()     # the parameters the optimizer moves
+    equations: tuple[str, ...] = ()   # the forward equations, as text
+    derivations: tuple[str, ...] = () # the chain rule for one weight per layer, as text
+    updates: tuple[str, ...] = ()     # the optimizer's update, as text
+    deltas: dict[str, Expression] = field(default_factory=dict)
+    one_sample: Network | None = None  # with a data set: one sample's network (the report's)
+    correct: Network | None = None     # with reference_errata: the network without the mistakes
+    # Run settings: which rates, how many rows, which files.
+    learning_rates: tuple[float, ...] = (0.1,)
+    iterations: int = 22
+    formats: tuple[str, ...] = ("xlsx", "ods")
+    output_dir: Path = Path("outputs")
+    basename: str = "BackPropagation"
+    plots: bool = True
+
+    def output_path(self, fmt: str) -> Path:
+        return self.output_dir / f"{self.basename}.{fmt}"
+
+    @property
+    def data_names(self) -> tuple[str, ...]:
+        return tuple(data_name(x) for x in self.data.names) if self.data is not None else ()
+
+    @property
+    def shape(self) -> str:
+        """'2-3-3-2': the layer sizes."""
+        return "-".join(map(str, self.spec.layers))
+
+    def describe(self) -> str:
+        """'2-3-3-2: tanh, tanh, sigmoid; half_sse' for the settings block."""
+        return f"{self.shape}: {', '.join(layer.activation for layer in self.layers)}; {self.loss.name}"
+
+    @property
+    def title(self) -> str:
+        """The workbook's title property: '…, 2-2-2 sigmoid network', '…, 2-3-3-2 network (tanh,
+        sigmoid)'."""
+        kinds = list(dict.fromkeys(layer.activation for layer in self.layers))
+        if len(kinds) == 1:
+            return f"Backpropagation, {self.shape} {kinds[0]} network"
+        return f"Backpropagation, {self.shape} network ({', '.join(kinds)})"
+
+
+def _forward(layers: tuple[Layer, ...], loss: Loss, spec, graph: Graph) -> list[str]:
+    """Targets, inputs, every layer, the loss: into `graph`; returns the error terms' names."""
+    for t in spec.targets:
+        graph.state(t, block="targets")
+    for i in spec.inputs:
+        graph.state(i, block="inputs")
+    sources = tuple(spec.inputs)
+    for layer in layers:
+        sources = layer.forward(graph, sources)
+    errors = [f"E{k}" for k in range(1, len(sources) + 1)]
+    for e, t, a in zip(errors, spec.targets, sources, strict=True):
+        graph.add(e, loss.term(t, a), block="errors", header="e" + e[1:])
+    graph.add("E_total", loss.total(errors), block="total")
+    return errors
+
+
+def _backward(layers: tuple[Layer, ...], loss: Loss, spec, graph: Graph, gradients: str) -> dict:
+    forward = dict(graph.formulas)
+    order = [(layer, x) for layer in reversed(layers) for x in layer.deltas()]
+    closed = layers[-1].output_deltas(forward, loss, spec.targets)
+    backward = Backward(forward, [x for _, x in order], closed)
+    if gradients == "delta":
+        for layer, x in order:
+            graph.add(delta_name(x), backward.delta[x], block="delta", header="δ_" + x,
+                      layer=layer.index)
+    layer_of = {p.name: layer.index for layer in layers for p in layer.parameters()}
+    for p in graph.trained:
+        formula = backward.gradient(p)
+        if gradients == "expanded":
+            formula = expanded(formula, backward.delta)
+        is_weight = graph.column(p).block == "weights"
+        graph.add("dE_d" + p, formula, block="gradient", header=("E∂W" + p[1:]) if is_weight else "E∂" + p,
+                  layer=layer_of[p] if is_weight else 0)
+        graph.gradients.add("dE_d" + p)
+    return backward.delta
+
+
+def _text(layers: tuple[Layer, ...], loss: Loss, spec, graph: Graph, deltas: dict) -> tuple[list, list]:
+    from sheetgen.core.layers.dense import pretty, shown
+
+    equations = [line for layer in layers for line in layer.equation_lines()]
+    n = len(spec.targets)
+    for k in shown(tuple(range(1, n + 1))):
+        equations.append("⋮" if k is None else f"E{k} = {pretty(graph.formulas[f'E{k}'].text)}")
+    total = " + ".join(f"E{k}" for k in range(1, min(n, 3) + 1))
+    if n > 3:
+        total += f" + … + E{n}"
+    equations.append(f"E_total = {loss.total_text(total, n)}")
+    derivations = []
+    for k in range(len(layers) - 1, -1, -1):
+        nxt = layers[k + 1] if k + 1 < len(layers) else None
+        derivations += layers[k].derivation_lines(deltas, nxt)
+    return equations, derivations
+
+
+def compile_training(spec, layers: tuple[Layer, ...], loss: Loss, optimizer: Optimizer,
+                     values: dict, *, data: DataSpec | None = None, design: str = "network",
+                     gradients: str = "delta", reference_errata: bool = False,
+                     biases_shown: str = "none", errata: dict | None = None, **run) -> Training:
+    """The one constructor. `values`: initial values of the parameters (and, without a data set,
+    of the inputs and targets); `run`: learning_rates, iterations, formats, output_dir, basename,
+    plots. `errata` ({quantity: {name: replacement}}): the reference's mistakes, with
+    `reference_errata`."""
+    base = Graph()
+    _forward(layers, loss, spec, base)
+    # Every weight, then every trained bias: the order of gradient and state columns.
+    weights = [p for p in base.trained if base.column(p).block == "weights"]
+    base.trained = weights + [p for p in base.trained if p not in weights]
+    deltas = _backward(layers, loss, spec, base, gradients)
+    equations, derivations = _text(layers, loss, spec, base, deltas)
+    trained = tuple(base.trained)
+    if data is None:
+        graph = base
+        for p in trained:
+            graph.nexts.update(optimizer.update(p, "dE_d" + p))
+        graph.state("iteration", "iteration + 1", block="iteration", integer=True)
+        graph.parameter("learning_rate")
+        start = dict(values)
+        one = None
+    else:
+        graph = _on_data_set(base, data, optimizer, trained)
+        start = {n: v for n, v in values.items() if n not in spec.inputs + spec.targets}
+        start |= optimizer.initial_values(trained)
+        start |= {data_name(x): data.column(x) for x in data.names}
+        one = base.network()
+    if design == "reference":
+        graph = _as_reference(graph, biases_shown, gradients)
+    network = correct = graph.network()
+    if reference_errata and errata:
+        network = network.substitute(errata)
+    return Training(network, tuple(graph.columns), Values(tuple(start.items()), biases_shown),
+                    tuple(layers), loss, optimizer, spec, data=data, design=design,
+                    gradients=gradients, reference_errata=reference_errata,
+                    hyper=optimizer.hyper if data is not None else (), trained=trained,
+                    equations=tuple(equations), derivations=tuple(derivations),
+                    updates=tuple(optimizer.text_lines()), deltas=deltas, one_sample=one,
+                    correct=correct if reference_errata else None, **run)
+
+
+def _as_reference(graph: Graph, biases: str, gradients: str) -> Graph:
+    """The reference exercise's columns in the template's order; fixed biases as parameter cells."""
+    order = [c["quantity"] for c in column_specs(biases, gradients)]
+    by_name = {c.quantity: c for c in graph.columns}
+    missing = set(by_name) - set(order)
+    for name in missing:  # a fixed bias: a parameter cell, not a column
+        assert graph.nexts[name].text == name, name
+        del graph.nexts[name]
+        graph.parameter(name)
+    graph.columns = [by_name[name] for name in order]
+    return graph
+
+
+def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tuple[str, ...]) -> Graph:
+    """One sample's graph arranged for a data set: the parameters, then for each sample of a
+    step its own forward and backward columns (suffixed _s1, _s2, … when a step has several),
+    the step's E_total and gradients (combined by the reduction), the optimizer's state."""
+    k, n = data.batch_size, data.n
+    per_sample = [c for c in base.columns if c.block in PER_SAMPLE]
+    sample_names = {c.quantity for c in per_sample}
+    graph = Graph()
+    for c in base.columns:
+        if c.block in ("weights", "biases"):
+            graph.columns.append(c)
+            graph.nexts[c.quantity] = base.nexts[c.quantity]
+    graph.trained = list(trained)
+    slot_losses = []
+    last_error = [c for c in per_sample if c.block == "errors"][-1]
+    for j in range(1, k + 1):
+        def named(x: str, j: int = j) -> str:
+            return x if k == 1 else f"{x}_s{j}"
+
+        mapping = {x: named(x) for x in sample_names}
+        if k < n:  # which sample this slot takes: in order, cycling
+            offset = f" + {j - 1}" if j > 1 else ""
+            step = "(iteration - 1)" if k == 1 else f"(iteration - 1) * {k}"
+            graph.columns.append(Column(named("sample"), named("sample"), "sample", integer=True))
+            graph.formulas[named("sample")] = Expression.parse(f"mod({step}{offset}, {n}) + 1")
+            which = named("sample")
+        else:
+            which = str(j)
+        for c in per_sample:
+            header = c.header if k == 1 else f"{c.header}_s{j}"
+            graph.columns.append(Column(named(c.quantity), header, c.block, c.layer))
+            if c.block in ("targets", "inputs"):
+                formula = Expression.parse(f"index({data_name(c.quantity)}, {which})")
+            else:
+                formula = base.formulas[c.quantity].substitute(mapping)
+            graph.formulas[named(c.quantity)] = formula
+            if c is last_error:
+                # The sample's loss right after its error terms (one sample per row: E_total).
+                loss = "E_total" if k == 1 else f"E_s{j}"
+                graph.columns.append(Column(loss, loss, "total" if k == 1 else "sample_total"))
+                graph.formulas[loss] = base.formulas["E_total"].substitute(mapping)
+                slot_losses.append(loss)
+    if k > 1:  # the step's loss, after every sample's columns
+        graph.add("E_total", _reduce(slot_losses, data.reduction), block="total")
+    forward_order = [c.quantity for c in graph.columns if c.quantity in graph.formulas
+                     and c.block != "delta"]
+    forward = {q: graph.formulas[q] for q in forward_order}
+    for c in [c for c in base.columns if c.block == "gradient"]:
+        g = base.formulas[c.quantity]
+        terms = [g.text if k == 1 else g.substitute({x: f"{x}_s{j}" for x in sample_names}).text
+                 for j in range(1, k + 1)]
+        graph.add(c.quantity, _reduce(terms, data.reduction), block="gradient", header=c.header,
+                  layer=c.layer)
+        graph.gradients.add(c.quantity)
+        if optimizer.spec.check_gradients:
+            p = c.quantity[len("dE_d"):]
+            perturbed = _perturbed(p, forward, forward_order).text
+            graph.add(f"fd_{p}", f"(({perturbed}) - E_total) / h", block="check",
+                      header=f"(E({p}+h)−E)/h")
+    for state in optimizer.states:
+        for p in trained:
+            graph.state(f"{state}_{p}", block="state")
+    for p in trained:
+        graph.nexts.update(optimizer.update(p, "dE_d" + p))
+    graph.state("iteration", "iteration + 1", block="iteration", integer=True)
+    for name in ("learning_rate", *optimizer.hyper, *(data_name(x) for x in data.names)):
+        graph.parameter(name)
+    return graph
+
+
+def _reduce(terms: list[str], reduction: str) -> str:
+    total = ast.unparse(total_of([ast.parse(f"({t})", mode="eval").body for t in terms]))
+    if reduction == "mean" and len(terms) > 1:
+        return f"({total}) / {len(terms)}"
+    return total
+
+
+def _perturbed(name: str, forward: dict[str, Expression], order: list[str]) -> Expression:
+    """E_total with `name` read as name + h: every quantity that depends on it written out (its
+    cells hold the unperturbed values), each function in its form with x written once (sigmoid
+    as ½ + ½·tanh(½x))."""
+    expanded_: dict[str, str] = {}
+    for q in order:
+        f = forward[q]
+        if not (f.names & (set(expanded_) | {name})):
+            continue
+        mapping: dict[str, str] = {n: f"({expanded_[n]})" for n in f.names if n in expanded_}
+        mapping[name] = f"({name} + h)"
+        tree = _Once().visit(f.substitute(mapping).tree)
+        expanded_[q] = ast.unparse(ast.fix_missing_locations(tree))
+    return Expression.parse(expanded_["E_total"])
+
+
+class _Once(ast.NodeTransformer):
+    """Each function that has a form with its argument written once (ops.Op.once) in that form."""
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        op = OPS.get(node.func.id) if isinstance(node.func, ast.Name) else None
+        if op is not None and op.once is not None:
+            return Expression.parse(op.once).substitute({"x": ast.unparse(node.args[0])}).tree
+        return node
+
+
+def check_fits(training: Training) -> None:
+    """ConfigError unless every column and formula fits an .xlsx sheet (Excel's limits; the
+    longest formula is measured with 7-digit row numbers, the most a sheet has)."""
+    key = "network" if training.data is None else "data"
+    columns = len(training.columns)
+    if columns > MAX_COLUMNS:
+        raise ConfigError(f"{key}: too big for a sheet: it needs {columns:,} columns, a sheet has "
+                          f"at most {MAX_COLUMNS:,}")
+    column_of = {c.quantity: k for k, c in enumerate(training.columns)}
+    data = set(training.data_names)
+    row = "1048576"
+    span = spanner(column_of, "xlsx", row)
+    far = MAX_COLUMNS - 1
+
+    def reference(name: str) -> str:
+        if name in column_of:
+            return ref("xlsx", column_of[name], row)
+        if name in data:  # a data column's range, at its longest
+            return cell_range("xlsx", a1(far, 2, True, True), a1(far, row, True, True), "data", quote=False)
+        return a1(far, row, True, True)  # a parameter cell, at its longest
+
+    longest, where = 0, None
+    for q, column in zip(training.network.quantities, training.columns, strict=True):
+        expression = q.formula if q.formula is not None else q.next
+        length = 1 + len(expression.to_formula(reference, ",", span))
+        if length > longest:
+            longest, where = length, column
+    if longest > MAX_FORMULA:
+        if where.block == "check":
+            key = "optimizer.check_gradients"
+        raise ConfigError(f"{key}: too big for a sheet: {where.header}'s formula needs {longest:,} "
+                          f"characters, a formula may have at most {MAX_FORMULA:,}")

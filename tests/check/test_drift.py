@@ -72,7 +72,7 @@ def deep_books(tmp_path_factory) -> dict[str, Path]:
 
     config = from_file(EXAMPLES / "deep.toml")
     out = tmp_path_factory.mktemp("deep")
-    paths = generate(replace(config, output_dir=out, plots=False, learning_rates=(1.0,)))
+    paths = generate(replace(config, output_dir=out, plots=False, learning_rates=(1.0,)).training())
     return {p.suffix[1:]: p for p in paths}
 
 

@@ -107,7 +107,7 @@ def test_titles_legends_and_best_marks_are_formulas(tmp_path):
     from sheetgen.read.workbook import Workbook
 
     config = Config(iterations=3, plots=False, output_dir=tmp_path)
-    paths = generate(config)
+    paths = generate(config.training())
     book = build_book(config.training())
     for path in paths:
         wanted = {s.name: [f"{column_letter(s.chart.title_cell.col)}{s.chart.title_cell.row + 1}"]

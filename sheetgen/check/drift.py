@@ -13,7 +13,9 @@ relative.
 
 The rule: a cell may differ from its cached value by more than `rtol` (never more than
 DRIFT_RTOL) only when
-- at least one cell its formula reads already differs in that engine (carried-in drift), or
+- the cells its formula reads already differ in that engine, and by enough: at most GROWTH
+  times their largest relative difference times the formula's condition number (carried-in
+  drift; a cached value changed by 1e-9 where the inputs differ by an ulp still fails), or
 - its formula is ill-conditioned (cancellation: the subtraction of close numbers, a finite
   difference over h = 1e-6): it may differ by `rtol` times the formula's condition number,
   measured by nudging each input (`condition_number`).
@@ -34,6 +36,8 @@ from sheetgen.core.cells import column_number
 # 60 rows); a million times the strict tolerance leaves room for longer runs and stays far below
 # what a wrong formula does to a value (1e-3 and more in every mutation tried in the tests).
 DRIFT_RTOL = 1e-6
+# Roundings a formula adds on top of what it carries in: a few ulps, generously.
+GROWTH = 8.0
 
 _STRING = re.compile(r'"(?:[^"]|"")*"')
 _CELL = r"\$?([A-Z]{1,3})\$?([0-9]+)"
@@ -72,11 +76,15 @@ def references(formula: str, sheet: str) -> list[Cell]:
     return cells
 
 
-def is_amplified_drift(relative: float, inputs: list[Cell],
-                       input_differs: Callable[[Cell], bool]) -> bool:
+def is_amplified_drift(relative: float, inputs: list[Cell], input_difference: Callable[[Cell], float],
+                       condition: float | None) -> bool:
     """Whether a numeric difference of `relative` (already beyond the strict tolerance) is drift
-    carried in from the formula's inputs rather than a wrong formula."""
-    return relative <= DRIFT_RTOL and any(input_differs(cell) for cell in inputs)
+    carried in from the formula's inputs rather than a wrong formula or a changed value: no more
+    than GROWTH times what the inputs' own relative differences, magnified by the formula's
+    condition number (1 where it cannot be measured), account for."""
+    carried = max((input_difference(cell) for cell in inputs), default=0.0)
+    allowed = GROWTH * max(1.0, condition or 1.0) * carried
+    return relative <= min(DRIFT_RTOL, allowed)
 
 
 _FUNCTIONS = {"EXP": "math.exp", "LN": "math.log", "SQRT": "math.sqrt", "ABS": "abs",

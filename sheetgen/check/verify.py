@@ -474,15 +474,14 @@ def excuse_drift(path: Path, stored: dict[str, dict[tuple[int, int], Value]],
                                            for name, found in suspects.items()})
     engine = {sheet.name: sheet for sheet in recalculation.sheets}
 
-    def differs(cell: tuple[str, int, int]) -> bool:
+    def difference(cell: tuple[str, int, int]) -> float:
         sheet, row, col = cell
         cached = stored.get(sheet, {}).get((row, col))
         if cached is None or sheet not in engine:
-            return False  # a typed value: nothing to recalculate
+            return 0.0  # a typed value: nothing to recalculate
         if (row, col) in engine[sheet].errors:
-            return True
-        value = engine[sheet].values.get((row, col))
-        return relative_difference(cached, value) > 0
+            return math.inf
+        return relative_difference(cached, engine[sheet].values.get((row, col)))
 
     workbook, grids = Workbook(path), {}
 
@@ -499,9 +498,10 @@ def excuse_drift(path: Path, stored: dict[str, dict[tuple[int, int], Value]],
         for d in report.differences:
             formula = formulas.get(report.name, {}).get(d.cell)
             inputs = references(formula, report.name) if formula is not None else []
+            condition = condition_number(formula, report.name, value_of) if formula is not None else None
             if formula is not None and math.isfinite(d.relative) and (
-                    is_amplified_drift(d.relative, inputs, differs)
-                    or is_cancellation(d.relative, condition_number(formula, report.name, value_of), rtol)):
+                    is_amplified_drift(d.relative, inputs, difference, condition)
+                    or is_cancellation(d.relative, condition, rtol)):
                 report.drifted += 1
             else:
                 kept.append(d)

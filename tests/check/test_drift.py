@@ -35,12 +35,16 @@ def test_references_read_both_dialects_ranges_and_other_sheets():
     assert references("of:=AVERAGE([$'it''s'.$W$3:.$W$4])", "s") == [("it's", 2, 22), ("it's", 3, 22)]
 
 
-def test_drift_needs_an_input_that_already_differs_and_a_small_difference():
+def test_drift_is_bounded_by_what_the_inputs_carry_in():
     inputs = [("s", 1, 1), ("s", 1, 2)]
-    assert is_amplified_drift(1e-11, inputs, lambda cell: cell == ("s", 1, 2))
-    assert not is_amplified_drift(1e-11, inputs, lambda cell: False)       # a wrong formula
-    assert not is_amplified_drift(1e-11, [], lambda cell: True)            # reads nothing
-    assert not is_amplified_drift(DRIFT_RTOL * 2, inputs, lambda cell: True)
+    carried = {("s", 1, 2): 1e-11}
+    assert is_amplified_drift(1.6e-11, inputs, lambda c: carried.get(c, 0.0), 2.0)
+    assert is_amplified_drift(5e-10, inputs, lambda c: carried.get(c, 0.0), 10.0)   # magnified
+    assert not is_amplified_drift(1e-11, inputs, lambda c: 0.0, 2.0)       # a wrong formula
+    assert not is_amplified_drift(1e-11, [], lambda c: 1.0, 2.0)           # reads nothing
+    # A cached value changed by 1e-9 where the inputs differ by an ulp (Gnumeric's long double).
+    assert not is_amplified_drift(1e-9, inputs, lambda c: 2.2e-16, 1.0)
+    assert not is_amplified_drift(DRIFT_RTOL * 2, inputs, lambda c: 1.0, None)
 
 
 def test_condition_number_measures_cancellation():

@@ -5,7 +5,8 @@ APP is libreoffice or gnumeric. Each workbook is opened in its own virtual X dis
 three PNGs are saved as OUT_DIR/<name>-<format>-<app>-<view>.png:
   summary   the window as it opens (the summary sheet),
   open      the first learning-rate sheet as it opens (Ctrl+Page Down),
-  scrolled  that sheet after 100 Page Downs (1,000 rows or more): the header must still show.
+  scrolled  that sheet at its table's last row (Ctrl+End, Home: 1,000 rows down for a book of
+            1,000 iterations): the header must still show.
 Needs Xvfb, xdotool, LibreOffice with a GUI or Gnumeric, and Pillow built with XCB.
 """
 
@@ -53,7 +54,7 @@ def shoot(app: str, book: Path, out: Path, width: int, height: int) -> list[Path
         run(["xdotool", "windowsize", window, str(width), str(height)], env)
         time.sleep(8)  # charts and pictures draw after the window shows
         run(["xdotool", "windowfocus", "--sync", window], env)
-        steps = (("summary", []), ("open", ["ctrl+Next"]), ("scrolled", ["Page_Down"] * 100))
+        steps = (("summary", []), ("open", ["ctrl+Next"]), ("scrolled", ["ctrl+End", "Home"]))
         for view, keys in steps:
             for key in keys:
                 run(["xdotool", "key", "--window", window, key], env)

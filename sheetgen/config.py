@@ -20,7 +20,7 @@ from typing import Any
 
 from sheetgen.core import data as datasets
 from sheetgen.core import network as general
-from sheetgen.core import ops, optimizers, presets
+from sheetgen.core import ops, optimizers, presets, schedules
 from sheetgen.core.model import Setup
 from sheetgen.core.network import NetworkSetup, NetworkSpec
 from sheetgen.core.template import sheet_name, template
@@ -103,13 +103,17 @@ TABLES = {
 _TABLE_OF = {name: table for table, names in TABLES.items() for name in names}
 SCALARS = ("learning_rates", "iterations", "formats", "output_dir", "basename", "reference_errata",
            "plots")
-KEYS = SCALARS + tuple(TABLES) + ("network", "data", "optimizer")
-DATA_KEYS = ("samples", "file", "batch", "reduction")
-OPTIMIZER_KEYS = ("name", "beta", "beta1", "beta2", "epsilon", "bias_correction", "initial_state",
-                  "check_gradients", "h")
+KEYS = SCALARS + tuple(TABLES) + ("network", "data", "optimizer", "schedule")
+DATA_KEYS = ("samples", "file", "batch", "reduction", "shuffle", "drop_last", "order")
+ORDERS = ("epochs", "cycle")
+OPTIMIZER_KEYS = ("name", "beta", "beta1", "beta2", "betas", "epsilon", "eps", "bias_correction",
+                  "momentum", "dampening", "nesterov", "alpha", "centered", "amsgrad",
+                  "weight_decay", "initial_state", "check_gradients", "h")
+SCHEDULE_KEYS = ("name", "step_size", "gamma", "T_max", "eta_min", "start_factor", "end_factor",
+                 "total_iters", "total_steps", "pct_start", "div_factor", "final_div_factor")
 # The [network] table's keys and their defaults (the reference network).
 NETWORK_KEYS = ("layers", "activations", *ops.activation_params(), "loss", "biases", "train_biases",
-                "seed", "gradients")
+                "seed", "gradients", "init", "bias_init", "init_dtype")
 
 
 def example_text(name: str) -> str:
@@ -226,15 +230,16 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
                 raise fail(key, f"must be true or false, got {_kind(data[key])}")
             changes[key] = data[key]
 
-    if "data" in data or "optimizer" in data:
+    if "data" in data or "optimizer" in data or "schedule" in data:
         # Training on samples: the [network] table's network, or the reference one.
         data = {**data, "network": data.get("network", {})}
     if "network" in data:
-        training = "data" in data or "optimizer" in data
+        training = "data" in data or "optimizer" in data or "schedule" in data
         changes["network"], changes["setup"] = _network(data, fail, training)
         if training:
             changes["data"], changes["optimizer"], changes["setup"] = _training(
                 data, source, changes["network"], changes["setup"], fail)
+            return override(replace(base, **changes))
         return replace(base, **changes)
     setup: dict[str, Any] = {}
     for table, names in TABLES.items():
@@ -277,7 +282,7 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
             spec[key] = tuple(value)
     if "layers" in spec and "activations" not in spec:
         spec["activations"] = ("sigmoid",) * (len(spec["layers"]) - 1)
-    for key in ("loss", "biases", "gradients"):
+    for key in ("loss", "biases", "gradients", "init", "bias_init", "init_dtype"):
         if key in table:
             if not isinstance(table[key], str):
                 raise fail(f"network.{key}", f"must be a string, got {_kind(table[key])}")
@@ -381,7 +386,23 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
         spec = datasets.data_spec(net, samples, batch, reduction, origin, where)
         if spec.batch is not None and spec.batch == spec.n:
             spec = replace(spec, batch=None)
-        opt = _optimizer(data.get("optimizer", {}), net, _plain)
+        for key in ("shuffle", "drop_last"):
+            if key in table:
+                if not isinstance(table[key], bool):
+                    raise ConfigError(f"data.{key}: must be true or false, got {_kind(table[key])}")
+                spec = replace(spec, **{key: table[key]})
+        if "order" in table:
+            if table["order"] not in ORDERS:
+                raise ConfigError(f"data.order: must be {' or '.join(ORDERS)}, got {_kind(table['order'])}")
+            spec = replace(spec, order=table["order"])
+        if spec.order == "cycle" and (spec.shuffle or spec.drop_last):
+            raise ConfigError("data.order: cycle takes the samples in order, wrapping around: "
+                              "without shuffle or drop_last")
+        if spec.drop_last and spec.batch is not None and spec.n // spec.batch == 0:
+            raise ConfigError("data.drop_last: no full batch: every step would be dropped")
+        spec = replace(spec, seed=net.seed)
+        spec = with_epochs(spec, data.get("iterations", DEFAULT_ITERATIONS))  # again in `override`
+        opt = _optimizer(data.get("optimizer", {}), net, _plain, data.get("schedule"))
     except ConfigError as exc:
         raise fail(*str(exc).split(": ", 1)) from None
     values = {n: v for n, v in given.items() if n not in net.inputs + net.targets}
@@ -392,7 +413,7 @@ def _plain(key: str, message: str) -> ConfigError:
     return ConfigError(f"{key}: {message}")
 
 
-def _optimizer(table: Any, net: NetworkSpec, fail) -> optimizers.OptimizerSpec:
+def _optimizer(table: Any, net: NetworkSpec, fail, schedule: Any = None) -> optimizers.OptimizerSpec:
     if not isinstance(table, dict):
         raise ConfigError(f'optimizer: must be a table ([optimizer] with name = "adam"), got {_kind(table)}')
     _unknown_keys(table, OPTIMIZER_KEYS, "optimizer.", fail)
@@ -401,14 +422,34 @@ def _optimizer(table: Any, net: NetworkSpec, fail) -> optimizers.OptimizerSpec:
         if not isinstance(table["name"], str):
             raise ConfigError(f"optimizer.name: must be a string, got {_kind(table['name'])}")
         values["name"] = table["name"]
-    for key in ("beta", "beta1", "beta2", "epsilon", "h"):
+    # torch's names (eps, betas) and the older ones (epsilon, beta1, beta2; rmsprop's beta is α).
+    table = dict(table)
+    aliases = [("eps", "epsilon")]
+    if values.get("name") == "rmsprop":
+        aliases.append(("beta", "alpha"))
+    for new, old in aliases:
+        if new in table and old in table:
+            raise ConfigError(f"optimizer.{new}: give {new} or {old}, not both")
+        if new in table:
+            table[old] = table.pop(new)
+    if "betas" in table:
+        betas = table.pop("betas")
+        if "beta1" in table or "beta2" in table:
+            raise ConfigError("optimizer.betas: give betas or beta1 and beta2, not both")
+        if not isinstance(betas, list) or len(betas) != 2:
+            raise ConfigError(f"optimizer.betas: must be two numbers [β1, β2], got {_kind(betas)}")
+        table["beta1"], table["beta2"] = betas
+    for key in ("beta", "beta1", "beta2", "epsilon", "h", "momentum", "dampening", "alpha",
+                "weight_decay"):
         if key in table:
             values[key] = _number(table[key], f"optimizer.{key}", fail)
-    for key in ("bias_correction", "check_gradients"):
+    for key in ("bias_correction", "check_gradients", "nesterov", "centered", "amsgrad"):
         if key in table:
             if not isinstance(table[key], bool):
                 raise ConfigError(f"optimizer.{key}: must be true or false, got {_kind(table[key])}")
             values[key] = table[key]
+    if schedule is not None:
+        values["schedule"] = _schedule(schedule, fail)
     state = table.get("initial_state", {})
     if not isinstance(state, dict):
         raise ConfigError(f"optimizer.initial_state: must be a table such as {{ m = {{ w1 = 0.0 }} }}, "
@@ -427,6 +468,34 @@ def _optimizer(table: Any, net: NetworkSpec, fail) -> optimizers.OptimizerSpec:
     return opt
 
 
+def _schedule(table: Any, fail) -> schedules.ScheduleSpec:
+    if not isinstance(table, dict):
+        raise ConfigError(f'schedule: must be a table ([schedule] with name = "cosine"), got {_kind(table)}')
+    _unknown_keys(table, SCHEDULE_KEYS, "schedule.", fail)
+    values: dict[str, Any] = {}
+    if "name" in table:
+        if not isinstance(table["name"], str):
+            raise ConfigError(f"schedule.name: must be a string, got {_kind(table['name'])}")
+        values["name"] = table["name"]
+    for key in ("step_size", "T_max", "total_iters", "total_steps"):
+        if key in table:
+            if isinstance(table[key], bool) or not isinstance(table[key], int):
+                raise ConfigError(f"schedule.{key}: must be a whole number, got {_kind(table[key])}")
+            values[key] = table[key]
+    for key in ("gamma", "eta_min", "start_factor", "end_factor", "pct_start", "div_factor",
+                "final_div_factor"):
+        if key in table:
+            values[key] = _number(table[key], f"schedule.{key}", fail)
+    return schedules.ScheduleSpec(**values)
+
+
+def with_epochs(data: datasets.DataSpec, iterations: Any) -> datasets.DataSpec:
+    """`data` with enough epochs' shuffled orders stored for `iterations` steps."""
+    if not data.shuffle or isinstance(iterations, bool) or not isinstance(iterations, int):
+        return data
+    return replace(data, epochs=max(1, math.ceil(iterations / data.steps_per_epoch())))
+
+
 def spec_trained(net: NetworkSpec) -> tuple[str, ...]:
     """The parameters training moves: the weights, and the biases when they are trained."""
     return net.weight_names + (net.bias_names if net.train_biases and net.biases != "none" else ())
@@ -434,7 +503,12 @@ def spec_trained(net: NetworkSpec) -> tuple[str, ...]:
 
 def override(config: Config, **flags: Any) -> Config:
     """`config` with the command-line values that were given (None: not given)."""
-    return replace(config, **{k: v for k, v in flags.items() if v is not None})
+    config = replace(config, **{k: v for k, v in flags.items() if v is not None})
+    if config.data is not None and config.data.shuffle:
+        data = with_epochs(config.data, config.iterations)
+        if data != config.data:  # the shuffled orders stored follow the iterations
+            config = replace(config, data=data)
+    return config
 
 
 def load(path: Path | None = None, **flags: Any) -> tuple[Config, list[str]]:
@@ -614,6 +688,14 @@ def _validate_network(config: Config) -> None:
             raise ConfigError(f"targets: softmax with cross_entropy needs targets summing to 1 "
                               f"(δ = a − t), got {total:.10g}")
     general.check_columns(net)
+    sched = config.optimizer.schedule if config.optimizer is not None else None
+    if sched is not None and sched.name == "one_cycle" and sched.total_steps < config.iterations:
+        raise ConfigError(f"schedule.total_steps: {sched.total_steps} is fewer than the "
+                          f"{config.iterations} iterations (torch refuses a step past total_steps)")
+    if config.data is not None and not config.data.order_fits():
+        raise ConfigError(f"data.shuffle: {config.iterations:,} iterations need "
+                          f"{config.data.epochs:,} shuffled orders of {config.data.n:,} samples, "
+                          f"more than the {datasets.ORDER_LIMIT:,} rows of the data sheet")
     check_fits(build(config))
 
 

@@ -1,7 +1,9 @@
 """Data sets: the samples a training steps through, and how a step takes them.
 
 A `DataSpec` (the config's ``[data]`` table) holds the samples and how a step takes them: all of
-them (``batch = "full"``), one at a time, cycling (``batch = 1``), or k at a time. The samples live
+them (``batch = "full"``), one at a time (``batch = 1``), or k at a time; an epoch is one pass, as
+torch's DataLoader (a short last batch, or none with drop_last; shuffled per epoch from the seed),
+or the steps cycle through the samples (``order = "cycle"``). The samples live
 on a ``data`` sheet: each sample column of the table picks its value there with INDEX
 (``index(data_i1, k)``), so editing a sample recomputes everything.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import math
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +22,8 @@ from sheetgen.errors import ConfigError
 if TYPE_CHECKING:
     from sheetgen.core.network import NetworkSpec
 
-REDUCTIONS = ("mean", "sum")
+REDUCTIONS = ("mean", "sum", "torch")
+ORDER_LIMIT = 1_048_576 - 2   # the data sheet's rows below its title and header
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,11 @@ class DataSpec:
     batch: int | None = None                 # None: the full batch
     reduction: str = "mean"
     source: str = "inline"                   # or the CSV file's name, for the settings block
+    order: str = "epochs"                    # epochs: one pass each, as DataLoader; cycle: wrap
+    shuffle: bool = False                    # a permutation per epoch, drawn from `seed`
+    drop_last: bool = False
+    seed: int = 0
+    epochs: int = 1                          # permutations stored (shuffle): enough for the run
 
     @property
     def n(self) -> int:
@@ -49,8 +58,55 @@ class DataSpec:
         return tuple(row[k] for row in self.rows)
 
     def steps_per_epoch(self) -> int:
-        """Rows it takes to use every sample once (rounded up when k does not divide n)."""
+        """Rows of one pass over the data: ⌈n / k⌉, or ⌊n / k⌋ dropping a short last batch (and
+        with order = "cycle", ⌈n / k⌉ rows that use every sample at least once)."""
+        if self.drop_last and self.order == "epochs":
+            return self.n // self.batch_size
         return math.ceil(self.n / self.batch_size)
+
+    @property
+    def short_last(self) -> int:
+        """Samples in an epoch's short last batch (0: none)."""
+        if self.order != "epochs" or self.drop_last or self.batch is None:
+            return 0
+        return self.n % self.batch_size
+
+    def permutation(self, epoch: int) -> list[int]:
+        """Epoch `epoch`'s order of the samples (1-based numbers), from `seed`: the same every run."""
+        rng = random.Random(f"sheetgen-shuffle-{self.seed}-{epoch}")
+        order = list(range(1, self.n + 1))
+        rng.shuffle(order)
+        return order
+
+    def order_fits(self) -> bool:
+        return not self.shuffle or self.n * self.epochs <= ORDER_LIMIT
+
+    def order_column(self) -> tuple[int, ...]:
+        """Every stored epoch's permutation, one after another (the data sheet's `order`)."""
+        return tuple(k for e in range(self.epochs) for k in self.permutation(e))
+
+    def divisor(self, spec: NetworkSpec) -> int:
+        """What a step's summed loss is divided by per sample: 1 (mean), or the outputs too
+        (torch: its mean over every element for the element-wise losses)."""
+        if self.reduction == "torch" and spec.loss in ("half_sse", "sse", "binary_cross_entropy"):
+            return spec.layers[-1]
+        return 1
+
+    def picks(self, iterations: int) -> list[list[int]]:
+        """The samples (0-based) of each step: what the sample columns compute."""
+        k, n, per = self.batch_size, self.n, self.steps_per_epoch()
+        out = []
+        for t in range(iterations):
+            if self.batch is None:
+                out.append(list(range(n)))
+            elif self.order == "cycle":
+                out.append([(t * k + j) % n for j in range(k)])
+            else:
+                e, s = divmod(t, per)
+                positions = [s * k + j for j in range(k) if s * k + j < n]
+                perm = self.permutation(e % self.epochs) if self.shuffle else None
+                out.append([perm[p] - 1 if perm else p for p in positions])
+        return out
 
 
 # --- reading and checking --------------------------------------------------------------------
@@ -110,7 +166,7 @@ def data_spec(spec: NetworkSpec, samples: list[dict[str, float]], batch: int | N
                                   f"{', '.join(names)})")
         rows.append(tuple(float(sample[name]) for name in names))
     if reduction not in REDUCTIONS:
-        raise ConfigError(f"data.reduction: must be mean or sum, got {reduction!r}")
+        raise ConfigError(f"data.reduction: must be mean, sum or torch, got {reduction!r}")
     if batch is not None and not 1 <= batch <= len(rows):
         raise ConfigError(f"data.batch: {batch} is larger than the data set ({len(rows)} samples)"
                           if batch > len(rows) else f"data.batch: must be at least 1, got {batch}")

@@ -55,6 +55,11 @@ class Loss:
     def check(self, activation: str) -> None:
         """ConfigError if this loss cannot follow the output layer's `activation`."""
 
+    def logit_term(self, t: str, z: str, outputs: tuple[str, ...], activation: str) -> str | None:
+        """E_k from the output's logit z (the layer's pre-activations `outputs`), as torch computes
+        it, where the activation's form would take ln of 0; None: `term` from the activation."""
+        return None
+
     def closed_delta(self, activation: str) -> Callable[[str, str], str] | None:
         """δ of an output (from t, a) in closed form, or None to derive it."""
         return None
@@ -106,6 +111,15 @@ class CrossEntropy(Loss):
             raise ConfigError("network.loss: cross_entropy needs softmax or sigmoid outputs, "
                               f"not {activation}")
 
+    def logit_term(self, t, z, outputs, activation):
+        # log_softmax: ln a = z − max − ln Σ exp(z_j − max) (the exp_ columns); −t·ln σ(z) = t·softplus(−z).
+        if activation == "softmax":
+            total = ast.unparse(total_of([ast.Name(f"exp_{o}", ast.Load()) for o in outputs]))
+            return f"-{t} * ({z} - max({', '.join(outputs)}) - ln({total}))"
+        if activation == "sigmoid":
+            return f"{t} * ({_softplus_neg(z)})"
+        return None
+
     def closed_delta(self, activation: str):
         if activation == "softmax":
             return lambda t, a: f"{a} - {t}"  # targets sum to 1 (checked with the config)
@@ -125,8 +139,18 @@ class BinaryCrossEntropy(Loss):
         if activation != "sigmoid":
             raise ConfigError(f"network.loss: binary_cross_entropy needs sigmoid outputs, not {activation}")
 
+    def logit_term(self, t, z, outputs, activation):
+        # torch's binary_cross_entropy_with_logits: (1 − t)·z + m + ln(e^−m + e^(−z−m)), m = max(−z, 0).
+        return f"(1 - {t}) * {z} + {_softplus_neg(z)}" if activation == "sigmoid" else None
+
     def closed_delta(self, activation: str):
         return (lambda t, a: f"{a} - {t}") if activation == "sigmoid" else None
+
+
+def _softplus_neg(z: str) -> str:
+    """ln(1 + e^−z) = −ln σ(z), with e only raised to a non-positive power."""
+    m = f"max(-{z}, 0)"
+    return f"{m} + ln(exp(-{m}) + exp(-{z} - {m}))"
 
 
 def loss(name: str) -> Loss:

@@ -9,6 +9,7 @@ previous row only, all weights updated at once, as in the reference sheet.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import math
 import mmap
@@ -145,7 +146,14 @@ class Network:
         if any("cur" in self.quantity(s).next.text for s in state):
             # A next value that reads another's new value (cur(v_w1)) comes after it.
             later = [s for s in state if "cur(" in self.quantity(s).next.text]
-            for s in [s for s in state if s not in later] + later:
+            order = [s for s in state if s not in later]
+            while later:  # each after the new values it reads (amsgrad's smax before w)
+                ready = [s for s in later if not (_current(self.quantity(s).next) & set(later))]
+                if not ready:
+                    raise ValueError(f"next values read each other's new values: {later}")
+                order += ready
+                later = [s for s in later if s not in ready]
+            for s in order:
                 lines.append(f"    _next_{s} = {self.quantity(s).next.to_python()}")
             lines.append(f"    return row, ({', '.join('_next_' + s for s in state)},)")
         else:
@@ -310,3 +318,9 @@ def gradients(network: Network, row: Mapping[str, float]) -> list[Gradient]:
     return [Gradient(q.name, q.formula, row[q.name])
             for q in network.quantities if q.gradient and q.formula is not None]
 
+
+
+def _current(expression: Expression) -> set[str]:
+    """The names an expression reads as cur(x): new values of the same row."""
+    return {node.args[0].id for node in ast.walk(expression.tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "cur"}

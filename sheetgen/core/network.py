@@ -12,13 +12,13 @@ compiled by core/training.py. Nothing here knows cell positions.
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass
 from functools import lru_cache
 
 from sheetgen.core import ops
 from sheetgen.core.backward import GRADIENT_FORMS
 from sheetgen.core.cells import a1, cell_range
+from sheetgen.core.init import BIAS_INITS, DTYPES, INITS, draw
 from sheetgen.core.layers.dense import ACTIVATIONS, Dense
 from sheetgen.core.losses import LOSSES, loss
 from sheetgen.core.model import Values
@@ -46,6 +46,9 @@ class NetworkSpec:
     gradients: str | None = None      # expanded | delta; None: the design's own (core/presets.py)
     # The other activations' constants, by config key (("elu_alpha", 0.5),): ops.activation_params.
     activation_params: tuple[tuple[str, float], ...] = ()
+    init: str = "glorot"              # how missing weights and biases are drawn (core/init.py)
+    bias_init: str = "same"           # or "zeros"
+    init_dtype: str = "float32"       # init = "torch": torch's default dtype the draw follows
 
     def params_of(self, kind: str) -> dict[str, float]:
         """An activation's constant arguments by their names in the registry ({"slope": 0.01})."""
@@ -85,6 +88,9 @@ class NetworkSpec:
         for key, value in (("leaky_relu_slope", self.leaky_relu_slope), *self.activation_params):
             if not math.isfinite(value):
                 raise ConfigError(f"network.{key}: must be a finite number")
+        for key, known in (("init", INITS), ("bias_init", BIAS_INITS), ("init_dtype", DTYPES)):
+            if getattr(self, key) not in known:
+                raise ConfigError(f"network.{key}: must be {', '.join(known)}, got {getattr(self, key)!r}")
 
     # --- names ---------------------------------------------------------------------------------
 
@@ -180,9 +186,8 @@ NetworkSetup = Values
 
 
 def initial_values(spec: NetworkSpec, given: dict[str, float]) -> NetworkSetup:
-    """`given` values by name; missing weights and biases drawn from `spec.seed` (Glorot uniform:
-    ±√(6 / (fan_in + fan_out)) per layer), missing inputs and targets from the reference's."""
-    rng = random.Random(spec.seed)
+    """`given` values by name; missing weights and biases drawn from `spec.seed` as `spec.init`
+    says (core/init.py: glorot, torch or zeros), missing inputs and targets from the reference's."""
     values: dict[str, float] = {}
     for name in spec.targets + spec.inputs:
         if name in given:
@@ -193,13 +198,11 @@ def initial_values(spec: NetworkSpec, given: dict[str, float]) -> NetworkSetup:
             table = "inputs" if name[0] == "i" else "targets"
             raise ConfigError(f"{table}.{name}: missing (the network has {len(spec.inputs)} inputs "
                               f"and {len(spec.targets)} targets; give each a value)")
-    for layer in layers(spec):
-        # Each parameter the layer declares, drawn in its order whether given or not, so that
-        # giving one value changes no other.
-        for p in layer.parameters():
-            limit = math.sqrt(6 / (p.fan_in + p.fan_out))
-            drawn = rng.uniform(-limit, limit)
-            values[p.name] = float(given[p.name]) if p.name in given else drawn
+    # Each parameter the layers declare, drawn in their order whether given or not, so that
+    # giving one value changes no other (core/init.py: glorot, torch or zeros).
+    drawn = draw(layers(spec), spec.seed, spec.init, spec.bias_init, spec.init_dtype)
+    for name, value in drawn.items():
+        values[name] = float(given[name]) if name in given else value
     return NetworkSetup(tuple(values.items()), spec.biases + (" (trained)" if spec.train_biases
                                                                and spec.biases != "none" else ""))
 

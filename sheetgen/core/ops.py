@@ -214,6 +214,8 @@ _ENTRIES = (
     Op("exp", 1, math.exp, np.exp, "EXP({0})", derivative=("y",), latex=r"\exp"),
     Op("ln", 1, ln, np.log, "LN({0})", derivative=("1 / x",), latex=r"\ln"),
     Op("sqrt", 1, math.sqrt, np.sqrt, "SQRT({0})", derivative=("1 / (2 * y)",)),
+    # A schedule's rate (cosine, one-cycle): a function of the step, never differentiated.
+    Op("cos", 1, math.cos, np.cos, "COS({0})", latex=r"\cos"),
     Op("if_positive", 3, if_positive, _where_positive, "IF({0.atom}>0,{1},{2})",
        derivative="branch"),
     Op("max", None, max, _max_array, None, latex=r"\max"),

@@ -80,7 +80,7 @@ class Training:
 
     @property
     def data_names(self) -> tuple[str, ...]:
-        return tuple(data_name(x) for x in self.data.names) if self.data is not None else ()
+        return data_names(self.data) if self.data is not None else ()
 
     @property
     def shape(self) -> str:
@@ -111,8 +111,12 @@ def _forward(layers: tuple[Layer, ...], loss: Loss, spec, graph: Graph) -> list[
     for layer in layers:
         sources = layer.forward(graph, sources)
     errors = [f"E{k}" for k in range(1, len(sources) + 1)]
+    last = layers[-1]
+    outputs = tuple(getattr(last, "neurons", ()))
     for e, t, a in zip(errors, spec.targets, sources, strict=True):
-        graph.add(e, loss.term(t, a), block="errors", header="e" + e[1:])
+        z = a[2:] if a.startswith("a_") and a[2:] in outputs else None
+        logit = loss.logit_term(t, z, outputs, last.activation) if z else None
+        graph.add(e, logit or loss.term(t, a), block="errors", header="e" + e[1:])
     graph.add("E_total", loss.total(errors), block="total")
     return errors
 
@@ -181,10 +185,12 @@ def compile_training(spec, layers: tuple[Layer, ...], loss: Loss, optimizer: Opt
         start = dict(values)
         one = None
     else:
-        graph = _on_data_set(base, data, optimizer, trained)
+        graph = _on_data_set(base, data, optimizer, trained, spec)
         start = {n: v for n, v in values.items() if n not in spec.inputs + spec.targets}
         start |= optimizer.initial_values(trained)
         start |= {data_name(x): data.column(x) for x in data.names}
+        if data_name("order") in data_names(data) and data.order_fits():
+            start[data_name("order")] = data.order_column()
         one = base.network()
     if design == "reference":
         graph = _as_reference(graph, biases_shown, gradients)
@@ -213,7 +219,8 @@ def _as_reference(graph: Graph, biases: str, gradients: str) -> Graph:
     return graph
 
 
-def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tuple[str, ...]) -> Graph:
+def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tuple[str, ...],
+                 spec) -> Graph:
     """One sample's graph arranged for a data set: the parameters, then for each sample of a
     step its own forward and backward columns (suffixed _s1, _s2, … when a step has several),
     the step's E_total and gradients (combined by the reduction), the optimizer's state."""
@@ -226,21 +233,42 @@ def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tup
             graph.columns.append(c)
             graph.nexts[c.quantity] = base.nexts[c.quantity]
     graph.trained = list(trained)
-    slot_losses = []
+    divisor = data.divisor(spec)
+    slot_losses, weights = [], []
+    per = data.steps_per_epoch()
+    short = data.short_last
     last_error = [c for c in per_sample if c.block == "errors"][-1]
     for j in range(1, k + 1):
         def named(x: str, j: int = j) -> str:
             return x if k == 1 else f"{x}_s{j}"
 
         mapping = {x: named(x) for x in sample_names}
-        if k < n:  # which sample this slot takes: in order, cycling
-            offset = f" + {j - 1}" if j > 1 else ""
-            step = "(iteration - 1)" if k == 1 else f"(iteration - 1) * {k}"
+        weight = ""
+        if k < n:  # which sample this slot takes
+            where = f"mod(iteration - 1, {per})" + (f" * {k}" if k > 1 else "") + (
+                f" + {j - 1}" if j > 1 else "")       # its 0-based place in the epoch
+            if data.order == "cycle":
+                offset = f" + {j - 1}" if j > 1 else ""
+                step = "(iteration - 1)" if k == 1 else f"(iteration - 1) * {k}"
+                text = f"mod({step}{offset}, {n}) + 1"
+            elif short and j > short:
+                # In the epoch's short last batch this slot is empty: it reads sample 1, weighs 0.
+                used = named("in")
+                graph.columns.append(Column(used, used, "sample", integer=True))
+                graph.formulas[used] = Expression.parse(f"if_positive({n} - ({where}), 1, 0)")
+                weight = used
+                text = f"if_positive({used}, {where} + 1, 1)"
+            else:
+                text = f"{where} + 1"
+            if data.shuffle and data.order == "epochs":
+                epoch = f"(iteration - 1 - mod(iteration - 1, {per})) / {per}"
+                text = f"index({data_name('order')}, {epoch} * {n} + {text})"
             graph.columns.append(Column(named("sample"), named("sample"), "sample", integer=True))
-            graph.formulas[named("sample")] = Expression.parse(f"mod({step}{offset}, {n}) + 1")
+            graph.formulas[named("sample")] = Expression.parse(text)
             which = named("sample")
         else:
             which = str(j)
+        weights.append(weight)
         for c in per_sample:
             header = c.header if k == 1 else f"{c.header}_s{j}"
             graph.columns.append(Column(named(c.quantity), header, c.block, c.layer))
@@ -251,12 +279,23 @@ def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tup
             graph.formulas[named(c.quantity)] = formula
             if c is last_error:
                 # The sample's loss right after its error terms (one sample per row: E_total).
-                loss = "E_total" if k == 1 else f"E_s{j}"
-                graph.columns.append(Column(loss, loss, "total" if k == 1 else "sample_total"))
+                loss = "E_total" if k == 1 and divisor == 1 else f"E_s{j}"
+                graph.columns.append(Column(loss, loss, "total" if loss == "E_total" else "sample_total"))
                 graph.formulas[loss] = base.formulas["E_total"].substitute(mapping)
                 slot_losses.append(loss)
-    if k > 1:  # the step's loss, after every sample's columns
-        graph.add("E_total", _reduce(slot_losses, data.reduction), block="total")
+    count: str | int = 1 if data.reduction == "sum" else k
+    if short:  # how many samples this step has: k, or the short last batch's
+        graph.columns.append(Column("batch_size", "batch_size", "sample", integer=True))
+        graph.formulas["batch_size"] = Expression.parse(" + ".join([str(short)] + [w for w in weights if w]))
+        count = "batch_size" if data.reduction != "sum" else 1
+    total_divisor: str | int = count if divisor == 1 else (
+        divisor if count == 1 else f"({count} * {divisor})" if isinstance(count, str) else count * divisor)
+
+    def weighed(terms: list[str]) -> list[str]:
+        return [f"{w} * ({t})" if w else t for t, w in zip(terms, weights, strict=True)]
+
+    if k > 1 or divisor != 1:  # the step's loss, after every sample's columns
+        graph.add("E_total", _reduce(weighed(slot_losses), total_divisor), block="total")
     forward_order = [c.quantity for c in graph.columns if c.quantity in graph.formulas
                      and c.block != "delta"]
     forward = {q: graph.formulas[q] for q in forward_order}
@@ -264,7 +303,7 @@ def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tup
         g = base.formulas[c.quantity]
         terms = [g.text if k == 1 else g.substitute({x: f"{x}_s{j}" for x in sample_names}).text
                  for j in range(1, k + 1)]
-        graph.add(c.quantity, _reduce(terms, data.reduction), block="gradient", header=c.header,
+        graph.add(c.quantity, _reduce(weighed(terms), total_divisor), block="gradient", header=c.header,
                   layer=c.layer)
         graph.gradients.add(c.quantity)
         if optimizer.spec.check_gradients:
@@ -272,21 +311,33 @@ def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tup
             perturbed = _perturbed(p, forward, forward_order).text
             graph.add(f"fd_{p}", f"(({perturbed}) - E_total) / h", block="check",
                       header=f"(E({p}+h)−E)/h")
+    rate = "learning_rate"
+    if optimizer.schedule is not None:  # the row's rate, in its own column before the updates read it
+        graph.add("lr", optimizer.schedule.formula(), block="rate")
+        rate = "lr"
     for state in optimizer.states:
         for p in trained:
             graph.state(f"{state}_{p}", block="state")
     for p in trained:
-        graph.nexts.update(optimizer.update(p, "dE_d" + p))
+        graph.nexts.update(optimizer.update(p, "dE_d" + p, rate))
     graph.state("iteration", "iteration + 1", block="iteration", integer=True)
-    for name in ("learning_rate", *optimizer.hyper, *(data_name(x) for x in data.names)):
+    for name in ("learning_rate", *optimizer.hyper, *data_names(data)):
         graph.parameter(name)
     return graph
 
 
-def _reduce(terms: list[str], reduction: str) -> str:
+def data_names(data: DataSpec) -> tuple[str, ...]:
+    """The data sheet's columns the table reads: the samples', and the shuffled order's."""
+    names = tuple(data_name(x) for x in data.names)
+    if data.shuffle and data.order == "epochs" and data.batch is not None:
+        names += (data_name("order"),)
+    return names
+
+
+def _reduce(terms: list[str], divisor: str | int) -> str:
     total = ast.unparse(total_of([ast.parse(f"({t})", mode="eval").body for t in terms]))
-    if reduction == "mean" and len(terms) > 1:
-        return f"({total}) / {len(terms)}"
+    if divisor != 1:
+        return f"({total}) / {divisor}"
     return total
 
 

@@ -227,7 +227,7 @@ def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterati
     return loss_chart(spec, sheet_name(learning_rate), format_rate(learning_rate),
                       column_of[spec["x"]], column_of[spec["y"]],
                       first_row, first_row + iterations - 1, len(specs),
-                      parse_cell(tpl["parameters"]["learning_rate"]["cell"]))
+                      parse_cell(tpl["parameters"]["learning_rate"]["cell"]), column_of.get("lr"))
 
 
 def network_picture(training: Training) -> Picture:

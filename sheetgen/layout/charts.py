@@ -34,6 +34,7 @@ class Series:
     x: Range
     y: Range
     name_cell: tuple[str, int, int] | None = None  # (sheet, row, col) holding the name
+    secondary: bool = False                      # plotted against the second y axis (right)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Chart:
     height_mm: float
     legend: bool
     title_cell: TitleCell | None = None
+    y2_title: str = ""        # the second y axis's title, when a series uses it
 
 
 def as_typed(reference: str, dialect: str) -> str:
@@ -88,10 +90,11 @@ def title_formulas(title: str, rate_cell: tuple[int, int]) -> dict[str, str]:
 
 def loss_chart(spec: dict, sheet: str, rate_text: str, x_col: int, y_col: int,
                first_row: int, last_row: int, n_columns: int,
-               rate_cell: tuple[int, int] | None = None) -> Chart:
+               rate_cell: tuple[int, int] | None = None, lr_col: int | None = None) -> Chart:
     """E_total against iteration for one sheet, right of its last table column. With
     `rate_cell` (0-based row, column of the learning rate) a title cell two rows above the chart
-    (above the table's header row) names the rate, live; the chart's own title does not."""
+    (above the table's header row) names the rate, live; the chart's own title does not. With
+    `lr_col` (a schedule's lr column) the rate of each step is a second series on a second y axis."""
     x = Range(sheet, first_row, last_row, x_col)
     y = Range(sheet, first_row, last_row, y_col)
     col = n_columns + spec["gap_columns"]
@@ -99,13 +102,19 @@ def loss_chart(spec: dict, sheet: str, rate_text: str, x_col: int, y_col: int,
     if rate_cell is not None and "{rate}" in spec["title"]:
         title_cell = TitleCell(first_row - 2, col, title_formulas(spec["title"], rate_cell),
                                spec["title"].format(rate=rate_text))
+    series = (Series(sheet, x, y),)
+    if lr_col is not None:
+        # Named by their header cells (the row above the table): a legend both formats show.
+        series = (Series("E_total", x, y, (sheet, first_row - 1, y_col)),
+                  Series("lr", x, Range(sheet, first_row, last_row, lr_col),
+                         (sheet, first_row - 1, lr_col), secondary=True))
     return Chart(
         title=spec["sheet_title"] if title_cell else spec["title"].format(rate=rate_text),
         x_title=spec["x_title"], y_title=spec["y_title"],
-        series=(Series(sheet, x, y),),
+        series=series,
         row=first_row, col=col,
-        width_mm=spec["width_mm"], height_mm=spec["height_mm"], legend=False,
-        title_cell=title_cell,
+        width_mm=spec["width_mm"], height_mm=spec["height_mm"], legend=lr_col is not None,
+        title_cell=title_cell, y2_title="learning rate (lr)" if lr_col is not None else "",
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from sheetgen.core.cells import DIALECTS, a1, cell_range, column_letter, parse_cell, quote_sheet, sheet_ref
+from sheetgen.core.data import data_name
 from sheetgen.core.model import Trace
 from sheetgen.core.template import format_rate
 from sheetgen.core.training import Training
@@ -32,6 +33,13 @@ def data_sheet(training: Training, column_width: int, number_format: str) -> She
         cells += [Cell(DATA_FIRST_ROW - 1 + r, k, value, "input") for k, value in enumerate(row)]
     columns = [Column(k, name, name, "input", None, None) for k, name in enumerate(data.names)]
     last = (DATA_FIRST_ROW - 1 + data.n - 1, len(data.names) - 1)
+    order = training.setup.values().get(data_name("order"))
+    if order is not None:  # shuffle: each epoch's order of the samples, one after another
+        k = len(data.names)
+        cells.append(Cell(1, k, "order", "header"))
+        cells += [Cell(DATA_FIRST_ROW - 1 + r, k, number, "input") for r, number in enumerate(order)]
+        columns.append(Column(k, "order", "order", "input", None, None))
+        last = (max(last[0], DATA_FIRST_ROW - 2 + len(order)), k)
     # Written as plain cells above an empty table: nothing here is computed.
     empty = Trace(data.names, math.nan, np.empty((0, len(data.names))))
     return Sheet(name=DATA_SHEET, learning_rate=math.nan, cells=cells, header_row=1,
@@ -47,7 +55,7 @@ def epoch_losses(training: Training, e_total) -> list[float]:
     out = []
     for start in range(0, len(e_total), per):
         chunk = [float(x) for x in e_total[start:start + per]]
-        out.append(sum(chunk) / len(chunk) if training.data.reduction == "mean" else sum(chunk))
+        out.append(sum(chunk) if training.data.reduction == "sum" else sum(chunk) / len(chunk))
     return out
 
 
@@ -64,7 +72,7 @@ def add_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -> Sum
 
         below = max(below, extent(summary.chart)[0])
     col0, row0 = 0, below + 3
-    fn = "AVERAGE" if training.data.reduction == "mean" else "SUM"
+    fn = "SUM" if training.data.reduction == "sum" else "AVERAGE"
     cells = list(summary.cells)
     title = (f"Loss per epoch ({per} step{'s' if per > 1 else ''} each): "
              f"{fn.lower()} of E_total over the epoch's steps")

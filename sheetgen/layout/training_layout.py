@@ -25,12 +25,17 @@ def training_template(train: Training) -> dict:
     tpl["title"] = f"{train.describe()} network trained on {data.n} samples with {opt.name}"
     forward = list(train.equations)
     k = data.batch_size
-    if k > 1:  # the equations are one sample's; the step combines its k samples' losses
+    if k > 1 or data.divisor(train.spec) != 1:  # the step combines its samples' losses
         forward[-1] = forward[-1].replace("E_total = ", "E_s = ", 1) + "   (each sample s of the step)"
         shown = [f"E_s{j}" for j in range(1, k + 1)]
         combined = " + ".join(shown if k <= 4 else shown[:2] + ["…", shown[-1]])
-        forward.append(f"E_total = ({combined}) / {k}" if data.reduction == "mean"
-                       else f"E_total = {combined}")
+        if data.short_last:
+            combined += "  (a slot outside the epoch's short last batch weighs 0)"
+        count = "batch_size" if data.short_last else str(k)
+        per = data.divisor(train.spec)
+        divisor = "" if data.reduction == "sum" else (
+            f" / {count}" if per == 1 else f" / ({count} · {per} outputs)")
+        forward.append(f"E_total = ({combined}){divisor}")
     updates = (f"Update ({opt.name}), g = the step's ∂E_total/∂w, combined by {data.reduction} "
                "over the step's samples", list(train.updates))
     header_row, last_col = upper_block(
@@ -46,17 +51,31 @@ def training_template(train: Training) -> dict:
                     "split_column": column_letter(first_error)}
     last_data = DATA_FIRST_ROW + data.n - 1
     tpl["ranges"] = {}
-    for k, name in enumerate(data.names):
-        first, last = a1(k, DATA_FIRST_ROW, True, True), a1(k, last_data, True, True)
+    columns = list(data.names)
+    if data_name("order") in train.data_names:
+        columns.append("order")
+    for k, name in enumerate(columns):
+        end = last_data if name != "order" else DATA_FIRST_ROW + data.n * data.epochs - 1
+        first, last = a1(k, DATA_FIRST_ROW, True, True), a1(k, end, True, True)
         tpl["ranges"][data_name(name)] = {d: cell_range(d, first, last, DATA_SHEET, quote=False)
                                           for d in DIALECTS}
     return tpl
 
 
+def batch_text(data) -> str:
+    if data.batch is None:
+        return "full: every sample in every step"
+    each = "1: one sample per step" if data.batch == 1 else f"{data.batch}: {data.batch} samples per step"
+    if data.order == "cycle":
+        return f"{each}, in order, cycling"
+    how = "shuffled each epoch (data sheet, order)" if data.shuffle else "in order"
+    last = ("; a short last batch dropped" if data.drop_last and data.n % data.batch
+            else f"; a last batch of {data.short_last}" if data.short_last else "")
+    return f"{each}, {how}, an epoch = one pass{last}"
+
+
 def settings_value(key: str, training: Training) -> str:
     data, opt = training.data, training.optimizer
     return {"data": f"{data.n} samples ({data.source}), on sheet {DATA_SHEET}",
-            "batch": ("full: every sample in every step" if data.batch is None
-                      else "1: one sample per step, in order, cycling" if data.batch == 1
-                      else f"{data.batch}: {data.batch} samples per step, in order, cycling"),
+            "batch": batch_text(data),
             "reduction": data.reduction, "optimizer": opt.describe()}[key]

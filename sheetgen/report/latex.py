@@ -108,6 +108,9 @@ class _Renderer:
             case ast.Call(func=ast.Name(id="prev"), args=[ast.Name(id=name)]):
                 # The quantity in the row above: the previous iteration's value.
                 return rf"{self.name(name)}^{{\text{{prev}}}}"
+            case ast.Call(func=ast.Name(id="cur"), args=[ast.Name(id=name)]):
+                # A state's new value, from the same step (an optimizer's v, s, m).
+                return rf"{{{self.name(name)}^{{+}}}}"   # braced: it may take a power
             case ast.Call(func=ast.Name(id="sqrt"), args=[arg]):  # the argument under the bar
                 return rf"\sqrt{{{self.visit(arg)}}}"
             case ast.Call(func=ast.Name(id="sum"), args=args):

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Trace
+from sheetgen.core.optimizers.base import LATEX
 from sheetgen.core.training import PER_SAMPLE, Training
 from sheetgen.report.document import (
     SHOWN_WEIGHTS,
@@ -37,7 +38,7 @@ def _worked_update(training: Training, p: str, before: Mapping[str, float],
     the optimizer's own update expressions (core/optimizers/) with the numbers in place, a
     state's new value (cur(v)) from the next row."""
     opt = training.optimizer
-    update = opt.update(p, "dE_d" + p)
+    update = opt.update(p, "dE_d" + p, "lr" if opt.schedule is not None else "learning_rate")
     values = dict(before) | {h: opt.value(h) for h in opt.hyper} | {"learning_rate": rate}
     lines = []
     for target, expression in update.items():
@@ -72,9 +73,10 @@ def build_training_document(training: Training, runs: Mapping[float, Trace],
     def named(x: str) -> str:
         return x if k == 1 else f"{x}_s1"
 
-    sample_loss = LOSS if k == 1 else "E_s1"
+    sample_loss = "E_s1" if "E_s1" in run.names else LOSS
     # Sample 1 of step 1, in the one-sample network's own names.
     values = dict(first) | {x: first[named(x)] for x in per_sample} | {LOSS: first[sample_loss]}
+    values = {k: v for k, v in values.items() if not isinstance(v, tuple)}
     which = int(first[named("sample")]) if k < n else 1
     parameters = training.trained
     for p in parameters:  # sample 1's own gradient: the step's when it has one sample
@@ -83,9 +85,11 @@ def build_training_document(training: Training, runs: Mapping[float, Trace],
 
     doc = Document(_title(spec))
     steps = training.iterations
+    how_taken = ("in order and cycling" if data.order == "cycle"
+                 else "shuffled anew each epoch" if data.shuffle else "in order, an epoch one pass")
     batch = ("all " + str(n) + " samples (the full batch)" if k == n
-             else "one sample, in order and cycling" if k == 1
-             else f"{k} samples, in order and cycling")
+             else f"one sample, {how_taken}" if k == 1
+             else f"{k} samples, {how_taken}")
     doc.para(
         f"Training on a data set of {n} samples: each update step takes {batch}, and "
         f"{opt.describe()} moves the parameters. This page works through step 1 by hand and then "
@@ -114,23 +118,30 @@ def build_training_document(training: Training, runs: Mapping[float, Trace],
 
     # --- how the step combines its samples
     doc.add(Heading(2, "One step over the batch"))
-    if k == 1:
-        doc.para("A step takes one sample (step ", Math("t"), " takes sample ",
-                 Math(r"((t - 1) \bmod " + str(n) + ") + 1"), "), so ", Math(symbol(LOSS)),
+    per = data.divisor(spec)
+    if k == 1 and per == 1:
+        which_sample = ([Math(r"((t - 1) \bmod " + str(n) + ") + 1")] if not data.shuffle
+                        else ["the one its sample column reads from the epoch's permutation"])
+        doc.para("A step takes one sample (step ", Math("t"), " takes sample ", *which_sample,
+                 "), so ", Math(symbol(LOSS)),
                  " and the gradients are that sample's own: those worked out below.")
     else:
-        how = "their mean (the sum divided by " + str(k) + ")" if data.reduction == "mean" else "their sum"
+        count = f"{k}" + (", fewer in an epoch's short last batch" if data.short_last else "")
+        how = ("their sum" if data.reduction == "sum"
+               else f"their mean (the sum divided by {count})" if per == 1
+               else f"torch's mean (the sum divided by the samples, {count}, times {per} outputs)")
         doc.para(f"A step's loss and gradients combine its {k} samples' by {how}:")
         total = training.network.quantity(LOSS).formula
         doc.add(equation(symbol(LOSS), render_lines(total), render_lines(total, first), number(first[LOSS])))
-        scale = rf"\frac{{1}}{{{k}}} " if data.reduction == "mean" else ""
+        scale = ("" if data.reduction == "sum" else rf"\frac{{1}}{{{k}}} " if per == 1
+                 else rf"\frac{{1}}{{{k} \cdot {per}}} ")
         doc.add(equation(partial(LOSS, "w"), rf"{scale}\sum_{{s=1}}^{{{k}}} {partial('E_s', 'w')}"))
 
     # --- gradients in δ form, the sample's; then the step's
     _network_backward(doc, spec, base, values, values, sample_loss)
     if k > 1:
         doc.add(Heading(2, "The step's gradients"))
-        doc.para(f"Each gradient of step 1 {'averages' if data.reduction == 'mean' else 'adds up'} "
+        doc.para(f"Each gradient of step 1 {'adds up' if data.reduction == 'sum' else 'averages'} "
                  "the samples' chain-rule products, as the workbook's gradient columns compute them:")
         for p in parameters[:SHOWN_WEIGHTS]:
             formula = training.network.quantity("dE_d" + p).formula
@@ -145,9 +156,9 @@ def build_training_document(training: Training, runs: Mapping[float, Trace],
     for rule in opt.latex_lines():
         doc.add(equation(rule))
     parts = ["With ", Math(rf"\mathit{{lr}} = {number(rates[0])}"), ", the first rate"]
-    for h in opt.hypers:
-        if h.key in opt.hyper:
-            parts += [", ", Math(f"{h.latex} = {number(opt.value(h.key))}")]
+    for h in opt.hyper:
+        if h != "h":
+            parts += [", ", Math(f"{LATEX.get(h, symbol(h))} = {number(opt.value(h))}")]
     parts.append(", step 1 moves each parameter to the value it has in step 2" +
                  (" (its state starts at the initial values, 0 unless given)" if opt.states else "") + ":")
     doc.para(*parts)

@@ -145,6 +145,14 @@ def _cell(sheet: str, row: int, col: int) -> str:
     return odf_address(sheet, a1(col, row + 1))
 
 
+def _secondary_axis(chart: Chart) -> str:
+    if not chart.y2_title:
+        return ""
+    return ('<chart:axis chart:dimension="y" chart:name="secondary-y" chart:style-name="chA">'
+            f'<chart:title chart:style-name="chAY"><text:p>{escape(chart.y2_title)}</text:p>'
+            "</chart:title></chart:axis>")
+
+
 def chart_content(chart: Chart, ns: str) -> str:
     """The content.xml of one chart object."""
     styles = [
@@ -178,7 +186,8 @@ def chart_content(chart: Chart, ns: str) -> str:
                       f'svg:stroke-width="0.06cm" svg:stroke-color="{color}"/></style:style>')
         label = (f' chart:label-cell-address={quoteattr(_cell(*s.name_cell))}'
                  if s.name_cell else "")
-        series.append(f'<chart:series chart:style-name="chS{k}" chart:class="chart:scatter" '
+        axis = ' chart:attached-axis="secondary-y"' if s.secondary else ""
+        series.append(f'<chart:series chart:style-name="chS{k}" chart:class="chart:scatter"{axis} '
                       f'chart:values-cell-range-address={quoteattr(_range(s.y))}{label}>'
                       f'<chart:domain table:cell-range-address={quoteattr(_range(s.x))}/>'
                       "</chart:series>")
@@ -201,6 +210,7 @@ def chart_content(chart: Chart, ns: str) -> str:
         '<chart:axis chart:dimension="y" chart:name="primary-y" chart:style-name="chA">'
         f'<chart:title chart:style-name="chAY"><text:p>{escape(chart.y_title)}</text:p></chart:title>'
         '<chart:grid chart:style-name="chG" chart:class="major"/></chart:axis>'
+        f"{_secondary_axis(chart)}"
         f"{''.join(series)}"
         '<chart:wall chart:style-name="chW"/>'
         "</chart:plot-area></chart:chart></office:chart></office:body></office:document-content>"

@@ -77,6 +77,11 @@ def write_plots(training: Training, runs: Mapping[float, Trace], directory: Path
         ax.set_xlabel(x_title)
         ax.set_ylabel(y_title)
         ax.grid(axis="y", color="#d9d9d9")
+        if "lr" in runs[rate].names:  # a schedule: each step's rate on a second axis
+            lr = runs[rate].column("lr")[[x - 1 for x in xs]].tolist()
+            right = ax.twinx()
+            right.plot(xs, lr, color="#be4b48", linewidth=1.5)
+            right.set_ylabel("learning rate (lr)", color="#be4b48")
         save(fig, plot_path(directory, training.basename, rate))
 
     summary = template()["summary"]["chart"]

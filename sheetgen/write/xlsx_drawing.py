@@ -51,6 +51,8 @@ def insert_chart(workbook, ws, chart: Chart) -> None:
         series = {"name": s.name, "categories": _range(s.x), "values": _range(s.y)}
         if s.name_cell:  # `name_data`: the cell's text cached, for readers that do not look it up
             series.update(name=list(s.name_cell), name_data=[s.name])
+        if s.secondary:
+            series["y2_axis"] = True
         xl.add_series(series)
     # Fixed text: LibreOffice shows a title linked to a cell as fixed text, so the rate is named
     # by the live cell above the chart instead (layout/charts.py, TitleCell).
@@ -59,8 +61,12 @@ def insert_chart(workbook, ws, chart: Chart) -> None:
     xl.set_x_axis({"name": chart.x_title, "num_format": "0", "major_gridlines": {"visible": False}})
     xl.set_y_axis({"name": chart.y_title, "num_format": axis_format,
                    "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    if chart.y2_title:
+        xl.set_y2_axis({"name": chart.y2_title, "num_format": axis_format})
     if not chart.legend:
         xl.set_legend({"none": True})
+    else:
+        xl.set_legend({"position": "bottom"})
     xl.set_size({"width": round(chart.width_mm * PX_PER_MM),
                  "height": round(chart.height_mm * PX_PER_MM)})
     ws.insert_chart(chart.row, chart.col, xl, {"object_position": 1})

@@ -183,7 +183,7 @@ def test_every_listed_key_appears_in_the_readme():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
     for _, key, _ in BAD.values():
         assert key.split(".")[0] + "." in readme
-    for equation in ("v ← β·v + (1 − β)·g", "s ← β·s + (1 − β)·g²", "w ← w − lr·m̂ / (√ŝ + ε)"):
+    for equation in ("v ← β·v + (1 − β)·g", "s ← α·s + (1 − α)·g²", "w ← w − lr·m̂ / (√ŝ + ε)"):
         assert equation in readme
 
 

@@ -181,7 +181,7 @@ def config_for(case, steps: int, check: bool = False):
         "data": {"samples": [{**{f"i{j + 1}": float(x[j]) for j in range(len(x))},
                               **{f"t{j + 1}": float(t[j]) for j in range(len(t))}}
                              for x, t in zip(X, T, strict=True)],
-                 "batch": batch, "reduction": reduction},
+                 "batch": batch, "reduction": reduction, "order": "cycle"},
         "optimizer": {k: v for k, v in opt.items() if k in
                       {"gd": ("name",), "momentum": ("name", "beta"), "nesterov": ("name", "beta"),
                        "rmsprop": ("name", "beta", "epsilon"),

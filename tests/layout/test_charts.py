@@ -208,3 +208,29 @@ def test_summary_is_the_first_sheet(default_books, fmt):
     else:
         names = list(ods_cells(default_books["ods"]))
     assert names == ["summary", *SHEETS]
+
+
+def test_a_schedule_puts_the_rate_on_a_second_axis_in_both_files(tmp_path):
+    """With a schedule the loss chart plots each step's lr (its own column) against a second y
+    axis, named by the header cells, in the .xlsx and the .ods alike."""
+    from sheetgen import generate
+    from sheetgen.config import from_mapping
+
+    config = from_mapping({
+        "learning_rates": [0.2], "iterations": 6, "output_dir": str(tmp_path), "plots": False,
+        "network": {"layers": [1, 1], "activations": ["identity"]},
+        "data": {"samples": [{"i1": 1.0, "t1": 2.0}]},
+        "optimizer": {"name": "sgd"}, "schedule": {"name": "exponential", "gamma": 0.5}}, "case")
+    generate(config)
+    sheet = sheet_name(0.2)
+    (_, _), chart = xlsx_drawings(tmp_path / "BackPropagation.xlsx")[sheet]["charts"][0]
+    series = xlsx_series(chart)
+    assert len(series) == 2 and series[0][1] == series[1][1] and series[0][2] != series[1][2]
+    assert all("$" in name for name, _, _ in series)   # named by the header cells
+    assert len(chart.findall(".//c:scatterChart", NS)) == 2   # the second on the secondary axis
+    frames = ods_charts(tmp_path / "BackPropagation.ods")[sheet]
+    content = zipfile.ZipFile(tmp_path / "BackPropagation.ods")
+    charts = [n for n in content.namelist() if n.endswith("content.xml") and n != "content.xml"]
+    xml = "".join(content.read(n).decode() for n in charts)
+    assert 'chart:name="secondary-y"' in xml and 'chart:attached-axis="secondary-y"' in xml
+    assert len(frames[0]["series"]) == 2 and all(s["label"] for s in frames[0]["series"])

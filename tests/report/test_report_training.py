@@ -24,7 +24,7 @@ from sheetgen.report.latex import partial, symbol
 
 EXAMPLES = ["xor", "linear-sgd", "linear-momentum", "linear-adam", "xor-batch3-sum-adam", "linear-rmsprop"]
 # Variants of the examples for what they leave out: k samples of n per step, sum, rmsprop.
-VARIANTS = {"xor-batch3-sum-adam": ("xor", {'batch = "full"': "batch = 3",
+VARIANTS = {"xor-batch3-sum-adam": ("xor", {'batch = "full"': 'batch = 3\norder = "cycle"',
                                             'reduction = "mean"': 'reduction = "sum"',
                                             'name = "gd"': 'name = "adam"'}),
             "linear-rmsprop": ("linear-momentum", {'name = "momentum"': 'name = "rmsprop"',
@@ -162,7 +162,8 @@ def _known(trainer: Trainer, row: dict, rate: float) -> dict[str, float]:
     loss = "E_total" if one else "E_s1"
     first = row["first"]
     known = {r"\mathit{lr}": rate, r"\beta": trainer.opt["beta"], r"\beta_{1}": trainer.opt["beta1"],
-             r"\beta_{2}": trainer.opt["beta2"], r"\varepsilon": trainer.opt["epsilon"]}
+             r"\beta_{2}": trainer.opt["beta2"], r"\varepsilon": trainer.opt["epsilon"],
+             r"\alpha": trainer.opt["beta"]}   # rmsprop's α, given by its older name beta
     for name, value in first.items():
         if name.startswith("dE_d"):
             known[partial(loss, name[4:])] = value
@@ -238,7 +239,7 @@ def test_sections_in_order(training_report):
     rules = {"gd": [r"w \leftarrow w - \mathit{lr} \cdot g"],
              "momentum": [r"v \leftarrow \beta \cdot v + (1 - \beta) \cdot g",
                           r"w \leftarrow w - \mathit{lr} \cdot v"],
-             "rmsprop": [r"s \leftarrow \beta \cdot s + (1 - \beta) \cdot g^{2}",
+             "rmsprop": [r"s \leftarrow \alpha \cdot s + (1 - \alpha) \cdot g^{2}",
                          r"w \leftarrow w - \mathit{lr} \cdot g / (\sqrt{s} + \varepsilon)"],
              "adam": [r"m \leftarrow \beta_{1} \cdot m + (1 - \beta_{1}) \cdot g",
                       r"s \leftarrow \beta_{2} \cdot s + (1 - \beta_{2}) \cdot g^{2}",

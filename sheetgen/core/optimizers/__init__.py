@@ -9,8 +9,13 @@ The protocol (`Optimizer`): an optimizer declares
   a state's new value, ``iteration`` the step t, and hyper-parameters by key;
 - ``definitions()``: named parts of the rules (m_hat) written into them in the cells and shown
   on their own line in the text.
-From these alone the base class renders the cell expressions per parameter (`update`), the
-Unicode text beside the table (`text_lines`) and the LaTeX of the report (`latex_lines`).
+``hypers`` and ``states`` may be properties when the settings decide them (sgd's buffer only
+with momentum, rmsprop's m only centered, adam's smax only with amsgrad). The base class adds
+what every rule shares: L2 weight decay (g read as g + λ·w; ``decoupled`` rules such as adamw
+decay w themselves) and a learning-rate schedule (core/schedules.py: the rules' learning_rate
+read as the row's lr column). From these alone the base class renders the cell expressions per
+parameter (`update`), the Unicode text beside the table (`text_lines`) and the LaTeX of the
+report (`latex_lines`).
 Adding an optimizer is one module here with `@register` (found and imported below).
 """
 

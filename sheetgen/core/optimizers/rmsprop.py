@@ -1,14 +1,37 @@
-"""`rmsprop`: s ← β·s + (1 − β)·g², then w ← w − lr·g / (√s + ε)."""
+"""`rmsprop`: torch.optim.RMSprop. s ← α·s + (1 − α)·g²; centered: m ← α·m + (1 − α)·g and
+D = √(s − m²) + ε, else D = √s + ε; with momentum μ: v ← μ·v + g / D, w ← w − lr·v; without:
+w ← w − lr·g / D."""
 
-from sheetgen.core.optimizers.base import BETA, EPSILON, Optimizer, register
+from sheetgen.core.optimizers.base import ALPHA, EPSILON, MOMENTUM, Optimizer, register
 
 
 @register
 class RMSprop(Optimizer):
     name = "rmsprop"
-    hypers = (BETA, EPSILON)
-    states = ("s",)
+
+    @property
+    def hypers(self):
+        return (ALPHA, EPSILON) + ((MOMENTUM,) if self.spec.momentum else ())
+
+    @property
+    def states(self):
+        return ("s",) + (("m",) if self.spec.centered else ()) + (("v",) if self.spec.momentum else ())
 
     def rules(self):
-        return [("s", "beta * s + (1 - beta) * g ** 2"),
-                ("w", f"w - learning_rate * g / (sqrt(cur(s)){self.eps})")]
+        rules = [("s", "alpha * s + (1 - alpha) * g ** 2")]
+        if self.spec.centered:
+            rules.append(("m", "alpha * m + (1 - alpha) * g"))
+        if self.spec.momentum:
+            return rules + [("v", "momentum * v + g / denominator"), ("w", "w - learning_rate * cur(v)")]
+        if not self.spec.centered:  # the plain form, as courses write it
+            return rules + [("w", f"w - learning_rate * g / (sqrt(cur(s)){self.eps})")]
+        return rules + [("w", "w - learning_rate * g / denominator")]
+
+    def definitions(self):
+        if not self.spec.centered and not self.spec.momentum:
+            return []
+        root = "sqrt(cur(s) - cur(m) ** 2)" if self.spec.centered else "sqrt(cur(s))"
+        return [("denominator", f"{root}{self.eps}")]
+
+    def describe_more(self):
+        return ["centered"] if self.spec.centered else []

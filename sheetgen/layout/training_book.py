@@ -157,8 +157,8 @@ def judge_by_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -
     x = Range(summary.name, first_row, last_row, epoch_header.col)
     y_title = f"{fn.lower()} of E_total per epoch"
     for j, sheet in enumerate(sheets):
-        if sheet.chart is None:
-            continue
+        if sheet.chart is None or len(sheet.chart.series) > 1:
+            continue  # a schedule's chart keeps its steps: the rate of each is its second series
         y = Range(summary.name, first_row, last_row, epoch_header.col + 1 + j)
         series = replace(sheet.chart.series[0], x=x, y=y)
         sheet.chart = replace(sheet.chart, series=(series,), x_title="epoch", y_title=y_title,

@@ -14,6 +14,9 @@ wall time (interpreter start included), CPU time and peak resident memory (from 
   default       `sheetgen generate` with the default settings (6 x 22, both formats, no plots)
   deep          the `deep` example (2-3-3-2, tanh then sigmoid) at the big run's size, each
                 format: time per cell against the reference network's, peak RSS
+  conv-digits   the `conv-digits` example (a CNN: conv2d 2@3×3, maxpool, dense 10 softmax; one
+                digit per step) at 6 x 2,000 steps, each format: time per cell against the
+                reference network's, peak RSS under 150 MB
   verify        (--verify) LibreOffice recalculates both big books: the fast path is still right
 
 It is a measurement, not a test: nothing here fails the test suite. Other load on the machine
@@ -48,6 +51,9 @@ DEFAULT_SECONDS = 1.0     # the default workbook, whole process
 BOMB_SECONDS, BOMB_MB = 1.0, 200  # refusing a hostile file, whole process
 DEEP_CELL_FACTOR = 1.5    # a general network's time per cell within 1.5x the reference's
 XOR_CELL_FACTOR = 1.5     # a data set's time per cell within 1.5x the reference's
+CONV_CELL_FACTOR = 1.5    # an image network's time per cell within 1.5x the reference's
+CONV_RSS_MB = 150.0       # its peak memory
+CONV_STEPS = 2_000        # its rows per sheet
 
 
 @dataclass
@@ -245,6 +251,8 @@ def main() -> int:
                         help="leave the files in DIR (default: a temporary folder, removed)")
     parser.add_argument("--only-xor", action="store_true",
                         help="only the reference network's big runs and the xor example's")
+    parser.add_argument("--only-conv", action="store_true",
+                        help="only the reference network's big runs and the conv-digits example's")
     args = parser.parse_args()
     n, rates = args.iterations, args.learning_rates
     sheets = len(rates.split(","))
@@ -267,6 +275,21 @@ def main() -> int:
                 sheetgen("generate", "--iterations", str(n), "--learning-rates", rates,
                          "--format", fmt, "--output-dir", str(big[fmt].parent), *plots, *quiet),
                 big[fmt])
+        cells["reference"] = sheets * n * table_columns(None)
+        conv_config = out / "conv" / "conv-digits.toml"
+        conv_config.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(sheetgen("init-config", "--example", "conv-digits", "--output", str(conv_config)),
+                       cwd=ROOT, capture_output=True, check=True)  # the toml and its CSV
+        for fmt in FORMATS:
+            steps[f"conv {fmt}"] = measure(
+                f"sheetgen generate {fmt} {sheets}x{CONV_STEPS} conv-digits",
+                sheetgen("generate", "--config", str(conv_config), "--iterations", str(CONV_STEPS),
+                         "--learning-rates", rates, "--format", fmt,
+                         "--output-dir", str(out / "conv"), *plots, *quiet),
+                out / "conv" / f"Conv-digits.{fmt}")
+        cells["conv"] = sheets * CONV_STEPS * table_columns(conv_config)
+        if args.only_conv:
+            raise _Done
         xor_config = out / "xor.toml"
         xor_config.write_text(subprocess.run(sheetgen("init-config", "--example", "xor"), cwd=ROOT,
                                              capture_output=True, text=True, check=True).stdout)
@@ -407,6 +430,17 @@ def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = No
             target(f"deep {fmt}: peak RSS under {RSS_LIMIT_MB:g} MB", f"{deep.rss_mb:.0f} MB",
                    deep.rss_mb < RSS_LIMIT_MB)
     for fmt in FORMATS:
+        mine, conv = steps.get(f"sheetgen {fmt}"), steps.get(f"conv {fmt}")
+        if mine and conv and cells.get("conv"):
+            ours = conv.seconds / cells["conv"] * 1e6
+            theirs = mine.seconds / cells["reference"] * 1e6
+            r = ours / theirs if theirs else float("inf")
+            cpu = ratio(conv.cpu / cells["conv"], mine.cpu / cells["reference"])
+            target(f"conv-digits {fmt}: time per cell within {CONV_CELL_FACTOR:g}x the reference network's",
+                   f"{ours:.2f} µs / {theirs:.2f} µs = {r:.2f}x (CPU {cpu:.2f}x; {cells['conv']:,} cells)",
+                   r <= CONV_CELL_FACTOR)
+            target(f"conv-digits {fmt}: peak RSS under {CONV_RSS_MB:g} MB", f"{conv.rss_mb:.0f} MB",
+                   conv.rss_mb < CONV_RSS_MB)
         mine, xor = steps.get(f"sheetgen {fmt}"), steps.get(f"xor {fmt}")
         if mine and xor and cells.get("xor"):
             ours = xor.seconds / cells["xor"] * 1e6

@@ -9,6 +9,7 @@ settings, the forward equations and the chain-rule derivations side by side; the
 from __future__ import annotations
 
 import copy
+import math
 
 from sheetgen.core.cells import column_letter
 from sheetgen.core.network import NetworkSpec
@@ -16,6 +17,7 @@ from sheetgen.core.template import template
 from sheetgen.core.training import Training
 from sheetgen.layout.upper import HEADER_ROW, columns_for, text_groups
 
+ROW_MM = 4.52          # LibreOffice's default row height: how many rows the picture covers
 MAX_SUMMARY_WEIGHTS = 12
 SETTINGS_CHARS = 48    # the longest settings value (an optimizer with its parameters)
 
@@ -23,10 +25,19 @@ SETTINGS_CHARS = 48    # the longest settings value (an optimizer with its param
 def picture_columns(spec: NetworkSpec, column_width: int) -> int:
     """The columns from B that the picture covers, in the format with the narrower columns."""
     from sheetgen.layout.charts import columns_spanned
+
+    picture = _picture(spec)
+    return columns_spanned(picture.width + 4, column_width)
+
+
+def _picture(spec):
     from sheetgen.layout.picture import layered_picture
 
-    picture = layered_picture(spec, {w: 0.0 for w in spec.weight_names + spec.bias_names}, (0, 1))
-    return columns_spanned(picture.width + 4, column_width)
+    if not isinstance(spec, NetworkSpec):  # an image network (core/conv.py): its layers as blocks
+        from sheetgen.layout.conv_picture import conv_picture
+
+        return conv_picture(spec, (0, 1))
+    return layered_picture(spec, {w: 0.0 for w in spec.weight_names + spec.bias_names}, (0, 1))
 
 
 def upper_block(tpl: dict, training: Training, extra_parameters: list[tuple[str, str]] = (),
@@ -57,7 +68,9 @@ def upper_block(tpl: dict, training: Training, extra_parameters: list[tuple[str,
     for title, lines in blocks:
         cells, col = text_groups(title, lines, col, width)
         tpl["text"].append({"cells": cells})
-    return HEADER_ROW, col - 1
+    # A picture taller than the block (an image network's) pushes the header down below it.
+    rows = math.ceil((_picture(spec).height + 2) / ROW_MM)
+    return max(HEADER_ROW, rows + 2), col - 1
 
 
 def network_template(training: Training) -> dict:

@@ -18,6 +18,7 @@ class Node:
     y: float
     width: float
     height: float
+    shape: str = "ellipse"          # or "rect": a layer drawn as a block (image networks)
     text: str = ""  # what the node shows when not its name (a bias node: "b1 = 0.35")
 
     @property
@@ -249,7 +250,7 @@ def layered_picture(spec, weights: dict[str, float], anchor: tuple[int, int]) ->
 
     def place(name: str, x: float, y: float, w: float = NODE_W, h: float = NODE_H,
               text: str = "") -> Node:
-        node = Node(name, x, y, w, h, text)
+        node = Node(name, x, y, w, h, text=text)
         nodes.append(node)
         where[name] = node
         return node

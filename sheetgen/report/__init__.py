@@ -56,7 +56,11 @@ def write_report(training: Training, runs: Mapping[float, Trace] | None = None,
     links |= {format_rate(rate): f"images/{path.name}"
               for rate, path in zip(training.learning_rates, plots, strict=False)}
 
-    if training.data is not None:  # a data set and an optimizer: step 1 worked for one sample
+    if hasattr(training.spec, "shape_text"):  # an image network: conv output, pooled and kernel gradient
+        from sheetgen.report.conv import build_conv_document
+
+        doc = build_conv_document(training, runs, links)
+    elif training.data is not None:  # a data set and an optimizer: step 1 worked for one sample
         from sheetgen.report.training import build_training_document
 
         doc = build_training_document(training, runs, links)

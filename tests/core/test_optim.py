@@ -294,7 +294,9 @@ def test_gradient_check_columns_estimate_every_rows_gradients(seed):
             assert math.isclose(row[fd], g, rel_tol=1e-4, abs_tol=1e-5), (fd, row[fd], g)
 
 
-TRAINING_EXAMPLES = [n for n in EXAMPLES if "data" in tomllib.loads(example_text(n))]
+# Dense networks only: image networks (conv-*) have their own check in tests/core/test_conv.py.
+TRAINING_EXAMPLES = [n for n in EXAMPLES if "data" in tomllib.loads(example_text(n))
+                     and not n.startswith("conv-")]
 
 
 @pytest.mark.parametrize("name", TRAINING_EXAMPLES)

@@ -50,7 +50,7 @@ def write_report(training: Training, runs: Mapping[float, Trace] | None = None,
     with atomic_path(target) as tmp:
         tmp.write_bytes(render_png(network_picture(training)))
     written.append(target)
-    plots = write_plots(training, runs, images)
+    plots = write_plots(training, runs, images, titled=False)  # the report captions them
     written += plots
     links = {"network": "images/network.png", "all": f"images/{plots[-1].name}"}
     links |= {format_rate(rate): f"images/{path.name}"

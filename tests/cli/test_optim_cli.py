@@ -43,9 +43,9 @@ def _cell(sheet, name: str, first: bool = False) -> str:
 
 
 def _parameter(sheet, label: str) -> str:
-    """The absolute address of the parameter cell labelled `label`."""
+    """The absolute address of the parameter cell labelled `label` (the value under its label)."""
     cell = next(c for c in sheet.cells if c.style == "label" and c.value == label)
-    value = next(c for c in sheet.cells if c.row == cell.row and c.col == cell.col + 1)
+    value = next(c for c in sheet.cells if c.row == cell.row + 1 and c.col == cell.col)
     letters = re.sub(r"\d", "", "ABCDEFGHIJ"[value.col])
     return f"${letters}${value.row + 1}"
 
@@ -84,7 +84,7 @@ def test_one_sample_per_row_picks_from_the_data_sheet_and_shows_which():
     assert [row[column] for row in sheet.rows] == [1, 2, 3, 1, 2, 3, 1, 2, 3, 1]
     data = book.sheets[-1]
     assert data.name == "data"
-    assert [c.value for c in data.cells if c.style == "number"] == [-1, -1, 1, 3, 2, 5]
+    assert [c.value for c in data.cells if c.style == "input"] == [-1, -1, 1, 3, 2, 5]  # as typed
 
 
 def test_full_batch_has_every_sample_and_combines_them():

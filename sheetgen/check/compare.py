@@ -325,9 +325,26 @@ def to_json(comparison: Comparison) -> str:
     return json.dumps(json_ready(data), indent=2, ensure_ascii=False) + "\n"
 
 
+# A spreadsheet opening a CSV reads a cell starting with one of these as a formula (OWASP's CSV
+# injection); text from a workbook (sheet names, headers, file names) gets a leading ' instead.
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value):
+    """`value` as a CSV cell may safely hold it: text that would start a formula gets a leading
+    ', numbers (and anything not text) are left as they are."""
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(comparison: Comparison) -> str:
     buffer = io.StringIO()
-    comparison.to_frame().to_csv(buffer, index=False, lineterminator="\n")
+    frame = comparison.to_frame()
+    for name in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[name]):
+            frame[name] = frame[name].map(csv_text)
+    frame.to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()
 
 
@@ -336,7 +353,8 @@ def report(comparison: Comparison, fmt: str = "text") -> str:
     return {"text": to_text, "json": to_json, "csv": to_csv}[fmt](comparison)
 
 
-__all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "REPORT_FORMATS", "ColumnComparison", "Comparison",
+__all__ = ["CSV_FORMULA_START", "DEFAULT_ATOL", "DEFAULT_RTOL", "REPORT_FORMATS", "ColumnComparison",
+           "Comparison",
            "OneSided", "SheetComparison", "compare_frames", "compare_table_sets", "compare_tables",
-           "compare_workbooks",
+           "compare_workbooks", "csv_text",
            "report", "to_csv", "to_json", "to_text"]

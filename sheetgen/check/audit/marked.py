@@ -49,14 +49,17 @@ def write_marked(result, output: Path) -> Path:
     if output.resolve() in audited:
         raise UsageError(f"--mark {output}: that is one of the audited files; choose another name")
     with _complete_or_absent(output) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True})
+        # Text from the audited files (names, headers, formulas to show) is written as text,
+        # never as a live formula or link.
+        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_formulas": False,
+                                              "strings_to_urls": False})
         wrong_fmt = book.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
         bold = book.add_format({"bold": True})
         findings = book.add_worksheet(FINDINGS)
         taken = {FINDINGS}
         heads = ("file", "sheet", "table", "column", "first cell", "kind", "diagnosis",
                  "correct formula")
-        findings.write_row(0, 0, heads, bold)
+        _text_row(findings, 0, heads, bold)
         line = 1
         for audit in result.audits:
             for s in audit.sheets:
@@ -82,16 +85,16 @@ def write_marked(result, output: Path) -> Path:
                 sheet.set_column(0, max((_col(c.column) for c in s.columns), default=0), 13)
                 rows = s.mistakes or [None]
                 for m in rows:
-                    findings.write_row(line, 0, (
+                    _text_row(findings, line, (
                         audit.path, s.sheet, s.table, m.column if m else "", m.cell if m else "",
                         m.kind if m else "right", m.diagnosis if m else "no mistakes",
                         m.correct_formula if m else ""))
                     line += 1
             for sheet_name, why in audit.unreadable.items():
-                findings.write_row(line, 0, (audit.path, sheet_name, "", "", "", "not audited", why, ""))
+                _text_row(findings, line, (audit.path, sheet_name, "", "", "", "not audited", why, ""))
                 line += 1
         for path, why in result.failures.items():
-            findings.write_row(line, 0, (path, "", "", "", "", "not audited", why, ""))
+            _text_row(findings, line, (path, "", "", "", "", "not audited", why, ""))
             line += 1
         findings.set_column(0, 0, 30)
         findings.set_column(1, 2, 12)
@@ -99,6 +102,11 @@ def write_marked(result, output: Path) -> Path:
         findings.set_column(7, 7, 60)
         book.close()
     return output
+
+
+def _text_row(sheet, row: int, texts, style=None) -> None:
+    for col, text in enumerate(texts):
+        sheet.write_string(row, col, str(text), style)
 
 
 def _col(letters: str) -> int:

@@ -273,8 +273,11 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
                     what = "a whole number" if kind is int else "a name such as \"sigmoid\""
                     raise fail(f"network.{key}", f"item {k + 1} must be {what}, got {_kind(item)}")
     net = NetworkSpec(**spec)
+    optimizer = data.get("optimizer")
     try:
         net.check()
+        if training and isinstance(optimizer, dict) and optimizer.get("check_gradients") is True:
+            optim.check_gradient_size(net)  # arithmetic, before deriving a network this deep
         general.check_fits(net)  # before the values: a network too big needs none of them
     except ConfigError as exc:
         raise fail(*str(exc).split(": ", 1)) from None
@@ -313,14 +316,24 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
     _unknown_keys(table, DATA_KEYS, "data.", fail)
     given = setup.values()
     try:
+        opt = _optimizer(data.get("optimizer", {}), net, _plain)
+        batch = table.get("batch", "full")
+        if batch == "full":
+            batch = None
+        elif isinstance(batch, bool) or not isinstance(batch, int):
+            raise ConfigError(f'data.batch: must be "full" or a whole number, got {_kind(batch)}')
+
+        def fits(n: int) -> None:  # a full batch of 10,000 samples is refused by its width
+            optim.check_columns(net, n if batch is None else min(batch, n), n, opt)
+
         if "samples" in table and "file" in table:
             raise ConfigError("data: give samples or file, not both")
         if "file" in table:
             name = table["file"]
             if not isinstance(name, str) or not name.strip():
                 raise ConfigError(f"data.file: must be a file name, got {_kind(name)}")
-            path = Path(name) if Path(name).is_absolute() else Path(source).parent / name
-            header, rows = optim.read_csv(path)
+            path = _data_path(name, Path(source).parent)
+            header, rows = optim.read_csv(path, columns=len(net.inputs + net.targets), fits=fits)
             samples = [dict(zip(header, row, strict=True)) for row in rows]
             where, origin = "data.file", name
         elif "samples" in table:
@@ -335,22 +348,40 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
         else:  # one sample: the inputs and targets tables
             samples = [{n: given[n] for n in net.inputs + net.targets}]
             where, origin = "inputs", "inputs and targets"
-        batch = table.get("batch", "full")
-        if batch == "full":
-            batch = None
-        elif isinstance(batch, bool) or not isinstance(batch, int):
-            raise ConfigError(f'data.batch: must be "full" or a whole number, got {_kind(batch)}')
+        if isinstance(samples, list) and samples:
+            fits(len(samples))
         reduction = table.get("reduction", "mean")
         spec = optim.data_spec(net, samples, batch, reduction, origin, where)
         if spec.batch is not None and spec.batch == spec.n:
             spec = replace(spec, batch=None)
-        opt = _optimizer(data.get("optimizer", {}), net, _plain)
     except ConfigError as exc:
         raise fail(*str(exc).split(": ", 1)) from None
     parameters = optim.trained_parameters(net)
     values = {n: v for n, v in given.items() if n not in net.inputs + net.targets}
     values = optim.setup_values(values, spec, opt, parameters)
     return spec, opt, NetworkSetup(tuple(values.items()), setup.biases)
+
+
+def _data_path(name: str, folder: Path) -> Path:
+    """`data.file`: absolute, or relative to the config file's folder and inside it (no `..`, no
+    linked folder leading out of it); the file itself is never a symbolic link (read_csv)."""
+    if "\0" in name:
+        raise ConfigError("data.file: must not contain a NUL character")
+    given = Path(name)
+    if given.is_absolute():
+        return given
+    if ".." in given.parts:
+        raise ConfigError(f"data.file: {shorten(name, 80)}: must not leave the config file's "
+                          "folder (no ..); give an absolute path for a file elsewhere")
+    path = folder / given
+    try:
+        inside = path.parent.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):
+        inside = False
+    if not inside:
+        raise ConfigError(f"data.file: {shorten(name, 80)}: a linked folder leads out of the config "
+                          "file's folder; give an absolute path for a file elsewhere")
+    return path
 
 
 def _plain(key: str, message: str) -> ConfigError:
@@ -558,10 +589,12 @@ def _validate_network(config: Config) -> None:
         samples = [{t: column[k] for t, column in targets.items()} for k in range(config.data.n)]
     else:
         samples = [values]
-    for values in samples if net.loss in ("cross_entropy", "binary_cross_entropy") else ():
+    for k, values in enumerate(samples if net.loss in ("cross_entropy", "binary_cross_entropy") else (),
+                               start=1):
         for t in net.targets:
             if not 0 <= values[t] <= 1:
-                raise ConfigError(f"targets.{t}: {net.loss} needs targets in [0, 1], got {values[t]:g}")
+                raise ConfigError(f"{_target_key(config.data, k, t)}: {net.loss} needs targets in "
+                                  f"[0, 1], got {values[t]:g}")
         total = sum(values[t] for t in net.targets)
         if net.activations[-1] == "softmax" and abs(total - 1) > 1e-9:
             raise ConfigError(f"targets: softmax with cross_entropy needs targets summing to 1 "
@@ -569,6 +602,15 @@ def _validate_network(config: Config) -> None:
     general.check_fits(net)
     if config.data is not None:
         optim.check_fits(optim.build_cached(net, config.data, config.optimizer))
+
+
+def _target_key(data: optim.DataSpec | None, k: int, t: str) -> str:
+    """Where target `t` of sample `k` was given: the targets table, a sample, a CSV file."""
+    if data is None or data.source == "inputs and targets":
+        return f"targets.{t}"
+    if data.source == "inline":
+        return f"data.samples[{k}].{t}"
+    return f"data.file: {shorten(data.source, 80)}: sample {k:,}, column {t}"
 
 
 def check_output_dir(path: Path) -> None:

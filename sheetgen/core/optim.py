@@ -309,7 +309,7 @@ def check_optimizer(opt: OptimizerSpec, parameters: tuple[str, ...]) -> None:
         raise ConfigError(f"optimizer.epsilon: must be 0 or more, got {opt.epsilon:g}")
     if not opt.h > 0:
         raise ConfigError(f"optimizer.h: must be more than 0, got {opt.h:g}")
-    for name, _ in opt.initial_state:
+    for name, value in opt.initial_state:
         state, parameter = name.split("_", 1)
         if state not in opt.states:
             have = ", ".join(opt.states) or "none"
@@ -318,6 +318,9 @@ def check_optimizer(opt: OptimizerSpec, parameters: tuple[str, ...]) -> None:
         if parameter not in parameters:
             raise ConfigError(f"optimizer.initial_state.{state}.{parameter}: no trained parameter "
                               f"{parameter!r} (they are {', '.join(parameters)})")
+        if state == "s" and value < 0:  # its square root is taken
+            raise ConfigError(f"optimizer.initial_state.s.{parameter}: must be 0 or more (s is a mean "
+                              f"of squared gradients), got {value:g}")
 
 
 def trained_parameters(spec: NetworkSpec) -> tuple[str, ...]:

@@ -158,6 +158,10 @@ BAD = {
     "negative epsilon": ('[optimizer]\nname = "adam"\nepsilon = -1e-8', "optimizer.epsilon", "0 or more"),
     "unknown state": ('[optimizer]\nname = "adam"\ninitial_state = { v = { w1 = 0.1 } }',
                       "optimizer.initial_state.v", "keeps no state"),
+    "negative s": ('[optimizer]\nname = "rmsprop"\ninitial_state = { s = { w1 = -0.1 } }',
+                   "optimizer.initial_state.s.w1", "must be 0 or more"),
+    "negative s, adam": ('[optimizer]\nname = "adam"\ninitial_state = { s = { w2 = -1e-9 } }',
+                         "optimizer.initial_state.s.w2", "must be 0 or more"),
     "unknown parameter": ('[optimizer]\nname = "adam"\ninitial_state = { m = { w9 = 0.1 } }',
                           "optimizer.initial_state.m.w9", "no trained parameter"),
 }

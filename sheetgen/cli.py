@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="reference: the defaults (default); biased: the worked example with "
                            "fixed biases; mazur-trained-biases: a trained bias per neuron; era: "
                            "targets 0.5 / 0.5; deep: 2-3-3-2, tanh then sigmoid; softmax: 2-3-3 "
-                           "with softmax and cross-entropy; xor: 2-2-1 on XOR's 4 samples, full "
+                           "with softmax and cross-entropy; softmax-per-layer: the same with one "
+                           "bias per layer; xor: 2-2-1 on XOR's 4 samples, full "
                            "batch, gradient descent; linear-sgd, linear-momentum, linear-adam: "
                            "y = a·x + b on 30 samples, one per row, with that optimizer")
     init.add_argument("--output", type=Path, metavar="FILE",

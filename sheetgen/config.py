@@ -29,8 +29,8 @@ DEFAULT_LEARNING_RATES = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0)
 DEFAULT_ITERATIONS = 22  # the reference table's row count
 # Rows per sheet: 1,048,576 in Excel and in LibreOffice Calc (since 7.4, the .ods limit too).
 ROW_LIMITS = {"xlsx": 1_048_576, "ods": 1_048_576}
-EXAMPLES = ("reference", "biased", "mazur-trained-biases", "era", "deep", "softmax", "xor",
-            "linear-sgd", "linear-momentum", "linear-adam")
+EXAMPLES = ("reference", "biased", "mazur-trained-biases", "era", "deep", "softmax", "softmax-per-layer",
+            "xor", "linear-sgd", "linear-momentum", "linear-adam")
 # The summary chart has one series per rate; Excel's charts hold at most 255 series.
 MAX_LEARNING_RATES = 255
 MAX_NAME_BYTES = 255  # a file name's length on Linux, macOS and Windows file systems

@@ -21,6 +21,7 @@ from sheetgen.report.document import (
     Heading,
     Image,
     Math,
+    Verbatim,
     _network_backward,
     _results,
     _title,
@@ -139,7 +140,7 @@ def build_training_document(config: Config, runs: Mapping[float, Trace],
         f"Training on a data set of {n} samples: each update step takes {batch}, and "
         f"{opt.describe()} moves the parameters. This page works through step 1 by hand and then "
         f"shows training at each learning rate. Every number on it comes from the same run as the "
-        f"workbooks {config.basename}.xlsx and .ods, {steps} steps per learning rate.")
+        "workbooks ", Verbatim(f"{config.basename}.xlsx"), f" and .ods, {steps} steps per learning rate.")
 
     doc.add(Heading(2, "The network"), Image(images["network"], "the network with its initial weights"))
 

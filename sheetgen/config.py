@@ -21,7 +21,7 @@ from sheetgen.core import network as general
 from sheetgen.core import optim
 from sheetgen.core.model import Network, Setup
 from sheetgen.core.network import NetworkSetup, NetworkSpec
-from sheetgen.core.template import network, sheet_name, template
+from sheetgen.core.template import format_rate, network, sheet_name, template
 from sheetgen.errors import ConfigError
 
 FORMATS = ("xlsx", "ods")
@@ -554,10 +554,16 @@ def validate(config: Config) -> list[str]:
             or any(c in basename for c in '/\\') or any(ord(c) < 32 or ord(c) == 127 for c in basename)):
         raise ConfigError(f"basename: must be a plain file name without folders or control "
                           f"characters, got {shorten(repr(basename))}")
-    longest = max(len(f"{basename}.{fmt}".encode("utf-8", "surrogateescape")) for fmt in config.formats)
-    if longest > MAX_NAME_BYTES:
-        raise ConfigError(f"basename: too long: {longest} bytes with its extension, a file name "
-                          f"has at most {MAX_NAME_BYTES}")
+    names = [f"{basename}.{fmt}" for fmt in config.formats]
+    if config.plots:  # the plots' names are longer: checked before the first file is written
+        names += [f"{basename}_loss_lr_{format_rate(rate)}.png" for rate in rates] + \
+            [f"{basename}_loss_all.png"]
+    longest = max(names, key=lambda name: len(name.encode("utf-8", "surrogateescape")))
+    size = len(longest.encode("utf-8", "surrogateescape"))
+    if size > MAX_NAME_BYTES:
+        which = "with its extension" if longest.endswith(tuple(FORMATS)) else f"in {longest[len(basename):]}"
+        raise ConfigError(f"basename: too long: {size} bytes {which}, a file name has at most "
+                          f"{MAX_NAME_BYTES}")
     if "\0" in str(config.output_dir):
         raise ConfigError("output_dir: must not contain a NUL character")
     check_output_dir(config.output_dir)

@@ -14,7 +14,7 @@ from sheetgen.build.assemble import build_book, equations, traces
 from sheetgen.build.book import Book
 from sheetgen.config import Config, validate
 from sheetgen.write import ods, xlsx
-from sheetgen.write.atomic import atomic_path
+from sheetgen.write.atomic import atomic_path, output_set
 
 WRITERS: dict[str, Callable[[Book, Path], None]] = {"xlsx": xlsx.write, "ods": ods.write}
 
@@ -32,9 +32,18 @@ def generate(config: Config) -> list[Path]:
     validate(config)
     runs = traces(config, equations(config))
     book = build_book(config, runs)
-    paths = [write_workbook(book, fmt) for fmt in config.formats]
-    if config.plots:
-        from sheetgen.write.plots import write_plots  # matplotlib only when plotting
+    with output_set(config.output_dir, output_paths(config)):
+        paths = [write_workbook(book, fmt) for fmt in config.formats]
+        if config.plots:
+            from sheetgen.write.plots import write_plots  # matplotlib only when plotting
 
-        paths += write_plots(config, runs)
+            paths += write_plots(config, runs)
     return paths
+
+
+def output_paths(config: Config) -> list[Path]:
+    """Every file a run writes, known before the first is written."""
+    from sheetgen.write.plots import plot_paths
+
+    paths = [config.output_path(fmt) for fmt in config.formats]
+    return paths + (plot_paths(config, config.output_dir / "plots") if config.plots else [])

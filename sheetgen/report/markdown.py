@@ -28,8 +28,8 @@ def to_markdown(doc: Document) -> str:
             case Heading(level=level, text=text):
                 out += ["#" * level + " " + text, ""]
             case Paragraph(parts=parts):
-                out += ["".join(f"${p.latex}$" if isinstance(p, Math) else escape(p) if isinstance(p, Verbatim)
-                                else p for p in parts), ""]
+                out += ["".join(f"${p.latex}$" if isinstance(p, Math)
+                                else escape(p) if isinstance(p, Verbatim) else p for p in parts), ""]
             case Equation(lines=lines) if len(lines) == 1:
                 out += ["$$", lines[0], "$$", ""]
             case Equation(lines=lines):

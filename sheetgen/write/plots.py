@@ -34,6 +34,12 @@ def plot_path(directory: Path, basename: str, rate: float | None) -> Path:
     return directory / f"{basename}_{suffix}.png"
 
 
+def plot_paths(config: Config, directory: Path) -> list[Path]:
+    """The plots `write_plots` writes into `directory`, in order."""
+    return [plot_path(directory, config.basename, rate) for rate in config.learning_rates] + \
+        [plot_path(directory, config.basename, None)]
+
+
 def write_plots(config: Config, runs: Mapping[float, Trace], directory: Path | None = None) -> list[Path]:
     """Write plots/<basename>_loss_lr_<rate>.png per rate and plots/<basename>_loss_all.png (in
     `directory` if given: the report puts them beside its pages); returns their paths."""

@@ -330,6 +330,8 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
             raise ConfigError("data: give samples or file, not both")
         if "file" in table:
             name = table["file"]
+            if isinstance(name, os.PathLike):  # the Python API gives paths too
+                name = os.fspath(name)
             if not isinstance(name, str) or not name.strip():
                 raise ConfigError(f"data.file: must be a file name, got {_kind(name)}")
             path = _data_path(name, Path(source).parent)

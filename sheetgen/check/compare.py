@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sheetgen.core.cells import column_letter
-from sheetgen.errors import WorkbookError
+from sheetgen.errors import UsageError, WorkbookError
 from sheetgen.read.tables import OPTIONAL, Table, read_tables
 
 # A value stored to 10 significant digits is within 5e-10 of the true one, relatively; the
@@ -243,8 +243,9 @@ def compare_workbooks(path_a: Path, path_b: Path, pairs: Iterable[tuple[str, str
 
 def _check_tolerance(rtol: float, atol: float) -> None:
     for name, value in (("rtol", rtol), ("atol", atol)):
-        if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+                or value < 0):
+            raise UsageError(f"{name}: must be a finite number, 0 or more, got {value!r}")
 
 
 # --- reports --------------------------------------------------------------------------------

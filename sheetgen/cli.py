@@ -308,7 +308,11 @@ def _audit(args: argparse.Namespace) -> int:
         _check_first(args.files[0])
     from sheetgen.check.audit import audit, audit_files, mark, report
 
-    mapping = dict(args.mapping)
+    mapping: dict[str, str] = {}
+    for header, quantity in args.mapping:
+        if mapping.setdefault(header, quantity) != quantity:
+            raise UsageError(f"--map {header}: given twice, as {mapping[header]} and as {quantity}; "
+                             "give each header once")
     if args.mark is not None and args.mark.suffix.lower() != ".xlsx":
         raise UsageError(f"--mark {args.mark}: the marked workbook is an .xlsx file")
     # One file: its failure is the command's (exit 2); several: each failure is a report line.

@@ -145,6 +145,7 @@ def recalculate(path: Path, timeout: float = DEFAULT_TIMEOUT, engine: str = "lib
                    "--nolockcheck", "--nodefault", f"-env:UserInstallation={profile.as_uri()}"]
         if command[0] != soffice:
             _first_start(command, scratch, deadline, f"{path}: LibreOffice", timeout)
+        _remove_stale_pipes()
         pipe = f"sheetgen-{os.getpid()}-{uuid.uuid4().hex}"
         office = _start([*command, f"--accept=pipe,name={pipe};urp;"], stdout=subprocess.DEVNULL,
                         scratch=scratch)
@@ -168,7 +169,35 @@ def recalculate(path: Path, timeout: float = DEFAULT_TIMEOUT, engine: str = "lib
                 office.wait(timeout=5)  # the bridge asked it to quit
         finally:
             _stop(office)
+            for folder in PIPE_FOLDERS:  # the socket a killed LibreOffice leaves
+                with contextlib.suppress(OSError):
+                    (folder / f"OSL_PIPE_{os.getuid()}_{pipe}").unlink()
     return _parse_bridge_output(out, time.monotonic() - start)
+
+
+# LibreOffice makes its named pipe's socket here, whatever TMPDIR says.
+PIPE_FOLDERS = (Path("/tmp"), Path("/var/tmp"))
+
+
+def _remove_stale_pipes() -> None:
+    """Remove the sockets of earlier runs whose process is gone (SIGKILL gives no chance to)."""
+    pattern = re.compile(rf"OSL_PIPE_{os.getuid()}_sheetgen-([0-9]+)-[0-9a-f]+")
+    for folder in PIPE_FOLDERS:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            match = pattern.fullmatch(entry.name)
+            if not match or int(match.group(1)) == os.getpid():
+                continue
+            try:
+                os.kill(int(match.group(1)), 0)
+            except ProcessLookupError:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+            except PermissionError:
+                pass  # alive, someone else's
 
 
 def _no_message(status: int) -> str:

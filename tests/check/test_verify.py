@@ -510,3 +510,20 @@ def test_the_per_layer_softmax_example_verifies_clean(tmp_path):
     cells = {(d.cell, d.stored) for s in verify.compare(verify.stored_values(book), verify.recalculate(book),
                                                           0.0) for d in s.differences}
     assert not cells  # even at rtol 0: the cancelling sums agree by the ulp rule, the rest exactly
+
+
+def test_sockets_of_dead_runs_are_removed(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = verify.PIPE_FOLDERS[0]
+    names = [f"OSL_PIPE_{os.getuid()}_sheetgen-{dead.pid}-0123abcd",
+             f"OSL_PIPE_{os.getuid()}_sheetgen-{os.getppid()}-0123abcd",  # alive: kept
+             f"OSL_PIPE_{os.getuid()}_someone-else-{dead.pid}"]              # not ours: kept
+    for name in names:
+        (folder / name).write_text("")
+    try:
+        verify._remove_stale_pipes()
+        assert [(folder / n).exists() for n in names] == [False, True, True]
+    finally:
+        for name in names:
+            (folder / name).unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import xlsxwriter
 
 from sheetgen.core.cells import parse_cell
-from sheetgen.errors import UsageError
+from sheetgen.errors import UsageError, WriteError
 
 FINDINGS = "findings"
 
@@ -29,8 +29,11 @@ def _sheet_name(text: str, taken: set[str]) -> str:
 @contextlib.contextmanager
 def _complete_or_absent(target: Path):
     """A temporary file beside `target`, renamed onto it only when the block succeeds."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise WriteError(f"{target}: cannot write: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         mask = os.umask(0)
@@ -38,9 +41,11 @@ def _complete_or_absent(target: Path):
         os.chmod(tmp, 0o666 & ~mask)  # mkstemp's 0600 would make the result private
         yield Path(tmp)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):  # name the user's file
+            raise WriteError(f"{target}: cannot write: {exc.strerror or exc}") from None
         raise
 
 
@@ -48,6 +53,9 @@ def write_marked(result, output: Path) -> Path:
     audited = {Path(a.path).resolve() for a in result.audits} | {Path(p).resolve() for p in result.failures}
     if output.resolve() in audited:
         raise UsageError(f"--mark {output}: that is one of the audited files; choose another name")
+    if output.exists() and not output.is_file() or output.is_symlink() and not output.exists():
+        kind = "a folder" if output.is_dir() else "not a regular file"
+        raise UsageError(f"--mark {output}: {kind}; give the name of an .xlsx file to write")
     with _complete_or_absent(output) as tmp:
         # Text from the audited files (names, headers, formulas to show) is written as text,
         # never as a live formula or link.

@@ -337,3 +337,20 @@ def test_csv_reports_neutralise_formula_text(tmp_path, capsys, monkeypatch):
     assert {r["header_a"] for r in table} >= {"'=E∂W5", "'-dEdw8"}
     assert all(r[k][:1] not in "=+-@" or k.startswith("max_") for r in table for k in r if r[k])
     float(next(r["max_abs_diff"] for r in table if r["header_a"] == "'=E∂W5"))
+
+
+def test_a_conflicting_map_and_an_unwritable_mark_are_one_line(tmp_path, capsys):
+    import os
+
+    path = tmp_path / "student.ods"
+    write(path, {"Sheet1": [(Block(headers=HUMAN), 0, 0)]})
+    assert main(["audit", str(path), "--map", "G1=dE_dw1", "--map", "G1=dE_dw2"]) == 2
+    assert "--map G1: given twice, as dE_dw1 and as dE_dw2" in capsys.readouterr().err
+    (tmp_path / "folder.xlsx").mkdir()
+    os.mkfifo(tmp_path / "pipe.xlsx")  # a special file named like a workbook stays as it is
+    for name, words in (("folder.xlsx", "a folder"), ("pipe.xlsx", "not a regular file")):
+        assert main(["audit", str(path), "--mark", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"--mark {tmp_path / name}: {words}" in err and ".part" not in err
+    assert (tmp_path / "folder.xlsx").is_dir() and not os.path.isfile(tmp_path / "pipe.xlsx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.xlsx", "pipe.xlsx", "student.ods"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import json
 import math
 import os
@@ -169,14 +170,23 @@ def recalculate(path: Path, timeout: float = DEFAULT_TIMEOUT, engine: str = "lib
                 office.wait(timeout=5)  # the bridge asked it to quit
         finally:
             _stop(office)
-            for folder in PIPE_FOLDERS:  # the socket a killed LibreOffice leaves
-                with contextlib.suppress(OSError):
-                    (folder / f"OSL_PIPE_{os.getuid()}_{pipe}").unlink()
+            for folder in PIPE_FOLDERS:  # the sockets a killed LibreOffice leaves
+                for name in (pipe, _single_instance_pipe(profile.as_uri())):
+                    with contextlib.suppress(OSError):
+                        (folder / f"OSL_PIPE_{os.getuid()}_{name}").unlink()
     return _parse_bridge_output(out, time.monotonic() - start)
 
 
 # LibreOffice makes its named pipe's socket here, whatever TMPDIR says.
 PIPE_FOLDERS = (Path("/tmp"), Path("/var/tmp"))
+
+
+def _single_instance_pipe(profile_url: str) -> str:
+    """The name of the pipe LibreOffice opens for its profile (one instance per profile): the
+    MD5 of the profile's URL in UTF-16, each byte in hex without padding, as LibreOffice writes
+    it. The profile is this run's own, so its pipe is too."""
+    digest = hashlib.md5(profile_url.encode("utf-16-le")).digest()
+    return "SingleOfficeIPC_" + "".join(f"{byte:x}" for byte in digest)
 
 
 def _remove_stale_pipes() -> None:

@@ -527,3 +527,26 @@ def test_sockets_of_dead_runs_are_removed(tmp_path):
     finally:
         for name in names:
             (folder / name).unlink(missing_ok=True)
+
+
+def test_the_single_instance_pipe_is_named_as_libreoffice_names_it():
+    # Observed with LibreOffice 7.4 for -env:UserInstallation=file:///tmp/h20/prof
+    assert verify._single_instance_pipe("file:///tmp/h20/prof") == \
+        "SingleOfficeIPC_6635bd1e1d698eb39e8d12dd0296f57"
+
+
+@pytest.mark.libreoffice
+def test_verify_leaves_no_socket_behind(default_books, monkeypatch):
+    try:
+        verify.find_uno_python()
+    except VerifyError:
+        pytest.skip("LibreOffice is not installed")
+    names = []
+    real = verify._single_instance_pipe
+    monkeypatch.setattr(verify, "_single_instance_pipe", lambda url: names.append(real(url)) or names[-1])
+    assert verify.verify_file(default_books["xlsx"]).ok
+    [name] = set(names)
+    leftovers = [p.name for p in Path("/tmp").iterdir()
+                 if p.name.startswith((f"OSL_PIPE_{os.getuid()}_sheetgen-{os.getpid()}-",
+                                       f"OSL_PIPE_{os.getuid()}_{name}"))]
+    assert not leftovers

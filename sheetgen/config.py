@@ -409,6 +409,7 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
                 raise ConfigError(f"data.file: must be a file name, got {_kind(name)}")
             path = _data_path(name, Path(source).parent)
             if isinstance(net, conv.ConvSpec):
+                os.close(datasets.open_regular(path, lambda m: ConfigError(f"data.file: {path}: {m}")))
                 samples = conv.read_image_csv(path, net)
             else:
                 header, rows = datasets.read_csv(path, columns=len(net.inputs + net.targets), fits=fits)

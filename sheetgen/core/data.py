@@ -147,17 +147,9 @@ def csv_number(cell: str) -> float:
     return value
 
 
-def read_csv(path: Path, key: str = "data.file", columns: int | None = None,
-             fits=None) -> tuple[tuple[str, ...], list[tuple[float, ...]]]:
-    """Header row of names, then one row of numbers per sample. Only a regular file, not a
-    symbolic link, is opened (a FIFO would block, /dev/zero never ends); with `columns`, the
-    names the network needs, its size and line count are bounded by what the data sheet holds
-    before it is parsed; `fits(samples)`, if given, may refuse the count before parsing too."""
-    path = Path(path)
-
-    def fail(message: str) -> ConfigError:
-        return ConfigError(f"{key}: {path}: {message}")
-
+def open_regular(path: Path, fail) -> int:
+    """A file descriptor of `path`, a regular file and not a symbolic link; `fail(message)`'s
+    error for anything else (a FIFO would block, /dev/zero never ends)."""
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
@@ -178,6 +170,22 @@ def read_csv(path: Path, key: str = "data.file", columns: int | None = None,
                  (stat.S_ISSOCK, "a socket"))
         kind = next((name for test, name in kinds if test(info.st_mode)), "a special file")
         raise fail(f"not a regular file ({kind}), not a CSV file")
+    return fd
+
+
+def read_csv(path: Path, key: str = "data.file", columns: int | None = None,
+             fits=None) -> tuple[tuple[str, ...], list[tuple[float, ...]]]:
+    """Header row of names, then one row of numbers per sample. Only a regular file, not a
+    symbolic link, is opened (a FIFO would block, /dev/zero never ends); with `columns`, the
+    names the network needs, its size and line count are bounded by what the data sheet holds
+    before it is parsed; `fits(samples)`, if given, may refuse the count before parsing too."""
+    path = Path(path)
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError(f"{key}: {path}: {message}")
+
+    fd = open_regular(path, fail)
+    info = os.fstat(fd)
     with os.fdopen(fd, "rb") as stream:
         width = max(columns or 0, 1) * CSV_CELL_BYTES + 2
         if columns is not None and info.st_size > (MAX_SAMPLES + 1) * width:

@@ -345,3 +345,15 @@ def test_a_refusal_comes_from_the_sizes_in_a_second(case, tmp_path, capsys):
     assert err.count("\n") == 1 and words in err, err
     assert seconds < 1 and peak < 100 * 1024**2, (seconds, peak)
     assert not out.exists()
+
+
+def test_an_image_networks_data_file_that_is_a_fifo_is_refused(tmp_path, capsys):
+    import os
+
+    os.mkfifo(tmp_path / "conv-digits.csv")  # a blocking read would wait for a writer forever
+    config = tmp_path / "conv.toml"
+    config.write_text(example_text("conv-digits"), "utf-8")
+    assert main(["generate", "--config", str(config), "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "data.file: " in err and "not a regular file (a FIFO), not a CSV file" in err, err
+    assert err.count("\n") == 1 and not (tmp_path / "out").exists()

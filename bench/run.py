@@ -17,6 +17,9 @@ wall time (interpreter start included), CPU time and peak resident memory (from 
   lstm-memory   the `lstm-memory` example (an LSTM unrolled over 5 steps, 8 samples a row,
                 1,514 columns) at 6 x 2,000 steps, each format: time per cell against the
                 reference network's, peak RSS
+  conv-digits   the `conv-digits` example (a CNN: conv2d 2@3×3, maxpool, dense 10 softmax; one
+                digit per step) at 6 x 2,000 steps, each format: time per cell against the
+                reference network's, peak RSS under 150 MB
   verify        (--verify) LibreOffice recalculates both big books: the fast path is still right
 
 It is a measurement, not a test: nothing here fails the test suite. Other load on the machine
@@ -54,6 +57,9 @@ XOR_CELL_FACTOR = 1.5     # a data set's time per cell within 1.5x the reference
 LSTM_CELL_FACTOR = 1.5    # a recurrent network's time per cell within 1.5x the reference's
 LSTM_MB = 150.0           # ... and its peak RSS
 LSTM_ITERATIONS = 2_000
+CONV_CELL_FACTOR = 1.5    # an image network's time per cell within 1.5x the reference's
+CONV_RSS_MB = 150.0       # its peak memory
+CONV_STEPS = 2_000        # its rows per sheet
 
 
 @dataclass
@@ -253,6 +259,8 @@ def main() -> int:
                         help="only the reference network's big runs and the xor example's")
     parser.add_argument("--only-lstm", action="store_true",
                         help="only the reference network's big runs and the lstm-memory example's")
+    parser.add_argument("--only-conv", action="store_true",
+                        help="only the reference network's big runs and the conv-digits example's")
     args = parser.parse_args()
     n, rates = args.iterations, args.learning_rates
     sheets = len(rates.split(","))
@@ -275,19 +283,35 @@ def main() -> int:
                 sheetgen("generate", "--iterations", str(n), "--learning-rates", rates,
                          "--format", fmt, "--output-dir", str(big[fmt].parent), *plots, *quiet),
                 big[fmt])
-        lstm_config = out / "lstm-memory.toml"
-        lstm_config.write_text(subprocess.run(sheetgen("init-config", "--example", "lstm-memory"),
-                                              cwd=ROOT, capture_output=True, text=True, check=True).stdout)
-        for fmt in FORMATS:
-            steps[f"lstm {fmt}"] = measure(
-                f"sheetgen generate {fmt} {sheets}x{LSTM_ITERATIONS} lstm-memory",
-                sheetgen("generate", "--config", str(lstm_config), "--iterations", str(LSTM_ITERATIONS),
-                         "--learning-rates", rates, "--format", fmt,
-                         "--output-dir", str(out / "lstm"), *plots, *quiet),
-                out / "lstm" / f"LSTM-memory.{fmt}")
         cells["reference"] = sheets * n * table_columns(None)
-        cells["lstm"] = sheets * LSTM_ITERATIONS * table_columns(lstm_config)
-        if args.only_lstm:
+        if not (args.only_conv or args.only_xor):  # the recurrent example's rows
+            lstm_config = out / "lstm-memory.toml"
+            example = sheetgen("init-config", "--example", "lstm-memory")
+            lstm_config.write_text(subprocess.run(example, cwd=ROOT, capture_output=True, text=True,
+                                                  check=True).stdout)
+            for fmt in FORMATS:
+                steps[f"lstm {fmt}"] = measure(
+                    f"sheetgen generate {fmt} {sheets}x{LSTM_ITERATIONS} lstm-memory",
+                    sheetgen("generate", "--config", str(lstm_config), "--iterations",
+                             str(LSTM_ITERATIONS), "--learning-rates", rates, "--format", fmt,
+                             "--output-dir", str(out / "lstm"), *plots, *quiet),
+                    out / "lstm" / f"LSTM-memory.{fmt}")
+            cells["lstm"] = sheets * LSTM_ITERATIONS * table_columns(lstm_config)
+            if args.only_lstm:
+                raise _Done
+        conv_config = out / "conv" / "conv-digits.toml"
+        conv_config.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(sheetgen("init-config", "--example", "conv-digits", "--output", str(conv_config)),
+                       cwd=ROOT, capture_output=True, check=True)  # the toml and its CSV
+        for fmt in FORMATS:
+            steps[f"conv {fmt}"] = measure(
+                f"sheetgen generate {fmt} {sheets}x{CONV_STEPS} conv-digits",
+                sheetgen("generate", "--config", str(conv_config), "--iterations", str(CONV_STEPS),
+                         "--learning-rates", rates, "--format", fmt,
+                         "--output-dir", str(out / "conv"), *plots, *quiet),
+                out / "conv" / f"Conv-digits.{fmt}")
+        cells["conv"] = sheets * CONV_STEPS * table_columns(conv_config)
+        if args.only_conv:
             raise _Done
         xor_config = out / "xor.toml"
         xor_config.write_text(subprocess.run(sheetgen("init-config", "--example", "xor"), cwd=ROOT,
@@ -429,6 +453,17 @@ def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = No
             target(f"deep {fmt}: peak RSS under {RSS_LIMIT_MB:g} MB", f"{deep.rss_mb:.0f} MB",
                    deep.rss_mb < RSS_LIMIT_MB)
     for fmt in FORMATS:
+        mine, conv = steps.get(f"sheetgen {fmt}"), steps.get(f"conv {fmt}")
+        if mine and conv and cells.get("conv"):
+            ours = conv.seconds / cells["conv"] * 1e6
+            theirs = mine.seconds / cells["reference"] * 1e6
+            r = ours / theirs if theirs else float("inf")
+            cpu = ratio(conv.cpu / cells["conv"], mine.cpu / cells["reference"])
+            target(f"conv-digits {fmt}: time per cell within {CONV_CELL_FACTOR:g}x the reference network's",
+                   f"{ours:.2f} µs / {theirs:.2f} µs = {r:.2f}x (CPU {cpu:.2f}x; {cells['conv']:,} cells)",
+                   r <= CONV_CELL_FACTOR)
+            target(f"conv-digits {fmt}: peak RSS under {CONV_RSS_MB:g} MB", f"{conv.rss_mb:.0f} MB",
+                   conv.rss_mb < CONV_RSS_MB)
         mine, xor = steps.get(f"sheetgen {fmt}"), steps.get(f"xor {fmt}")
         if mine and xor and cells.get("xor"):
             ours = xor.seconds / cells["xor"] * 1e6

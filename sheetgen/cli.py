@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from sheetgen import __version__
-from sheetgen.config import EXAMPLES, FORMATS, example_text, load, shorten
+from sheetgen.config import EXAMPLES, FORMATS, example_files, example_text, load, shorten
 from sheetgen.core import progress
 from sheetgen.errors import SheetgenError, UsageError
 
@@ -128,7 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "targets 0.5 / 0.5; deep: 2-3-3-2, tanh then sigmoid; softmax: 2-3-3 "
                            "with softmax and cross-entropy; xor: 2-2-1 on XOR's 4 samples, full "
                            "batch, gradient descent; linear-sgd, linear-momentum, linear-adam: "
-                           "y = a·x + b on 30 samples, one per row, with that optimizer")
+                           "y = a·x + b on 30 samples, one per row, with that optimizer; "
+                           "conv-digits: a small CNN (conv2d, maxpool, dense softmax) on ten 8×8 "
+                           "digits (with --output, conv-digits.csv is written beside FILE); "
+                           "conv-edge: one 3×3 kernel learning a vertical-edge detector")
     init.add_argument("--output", type=Path, metavar="FILE",
                       help="write to FILE (which must not exist yet) instead of printing")
     init.set_defaults(run=_init_config)
@@ -206,11 +209,19 @@ def _init_config(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
         return 0
+    extra = {Path(args.output).parent / name: data for name, data in example_files(args.example).items()}
+    for path, data in extra.items():  # checked first: nothing is written if one is in the way
+        if path.exists() and path.read_text("utf-8", errors="replace") != data:
+            raise UsageError(f"{path} already exists with other contents; write the example elsewhere")
     try:
         with open(args.output, "x", encoding="utf-8") as out:
             out.write(text)
     except FileExistsError:
         raise UsageError(f"{args.output} already exists; choose another name") from None
+    for path, data in extra.items():
+        if not path.exists():
+            path.write_text(data, "utf-8")
+            print(f"wrote {path} (the example's data)")
     print(f"wrote {args.output}; run: sheetgen generate --config {args.output}")
     return 0
 

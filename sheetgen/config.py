@@ -18,9 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sheetgen.core import conv, ops, optimizers, presets, recurrent, schedules
 from sheetgen.core import data as datasets
 from sheetgen.core import network as general
-from sheetgen.core import ops, optimizers, presets, recurrent, schedules
 from sheetgen.core.model import Setup
 from sheetgen.core.network import NetworkSetup, NetworkSpec
 from sheetgen.core.template import sheet_name, template
@@ -33,8 +33,10 @@ DEFAULT_ITERATIONS = 22  # the reference table's row count
 # Rows per sheet: 1,048,576 in Excel and in LibreOffice Calc (since 7.4, the .ods limit too).
 ROW_LIMITS = {"xlsx": 1_048_576, "ods": 1_048_576}
 EXAMPLES = ("reference", "biased", "mazur-trained-biases", "era", "deep", "softmax", "xor",
-            "linear-sgd", "linear-momentum", "linear-adam", "rnn-sum", "rnn-sine", "lstm-memory",
-            "gru-memory")
+            "linear-sgd", "linear-momentum", "linear-adam", "conv-digits", "conv-edge",
+            "rnn-sum", "rnn-sine", "lstm-memory", "gru-memory")
+# Data files an example reads, shipped beside it (init-config --output writes them beside FILE).
+EXAMPLE_FILES = {"conv-digits": ("conv-digits.csv",)}
 # The summary chart has one series per rate; Excel's charts hold at most 255 series.
 MAX_LEARNING_RATES = 255
 MAX_NAME_BYTES = 255  # a file name's length on Linux, macOS and Windows file systems
@@ -115,6 +117,12 @@ SCHEDULE_KEYS = ("name", "step_size", "gamma", "T_max", "eta_min", "start_factor
 # The [network] table's keys and their defaults (the reference network).
 NETWORK_KEYS = ("layers", "activations", *ops.activation_params(), "loss", "biases", "train_biases",
                 "seed", "gradients", "init", "bias_init", "init_dtype")
+
+
+def example_files(name: str) -> dict[str, str]:
+    """The data files an example reads (file name -> text)."""
+    folder = resources.files("sheetgen.examples")
+    return {f: (folder / f).read_text("utf-8") for f in EXAMPLE_FILES.get(name, ())}
 
 
 def example_text(name: str) -> str:
@@ -234,6 +242,10 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
     if isinstance(data.get("network"), dict) and "cell" in data["network"]:
         changes.update(_recurrent(data, source, fail))
         return replace(base, **changes)
+    network_table = data.get("network")
+    if isinstance(network_table, dict) and conv.is_layer_list(network_table.get("layers")):
+        if "data" not in data:  # image layers train on images, which only [data] holds
+            raise fail("data", "image layers need a [data] table with the images (samples or file)")
     if "data" in data or "optimizer" in data or "schedule" in data:
         # Training on samples: the [network] table's network, or the reference one.
         data = {**data, "network": data.get("network", {})}
@@ -276,6 +288,8 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
     table = data["network"]
     if not isinstance(table, dict):
         raise fail("network", f"must be a table ([network] with layers = [2, 2, 2], ...), got {_kind(table)}")
+    if conv.is_layer_list(table.get("layers")):
+        return _image_network(data, fail)
     _unknown_keys(table, NETWORK_KEYS, "network.", fail)
     spec: dict[str, Any] = {}
     for key in ("layers", "activations"):
@@ -350,6 +364,21 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
         raise fail(*str(exc).split(": ", 1)) from None
 
 
+def _image_network(data: dict[str, Any], fail) -> tuple[conv.ConvSpec, NetworkSetup]:
+    """The [network] table of image layers (core/conv.py): kernels, biases and weights are given
+    in their layer's table or drawn from the seed."""
+    for key in ("inputs", "targets", "weights", "biases"):
+        if key in data:
+            raise fail(key, "not with image layers: give values in the layer tables "
+                            "(kernels, biases, weights) and the images in [data]")
+    try:
+        spec = conv.spec_from_table(data["network"])
+    except ConfigError as exc:
+        raise fail(*str(exc).split(": ", 1)) from None
+    mode = "none" if spec.biases == "none" else spec.biases + (" (trained)" if spec.train_biases else "")
+    return spec, NetworkSetup(tuple(conv.initial_parameters(spec).items()), mode)
+
+
 def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: NetworkSetup, fail):
     """The [data] and [optimizer] tables: the samples, the optimizer and the values a run starts
     from (parameters, optimizer state, hyper-parameters, data columns)."""
@@ -366,14 +395,20 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
             if not isinstance(name, str) or not name.strip():
                 raise ConfigError(f"data.file: must be a file name, got {_kind(name)}")
             path = Path(name) if Path(name).is_absolute() else Path(source).parent / name
-            header, rows = datasets.read_csv(path)
-            samples = [dict(zip(header, row, strict=True)) for row in rows]
+            if isinstance(net, conv.ConvSpec):
+                samples = conv.read_image_csv(path, net)
+            else:
+                header, rows = datasets.read_csv(path)
+                samples = [dict(zip(header, row, strict=True)) for row in rows]
             where, origin = "data.file", name
         elif "samples" in table:
             samples = table["samples"]
             if not isinstance(samples, list) or not all(isinstance(x, dict) for x in samples):
                 raise ConfigError("data.samples: must be a list of tables such as "
                                   "{ i1 = 0, i2 = 1, t1 = 1 }")
+            if isinstance(net, conv.ConvSpec):
+                samples = [conv.sample_names(net, sample, f"data.samples[{k}]")
+                           for k, sample in enumerate(samples, start=1)]
             for k, sample in enumerate(samples, start=1):
                 for name, value in sample.items():
                     _number(value, f"data.samples[{k}].{name}", _plain)
@@ -392,6 +427,10 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
             spec = replace(spec, batch=None)
         spec = _data_options(spec, table, net.seed, data.get("iterations", DEFAULT_ITERATIONS))
         opt = _optimizer(data.get("optimizer", {}), net, _plain, data.get("schedule"))
+        if isinstance(net, conv.ConvSpec) and opt.check_gradients:
+            raise ConfigError("optimizer.check_gradients: only for dense networks (an image network's "
+                              "forward pass, written out per parameter, passes a formula's 8,192 "
+                              "characters)")
     except ConfigError as exc:
         raise fail(*str(exc).split(": ", 1)) from None
     values = {n: v for n, v in given.items() if n not in net.inputs + net.targets}
@@ -825,6 +864,10 @@ def _validate_network(config: Config) -> None:
         states = len(optimizers.optimizer(config.optimizer).states)
         recurrent.check_size(net, config.data.batch_size, config.data.n, states,
                              short=config.data.short_last)
+    elif isinstance(net, conv.ConvSpec):  # by arithmetic, before the table is derived
+        data, opt = config.data, config.optimizer
+        net.check_fits(data.batch_size, data.n, len(optimizers.optimizer(opt).states),
+                       opt.check_gradients)
     else:
         general.check_columns(net)
     sched = config.optimizer.schedule if config.optimizer is not None else None

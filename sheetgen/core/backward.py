@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
-from sheetgen.core.expressions import Expression, mul
+from sheetgen.core.expressions import RANGE_FROM, Expression, add, mul
 from sheetgen.core.losses import total_of
 
 GRADIENT_FORMS = ("expanded", "delta")
@@ -78,3 +78,53 @@ def expanded(formula: Expression, deltas: Mapping[str, Expression]) -> Expressio
     while formula.names & set(names):
         formula = formula.substitute({d: deltas[names[d]].text for d in formula.names & set(names)})
     return formula
+
+
+def side_by_side(formula: Expression, position: Mapping[str, int]) -> Expression:
+    """A sum of products a·b with its runs of side-by-side pairs (both factors in consecutive
+    columns) as one sumproduct each: SUMPRODUCT of two ranges in a cell. A kernel's gradient,
+    Σ over a map of δ times the pixel under the kernel value, becomes one per output row."""
+    tree = formula.tree
+    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "sum":
+        terms = list(tree.args)
+    else:
+        terms = []
+        while isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Add):
+            terms.insert(0, tree.right)
+            tree = tree.left
+        terms.insert(0, tree)
+    pairs = [_pair(t) for t in terms]
+    if len(terms) <= RANGE_FROM or any(p is None or p[0] not in position or p[1] not in position
+                                       for p in pairs):
+        return formula
+    out: list[ast.expr] = []
+    run: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        if len(run) > RANGE_FROM:
+            names = [a for a, _ in run] + [b for _, b in run]
+            out.append(ast.Call(ast.Name("sumproduct", ast.Load()),
+                                [ast.Name(x, ast.Load()) for x in names], []))
+        else:
+            out.extend(ast.BinOp(ast.Name(a, ast.Load()), ast.Mult(), ast.Name(b, ast.Load()))
+                       for a, b in run)
+        run.clear()
+
+    for a, b in pairs:
+        if run and not (position[a] == position[run[-1][0]] + 1 and position[b] == position[run[-1][1]] + 1):
+            flush()
+        run.append((a, b))
+    flush()
+    if len(out) > RANGE_FROM:
+        return Backward._expression(ast.Call(ast.Name("sum", ast.Load()), out, []))
+    total: ast.expr = ast.Constant(0)
+    for term in out:
+        total = add(total, term)
+    return Backward._expression(total)
+
+
+def _pair(term: ast.expr) -> tuple[str, str] | None:
+    if (isinstance(term, ast.BinOp) and isinstance(term.op, ast.Mult)
+            and isinstance(term.left, ast.Name) and isinstance(term.right, ast.Name)):
+        return term.left.id, term.right.id
+    return None

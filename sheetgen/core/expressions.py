@@ -288,6 +288,11 @@ def _render_call(fn: str, args: list[ast.expr], ref, sep: str, span) -> str:
     if op.cell is not None:
         return op.formula([FormulaArg(part(a), _kind(a)) for a in args], sep)
     match fn:
+        case "first_max":  # the k-th is the first largest: above those before it, not below after
+            k = int(_const(args[0])) - 1
+            xs = [FormulaArg(part(a), _kind(a)).atom for a in args[1:]]
+            tests = [f"{xs[k]}>{x}" for x in xs[:k]] + [f"{xs[k]}>={x}" for x in xs[k + 1:]]
+            return f"IF(AND({sep.join(tests)}){sep}1{sep}0)"
         case "max" | "sum":
             whole = as_range(args)
             if whole is not None:
@@ -519,6 +524,15 @@ def _call_derivative(node: ast.Call, fn: str, args: list[ast.expr], name: str,
         if partners is not None:
             return _sum_of(partners.get(name, []))
         return _derivative(_expanded(node), name, memo)
+    if fn == "max":  # routed to the first largest argument (PyTorch's tie rule)
+        total = ast.Constant(0)
+        for k, arg in enumerate(args, start=1):
+            d = _derivative(arg, name, memo)
+            if _const(d) != 0:
+                total = add(total, mul(call("first_max", ast.Constant(k), *args), d))
+        return total
+    if fn == "first_max":  # piecewise constant
+        return ast.Constant(0)
     if fn == "if_positive":
         x, a, b = args
         da, db = _derivative(a, name, memo), _derivative(b, name, memo)

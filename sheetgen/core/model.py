@@ -258,7 +258,11 @@ class Trace:
             yield from chunk
 
     def column(self, name: str) -> np.ndarray:
-        return self.values[:, self.names.index(name)]
+        """One quantity's values, copied: a file-mapped trace's pages are released after (a
+        column of a wide table touches every page of the run)."""
+        out = np.array(self.values[:, self.names.index(name)])
+        _release(self.values)
+        return out
 
     def row(self, k: int) -> dict[str, float]:
         """Row k (0-based; -1 is the last) as quantity name -> value."""

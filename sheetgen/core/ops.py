@@ -19,7 +19,8 @@ function's own value (so that σ' reads y * (1 - y) and a network writes it with
 column, a_o1 * (1 - a_o1)), and later arguments go by the entry's `params` names. Arguments past
 the rules are constants (a slope, an α). ``"linear"`` and ``"branch"`` name the differentiator's
 own rules for sum/sumproduct (the sum of the arguments' derivatives) and if_positive (the branch
-of the derivatives); None: not differentiable.
+of the derivatives), ``"first_max"`` max's (routed to its first largest argument) and
+``"constant"`` a piecewise constant's (0); None: not differentiable.
 """
 
 from __future__ import annotations
@@ -181,6 +182,24 @@ def _max_array(*args):
     return functools.reduce(np.maximum, args)
 
 
+def first_max(k: int, *xs: float) -> float:
+    """1 if xs[k - 1] is the first largest of xs, else 0: where max routes its derivative
+    (PyTorch's max-pool rule: the first maximum in the window's row-major order)."""
+    k = int(k) - 1
+    x = xs[k]
+    return 1.0 if all(x > y for y in xs[:k]) and all(x >= y for y in xs[k + 1:]) else 0.0
+
+
+def _first_max_array(k, *xs):
+    k = int(k) - 1
+    x = np.asarray(xs[k], dtype=np.float64)
+    ok = np.ones_like(x, dtype=bool)
+    for j, y in enumerate(xs):
+        if j != k:
+            ok &= (x > y) if j < k else (x >= y)
+    return np.where(ok, 1.0, 0.0)
+
+
 def _where_positive(x, a, b):
     return np.where(np.asarray(x) > 0, a, b)
 
@@ -218,7 +237,11 @@ _ENTRIES = (
     Op("cos", 1, math.cos, np.cos, "COS({0})", latex=r"\cos"),
     Op("if_positive", 3, if_positive, _where_positive, "IF({0.atom}>0,{1},{2})",
        derivative="branch"),
-    Op("max", None, max, _max_array, None, latex=r"\max"),
+    # max routes its derivative to its first largest argument (first_max), as PyTorch's max-pool.
+    Op("max", None, max, _max_array, None, derivative="first_max", latex=r"\max"),
+    Op("first_max", None, first_max, _first_max_array, None, derivative="constant",
+       definition=r"\operatorname{first\_max}(k, x_1, \ldots, x_n) = 1 \text{ if } x_k "
+                  r"\text{ is the first largest of } x_1, \ldots, x_n \text{, else } 0"),
     Op("sum", None, sum, lambda *a: sum(a), None, derivative="linear", symbol="Σ"),
     Op("sumproduct", None, None, None, None, derivative="linear", symbol="Σ"),
     Op("mod", 2, mod, np.mod, "MOD({0},{1})"),

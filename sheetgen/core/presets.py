@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import cache
 
 from sheetgen.core import optimizers
+from sheetgen.core.conv import ConvSpec, build_layers
 from sheetgen.core.data import DataSpec
 from sheetgen.core.losses import loss
 from sheetgen.core.model import Network, Setup
@@ -45,8 +46,13 @@ def training(spec: NetworkSpec, values: dict, *, data: DataSpec | None = None,
     """Any network's `Training`: its layers, loss and optimizer, compiled with `options`."""
     rule = optimizers.optimizer(optimizer or optimizers.OptimizerSpec())
     # A recurrent network (core/recurrent.py) names its own layers.
-    built = spec.layer_objects() if hasattr(spec, "layer_objects") else layers(spec)
-    return compile_training(spec, built, loss(spec.loss), rule, values, data=data,
+    if hasattr(spec, "layer_objects"):
+        network_layers = spec.layer_objects()
+    elif isinstance(spec, ConvSpec):  # an image network: conv2d, pooling, flatten, dense layers
+        network_layers = build_layers(spec)
+    else:
+        network_layers = layers(spec)
+    return compile_training(spec, network_layers, loss(spec.loss), rule, values, data=data,
                             reference_errata=reference_errata, errata=template()["errata"],
                             **options(spec, data, biases_shown), **run)
 

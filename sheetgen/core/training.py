@@ -25,7 +25,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sheetgen.core.backward import Backward, delta_name, expanded
+from sheetgen.core.backward import Backward, delta_name, expanded, side_by_side
 from sheetgen.core.cells import a1, cell_range, ref
 from sheetgen.core.data import DataSpec, data_name
 from sheetgen.core.expressions import Expression
@@ -84,7 +84,9 @@ class Training:
 
     @property
     def shape(self) -> str:
-        """'2-3-3-2': the layer sizes."""
+        """'2-3-3-2': the layer sizes (an image network: its layers and their shapes)."""
+        if hasattr(self.spec, "shape_text"):
+            return self.spec.shape_text
         return "-".join(map(str, self.spec.layers))
 
     def describe(self) -> str:
@@ -132,12 +134,15 @@ def _backward(layers: tuple[Layer, ...], loss: Loss, spec, graph: Graph, gradien
             graph.add(delta_name(x), backward.delta[x], block="delta", header="δ_" + x,
                       layer=layer.index)
     layer_of = {p.name: layer.index for layer in layers for p in layer.parameters()}
+    position = {c.quantity: k for k, c in enumerate(graph.columns)}
     for p in graph.trained:
         formula = backward.gradient(p)
         if gradients == "expanded":
             formula = expanded(formula, backward.delta)
+        formula = side_by_side(formula, position)
         is_weight = graph.column(p).block == "weights"
-        graph.add("dE_d" + p, formula, block="gradient", header=("E∂W" + p[1:]) if is_weight else "E∂" + p,
+        header = "E∂W" + p[1:] if is_weight and p[1:].isdigit() else "E∂" + p   # E∂W5, E∂k1_r1c2
+        graph.add("dE_d" + p, formula, block="gradient", header=header,
                   layer=layer_of[p] if is_weight else 0)
         graph.gradients.add("dE_d" + p)
     return backward.delta

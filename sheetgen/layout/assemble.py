@@ -39,4 +39,9 @@ def build_book(training: Training, runs: Mapping[float, Trace] | None = None,
 
         summary = add_epochs(summary, training, sheets)
         sheets.append(data_sheet(training, sheets[0].column_width, sheets[0].number_format))
-    return Book(sheets, training, summary, template()["print"]["scale_percent"])
+    maps = None
+    if hasattr(training.spec, "shape_text"):  # an image network: its maps, live, on a sheet
+        from sheetgen.layout.maps import build_maps
+
+        maps = build_maps(training.spec, sheets[0], training.data.batch_size)
+    return Book(sheets, training, summary, template()["print"]["scale_percent"], maps)

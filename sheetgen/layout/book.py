@@ -76,6 +76,7 @@ class Book:
     training: Training
     summary: Summary | None = None   # the first sheet: one row per learning rate
     print_scale: int = 100           # percent, for printing and PDF export
+    maps: object | None = None       # an image network's `maps` sheet (layout/maps.py), last
 
 
 def sheet_template(training: Training) -> dict:
@@ -237,6 +238,10 @@ def network_picture(training: Training) -> Picture:
         anchor = parse_cell(template()["picture"]["anchor"])
         if hasattr(training.spec, "cell"):  # recurrent: the network unrolled over time
             return unrolled_picture(training.spec, anchor)
+        if hasattr(training.spec, "shape_text"):  # an image network: its layers as blocks
+            from sheetgen.layout.conv_picture import conv_picture
+
+            return conv_picture(training.spec, anchor)
         return layered_picture(training.spec, values, anchor)
     spec = template()["picture"]
     weights = {f"w{k}": values[f"w{k}"] for k in range(1, 9)}

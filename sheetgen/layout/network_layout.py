@@ -27,8 +27,12 @@ def picture_rows(spec: NetworkSpec) -> int:
 
     if hasattr(spec, "cell"):  # recurrent: the network unrolled over time
         picture = unrolled_picture(spec, (0, 1))
-    else:
-        picture = layered_picture(spec, {w: 0.0 for w in spec.weight_names}, (0, 1))
+        return math.ceil((picture.height + 2) / ROW_MM)
+    if not isinstance(spec, NetworkSpec):  # an image network (core/conv.py): its layers as blocks
+        from sheetgen.layout.conv_picture import conv_picture
+
+        return math.ceil((conv_picture(spec, (0, 1)).height + 2) / ROW_MM)
+    picture = layered_picture(spec, {w: 0.0 for w in spec.weight_names}, (0, 1))
     return math.ceil((picture.height + 2) / ROW_MM)
 
 

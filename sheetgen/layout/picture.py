@@ -18,6 +18,7 @@ class Node:
     y: float
     width: float
     height: float
+    shape: str = "ellipse"          # or "rect": a layer drawn as a block (image networks)
 
 
 @dataclass(frozen=True)

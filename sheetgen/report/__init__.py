@@ -60,6 +60,10 @@ def write_report(training: Training, runs: Mapping[float, Trace] | None = None,
         from sheetgen.report.recurrent import build_recurrent_document
 
         doc = build_recurrent_document(training, runs, links)
+    elif hasattr(training.spec, "shape_text"):  # an image network: conv output, pooled and kernel gradient
+        from sheetgen.report.conv import build_conv_document
+
+        doc = build_conv_document(training, runs, links)
     elif training.data is not None:  # a data set and an optimizer: step 1 worked for one sample
         from sheetgen.report.training import build_training_document
 

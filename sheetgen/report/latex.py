@@ -115,6 +115,10 @@ class _Renderer:
                 return rf"\sqrt{{{self.visit(arg)}}}"
             case ast.Call(func=ast.Name(id="sum"), args=args):
                 return "(" + " + ".join(self.visit(a) for a in args) + ")"
+            case ast.Call(func=ast.Name(id="sumproduct"), args=args):  # x1·y1 + x2·y2 + …
+                half = len(args) // 2
+                return "(" + " + ".join(rf"{self.visit(x)} \cdot {self.visit(y)}"
+                                        for x, y in zip(args[:half], args[half:], strict=True)) + ")"
             case ast.Call(func=ast.Name(id=fn), args=args):
                 head = OPS[fn].latex_head if fn in OPS else rf"\operatorname{{{fn}}}"
                 return head + "(" + ", ".join(self.argument(a) for a in args) + ")"

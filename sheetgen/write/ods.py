@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from sheetgen.core.cells import a1, odf_address
+from sheetgen.core.cells import a1, column_letter, odf_address, quote_sheet
 from sheetgen.core.template import template
 from sheetgen.layout.book import Book, Cell, Sheet
 from sheetgen.layout.summary import Summary
@@ -32,6 +32,7 @@ NS = (
     'xmlns:xlink="http://www.w3.org/1999/xlink" '
     'xmlns:dc="http://purl.org/dc/elements/1.1/" '
     'xmlns:of="urn:oasis:names:tc:opendocument:xmlns:of:1.2" '
+    'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0" '
     'office:version="1.3"'
 )
 MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
@@ -40,7 +41,7 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _QUOTE = {"\"": "&quot;"}
 COLUMN_WIDTH_IN = 0.085  # inches per character: a signed 10-digit scientific value fits in 16
 CELL_STYLES = {"text": None, "label": "ceL", "header": "ceH", "parameter": "ceP", "note": "ceN",
-               "number": "ceV", "gradient": "ceG", "integer": "ceI", "rate": "ceR",
+               "number": "ceV", "gradient": "ceG", "integer": "ceI", "rate": "ceR", "map": "ceM",
                "step": "ceS"}
 # The best rate's row in the summary (a named style: a conditional format applies it by name).
 HIGHLIGHT_STYLE = "Best_20_rate"  # shown as "Best rate"
@@ -110,6 +111,8 @@ def _settings(book: Book) -> str:
                 + "</config:config-item-map-entry>")
 
     tables = "".join(table(s.name, s.first_row) for s in book.sheets)
+    if book.maps is not None:
+        tables += table(book.maps.name, 0)
     active = escape(book.sheets[0].name) if book.sheets else ""
     if book.summary is not None:  # the workbook opens on its first sheet
         tables = table(book.summary.name, 0) + tables
@@ -200,6 +203,13 @@ def _styles(book: Book) -> str:
         + cell("ceV", data="N1") + cell("ceG", data="N2") + cell("ceI", data="N3")
         + cell("ceR", data="N4" if rate_format != "General" else "")
         + (_highlight_styles(book.summary) if book.summary is not None else "")
+        + (number_style("N5", book.maps.number_format)
+           + cell("ceM", '<style:table-cell-properties fo:border="0.5pt solid #bfbfbf"/>'
+                  '<style:text-properties fo:font-size="9pt"/>', "N5")
+           + '<style:style style:name="co3" style:family="table-column">'
+           f'<style:table-column-properties style:column-width='
+           f'"{book.maps.column_width * COLUMN_WIDTH_IN:.3f}in"/></style:style>'
+           if book.maps is not None else "")
         + ods_drawing.STYLES
         + "</office:automatic-styles>"
     )
@@ -245,7 +255,45 @@ def _content(book: Book, out, objects: dict | None = None) -> None:
         out.write(_summary(book.summary, names).encode("utf-8"))
     for sheet in book.sheets:
         _sheet(sheet, out, names)
+    if book.maps is not None:
+        out.write(_maps(book.maps).encode("utf-8"))
     out.write(b"</office:spreadsheet></office:body></office:document-content>")
+
+
+# The maps sheet's colour scales (as LibreOffice writes them): grey from white (smallest) to
+# mid-grey (largest; black text still reads); for signed quantities blue through white (0) to
+# red, symmetric about 0 (±the block's largest magnitude), so that a colour always tells the sign.
+GRAY = (("minimum", "0", "#ffffff"), ("maximum", "0", "#808080"))
+
+
+def _signed(first: str, last: str) -> tuple:
+    largest = f"MAX(MAX([.${first}:.${last}]);-MIN([.${first}:.${last}]))"
+    return (("formula", f"=-{largest}", "#2166ac"), ("number", "0", "#ffffff"),
+            ("formula", f"={largest}", "#b2182b"))
+
+
+def _maps(maps) -> str:
+    """The maps sheet: labels, the typed cells, live INDEX formulas, a colour scale per block."""
+    parts = [f"<table:table table:name={quoteattr(maps.name)}"
+             f"{ods_drawing.print_ranges(maps.name, maps.print_ranges)}>",
+             f'<table:table-column table:style-name="co3" table:number-columns-repeated="{maps.n_columns}"/>']
+    items = sorted([*maps.cells, *maps.formulas], key=lambda c: (c.row, c.col))
+    rows, _ = _upper_rows(items, lambda item: _summary_cell(item, _style_attr(item.style)))
+    parts.append(rows)
+    parts.append("<calcext:conditional-formats>")
+    for block in maps.blocks:
+        first = f"{quote_sheet(maps.name)}.{column_letter(block.col)}{block.row + 2}"
+        last = f"{quote_sheet(maps.name)}.{column_letter(block.last_col)}{block.last_row + 1}"
+        top = f"{column_letter(block.col)}${block.row + 2}"
+        bottom = f"{column_letter(block.last_col)}${block.last_row + 1}"
+        scale = GRAY if block.scale == "gray" else _signed(top, bottom)
+        entries = "".join(f'<calcext:color-scale-entry calcext:value={quoteattr(value)} '
+                          f'calcext:type="{kind}" calcext:color="{color}"/>' for kind, value, color in scale)
+        parts.append(f'<calcext:conditional-format calcext:target-range-address='
+                     f'{quoteattr(first + ":" + last)}><calcext:color-scale>{entries}'
+                     "</calcext:color-scale></calcext:conditional-format>")
+    parts.append("</calcext:conditional-formats></table:table>")
+    return "".join(parts)
 
 
 def _shapes(picture, chart, names: dict, n_columns: int, column_width: int) -> str:

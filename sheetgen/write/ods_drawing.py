@@ -135,10 +135,13 @@ def _picture(picture: Picture, x0: float, y0: float) -> str:
                      f'svg:y1="{_mm(y0 + e.y1)}" svg:x2="{_mm(x0 + e.x2)}" svg:y2="{_mm(y0 + e.y2)}">'
                      "<text:p/></draw:line>")
     for n in picture.nodes:
-        parts.append(f'<draw:ellipse draw:style-name="grNode" draw:name={quoteattr(n.name)} '
+        kind = "rect" if n.shape == "rect" else "ellipse"
+        lines = "".join(f'<text:p text:style-name="PCentre">{escape(line)}</text:p>'
+                        for line in n.name.split("\n"))
+        parts.append(f'<draw:{kind} draw:style-name="grNode" draw:name={quoteattr(n.name.split(chr(10))[0])} '
                      f'svg:x="{_mm(x0 + n.x - n.width / 2)}" svg:y="{_mm(y0 + n.y - n.height / 2)}" '
                      f'svg:width="{_mm(n.width)}" svg:height="{_mm(n.height)}">'
-                     f'<text:p text:style-name="PCentre">{escape(n.name)}</text:p></draw:ellipse>')
+                     f'{lines}</draw:{kind}>')
     for e in (e for e in picture.edges if e.label):  # a bias node's edges have none
         width, height = 2.2 * len(e.label) + 1, 5.0  # about 10 pt characters
         parts.append(f'<draw:frame draw:style-name="grLabel" '

@@ -30,8 +30,12 @@ def render_png(picture: Picture) -> bytes:
     for node in picture.nodes:
         box = [(node.x - node.width / 2) * scale, (node.y - node.height / 2) * scale,
                (node.x + node.width / 2) * scale, (node.y + node.height / 2) * scale]
-        draw.ellipse(box, fill=FILL, outline=INK, width=line)
-        draw.text((node.x * scale, node.y * scale), node.name, fill=INK, font=font, anchor="mm")
+        if node.shape == "rect":
+            draw.rectangle(box, fill=FILL, outline=INK, width=line)
+        else:
+            draw.ellipse(box, fill=FILL, outline=INK, width=line)
+        draw.multiline_text((node.x * scale, node.y * scale), node.name, fill=INK, font=font,
+                            anchor="mm", align="center")
     for edge in picture.edges:
         if not edge.label:  # e.g. a bias node's edges
             continue

@@ -31,9 +31,9 @@ from sheetgen.core.cells import a1
 from sheetgen.layout.book import Sheet, render_row
 
 ROWS_PER_WRITE = 256  # rows joined into one write: fewer calls, still a small buffer
-# ... or fewer, for wide rows (a recurrent network's 1,000 columns of long formulas): a write's
-# text stays about this size, however wide the table.
-CHARS_PER_WRITE = 1 << 20
+# ... of the reference's 32 columns: a wider table joins fewer rows, so a write (and the chunks
+# queued for deflate) stays the same size whatever the width.
+CELLS_PER_WRITE = ROWS_PER_WRITE * 32
 # zlib level of both formats. On this XML zlib's default, 6, takes about 3.5x the CPU of level 2
 # for files 9-16% smaller, and deflate was the largest single cost of a long run.
 DEFLATE_LEVEL = 2
@@ -67,16 +67,14 @@ def formula_template(pattern: str, xml_escape: Callable[[str], str]) -> str:
     return "".join(out)
 
 
-def _batches(lines: Iterator[str]) -> Iterator[str]:
+def _batches(lines: Iterator[str], columns: int = 32) -> Iterator[str]:
+    rows = max(1, min(ROWS_PER_WRITE, CELLS_PER_WRITE // max(1, columns)))
     batch = []
-    size = 0
     for line in lines:
         batch.append(line)
-        size += len(line)
-        if len(batch) == ROWS_PER_WRITE or size >= CHARS_PER_WRITE:
+        if len(batch) == rows:
             yield "".join(batch)
             batch = []
-            size = 0
     if batch:
         yield "".join(batch)
 
@@ -163,7 +161,7 @@ def write_xlsx_body(ws, sheet: Sheet, styles: dict) -> None:
                 previous, k = values, k + 1
 
         write = ws.fh.write
-        for chunk in _batches(middle()):
+        for chunk in _batches(middle(), len(sheet.columns)):
             write(chunk)
     else:
         for values in rows:
@@ -234,7 +232,7 @@ def write_ods_body(sheet: Sheet, out, style_attrs: list[str]) -> None:
 
     writer = _WriterThread(out)
     try:
-        for chunk in _batches(lines()):
+        for chunk in _batches(lines(), len(sheet.columns)):
             writer.write(chunk.encode("utf-8"))
     except BaseException:
         writer.close(report=False)  # the error that stopped the rows is the one to tell

@@ -55,6 +55,9 @@ def write(book: Book, path: Path) -> None:
         styles["gradient"] = workbook.add_format({"num_format": first.gradient_format})
         styles["integer"] = workbook.add_format({"num_format": "0"})
         styles["rate"] = workbook.add_format({"num_format": template()["table"]["rate_format"]})
+    if book.maps is not None:
+        styles["map"] = workbook.add_format({"num_format": book.maps.number_format, "border": 1,
+                                             "border_color": "#BFBFBF", "font_size": 9})
     if book.summary is not None and book.sheets:
         xlsx_drawing.write_summary(workbook, add_worksheet(workbook, book.summary.name),
                                    book.summary, styles, book.print_scale)
@@ -63,6 +66,8 @@ def write(book: Book, path: Path) -> None:
         ws = _write_sheet(workbook, sheet, styles)
         _drawings(workbook, ws, sheet, pictures, book.training.shape)
         xlsx_drawing.page_setup(ws, sheet.print_ranges, book.print_scale, sheet.chart)
+    if book.maps is not None:
+        xlsx_drawing.write_maps(workbook, add_worksheet(workbook, book.maps.name), book.maps, styles)
     # Closed only on success: a failed file is discarded, and packing it up would take seconds.
     with xlsx_deflate_level(DEFLATE_LEVEL):
         workbook.close()

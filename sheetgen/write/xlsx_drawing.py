@@ -102,3 +102,37 @@ def write_summary(workbook, ws, summary: Summary, styles: dict,
             "format": workbook.add_format(HIGHLIGHT)})
     if summary.chart is not None:
         insert_chart(workbook, ws, summary.chart)
+
+
+# The maps sheet's colour scales: grey from white (smallest) to mid-grey (largest; black text
+# still reads) for images and activations; for signed quantities blue through white (0) to red,
+# symmetric about 0 (±the block's largest magnitude), so that a colour always tells the sign.
+GRAY = {"type": "2_color_scale", "min_color": "#FFFFFF", "max_color": "#808080"}
+
+
+def signed_scale(first: str, last: str) -> dict:
+    largest = f"MAX(MAX(${first}:${last}),-MIN(${first}:${last}))"
+    return {"type": "3_color_scale", "min_type": "formula", "min_value": f"=-{largest}",
+            "min_color": "#2166AC", "mid_type": "num", "mid_value": 0, "mid_color": "#FFFFFF",
+            "max_type": "formula", "max_value": f"={largest}", "max_color": "#B2182B"}
+
+
+def write_maps(workbook, ws, maps, styles: dict) -> None:
+    """The maps sheet: labels, the typed cells, live INDEX formulas, a colour scale per block."""
+    from sheetgen.core.cells import column_letter
+
+    page_setup(ws, maps.print_ranges, 100)
+    ws.set_column(0, maps.n_columns - 1, maps.column_width)
+    for item in sorted([*maps.cells, *maps.formulas], key=lambda c: (c.row, c.col)):
+        style = styles[item.style]
+        if hasattr(item, "formulas"):
+            ws.write_formula(item.row, item.col, "=" + item.formulas["xlsx"], style, item.value)
+        elif isinstance(item.value, str):
+            ws.write_string(item.row, item.col, item.value, style)
+        else:
+            ws.write_number(item.row, item.col, item.value, style)
+    for block in maps.blocks:
+        first = f"{column_letter(block.col)}${block.row + 2}"
+        last = f"{column_letter(block.last_col)}${block.last_row + 1}"
+        scale = GRAY if block.scale == "gray" else signed_scale(first, last)
+        ws.conditional_format(block.row + 1, block.col, block.last_row, block.last_col, dict(scale))

@@ -21,6 +21,8 @@ POINTS = [-800.0, -40.0, -2.3, -0.7, -1e-9, 0.0, 1e-9, 0.4, 1.9, 35.0, 800.0]
 
 def call_text(op: ops.Op, x: str) -> str:
     """A call of `op` on x, its other arguments at their defaults or small numbers."""
+    if op.name == "first_max":  # its first argument is a position among the others
+        return f"first_max(2, 0.3, {x}, -0.2)"
     if op.arity is None:
         return f"{op.name}({x}, 0.3, -0.2)" if op.name != "sumproduct" else f"sumproduct({x}, 2, 3, 4)"
     if op.name == "index":

@@ -294,8 +294,10 @@ def test_gradient_check_columns_estimate_every_rows_gradients(seed):
             assert math.isclose(row[fd], g, rel_tol=1e-4, abs_tol=1e-5), (fd, row[fd], g)
 
 
-# The dense ones (the recurrent examples: tests/core/test_recurrent.py).
+# Dense networks only: image networks (conv-*) have their own check in tests/core/test_conv.py,
+# recurrent ones in tests/core/test_recurrent.py.
 TRAINING_EXAMPLES = [n for n in EXAMPLES if "data" in tomllib.loads(example_text(n))
+                     and not n.startswith("conv-")
                      and "cell" not in tomllib.loads(example_text(n))["network"]]
 
 

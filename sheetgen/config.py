@@ -23,8 +23,8 @@ from sheetgen.core import data as datasets
 from sheetgen.core import network as general
 from sheetgen.core.model import Setup
 from sheetgen.core.network import NetworkSetup, NetworkSpec
-from sheetgen.core.template import sheet_name, template
-from sheetgen.core.training import Training, check_fits
+from sheetgen.core.template import format_rate, sheet_name, template
+from sheetgen.core.training import Training, check_fits, check_gradient_size, check_size
 from sheetgen.errors import ConfigError
 
 FORMATS = ("xlsx", "ods")
@@ -32,9 +32,9 @@ DEFAULT_LEARNING_RATES = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0)
 DEFAULT_ITERATIONS = 22  # the reference table's row count
 # Rows per sheet: 1,048,576 in Excel and in LibreOffice Calc (since 7.4, the .ods limit too).
 ROW_LIMITS = {"xlsx": 1_048_576, "ods": 1_048_576}
-EXAMPLES = ("reference", "biased", "mazur-trained-biases", "era", "deep", "softmax", "xor",
-            "linear-sgd", "linear-momentum", "linear-adam", "conv-digits", "conv-edge",
-            "rnn-sum", "rnn-sine", "lstm-memory", "gru-memory")
+EXAMPLES = ("reference", "biased", "mazur-trained-biases", "era", "deep", "softmax", "softmax-per-layer",
+            "xor", "linear-sgd", "linear-momentum", "linear-adam", "conv-digits", "conv-edge", "rnn-sum",
+            "rnn-sine", "lstm-memory", "gru-memory")
 # Data files an example reads, shipped beside it (init-config --output writes them beside FILE).
 EXAMPLE_FILES = {"conv-digits": ("conv-digits.csv",)}
 # The summary chart has one series per rate; Excel's charts hold at most 255 series.
@@ -332,8 +332,11 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
                     what = "a whole number" if kind is int else "a name such as \"sigmoid\""
                     raise fail(f"network.{key}", f"item {k + 1} must be {what}, got {_kind(item)}")
     net = NetworkSpec(**spec)
+    optimizer = data.get("optimizer")
     try:
         net.check()
+        if training and isinstance(optimizer, dict) and optimizer.get("check_gradients") is True:
+            check_gradient_size(net)  # arithmetic, before deriving a network this deep
         general.check_columns(net)  # before the values: a network too big needs none of them
         check_fits(presets.training(net, {}))
     except ConfigError as exc:
@@ -388,17 +391,32 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
     _unknown_keys(table, DATA_KEYS, "data.", fail)
     given = setup.values()
     try:
+        opt = _optimizer(data.get("optimizer", {}), net, _plain, data.get("schedule"))
+        batch = table.get("batch", "full")
+        if batch == "full":
+            batch = None
+        elif isinstance(batch, bool) or not isinstance(batch, int):
+            raise ConfigError(f'data.batch: must be "full" or a whole number, got {_kind(batch)}')
+
+        def fits(n: int) -> None:  # a full batch of 10,000 samples is refused by its width
+            if not isinstance(net, conv.ConvSpec):  # an image network counts its own (conv.check_fits)
+                check_size(net, presets.training(net, {}), n if batch is None else min(batch, n), n,
+                           len(optimizers.optimizer(opt).states), opt.check_gradients)
+
         if "samples" in table and "file" in table:
             raise ConfigError("data: give samples or file, not both")
         if "file" in table:
             name = table["file"]
+            if isinstance(name, os.PathLike):  # the Python API gives paths too
+                name = os.fspath(name)
             if not isinstance(name, str) or not name.strip():
                 raise ConfigError(f"data.file: must be a file name, got {_kind(name)}")
-            path = Path(name) if Path(name).is_absolute() else Path(source).parent / name
+            path = _data_path(name, Path(source).parent)
             if isinstance(net, conv.ConvSpec):
+                os.close(datasets.open_regular(path, lambda m: ConfigError(f"data.file: {path}: {m}")))
                 samples = conv.read_image_csv(path, net)
             else:
-                header, rows = datasets.read_csv(path)
+                header, rows = datasets.read_csv(path, columns=len(net.inputs + net.targets), fits=fits)
                 samples = [dict(zip(header, row, strict=True)) for row in rows]
             where, origin = "data.file", name
         elif "samples" in table:
@@ -416,11 +434,8 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
         else:  # one sample: the inputs and targets tables
             samples = [{n: given[n] for n in net.inputs + net.targets}]
             where, origin = "inputs", "inputs and targets"
-        batch = table.get("batch", "full")
-        if batch == "full":
-            batch = None
-        elif isinstance(batch, bool) or not isinstance(batch, int):
-            raise ConfigError(f'data.batch: must be "full" or a whole number, got {_kind(batch)}')
+        if isinstance(samples, list) and samples:
+            fits(len(samples))
         reduction = table.get("reduction", "mean")
         spec = datasets.data_spec(net, samples, batch, reduction, origin, where)
         if spec.batch is not None and spec.batch == spec.n:
@@ -580,6 +595,28 @@ def _data_options(spec: datasets.DataSpec, table: dict, seed: int, iterations: i
         raise ConfigError("data.drop_last: no full batch: every step would be dropped")
     spec = replace(spec, seed=seed)
     return with_epochs(spec, iterations)  # again in `override`
+
+
+def _data_path(name: str, folder: Path) -> Path:
+    """`data.file`: absolute, or relative to the config file's folder and inside it (no `..`, no
+    linked folder leading out of it); the file itself is never a symbolic link (read_csv)."""
+    if "\0" in name:
+        raise ConfigError("data.file: must not contain a NUL character")
+    given = Path(name)
+    if given.is_absolute():
+        return given
+    if ".." in given.parts:
+        raise ConfigError(f"data.file: {shorten(name, 80)}: must not leave the config file's "
+                          "folder (no ..); give an absolute path for a file elsewhere")
+    path = folder / given
+    try:
+        inside = path.parent.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):
+        inside = False
+    if not inside:
+        raise ConfigError(f"data.file: {shorten(name, 80)}: a linked folder leads out of the config "
+                          "file's folder; give an absolute path for a file elsewhere")
+    return path
 
 
 def _plain(key: str, message: str) -> ConfigError:
@@ -819,10 +856,16 @@ def validate(config: Config) -> list[str]:
             or any(c in basename for c in '/\\') or any(ord(c) < 32 or ord(c) == 127 for c in basename)):
         raise ConfigError(f"basename: must be a plain file name without folders or control "
                           f"characters, got {shorten(repr(basename))}")
-    longest = max(len(f"{basename}.{fmt}".encode("utf-8", "surrogateescape")) for fmt in config.formats)
-    if longest > MAX_NAME_BYTES:
-        raise ConfigError(f"basename: too long: {longest} bytes with its extension, a file name "
-                          f"has at most {MAX_NAME_BYTES}")
+    names = [f"{basename}.{fmt}" for fmt in config.formats]
+    if config.plots:  # the plots' names are longer: checked before the first file is written
+        names += [f"{basename}_loss_lr_{format_rate(rate)}.png" for rate in rates] + \
+            [f"{basename}_loss_all.png"]
+    longest = max(names, key=lambda name: len(name.encode("utf-8", "surrogateescape")))
+    size = len(longest.encode("utf-8", "surrogateescape"))
+    if size > MAX_NAME_BYTES:
+        which = "with its extension" if longest.endswith(tuple(FORMATS)) else f"in {longest[len(basename):]}"
+        raise ConfigError(f"basename: too long: {size} bytes {which}, a file name has at most "
+                          f"{MAX_NAME_BYTES}")
     if "\0" in str(config.output_dir):
         raise ConfigError("output_dir: must not contain a NUL character")
     check_output_dir(config.output_dir)
@@ -852,22 +895,24 @@ def _validate_network(config: Config) -> None:
         samples = [{t: column[k] for t, column in targets.items()} for k in range(config.data.n)]
     else:
         samples = [values]
-    for values in samples if net.loss in ("cross_entropy", "binary_cross_entropy") else ():
+    for k, values in enumerate(samples if net.loss in ("cross_entropy", "binary_cross_entropy") else (),
+                               start=1):
         for t in net.targets:
             if not 0 <= values[t] <= 1:
-                raise ConfigError(f"targets.{t}: {net.loss} needs targets in [0, 1], got {values[t]:g}")
+                raise ConfigError(f"{_target_key(config.data, k, t)}: {net.loss} needs targets in "
+                                  f"[0, 1], got {values[t]:g}")
         total = sum(values[t] for t in net.targets)
         if net.activations[-1] == "softmax" and abs(total - 1) > 1e-9:
             raise ConfigError(f"targets: softmax with cross_entropy needs targets summing to 1 "
                               f"(δ = a − t), got {total:.10g}")
-    if isinstance(net, recurrent.RecurrentSpec):  # by arithmetic, before anything is compiled
-        states = len(optimizers.optimizer(config.optimizer).states)
-        recurrent.check_size(net, config.data.batch_size, config.data.n, states,
-                             short=config.data.short_last)
-    elif isinstance(net, conv.ConvSpec):  # by arithmetic, before the table is derived
+    if isinstance(net, conv.ConvSpec):  # by arithmetic, before the table is derived
         data, opt = config.data, config.optimizer
         net.check_fits(data.batch_size, data.n, len(optimizers.optimizer(opt).states),
                        opt.check_gradients)
+    elif isinstance(net, recurrent.RecurrentSpec):  # by arithmetic, before anything is compiled
+        states = len(optimizers.optimizer(config.optimizer).states)
+        recurrent.check_size(net, config.data.batch_size, config.data.n, states,
+                             short=config.data.short_last)
     else:
         general.check_columns(net)
     sched = config.optimizer.schedule if config.optimizer is not None else None
@@ -879,6 +924,15 @@ def _validate_network(config: Config) -> None:
                           f"{config.data.epochs:,} shuffled orders of {config.data.n:,} samples, "
                           f"more than the {datasets.ORDER_LIMIT:,} rows of the data sheet")
     check_fits(build(config))
+
+
+def _target_key(data: datasets.DataSpec | None, k: int, t: str) -> str:
+    """Where target `t` of sample `k` was given: the targets table, a sample, a CSV file."""
+    if data is None or data.source == "inputs and targets":
+        return f"targets.{t}"
+    if data.source == "inline":
+        return f"data.samples[{k}].{t}"
+    return f"data.file: {shorten(data.source, 80)}: sample {k:,}, column {t}"
 
 
 def check_output_dir(path: Path) -> None:

@@ -54,6 +54,7 @@ def write(book: Book, path: Path) -> None:
         styles["number"] = workbook.add_format({"num_format": first.number_format})
         styles["gradient"] = workbook.add_format({"num_format": first.gradient_format})
         styles["integer"] = workbook.add_format({"num_format": "0"})
+        styles["input"] = workbook.add_format({"num_format": template()["table"]["input_format"]})
         styles["rate"] = workbook.add_format({"num_format": template()["table"]["rate_format"]})
     if book.maps is not None:
         styles["map"] = workbook.add_format({"num_format": book.maps.number_format, "border": 1,
@@ -94,8 +95,7 @@ def _write_sheet(workbook, sheet: Sheet, styles: dict):
     # constant_memory: every row before the next one
     for cell in sorted(cells, key=lambda c: (c.row, c.col)):
         if not isinstance(cell, Cell):  # the chart's title, from the learning-rate cell
-            ws.write_formula(cell.row, cell.col, "=" + cell.formulas["xlsx"], styles["label"],
-                             sheet.chart.title)
+            ws.write_formula(cell.row, cell.col, "=" + cell.formulas["xlsx"], styles["label"], cell.text)
         elif cell.span > 1:
             ws.merge_range(cell.row, cell.col, cell.row, cell.col + cell.span - 1, cell.value,
                            styles[cell.style])

@@ -174,8 +174,10 @@ class Net:
                 cache[("dense", t)] = dense
                 for j, aj in enumerate(a):
                     yk = y[f"y{j + 1}{self.sfx(t)}"]
-                    e = {"half_sse": 0.5 * (yk - aj) ** 2, "sse": (yk - aj) ** 2, "mse": (yk - aj) ** 2,
-                         "binary_cross_entropy": -(yk * np.log(aj) + (1 - yk) * np.log(1 - aj))}[self.loss]
+                    if self.loss == "binary_cross_entropy":  # only then: a is in (0, 1)
+                        e = -(yk * np.log(aj) + (1 - yk) * np.log(1 - aj))
+                    else:
+                        e = (0.5 if self.loss == "half_sse" else 1.0) * (yk - aj) ** 2
                     losses.append(e)
                     v[f"E{len(losses)}"] = e       # numbered over every output of every step
         total = sum(losses) / len(losses) if self.loss == "mse" else sum(losses)

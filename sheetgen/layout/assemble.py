@@ -26,10 +26,11 @@ def traces(training: Training, net: Network | None = None) -> dict[float, Trace]
 
 
 def build_book(training: Training, runs: Mapping[float, Trace] | None = None,
-               mistakes: Mapping[str, Mapping[str, str]] | None = None) -> Book:
+               mistakes: Mapping[str, Mapping[str, str]] | None = None,
+               net: Network | None = None) -> Book:
     """Plain data, written by any writer any number of times. `runs`: the traces of
-    `traces(training)` (computed here when None)."""
-    net = equations(training, mistakes)
+    `traces(training)` (computed here when None); `net` (tests only): other equations."""
+    net = net or equations(training, mistakes)
     runs = runs if runs is not None else traces(training, net)
     sheets = [build_sheet(training, rate, net, runs[rate]) for rate in training.learning_rates]
     summary = build_summary(sheets, sheet_template(training))

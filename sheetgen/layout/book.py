@@ -34,6 +34,7 @@ class Cell:
     col: int
     value: str | float
     style: str = "text"
+    span: int = 1                    # columns it covers (merged), from `col` on
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,11 @@ def build_sheet(training: Training, learning_rate: float, net: Network | None = 
         cells.append(Cell(*parse_cell(note["cell"]), note["text"], "note"))
     for i, spec in enumerate(specs):
         cells.append(Cell(header_row, i, spec["header"], "header"))
+    if hasattr(training.spec, "cell"):  # recurrent: each time step's columns under "t = k"
+        from sheetgen.layout.unrolled import step_labels
+
+        cells += [Cell(header_row - 1, first, label, "step", span)
+                  for first, span, label in step_labels([s["quantity"] for s in specs])]
     cells.sort(key=lambda c: (c.row, c.col))
 
     columns = []
@@ -236,12 +242,15 @@ def network_picture(training: Training) -> Picture:
     values = training.setup.values()
     if training.design != "reference":
         from sheetgen.layout.picture import layered_picture
+        from sheetgen.layout.unrolled import unrolled_picture
 
         anchor = parse_cell(template()["picture"]["anchor"])
         if hasattr(training.spec, "shape_text"):  # an image network: its layers as blocks
             from sheetgen.layout.conv_picture import conv_picture
 
             return conv_picture(training.spec, anchor)
+        if hasattr(training.spec, "cell"):  # recurrent: the network unrolled over time
+            return unrolled_picture(training.spec, anchor)
         return layered_picture(training.spec, values, anchor)
     spec = template()["picture"]
     weights = {f"w{k}": values[f"w{k}"] for k in range(1, 9)}

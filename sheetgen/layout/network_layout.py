@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import math
 
-from sheetgen.core.cells import column_letter
+from sheetgen.core.cells import a1, cell_range, column_letter
 from sheetgen.core.network import NetworkSpec
 from sheetgen.core.template import template
 from sheetgen.core.training import Training
@@ -32,11 +32,14 @@ def picture_columns(spec: NetworkSpec, column_width: int) -> int:
 
 def _picture(spec):
     from sheetgen.layout.picture import layered_picture
+    from sheetgen.layout.unrolled import unrolled_picture
 
-    if not isinstance(spec, NetworkSpec):  # an image network (core/conv.py): its layers as blocks
+    if not isinstance(spec, NetworkSpec) and not hasattr(spec, "cell"):  # an image network
         from sheetgen.layout.conv_picture import conv_picture
 
         return conv_picture(spec, (0, 1))
+    if hasattr(spec, "cell"):  # recurrent: the network unrolled over time
+        return unrolled_picture(spec, (0, 1))
     return layered_picture(spec, {w: 0.0 for w in spec.weight_names + spec.bias_names}, (0, 1))
 
 
@@ -85,7 +88,7 @@ def network_template(training: Training) -> dict:
                          **({"integer": True} if c.integer else {})} for c in training.columns]
     table["extra_columns"] = []
     first_error = next(k for k, c in enumerate(training.columns) if c.block in ("errors", "total"))
-    tpl["print"] = {**tpl["print"], "upper": f"A1:{column_letter(last_col)}{header_row - 1}",
+    tpl["print"] = {**tpl["print"], "upper": cell_range("xlsx", a1(0, 1), a1(last_col, header_row - 1)),
                     "split_column": column_letter(first_error)}
     summary = tpl["summary"]
     weights = spec.weight_names if len(spec.weight_names) <= MAX_SUMMARY_WEIGHTS else ()

@@ -53,6 +53,10 @@ class Math:
     latex: str
 
 
+class Verbatim(str):
+    """Text from the user (a file name): shown exactly, never read as Markdown or HTML."""
+
+
 @dataclass(frozen=True)
 class Heading:
     level: int
@@ -201,8 +205,8 @@ def build_document(training: Training, network: Network, runs: Mapping[float, Tr
         "Backpropagation lowers the loss, the distance between what the network predicts and the "
         "target, by moving every weight a small step against its derivative. This page works "
         "through one training step by hand and then shows training at each learning rate. "
-        f"Every number on it comes from the same run as the workbooks {training.basename}.xlsx and "
-        f".ods, {n} iterations per learning rate, so they cannot disagree.")
+        "Every number on it comes from the same run as the workbooks ", Verbatim(f"{training.basename}.xlsx"),
+        f" and .ods, {n} iterations per learning rate, so they cannot disagree.")
 
     doc.add(Heading(2, "The network"), Image(images["network"], "the network with its initial weights"))
     inputs = [q.name for q in network.quantities if q.is_state and not _trained(chain, q.name)

@@ -42,7 +42,7 @@ _QUOTE = {"\"": "&quot;"}
 COLUMN_WIDTH_IN = 0.085  # inches per character: a signed 10-digit scientific value fits in 16
 CELL_STYLES = {"text": None, "label": "ceL", "header": "ceH", "parameter": "ceP", "note": "ceN",
                "number": "ceV", "gradient": "ceG", "integer": "ceI", "rate": "ceR", "map": "ceM",
-               "input": None}  # General: typed numbers as typed
+               "step": "ceS", "input": None}  # input: General, typed numbers as typed
 # The best rate's row in the summary (a named style: a conditional format applies it by name).
 HIGHLIGHT_STYLE = "Best_20_rate"  # shown as "Best rate"
 
@@ -198,6 +198,9 @@ def _styles(book: Book) -> str:
                '<style:paragraph-properties fo:text-align="center"/>' + bold)
         + cell("ceP", '<style:table-cell-properties fo:background-color="#fff2cc" '
                'fo:border="0.5pt solid #000000"/>')
+        + cell("ceS", '<style:table-cell-properties fo:background-color="#ddebf7" '
+               'fo:border="0.5pt solid #000000"/><style:paragraph-properties fo:text-align="center"/>'
+               + bold)
         + cell("ceN", '<style:text-properties fo:font-style="italic" fo:color="#c00000"/>')
         + cell("ceV", data="N1") + cell("ceG", data="N2") + cell("ceI", data="N3")
         + cell("ceR", data="N4" if rate_format != "General" else "")
@@ -221,6 +224,10 @@ def _style_attr(style: str) -> str:
 
 def _static_cell(cell: Cell, style_attr: str | None = None) -> str:
     style_attr = _style_attr(cell.style) if style_attr is None else style_attr
+    if cell.span > 1:  # merged: the cell, then the ones it covers
+        return (f'<table:table-cell{style_attr} table:number-columns-spanned="{cell.span}" '
+                f'office:value-type="string"><text:p>{escape(str(cell.value))}</text:p>'
+                f"</table:table-cell>" + "<table:covered-table-cell/>" * (cell.span - 1))
     if isinstance(cell.value, str):
         return (f'<table:table-cell{style_attr} office:value-type="string">'
                 f"<text:p>{escape(cell.value)}</text:p></table:table-cell>")
@@ -310,7 +317,7 @@ def _upper_rows(items, render) -> tuple[str, int]:
         for item in by_row[row]:
             parts.append(_gap(item.col - col_cursor))
             parts.append(render(item))
-            col_cursor = item.col + 1
+            col_cursor = item.col + getattr(item, "span", 1)
         parts.append("</table:table-row>")
         row_cursor = row + 1
     return "".join(parts), row_cursor

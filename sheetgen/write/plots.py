@@ -27,6 +27,9 @@ def loss_curve(run: Trace) -> tuple[list[int], list[float]]:
     return [k + 1 for k in picked], e_total[picked].tolist()
 
 
+MAX_LEGEND = 12  # rates named in the all-rates plot's legend; beyond, it would cover the curves
+
+
 def plot_path(directory: Path, basename: str, rate: float | None) -> Path:
     """<basename>_loss_lr_<rate>.png, or <basename>_loss_all.png when `rate` is None: two
     configurations with their own basenames can share a folder."""
@@ -40,6 +43,12 @@ def epoch_curve(training: Training, run: Trace) -> tuple[list[int], list[float]]
 
     losses = epoch_losses(training, run.column("E_total"))
     return list(range(1, len(losses) + 1)), losses
+
+
+def plot_paths(training: Training, directory: Path) -> list[Path]:
+    """The plots `write_plots` writes into `directory`, in order."""
+    return [plot_path(directory, training.basename, rate) for rate in training.learning_rates] + \
+        [plot_path(directory, training.basename, None)]
 
 
 def write_plots(training: Training, runs: Mapping[float, Trace], directory: Path | None = None,
@@ -94,6 +103,9 @@ def write_plots(training: Training, runs: Mapping[float, Trace], directory: Path
     ax.set_xlabel(x_title)
     ax.set_ylabel(y_title)
     ax.grid(axis="y", color="#d9d9d9")
-    ax.legend(title="learning rate")
+    if len(curves) <= MAX_LEGEND:
+        ax.legend(title="learning rate", loc="upper right", fontsize="small")
+    else:  # a legend of hundreds of rates would cover the plot (the summary sheet names them)
+        ax.set_title(f"{summary['title']} ({len(curves)} learning rates)")
     save(fig, plot_path(directory, training.basename, None))
     return written

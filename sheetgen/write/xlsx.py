@@ -46,6 +46,8 @@ def write(book: Book, path: Path) -> None:
         "header": workbook.add_format({"bold": True, "align": "center", "bottom": 1}),
         "parameter": workbook.add_format({"bg_color": "#FFF2CC", "border": 1}),
         "note": workbook.add_format({"italic": True, "font_color": "#C00000"}),
+        "step": workbook.add_format({"bold": True, "align": "center", "bg_color": "#DDEBF7",
+                                     "border": 1}),
     }
     if book.sheets:
         first = book.sheets[0]
@@ -94,6 +96,9 @@ def _write_sheet(workbook, sheet: Sheet, styles: dict):
     for cell in sorted(cells, key=lambda c: (c.row, c.col)):
         if not isinstance(cell, Cell):  # the chart's title, from the learning-rate cell
             ws.write_formula(cell.row, cell.col, "=" + cell.formulas["xlsx"], styles["label"], cell.text)
+        elif cell.span > 1:
+            ws.merge_range(cell.row, cell.col, cell.row, cell.col + cell.span - 1, cell.value,
+                           styles[cell.style])
         elif isinstance(cell.value, str):
             ws.write_string(cell.row, cell.col, cell.value, styles[cell.style])
         else:

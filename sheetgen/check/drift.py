@@ -1,5 +1,5 @@
-"""Telling a wrong formula from amplified last-bit drift, for an engine whose functions differ
-from ours in the last bits (Gnumeric).
+"""Telling a wrong formula from amplified last-bit drift, for an engine whose arithmetic differs
+from ours in the last bits (Gnumeric; LibreOffice's compensated sums on long cancelling sums).
 
 Gnumeric's exp, tanh and friends round differently from the C library in the last bit or two.
 Training feeds each row into the next, so these 1e-16 differences grow row by row: after 60
@@ -88,15 +88,21 @@ def is_amplified_drift(relative: float, inputs: list[Cell], input_difference: Ca
 
 
 _FUNCTIONS = {"EXP": "math.exp", "LN": "math.log", "SQRT": "math.sqrt", "ABS": "abs",
-              "MAX": "max", "MIN": "min", "TANH": "math.tanh", "IF": "_if"}
+              "MAX": "max", "MIN": "min", "TANH": "math.tanh", "IF": "_if",
+              "SUM": "_sum", "SUMPRODUCT": "_sumproduct"}
+MAX_RANGE = 400   # cells of one range a measured formula may read
 _CALL = re.compile(r"\b([A-Z][A-Z0-9.]*)\(")
 STEP = 1e-7
+
+
+def _sum(*parts) -> float:
+    return sum(sum(p) if isinstance(p, list) else p for p in parts)
 
 
 def condition_number(formula: str, sheet: str, value_of: Callable[[Cell], float | None]) -> float | None:
     """How much the formula magnifies relative changes of the cells it reads: the sum over its
     inputs of |d f / f| / |d x / x|, measured by nudging each input by STEP relative. None when the
-    formula is more than arithmetic and a few functions (ranges, lookups, texts)."""
+    formula is more than arithmetic, SUM, SUMPRODUCT and a few functions (lookups, texts)."""
     ods = formula.startswith("of:")
     text = (formula[3:] if ods else formula).lstrip("=")
     if '"' in text:
@@ -104,12 +110,14 @@ def condition_number(formula: str, sheet: str, value_of: Callable[[Cell], float 
     names: list[Cell] = []
 
     def cell(match: re.Match) -> str:
-        groups = match.groups()
-        name, c1, r1, c2, r2 = groups
-        if c2 or r2:
-            raise LookupError("a range")
-        names.append((_sheet(name, sheet), int(r1) - 1, column_number(c1) - 1))
-        return f"v[{len(names) - 1}]"
+        name, c1, r1, c2, r2 = match.groups()
+        block = _block(_sheet(name, sheet), c1, r1, c2 or None, r2 or None)
+        if len(block) > MAX_RANGE:
+            raise LookupError("a long range")
+        start = len(names)
+        names.extend(block)
+        items = [f"v[{k}]" for k in range(start, len(names))]
+        return items[0] if not (c2 or r2) else "[" + ",".join(items) + "]"
 
     def call(match: re.Match) -> str:
         if match.group(1) not in _FUNCTIONS:
@@ -130,7 +138,9 @@ def condition_number(formula: str, sheet: str, value_of: Callable[[Cell], float 
     def f(v: list[float]) -> float | None:
         try:
             out = eval(code, {"__builtins__": {}, "math": math, "abs": abs, "max": max, "min": min,  # noqa: S307
-                              "_if": lambda c, a, b: a if c else b}, {"v": v})
+                              "_if": lambda c, a, b: a if c else b, "_sum": _sum,
+                              "_sumproduct": lambda a, b: sum(x * y for x, y in zip(a, b, strict=True))},
+                       {"v": v})
         except (ArithmeticError, ValueError, TypeError):
             return None
         return float(out) if isinstance(out, int | float) and math.isfinite(out) else None

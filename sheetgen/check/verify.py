@@ -551,8 +551,10 @@ def verify_file(path: Path, rtol: float = DEFAULT_RTOL, timeout: float = DEFAULT
                       recalculation.engine)
 
 
-# Engines whose functions differ from ours in the last bits (measured: LibreOffice agrees exactly).
-DRIFTING_ENGINES = ("Gnumeric",)
+# Engines whose arithmetic differs from ours in the last bits: Gnumeric's long double and EXP;
+# LibreOffice's compensated (Kahan) sums, which on the image networks' long cancelling sums of
+# products differ by up to 3.5e-12 (on every other shipped example it agrees exactly).
+DRIFTING_ENGINES = ("Gnumeric", "LibreOffice")
 
 
 def excuse_drift(path: Path, stored: dict[str, dict[tuple[int, int], Value]],

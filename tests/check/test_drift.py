@@ -58,7 +58,10 @@ def test_condition_number_measures_cancellation():
     e_h = 0.5 + 1e-6 * 0.38
     values[("s", 16, 9)] = e_h
     assert condition_number("=(J17-I17)/$H$3", "s", values.get) > 1e6
-    # Not measured: ranges, lookups, texts, a cell without a number.
+    # A long sum of products that cancels (an image network's): SUMPRODUCT over ranges.
+    values |= {("s", 16, 10): 1.0, ("s", 16, 11): -0.999999, ("s", 16, 12): 3.0, ("s", 16, 13): 3.0}
+    assert condition_number("of:=SUMPRODUCT([.K17:.L17];[.M17:.N17])", "s", values.get) > 1e5
+    # Not measured: lookups, texts, a cell without a number.
     assert condition_number("=INDEX(data!$A$3:$A$4,2)", "s", values.get) is None
     assert condition_number('=IF(A17>0,"best","")', "s", values.get) is None
     assert condition_number("=A17*Z99", "s", values.get) is None

@@ -60,7 +60,8 @@ def test_loss_chart_is_seen_whole_below_the_frozen_header(book):
 def test_picture_labels_are_clear_of_nodes_lines_and_each_other(book):
     picture = rate_sheets(book)[0].picture
     labelled = [(k, e) for k, e in enumerate(picture.edges) if e.label]
-    assert labelled
+    # A layered network's picture has labels; an image network's blocks may have none.
+    assert labelled or all(n.shape == "rect" or n.name == "E_total" for n in picture.nodes)
     boxes = []
     for k, edge in labelled:
         box = label_box(edge.label, edge.label_x, edge.label_y)

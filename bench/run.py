@@ -18,6 +18,9 @@ wall time (interpreter start included), CPU time and peak resident memory (from 
   conv-digits   the `conv-digits` example (a CNN: conv2d 2@3×3, maxpool, dense 10 softmax; one
                 digit per step) at 6 x 2,000 steps, each format: time per cell against the
                 reference network's, peak RSS under 150 MB
+  lstm-memory   the `lstm-memory` example (an LSTM unrolled over 5 steps, 8 samples a row,
+                1,514 columns) at 6 x 2,000 steps, each format: time per cell against the
+                reference network's, peak RSS
   verify        (--verify) LibreOffice recalculates both big books: the fast path is still right
 
 It is a measurement, not a test: nothing here fails the test suite. Other load on the machine
@@ -56,6 +59,9 @@ XOR_CELL_FACTOR = 1.5     # a data set's time per cell within 1.5x the reference
 CONV_CELL_FACTOR = 1.5    # an image network's time per cell within 1.5x the reference's
 CONV_RSS_MB = 150.0       # its peak memory
 CONV_STEPS = 2_000        # its rows per sheet
+LSTM_CELL_FACTOR = 1.5    # a recurrent network's time per cell within 1.5x the reference's
+LSTM_MB = 150.0           # ... and its peak RSS
+LSTM_ITERATIONS = 2_000
 
 
 @dataclass
@@ -255,6 +261,8 @@ def main() -> int:
                         help="only the reference network's big runs and the xor example's")
     parser.add_argument("--only-conv", action="store_true",
                         help="only the reference network's big runs and the conv-digits example's")
+    parser.add_argument("--only-lstm", action="store_true",
+                        help="only the reference network's big runs and the lstm-memory example's")
     args = parser.parse_args()
     n, rates = args.iterations, args.learning_rates
     sheets = len(rates.split(","))
@@ -290,7 +298,20 @@ def main() -> int:
                          "--output-dir", str(out / "conv"), *plots, *quiet),
                 out / "conv" / f"Conv-digits.{fmt}")
         cells["conv"] = sheets * CONV_STEPS * table_columns(conv_config)
-        if args.only_conv:
+        if not args.only_conv:
+            lstm_config = out / "lstm-memory.toml"
+            made = subprocess.run(sheetgen("init-config", "--example", "lstm-memory"),
+                                  cwd=ROOT, capture_output=True, text=True, check=True)
+            lstm_config.write_text(made.stdout)
+            for fmt in FORMATS:
+                steps[f"lstm {fmt}"] = measure(
+                    f"sheetgen generate {fmt} {sheets}x{LSTM_ITERATIONS} lstm-memory",
+                    sheetgen("generate", "--config", str(lstm_config), "--iterations", str(LSTM_ITERATIONS),
+                             "--learning-rates", rates, "--format", fmt,
+                             "--output-dir", str(out / "lstm"), *plots, *quiet),
+                    out / "lstm" / f"LSTM-memory.{fmt}")
+            cells["lstm"] = sheets * LSTM_ITERATIONS * table_columns(lstm_config)
+        if args.only_conv or args.only_lstm:
             raise _Done
         xor_config = out / "xor.toml"
         xor_config.write_text(subprocess.run(sheetgen("init-config", "--example", "xor"), cwd=ROOT,
@@ -476,6 +497,18 @@ def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = No
                    r <= XOR_CELL_FACTOR)
             target(f"xor {fmt}: peak RSS under {RSS_LIMIT_MB:g} MB", f"{xor.rss_mb:.0f} MB",
                    xor.rss_mb < RSS_LIMIT_MB)
+    for fmt in FORMATS:
+        mine, lstm = steps.get(f"sheetgen {fmt}"), steps.get(f"lstm {fmt}")
+        if mine and lstm and cells.get("lstm"):
+            ours = lstm.cpu / cells["lstm"] * 1e6
+            theirs = mine.cpu / cells["reference"] * 1e6
+            r = ratio(ours, theirs)
+            wall = ratio(lstm.seconds / cells["lstm"], mine.seconds / cells["reference"])
+            target(f"lstm-memory {fmt}: time per cell within {LSTM_CELL_FACTOR:g}x the reference "
+                   "network's", f"CPU {ours:.3f} µs / {theirs:.3f} µs = {r:.2f}x (wall {wall:.2f}x; "
+                   f"{cells['lstm']:,} cells)", r <= LSTM_CELL_FACTOR)
+            target(f"lstm-memory {fmt}: peak RSS under {LSTM_MB:g} MB", f"{lstm.rss_mb:.0f} MB",
+                   lstm.rss_mb < LSTM_MB)
     if "default" in steps:
         d = steps["default"]
         target(f"default workbook under {DEFAULT_SECONDS:g} s (best of 3)", f"{d.seconds:.2f} s",

@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="reference: the defaults (default); biased: the worked example with "
                            "fixed biases; mazur-trained-biases: a trained bias per neuron; era: "
                            "targets 0.5 / 0.5; deep: 2-3-3-2, tanh then sigmoid; softmax: 2-3-3 "
-                           "with softmax and cross-entropy; xor: 2-2-1 on XOR's 4 samples, full "
+                           "with softmax and cross-entropy; softmax-per-layer: the same with one "
+                           "bias per layer; xor: 2-2-1 on XOR's 4 samples, full "
                            "batch, gradient descent; linear-sgd, linear-momentum, linear-adam: "
                            "y = a·x + b on 30 samples, one per row, with that optimizer; "
                            "conv-digits: a small CNN (conv2d, maxpool, dense softmax) on ten 8×8 "
@@ -323,7 +324,11 @@ def _audit(args: argparse.Namespace) -> int:
         _check_first(args.files[0])
     from sheetgen.check.audit import audit, audit_files, expected_from, mark, report
 
-    mapping = dict(args.mapping)
+    mapping: dict[str, str] = {}
+    for header, quantity in args.mapping:
+        if mapping.setdefault(header, quantity) != quantity:
+            raise UsageError(f"--map {header}: given twice, as {mapping[header]} and as {quantity}; "
+                             "give each header once")
     if args.mark is not None and args.mark.suffix.lower() != ".xlsx":
         raise UsageError(f"--mark {args.mark}: the marked workbook is an .xlsx file")
     expected = None

@@ -40,6 +40,7 @@ class Graph:
     parameters: list[str] = field(default_factory=list)             # cells outside the table
     trained: list[str] = field(default_factory=list)                # updated by the optimizer
     gradients: set[str] = field(default_factory=set)                # gradient columns
+    _index: dict[str, Column] = field(default_factory=dict, repr=False)
 
     def add(self, name: str, formula: Expression | str, *, block: str, header: str | None = None,
             layer: int = 0) -> str:
@@ -70,7 +71,9 @@ class Graph:
         return name
 
     def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.quantity == name)
+        if len(self._index) != len(self.columns):  # columns are only ever appended or reordered
+            self._index = {c.quantity: c for c in self.columns}
+        return self._index[name]
 
     def network(self) -> Network:
         quantities = tuple(Quantity(c.quantity, self.formulas.get(c.quantity), self.nexts.get(c.quantity),

@@ -10,7 +10,7 @@ alike, so an explicit description of the reference gives the same workbooks byte
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from sheetgen.core import optimizers
 from sheetgen.core.conv import ConvSpec, build_layers
@@ -43,15 +43,30 @@ def options(spec: NetworkSpec, data: DataSpec | None, biases_shown: str) -> dict
 def training(spec: NetworkSpec, values: dict, *, data: DataSpec | None = None,
              optimizer: optimizers.OptimizerSpec | None = None, biases_shown: str = "none",
              reference_errata: bool = False, **run) -> Training:
-    """Any network's `Training`: its layers, loss and optimizer, compiled with `options`."""
-    rule = optimizers.optimizer(optimizer or optimizers.OptimizerSpec())
+    """Any network's `Training`: its layers, loss and optimizer, compiled with `options` (once
+    per description: the size check and the run share it), from `values`."""
+    key = (spec, data, optimizer or optimizers.OptimizerSpec(), biases_shown, reference_errata)
+    try:
+        hash(key)
+    except TypeError:  # a description holding a list: compiled each time
+        return _compile(*key).starting_from(values, **run)
+    return _compiled(*key).starting_from(values, **run)
+
+
+def _compile(spec: NetworkSpec, data: DataSpec | None, optimizer: optimizers.OptimizerSpec,
+             biases_shown: str, reference_errata: bool) -> Training:
     if isinstance(spec, ConvSpec):  # an image network: conv2d, pooling, flatten, dense layers
         network_layers = build_layers(spec)
+    elif hasattr(spec, "layer_objects"):  # a recurrent network (core/recurrent.py) names its own
+        network_layers = spec.layer_objects()
     else:
         network_layers = layers(spec)
-    return compile_training(spec, network_layers, loss(spec.loss), rule, values, data=data,
-                            reference_errata=reference_errata, errata=template()["errata"],
-                            **options(spec, data, biases_shown), **run)
+    return compile_training(spec, network_layers, loss(spec.loss), optimizers.optimizer(optimizer), {},
+                            data=data, reference_errata=reference_errata,
+                            errata=template()["errata"], **options(spec, data, biases_shown))
+
+
+_compiled = lru_cache(maxsize=16)(_compile)
 
 
 def reference(biases: str = "none", reference_errata: bool = False, **run) -> Training:

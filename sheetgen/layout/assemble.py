@@ -36,9 +36,9 @@ def build_book(training: Training, runs: Mapping[float, Trace] | None = None,
     summary = build_summary(sheets, sheet_template(training))
     if training.data is not None:
         # A data set: the loss per epoch in the summary, the samples' sheet last.
-        from sheetgen.layout.training_book import add_epochs, data_sheet
+        from sheetgen.layout.training_book import add_epochs, data_sheet, judge_by_epochs
 
-        summary = add_epochs(summary, training, sheets)
+        summary = judge_by_epochs(add_epochs(summary, training, sheets), training, sheets)
         sheets.append(data_sheet(training, sheets[0].column_width, sheets[0].number_format))
     maps = None
     if hasattr(training.spec, "shape_text"):  # an image network: its maps, live, on a sheet

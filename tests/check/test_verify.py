@@ -404,7 +404,8 @@ def biased_books(tmp_path_factory) -> dict[str, Path]:
     from sheetgen.config import from_file
 
     config = from_file(Path(__file__).resolve().parents[2] / "sheetgen" / "examples" / "biased.toml")
-    paths = generate(replace_config(config, output_dir=tmp_path_factory.mktemp("biased"), plots=False))
+    config = replace_config(config, output_dir=tmp_path_factory.mktemp("biased"), plots=False)
+    paths = generate(config.training())
     return {p.suffix[1:]: p for p in paths}
 
 

@@ -30,8 +30,9 @@ lint: $(STAMP)
 golden: $(STAMP)
 	$(BIN)/python tests/check/make_golden.py
 
-# Renders the default workbooks with LibreOffice to outputs/screenshots/: PDF and PNG pages, and
-# PNGs of LibreOffice's own window at 1366x768 and 1920x1080 (window/; needs Xvfb and xdotool).
+# Renders the default workbooks with LibreOffice to outputs/screenshots/: PDF and PNG pages; and
+# every shipped example in LibreOffice's and Gnumeric's windows at 1366x768 (window/: the summary,
+# a learning-rate sheet on opening and scrolled 1,000 rows; needs Xvfb and xdotool).
 screenshots: $(STAMP)
 	BIN=$(BIN) sh scripts/screenshots.sh outputs/screenshots
 

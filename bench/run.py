@@ -8,8 +8,9 @@ wall time (interpreter start included), CPU time and peak resident memory (from 
   floor         the same formula-and-value cell XML from a precompiled row template, written
                 into deflate zip entries with the standard library only, no workbook around it
   compare       `sheetgen compare` of the two big books
-  audit         `sheetgen audit` of each big book, and of 60 typical hand-made sheets (22 rows,
-                human headers, the shapes and mistakes of tests/check/audit) in one command
+  audit         `sheetgen audit` of each big book (the reference's, xor's and deep's), and of 60
+                typical hand-made sheets (22 rows, human headers, the shapes and mistakes of
+                tests/check/audit) in one command, and of 200 with --jobs 2
   one sheet     1,000 and 50,000 iterations, one sheet: memory must not grow with the run
   default       `sheetgen generate` with the default settings (6 x 22, both formats, no plots)
   deep          the `deep` example (2-3-3-2, tanh then sigmoid) at the big run's size, each
@@ -17,6 +18,9 @@ wall time (interpreter start included), CPU time and peak resident memory (from 
   conv-digits   the `conv-digits` example (a CNN: conv2d 2@3×3, maxpool, dense 10 softmax; one
                 digit per step) at 6 x 2,000 steps, each format: time per cell against the
                 reference network's, peak RSS under 150 MB
+  lstm-memory   the `lstm-memory` example (an LSTM unrolled over 5 steps, 8 samples a row,
+                1,514 columns) at 6 x 2,000 steps, each format: time per cell against the
+                reference network's, peak RSS
   verify        (--verify) LibreOffice recalculates both big books: the fast path is still right
 
 It is a measurement, not a test: nothing here fails the test suite. Other load on the machine
@@ -47,6 +51,7 @@ COMPARE_SECONDS, COMPARE_MB = 15.0, 500.0
 AUDIT_BIG_SECONDS = 10.0    # the audit of a 6 x 10,000-row workbook
 AUDIT_CLASS_SECONDS = 60.0  # the audit of 60 typical hand-made sheets
 CLASS_SIZE = 60
+JOBS_CLASS_SIZE, JOBS = 200, 2   # audit --jobs 2 of 200 hand-made sheets, also under 60 s
 DEFAULT_SECONDS = 1.0     # the default workbook, whole process
 BOMB_SECONDS, BOMB_MB = 1.0, 200  # refusing a hostile file, whole process
 DEEP_CELL_FACTOR = 1.5    # a general network's time per cell within 1.5x the reference's
@@ -54,6 +59,9 @@ XOR_CELL_FACTOR = 1.5     # a data set's time per cell within 1.5x the reference
 CONV_CELL_FACTOR = 1.5    # an image network's time per cell within 1.5x the reference's
 CONV_RSS_MB = 150.0       # its peak memory
 CONV_STEPS = 2_000        # its rows per sheet
+LSTM_CELL_FACTOR = 1.5    # a recurrent network's time per cell within 1.5x the reference's
+LSTM_MB = 150.0           # ... and its peak RSS
+LSTM_ITERATIONS = 2_000
 
 
 @dataclass
@@ -197,7 +205,7 @@ def floor_child(fmt: str, iterations: int, rates: str, level: int, path: str) ->
 
 # --- child: a class of hand-made sheets -------------------------------------------------------
 
-def class_child(folder: Path) -> None:
+def class_child(folder: Path, size: int = CLASS_SIZE) -> None:
     """CLASS_SIZE workbooks as students make them (tests/check/audit/handmade.py): both formats,
     human headers, every table shape and mistake class of the audit's tests, some correct."""
     sys.path.insert(0, str(ROOT / "tests" / "check" / "audit"))
@@ -206,14 +214,14 @@ def class_child(folder: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     mistakes = [None, *CLASSES.values()]
-    for k in range(CLASS_SIZE):
+    for k in range(size):
         case = mistakes[k % len(mistakes)]
         wrong = {} if case is None else {case[0]: case[1]}
         block = Block(rate=(0.1, 0.5, 0.8, 2.0)[k % 4], rows=22, mistakes=wrong,
                       headers=HUMAN if k % 2 else {}, serial="S.No" if k % 3 == 0 else None,
                       two_row_header=k % 5 == 0, title="Backpropagation" if k % 4 == 1 else None)
         fmt = "ods" if k % 2 else "xlsx"
-        write(folder / f"student{k:02d}.{fmt}", {"Sheet1": [(block, 0, 0)]}, formulas=k % 7 != 3)
+        write(folder / f"student{k:03d}.{fmt}", {"Sheet1": [(block, 0, 0)]}, formulas=k % 7 != 3)
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -253,6 +261,8 @@ def main() -> int:
                         help="only the reference network's big runs and the xor example's")
     parser.add_argument("--only-conv", action="store_true",
                         help="only the reference network's big runs and the conv-digits example's")
+    parser.add_argument("--only-lstm", action="store_true",
+                        help="only the reference network's big runs and the lstm-memory example's")
     args = parser.parse_args()
     n, rates = args.iterations, args.learning_rates
     sheets = len(rates.split(","))
@@ -288,7 +298,20 @@ def main() -> int:
                          "--output-dir", str(out / "conv"), *plots, *quiet),
                 out / "conv" / f"Conv-digits.{fmt}")
         cells["conv"] = sheets * CONV_STEPS * table_columns(conv_config)
-        if args.only_conv:
+        if not args.only_conv:
+            lstm_config = out / "lstm-memory.toml"
+            made = subprocess.run(sheetgen("init-config", "--example", "lstm-memory"),
+                                  cwd=ROOT, capture_output=True, text=True, check=True)
+            lstm_config.write_text(made.stdout)
+            for fmt in FORMATS:
+                steps[f"lstm {fmt}"] = measure(
+                    f"sheetgen generate {fmt} {sheets}x{LSTM_ITERATIONS} lstm-memory",
+                    sheetgen("generate", "--config", str(lstm_config), "--iterations", str(LSTM_ITERATIONS),
+                             "--learning-rates", rates, "--format", fmt,
+                             "--output-dir", str(out / "lstm"), *plots, *quiet),
+                    out / "lstm" / f"LSTM-memory.{fmt}")
+            cells["lstm"] = sheets * LSTM_ITERATIONS * table_columns(lstm_config)
+        if args.only_conv or args.only_lstm:
             raise _Done
         xor_config = out / "xor.toml"
         xor_config.write_text(subprocess.run(sheetgen("init-config", "--example", "xor"), cwd=ROOT,
@@ -302,6 +325,9 @@ def main() -> int:
                 out / "xor" / f"XOR.{fmt}")
         cells["reference"] = sheets * n * table_columns(None)
         cells["xor"] = sheets * n * table_columns(xor_config)
+        if (out / "xor" / "XOR.xlsx").is_file():
+            steps["audit xor"] = measure(f"sheetgen audit xlsx {sheets}x{n} xor",
+                                         sheetgen("audit", str(out / "xor" / "XOR.xlsx")))
         if args.only_xor:
             raise _Done
         steps["pandas"] = measure(f"pandas to_excel values only {sheets}x{n}",
@@ -324,6 +350,12 @@ def main() -> int:
         steps["audit class"] = measure(
             f"sheetgen audit {CLASS_SIZE} hand-made sheets",
             sheetgen("audit", "--format", "csv", *map(str, sorted((out / "class").iterdir()))))
+        subprocess.run(python(__file__, "--child-class", str(out / "class200"), str(JOBS_CLASS_SIZE)),
+                       cwd=ROOT, check=True)
+        steps["audit jobs"] = measure(
+            f"sheetgen audit --jobs {JOBS} {JOBS_CLASS_SIZE} hand-made sheets",
+            sheetgen("audit", "--jobs", str(JOBS), "--format", "csv",
+                     *map(str, sorted((out / "class200").iterdir()))))
         for rows in (1_000, 50_000):
             for fmt in FORMATS:
                 steps[f"one {rows} {fmt}"] = measure(
@@ -344,6 +376,9 @@ def main() -> int:
                 out / "deep" / f"BackPropagation-deep.{fmt}")
         cells["reference"] = sheets * n * table_columns(None)
         cells["deep"] = sheets * n * table_columns(deep_config)
+        if (out / "deep" / "BackPropagation-deep.xlsx").is_file():
+            steps["audit deep"] = measure(f"sheetgen audit xlsx {sheets}x{n} deep",
+                                          sheetgen("audit", str(out / "deep" / "BackPropagation-deep.xlsx")))
         defaults = [measure("sheetgen generate (default, both)",
                             sheetgen("generate", "--output-dir", str(out / "default"), *plots, *quiet))
                     for _ in range(3)]
@@ -411,6 +446,16 @@ def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = No
             a = steps[f"audit {fmt}"]
             target(f"audit of {fmt} 6x10,000 under {AUDIT_BIG_SECONDS:g} s", f"{a.seconds:.2f} s",
                    a.seconds < AUDIT_BIG_SECONDS and a.status == 0)
+    for name in ("xor", "deep"):
+        if f"audit {name}" in steps:
+            a = steps[f"audit {name}"]
+            target(f"audit of {name} xlsx 6x10,000 under {AUDIT_BIG_SECONDS:g} s", f"{a.seconds:.2f} s",
+                   a.seconds < AUDIT_BIG_SECONDS and a.status == 0)
+    if "audit jobs" in steps:
+        a = steps["audit jobs"]
+        target(f"audit --jobs {JOBS} of {JOBS_CLASS_SIZE} hand-made sheets under "
+               f"{AUDIT_CLASS_SECONDS:g} s", f"{a.seconds:.2f} s",
+               a.seconds < AUDIT_CLASS_SECONDS and a.status in (0, 1))
     if "audit class" in steps:
         a = steps["audit class"]
         target(f"audit of {CLASS_SIZE} hand-made sheets under {AUDIT_CLASS_SECONDS:g} s",
@@ -452,6 +497,18 @@ def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = No
                    r <= XOR_CELL_FACTOR)
             target(f"xor {fmt}: peak RSS under {RSS_LIMIT_MB:g} MB", f"{xor.rss_mb:.0f} MB",
                    xor.rss_mb < RSS_LIMIT_MB)
+    for fmt in FORMATS:
+        mine, lstm = steps.get(f"sheetgen {fmt}"), steps.get(f"lstm {fmt}")
+        if mine and lstm and cells.get("lstm"):
+            ours = lstm.cpu / cells["lstm"] * 1e6
+            theirs = mine.cpu / cells["reference"] * 1e6
+            r = ratio(ours, theirs)
+            wall = ratio(lstm.seconds / cells["lstm"], mine.seconds / cells["reference"])
+            target(f"lstm-memory {fmt}: time per cell within {LSTM_CELL_FACTOR:g}x the reference "
+                   "network's", f"CPU {ours:.3f} µs / {theirs:.3f} µs = {r:.2f}x (wall {wall:.2f}x; "
+                   f"{cells['lstm']:,} cells)", r <= LSTM_CELL_FACTOR)
+            target(f"lstm-memory {fmt}: peak RSS under {LSTM_MB:g} MB", f"{lstm.rss_mb:.0f} MB",
+                   lstm.rss_mb < LSTM_MB)
     if "default" in steps:
         d = steps["default"]
         target(f"default workbook under {DEFAULT_SECONDS:g} s (best of 3)", f"{d.seconds:.2f} s",
@@ -478,7 +535,7 @@ if __name__ == "__main__":
         pandas_child(int(sys.argv[2]), sys.argv[3], sys.argv[4])
     elif len(sys.argv) > 1 and sys.argv[1] == "--child-class":
         sys.path.insert(0, str(ROOT))
-        class_child(Path(sys.argv[2]))
+        class_child(Path(sys.argv[2]), *map(int, sys.argv[3:4]))
     elif len(sys.argv) > 1 and sys.argv[1] == "--child-floor":
         sys.path.insert(0, str(ROOT))
         floor_child(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])

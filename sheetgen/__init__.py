@@ -92,33 +92,74 @@ def write_report(config: Config | str | Path | None = None, **overrides: Any) ->
     return run(settings(config, **overrides).training())
 
 
+def _path(name: str, value: Any) -> Path:
+    if isinstance(value, str | Path) and str(value):
+        return Path(value)
+    raise UsageError(f"{name}: expected a file's path (a string or a Path), got {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text}" if len(text) <= 40 else type(value).__name__
+
+
+def _tolerance(name: str, value: Any, positive: bool = False) -> None:
+    import math
+
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise UsageError(f"{name}: must be a finite number, got {_shown(value)}")
+    if value < 0 or (positive and value == 0):
+        raise UsageError(f"{name}: must be {'more than 0' if positive else '0 or more'}, got {value:g}")
+
+
 def compare(a: str | Path, b: str | Path, sheets: list[tuple[str, str]] | None = None, *,
             rtol: float | None = None, atol: float | None = None) -> Comparison:
     """Compare the training tables of two workbooks cell by cell (stored values)."""
+    a, b = _path("a", a), _path("b", b)
+    _tolerance("rtol", rtol)
+    _tolerance("atol", atol)
+    if sheets is not None and (isinstance(sheets, str | bytes) or not all(
+            isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(n, str) for n in pair)
+            for pair in _items(sheets))):
+        raise UsageError(f"sheets: expected pairs of sheet names such as [('lr=0.5', 'lr=0.5')], "
+                         f"got {_shown(sheets)}")
     from sheetgen.check.compare import DEFAULT_ATOL, DEFAULT_RTOL, compare_workbooks
 
-    return compare_workbooks(Path(a), Path(b), sheets,
+    return compare_workbooks(a, b, sheets and [tuple(pair) for pair in sheets],
                              rtol=DEFAULT_RTOL if rtol is None else rtol,
                              atol=DEFAULT_ATOL if atol is None else atol)
 
 
+def _items(value: Any) -> list:
+    try:
+        return list(value)
+    except TypeError:
+        return [None]
+
+
 def audit(path: str | Path) -> Audit:
     """Find the wrong formulas of a hand-made backpropagation workbook."""
+    path = _path("path", path)
     from sheetgen.check.audit import audit as run
 
-    return run(Path(path))
+    return run(path)
 
 
 def verify(path: str | Path, *, rtol: float | None = None, timeout: float | None = None,
            engine: str = "libreoffice") -> FileReport:
     """Recalculate a workbook in LibreOffice (or Gnumeric: engine="gnumeric") and compare every
     formula with its cached value."""
+    path = _path("path", path)
+    _tolerance("rtol", rtol)
+    _tolerance("timeout", timeout, positive=True)
     from sheetgen.check.verify import DEFAULT_RTOL, DEFAULT_TIMEOUT, check_engines, verify_file
 
     if engine == "all":
         raise UsageError("engine: one report is one engine's: 'libreoffice' or 'gnumeric'")
     check_engines(engine)
-    return verify_file(Path(path), DEFAULT_RTOL if rtol is None else rtol,
+    return verify_file(path, DEFAULT_RTOL if rtol is None else rtol,
                        DEFAULT_TIMEOUT if timeout is None else timeout, engine)
 
 

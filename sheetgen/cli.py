@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="reference: the defaults (default); biased: the worked example with "
                            "fixed biases; mazur-trained-biases: a trained bias per neuron; era: "
                            "targets 0.5 / 0.5; deep: 2-3-3-2, tanh then sigmoid; softmax: 2-3-3 "
-                           "with softmax and cross-entropy; xor: 2-2-1 on XOR's 4 samples, full "
+                           "with softmax and cross-entropy; softmax-per-layer: the same with one "
+                           "bias per layer; xor: 2-2-1 on XOR's 4 samples, full "
                            "batch, gradient descent; linear-sgd, linear-momentum, linear-adam: "
                            "y = a·x + b on 30 samples, one per row, with that optimizer; "
                            "conv-digits: a small CNN (conv2d, maxpool, dense softmax) on ten 8×8 "
@@ -310,19 +311,35 @@ def _add_audit(commands) -> None:
     aud.add_argument("--mark", type=Path, metavar="OUT.xlsx",
                      help="also write a workbook of the audited tables, wrong cells highlighted, the "
                           "correct formula in a comment, and a findings sheet")
+    aud.add_argument("--config", type=Path, metavar="EXERCISE.toml",
+                     help="check each table against the network, data and optimizer this config "
+                          "sets (without it: inferred from each table's headers and values)")
+    aud.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                     help="audit N files at once, each in its own process (default 1)")
     aud.set_defaults(run=_audit)
 
 
 def _audit(args: argparse.Namespace) -> int:
     if len(args.files) == 1:  # several: an unreadable file is a line of the report, not an exit
         _check_first(args.files[0])
-    from sheetgen.check.audit import audit, audit_files, mark, report
+    from sheetgen.check.audit import audit, audit_files, expected_from, mark, report
 
-    mapping = dict(args.mapping)
+    mapping: dict[str, str] = {}
+    for header, quantity in args.mapping:
+        if mapping.setdefault(header, quantity) != quantity:
+            raise UsageError(f"--map {header}: given twice, as {mapping[header]} and as {quantity}; "
+                             "give each header once")
     if args.mark is not None and args.mark.suffix.lower() != ".xlsx":
         raise UsageError(f"--mark {args.mark}: the marked workbook is an .xlsx file")
+    expected = None
+    if args.config is not None:
+        from sheetgen.config import from_file
+
+        expected = expected_from(from_file(args.config).training())
+        expected.source = f"config {args.config}"
     # One file: its failure is the command's (exit 2); several: each failure is a report line.
-    result = audit(args.files[0], mapping) if len(args.files) == 1 else audit_files(args.files, mapping)
+    result = audit(args.files[0], mapping, expected) if len(args.files) == 1 else \
+        audit_files(args.files, mapping, expected, args.jobs)
     if args.mark is not None:
         mark(result, args.mark)
     sys.stdout.write(report(result, args.report_format))

@@ -18,13 +18,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sheetgen.core import conv, ops, optimizers, presets, schedules
+from sheetgen.core import conv, ops, optimizers, presets, recurrent, schedules
 from sheetgen.core import data as datasets
 from sheetgen.core import network as general
 from sheetgen.core.model import Setup
 from sheetgen.core.network import NetworkSetup, NetworkSpec
-from sheetgen.core.template import sheet_name, template
-from sheetgen.core.training import Training, check_fits
+from sheetgen.core.template import format_rate, sheet_name, template
+from sheetgen.core.training import Training, check_fits, check_gradient_size, check_size
 from sheetgen.errors import ConfigError
 
 FORMATS = ("xlsx", "ods")
@@ -32,8 +32,9 @@ DEFAULT_LEARNING_RATES = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0)
 DEFAULT_ITERATIONS = 22  # the reference table's row count
 # Rows per sheet: 1,048,576 in Excel and in LibreOffice Calc (since 7.4, the .ods limit too).
 ROW_LIMITS = {"xlsx": 1_048_576, "ods": 1_048_576}
-EXAMPLES = ("reference", "biased", "mazur-trained-biases", "era", "deep", "softmax", "xor",
-            "linear-sgd", "linear-momentum", "linear-adam", "conv-digits", "conv-edge")
+EXAMPLES = ("reference", "biased", "mazur-trained-biases", "era", "deep", "softmax", "softmax-per-layer",
+            "xor", "linear-sgd", "linear-momentum", "linear-adam", "conv-digits", "conv-edge", "rnn-sum",
+            "rnn-sine", "lstm-memory", "gru-memory")
 # Data files an example reads, shipped beside it (init-config --output writes them beside FILE).
 EXAMPLE_FILES = {"conv-digits": ("conv-digits.csv",)}
 # The summary chart has one series per rate; Excel's charts hold at most 255 series.
@@ -238,6 +239,9 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
                 raise fail(key, f"must be true or false, got {_kind(data[key])}")
             changes[key] = data[key]
 
+    if isinstance(data.get("network"), dict) and "cell" in data["network"]:
+        changes.update(_recurrent(data, source, fail))
+        return replace(base, **changes)
     network_table = data.get("network")
     if isinstance(network_table, dict) and conv.is_layer_list(network_table.get("layers")):
         if "data" not in data:  # image layers train on images, which only [data] holds
@@ -328,8 +332,11 @@ def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[Networ
                     what = "a whole number" if kind is int else "a name such as \"sigmoid\""
                     raise fail(f"network.{key}", f"item {k + 1} must be {what}, got {_kind(item)}")
     net = NetworkSpec(**spec)
+    optimizer = data.get("optimizer")
     try:
         net.check()
+        if training and isinstance(optimizer, dict) and optimizer.get("check_gradients") is True:
+            check_gradient_size(net)  # arithmetic, before deriving a network this deep
         general.check_columns(net)  # before the values: a network too big needs none of them
         check_fits(presets.training(net, {}))
     except ConfigError as exc:
@@ -384,17 +391,32 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
     _unknown_keys(table, DATA_KEYS, "data.", fail)
     given = setup.values()
     try:
+        opt = _optimizer(data.get("optimizer", {}), net, _plain, data.get("schedule"))
+        batch = table.get("batch", "full")
+        if batch == "full":
+            batch = None
+        elif isinstance(batch, bool) or not isinstance(batch, int):
+            raise ConfigError(f'data.batch: must be "full" or a whole number, got {_kind(batch)}')
+
+        def fits(n: int) -> None:  # a full batch of 10,000 samples is refused by its width
+            if not isinstance(net, conv.ConvSpec):  # an image network counts its own (conv.check_fits)
+                check_size(net, presets.training(net, {}), n if batch is None else min(batch, n), n,
+                           len(optimizers.optimizer(opt).states), opt.check_gradients)
+
         if "samples" in table and "file" in table:
             raise ConfigError("data: give samples or file, not both")
         if "file" in table:
             name = table["file"]
+            if isinstance(name, os.PathLike):  # the Python API gives paths too
+                name = os.fspath(name)
             if not isinstance(name, str) or not name.strip():
                 raise ConfigError(f"data.file: must be a file name, got {_kind(name)}")
-            path = Path(name) if Path(name).is_absolute() else Path(source).parent / name
+            path = _data_path(name, Path(source).parent)
             if isinstance(net, conv.ConvSpec):
+                os.close(datasets.open_regular(path, lambda m: ConfigError(f"data.file: {path}: {m}")))
                 samples = conv.read_image_csv(path, net)
             else:
-                header, rows = datasets.read_csv(path)
+                header, rows = datasets.read_csv(path, columns=len(net.inputs + net.targets), fits=fits)
                 samples = [dict(zip(header, row, strict=True)) for row in rows]
             where, origin = "data.file", name
         elif "samples" in table:
@@ -412,31 +434,13 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
         else:  # one sample: the inputs and targets tables
             samples = [{n: given[n] for n in net.inputs + net.targets}]
             where, origin = "inputs", "inputs and targets"
-        batch = table.get("batch", "full")
-        if batch == "full":
-            batch = None
-        elif isinstance(batch, bool) or not isinstance(batch, int):
-            raise ConfigError(f'data.batch: must be "full" or a whole number, got {_kind(batch)}')
+        if isinstance(samples, list) and samples:
+            fits(len(samples))
         reduction = table.get("reduction", "mean")
         spec = datasets.data_spec(net, samples, batch, reduction, origin, where)
         if spec.batch is not None and spec.batch == spec.n:
             spec = replace(spec, batch=None)
-        for key in ("shuffle", "drop_last"):
-            if key in table:
-                if not isinstance(table[key], bool):
-                    raise ConfigError(f"data.{key}: must be true or false, got {_kind(table[key])}")
-                spec = replace(spec, **{key: table[key]})
-        if "order" in table:
-            if table["order"] not in ORDERS:
-                raise ConfigError(f"data.order: must be {' or '.join(ORDERS)}, got {_kind(table['order'])}")
-            spec = replace(spec, order=table["order"])
-        if spec.order == "cycle" and (spec.shuffle or spec.drop_last):
-            raise ConfigError("data.order: cycle takes the samples in order, wrapping around: "
-                              "without shuffle or drop_last")
-        if spec.drop_last and spec.batch is not None and spec.n // spec.batch == 0:
-            raise ConfigError("data.drop_last: no full batch: every step would be dropped")
-        spec = replace(spec, seed=net.seed)
-        spec = with_epochs(spec, data.get("iterations", DEFAULT_ITERATIONS))  # again in `override`
+        spec = _data_options(spec, table, net.seed, data.get("iterations", DEFAULT_ITERATIONS))
         opt = _optimizer(data.get("optimizer", {}), net, _plain, data.get("schedule"))
         if isinstance(net, conv.ConvSpec) and opt.check_gradients:
             raise ConfigError("optimizer.check_gradients: only for dense networks (an image network's "
@@ -446,6 +450,173 @@ def _training(data: dict[str, Any], source: str, net: NetworkSpec, setup: Networ
         raise fail(*str(exc).split(": ", 1)) from None
     values = {n: v for n, v in given.items() if n not in net.inputs + net.targets}
     return spec, opt, NetworkSetup(tuple(values.items()), setup.biases)
+
+
+RECURRENT_KEYS = ("cell", "inputs", "hidden", "output", "layers", "activations", "activation",
+                  "loss", "bptt", "seed", "h0", "c0")
+
+
+def _recurrent(data: dict[str, Any], source: str, fail) -> dict[str, Any]:
+    """A [network] table with a `cell` (rnn, lstm, gru): the network, its sequences ([data]) and
+    optimizer, and the values a run starts from."""
+    table = data["network"]
+    _unknown_keys(table, RECURRENT_KEYS, "network.", fail)
+    try:
+        values: dict[str, Any] = {}
+        for key in ("cell", "output", "activation", "loss"):
+            if key in table:
+                if not isinstance(table[key], str):
+                    raise ConfigError(f"network.{key}: must be a string, got {_kind(table[key])}")
+                values[key] = table[key]
+        for key, field_name in (("inputs", "inputs_per_step"), ("bptt", "bptt"), ("seed", "seed")):
+            if key in table:
+                if isinstance(table[key], bool) or not isinstance(table[key], int):
+                    raise ConfigError(f"network.{key}: must be a whole number, got {_kind(table[key])}")
+                values[field_name] = table[key]
+        for key, field_name, kind in (("hidden", "hidden", int), ("layers", "dense", int),
+                                      ("activations", "activations", str)):
+            if key in table:
+                items = table[key]
+                if isinstance(items, int | str) and not isinstance(items, bool):
+                    items = [items]
+                if not isinstance(items, list) or not items or any(
+                        isinstance(v, bool) or not isinstance(v, kind) for v in items):
+                    what = "whole numbers" if kind is int else "names"
+                    raise ConfigError(f"network.{key}: must be a non-empty list of {what}, "
+                                      f"got {_kind(table[key])}")
+                values[field_name] = tuple(items)
+        if "layers" in table and "activations" not in table:
+            values["activations"] = ("identity",) * len(values["dense"])
+        output = values.get("output", "last")
+        if output not in recurrent.OUTPUTS:  # before the samples, whose targets it shapes
+            raise ConfigError(f"network.output: must be last (many-to-one) or every (many-to-many), "
+                              f"got {output!r}")
+        sheet = data.get("data")
+        if not isinstance(sheet, dict) or not ({"samples", "file"} & set(sheet)):
+            raise ConfigError("data: a recurrent network trains on sequences: give [data] with "
+                              "samples = [{ x = [[0.1], [0.5]], y = [0.6] }, …] or file = \"….csv\"")
+        _unknown_keys(sheet, DATA_KEYS, "data.", fail)
+        if "samples" in sheet and "file" in sheet:
+            raise ConfigError("data: give samples or file, not both")
+        if "file" in sheet:
+            name = sheet["file"]
+            if not isinstance(name, str) or not name.strip():
+                raise ConfigError(f"data.file: must be a file name, got {_kind(name)}")
+            path = Path(name) if Path(name).is_absolute() else Path(source).parent / name
+            header, rows = datasets.read_csv(path)
+            samples = [dict(zip(header, row, strict=True)) for row in rows]
+            where, origin = "data.file", name
+        else:
+            raw = sheet["samples"]
+            if not isinstance(raw, list) or not raw or not all(isinstance(x, dict) for x in raw):
+                raise ConfigError("data.samples: must be a list of tables such as "
+                                  "{ x = [[0.1], [0.5]], y = [0.6] }")
+            samples = []
+            for k, sample in enumerate(raw, start=1):
+                flat = recurrent.flatten_sample(sample, output, f"data.samples[{k}]")
+                for name, value in flat.items():
+                    _number(value, f"data.samples[{k}].{name}", _plain)
+                samples.append(flat)
+            where, origin = "data.samples", "inline"
+        steps, width = recurrent.sequence_shape(samples[0])
+        for k, sample in enumerate(samples[1:], start=2):
+            if recurrent.sequence_shape(sample)[0] != steps:
+                raise ConfigError(f"{where}: sample {k} has {recurrent.sequence_shape(sample)[0]} "
+                                  f"steps, sample 1 has {steps}: every sequence needs the same length")
+        values.setdefault("inputs_per_step", width)
+        spec = recurrent.RecurrentSpec(steps=steps, **values)
+        spec.check()
+        batch = sheet.get("batch", "full")
+        if batch == "full":
+            batch = None
+        elif isinstance(batch, bool) or not isinstance(batch, int):
+            raise ConfigError(f'data.batch: must be "full" or a whole number, got {_kind(batch)}')
+        opt = _optimizer(data.get("optimizer", {}), spec, _plain, data.get("schedule"))
+        if opt.check_gradients:
+            raise ConfigError("optimizer.check_gradients: not for a recurrent network (each "
+                              "finite difference would write out every later step again)")
+        n = len(samples)
+        size = n if batch is None else batch
+        if not 1 <= size <= n:
+            raise ConfigError(f"data.batch: must be between 1 and the {n} samples, got {size}")
+        spec_data = datasets.data_spec(spec, samples, batch, sheet.get("reduction", "mean"), origin, where)
+        if spec_data.batch is not None and spec_data.batch == spec_data.n:
+            spec_data = replace(spec_data, batch=None)
+        spec_data = _data_options(spec_data, sheet, spec.seed, data.get("iterations", DEFAULT_ITERATIONS))
+        recurrent.check_size(spec, size, n, len(optimizers.optimizer(opt).states),
+                             short=spec_data.short_last)   # by arithmetic, before any work
+        given: dict[str, float] = {}
+        for key, names in (("weights", spec.weight_names), ("biases", spec.bias_names)):
+            table_values = data.get(key, {})
+            if not isinstance(table_values, dict):
+                raise ConfigError(f"{key}: must be a table such as {{ {names[0]} = 0.5 }}")
+            for name, value in table_values.items():
+                if name not in names:
+                    raise ConfigError(f"{key}.{name}: the network has no such {key[:-1]} "
+                                      f"({names[0]}…{names[-1]})")
+                given[name] = _number(value, f"{key}.{name}", _plain)
+        for kind in ("h0", "c0"):
+            if kind not in table:
+                continue
+            if kind == "c0" and spec.cell != "lstm":
+                raise ConfigError("network.c0: only an lstm has a cell state")
+            rows = table[kind]
+            rows = rows if rows and isinstance(rows[0], list) else [rows]
+            sizes = list(spec.hidden)
+            if len(rows) != len(sizes) or any(not isinstance(r, list) or len(r) != size
+                                              for r, size in zip(rows, sizes, strict=False)):
+                raise ConfigError(f"network.{kind}: give one value per hidden unit "
+                                  f"({list(spec.hidden)}), one list per layer when stacked")
+            for layer, row in enumerate(rows, start=1):
+                for j, value in enumerate(row, start=1):
+                    given[spec.unit(kind[0], layer, 0, j)] = _number(value, f"network.{kind}", _plain)
+    except ConfigError as exc:
+        raise fail(*str(exc).split(": ", 1)) from None
+    start = recurrent.draw_values(spec, given)
+    return {"network": spec, "data": spec_data, "optimizer": opt,
+            "setup": NetworkSetup(tuple(start.items()), "per_neuron (trained)")}
+
+
+def _data_options(spec: datasets.DataSpec, table: dict, seed: int, iterations: int) -> datasets.DataSpec:
+    """The [data] table's shuffle, drop_last and order, the seed of the shuffles and the epochs."""
+    for key in ("shuffle", "drop_last"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise ConfigError(f"data.{key}: must be true or false, got {_kind(table[key])}")
+            spec = replace(spec, **{key: table[key]})
+    if "order" in table:
+        if table["order"] not in ORDERS:
+            raise ConfigError(f"data.order: must be {' or '.join(ORDERS)}, got {_kind(table['order'])}")
+        spec = replace(spec, order=table["order"])
+    if spec.order == "cycle" and (spec.shuffle or spec.drop_last):
+        raise ConfigError("data.order: cycle takes the samples in order, wrapping around: "
+                          "without shuffle or drop_last")
+    if spec.drop_last and spec.batch is not None and spec.n // spec.batch == 0:
+        raise ConfigError("data.drop_last: no full batch: every step would be dropped")
+    spec = replace(spec, seed=seed)
+    return with_epochs(spec, iterations)  # again in `override`
+
+
+def _data_path(name: str, folder: Path) -> Path:
+    """`data.file`: absolute, or relative to the config file's folder and inside it (no `..`, no
+    linked folder leading out of it); the file itself is never a symbolic link (read_csv)."""
+    if "\0" in name:
+        raise ConfigError("data.file: must not contain a NUL character")
+    given = Path(name)
+    if given.is_absolute():
+        return given
+    if ".." in given.parts:
+        raise ConfigError(f"data.file: {shorten(name, 80)}: must not leave the config file's "
+                          "folder (no ..); give an absolute path for a file elsewhere")
+    path = folder / given
+    try:
+        inside = path.parent.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):
+        inside = False
+    if not inside:
+        raise ConfigError(f"data.file: {shorten(name, 80)}: a linked folder leads out of the config "
+                          "file's folder; give an absolute path for a file elsewhere")
+    return path
 
 
 def _plain(key: str, message: str) -> ConfigError:
@@ -685,10 +856,16 @@ def validate(config: Config) -> list[str]:
             or any(c in basename for c in '/\\') or any(ord(c) < 32 or ord(c) == 127 for c in basename)):
         raise ConfigError(f"basename: must be a plain file name without folders or control "
                           f"characters, got {shorten(repr(basename))}")
-    longest = max(len(f"{basename}.{fmt}".encode("utf-8", "surrogateescape")) for fmt in config.formats)
-    if longest > MAX_NAME_BYTES:
-        raise ConfigError(f"basename: too long: {longest} bytes with its extension, a file name "
-                          f"has at most {MAX_NAME_BYTES}")
+    names = [f"{basename}.{fmt}" for fmt in config.formats]
+    if config.plots:  # the plots' names are longer: checked before the first file is written
+        names += [f"{basename}_loss_lr_{format_rate(rate)}.png" for rate in rates] + \
+            [f"{basename}_loss_all.png"]
+    longest = max(names, key=lambda name: len(name.encode("utf-8", "surrogateescape")))
+    size = len(longest.encode("utf-8", "surrogateescape"))
+    if size > MAX_NAME_BYTES:
+        which = "with its extension" if longest.endswith(tuple(FORMATS)) else f"in {longest[len(basename):]}"
+        raise ConfigError(f"basename: too long: {size} bytes {which}, a file name has at most "
+                          f"{MAX_NAME_BYTES}")
     if "\0" in str(config.output_dir):
         raise ConfigError("output_dir: must not contain a NUL character")
     check_output_dir(config.output_dir)
@@ -718,10 +895,12 @@ def _validate_network(config: Config) -> None:
         samples = [{t: column[k] for t, column in targets.items()} for k in range(config.data.n)]
     else:
         samples = [values]
-    for values in samples if net.loss in ("cross_entropy", "binary_cross_entropy") else ():
+    for k, values in enumerate(samples if net.loss in ("cross_entropy", "binary_cross_entropy") else (),
+                               start=1):
         for t in net.targets:
             if not 0 <= values[t] <= 1:
-                raise ConfigError(f"targets.{t}: {net.loss} needs targets in [0, 1], got {values[t]:g}")
+                raise ConfigError(f"{_target_key(config.data, k, t)}: {net.loss} needs targets in "
+                                  f"[0, 1], got {values[t]:g}")
         total = sum(values[t] for t in net.targets)
         if net.activations[-1] == "softmax" and abs(total - 1) > 1e-9:
             raise ConfigError(f"targets: softmax with cross_entropy needs targets summing to 1 "
@@ -730,6 +909,10 @@ def _validate_network(config: Config) -> None:
         data, opt = config.data, config.optimizer
         net.check_fits(data.batch_size, data.n, len(optimizers.optimizer(opt).states),
                        opt.check_gradients)
+    elif isinstance(net, recurrent.RecurrentSpec):  # by arithmetic, before anything is compiled
+        states = len(optimizers.optimizer(config.optimizer).states)
+        recurrent.check_size(net, config.data.batch_size, config.data.n, states,
+                             short=config.data.short_last)
     else:
         general.check_columns(net)
     sched = config.optimizer.schedule if config.optimizer is not None else None
@@ -741,6 +924,15 @@ def _validate_network(config: Config) -> None:
                           f"{config.data.epochs:,} shuffled orders of {config.data.n:,} samples, "
                           f"more than the {datasets.ORDER_LIMIT:,} rows of the data sheet")
     check_fits(build(config))
+
+
+def _target_key(data: datasets.DataSpec | None, k: int, t: str) -> str:
+    """Where target `t` of sample `k` was given: the targets table, a sample, a CSV file."""
+    if data is None or data.source == "inputs and targets":
+        return f"targets.{t}"
+    if data.source == "inline":
+        return f"data.samples[{k}].{t}"
+    return f"data.file: {shorten(data.source, 80)}: sample {k:,}, column {t}"
 
 
 def check_output_dir(path: Path) -> None:

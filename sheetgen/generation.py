@@ -14,7 +14,7 @@ from sheetgen.core.training import Training
 from sheetgen.layout.assemble import build_book, equations, traces
 from sheetgen.layout.book import Book
 from sheetgen.write import ods, xlsx
-from sheetgen.write.atomic import atomic_path
+from sheetgen.write.atomic import atomic_path, output_set
 
 WRITERS: dict[str, Callable[[Book, Path], None]] = {"xlsx": xlsx.write, "ods": ods.write}
 
@@ -32,9 +32,18 @@ def generate(training: Training) -> list[Path]:
     training was built: `sheetgen.config.load`)."""
     runs = traces(training, equations(training))
     book = build_book(training, runs)
-    paths = [write_workbook(book, fmt) for fmt in training.formats]
-    if training.plots:
-        from sheetgen.write.plots import write_plots  # matplotlib only when plotting
+    with output_set(training.output_dir, output_paths(training)):
+        paths = [write_workbook(book, fmt) for fmt in training.formats]
+        if training.plots:
+            from sheetgen.write.plots import write_plots  # matplotlib only when plotting
 
-        paths += write_plots(training, runs)
+            paths += write_plots(training, runs)
     return paths
+
+
+def output_paths(training: Training) -> list[Path]:
+    """Every file a run writes, known before the first is written."""
+    from sheetgen.write.plots import plot_paths
+
+    paths = [training.output_path(fmt) for fmt in training.formats]
+    return paths + (plot_paths(training, training.output_dir / "plots") if training.plots else [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,32 @@ def test_trace_is_one_row_per_iteration_with_a_column_per_quantity():
     assert {"w1", "a_h1", "dE_dw5"} <= set(frame.columns)
     with pytest.raises(sheetgen.UsageError, match="learning_rate"):
         sheetgen.trace(learning_rates=[0.1], learning_rate=0.5)
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: sheetgen.compare("a.xlsx", "b.ods", rtol=-1), "rtol: must be"),
+    (lambda: sheetgen.compare("a.xlsx", "b.ods", atol=float("nan")), "atol: must be a finite number"),
+    (lambda: sheetgen.compare("a.xlsx", "b.ods", rtol="1e-9"), "rtol: must be a finite number"),
+    (lambda: sheetgen.compare(None, None), "a: expected a file's path"),
+    (lambda: sheetgen.compare("a.xlsx", "b.ods", sheets="lr=0.5"), "sheets: expected pairs"),
+    (lambda: sheetgen.compare("a.xlsx", "b.ods", sheets=[("lr=0.5",)]), "sheets: expected pairs"),
+    (lambda: sheetgen.compare("a.xlsx", "b.ods", sheets=5), "sheets: expected pairs"),
+    (lambda: sheetgen.audit(None), "path: expected a file's path"),
+    (lambda: sheetgen.verify(None), "path: expected a file's path"),
+    (lambda: sheetgen.verify("a.xlsx", rtol=-1), "rtol: must be 0 or more"),
+    (lambda: sheetgen.verify("a.xlsx", timeout=-5), "timeout: must be more than 0, got -5"),
+    (lambda: sheetgen.verify("a.xlsx", timeout=0), "timeout: must be more than 0"),
+])
+def test_every_bad_argument_is_a_sheetgen_error_naming_it_before_any_work(call, words):
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(sheetgen.SheetgenError, match=re.escape(words)):
+        call()
+    assert time.monotonic() - start < 1  # no LibreOffice was started, no file read
+
+
+def test_a_data_file_may_be_given_as_a_path(tmp_path):
+    (tmp_path / "s.csv").write_text("i1,t1\n0,1\n1,3\n", "utf-8")
+    config = sheetgen.settings(network={"layers": [1, 1]}, data={"file": tmp_path / "s.csv"})
+    assert config.data.rows == ((0.0, 1.0), (1.0, 3.0))

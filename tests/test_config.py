@@ -392,8 +392,10 @@ def test_flags_are_refused_in_one_short_line(tmp_path, capsys, args, message):
     ("basename = 'a\\nb'", "basename: must be a plain file name without folders or control characters"),
     ("basename = 'a/b'", "basename: must be a plain file name without folders or control characters"),
     ('basename = "x"\noutput_dir = "a\\u0000b"', "output_dir: must not contain a NUL character"),
-    (f"basename = '{'b' * 251}'",
+    (f"basename = '{'b' * 251}'\nplots = false",
      "basename: too long: 256 bytes with its extension, a file name has at most 255"),
+    (f"basename = '{'b' * 240}'",  # the plots' names are checked before the workbooks are written
+     "basename: too long: 256 bytes in _loss_lr_0.1.png, a file name has at most 255"),
     (f"learning_rates = [{', '.join(str(k / 1000) for k in range(1, 257))}]",
      "learning_rates: at most 255 (one series each in the summary chart, which holds 255), got 256"),
 ])

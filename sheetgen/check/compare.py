@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sheetgen.core.cells import column_letter
-from sheetgen.errors import WorkbookError
+from sheetgen.errors import UsageError, WorkbookError
 from sheetgen.read.tables import OPTIONAL, Table, read_tables
 
 # A value stored to 10 significant digits is within 5e-10 of the true one, relatively; the
@@ -243,8 +243,9 @@ def compare_workbooks(path_a: Path, path_b: Path, pairs: Iterable[tuple[str, str
 
 def _check_tolerance(rtol: float, atol: float) -> None:
     for name, value in (("rtol", rtol), ("atol", atol)):
-        if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+                or value < 0):
+            raise UsageError(f"{name}: must be a finite number, 0 or more, got {value!r}")
 
 
 # --- reports --------------------------------------------------------------------------------
@@ -325,9 +326,26 @@ def to_json(comparison: Comparison) -> str:
     return json.dumps(json_ready(data), indent=2, ensure_ascii=False) + "\n"
 
 
+# A spreadsheet opening a CSV reads a cell starting with one of these as a formula (OWASP's CSV
+# injection); text from a workbook (sheet names, headers, file names) gets a leading ' instead.
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value):
+    """`value` as a CSV cell may safely hold it: text that would start a formula gets a leading
+    ', numbers (and anything not text) are left as they are."""
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(comparison: Comparison) -> str:
     buffer = io.StringIO()
-    comparison.to_frame().to_csv(buffer, index=False, lineterminator="\n")
+    frame = comparison.to_frame()
+    for name in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[name]):
+            frame[name] = frame[name].map(csv_text)
+    frame.to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()
 
 
@@ -336,7 +354,8 @@ def report(comparison: Comparison, fmt: str = "text") -> str:
     return {"text": to_text, "json": to_json, "csv": to_csv}[fmt](comparison)
 
 
-__all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "REPORT_FORMATS", "ColumnComparison", "Comparison",
+__all__ = ["CSV_FORMULA_START", "DEFAULT_ATOL", "DEFAULT_RTOL", "REPORT_FORMATS", "ColumnComparison",
+           "Comparison",
            "OneSided", "SheetComparison", "compare_frames", "compare_table_sets", "compare_tables",
-           "compare_workbooks",
+           "compare_workbooks", "csv_text",
            "report", "to_csv", "to_json", "to_text"]

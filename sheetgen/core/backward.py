@@ -28,10 +28,13 @@ def delta_name(x: str) -> str:
 
 class Backward:
     def __init__(self, formulas: Mapping[str, Expression], deltas: list[str],
-                 closed: Mapping[str, Expression] | None = None, loss: str = "E_total"):
+                 closed: Mapping[str, Expression] | None = None, loss: str = "E_total",
+                 held: frozenset[str] = frozenset()):
         """`formulas`: the forward quantities in order; `deltas`: the quantities that get δ
-        columns, nearest the loss first; `closed`: δs given in closed form."""
+        columns, nearest the loss first; `closed`: δs given in closed form; `held`: quantities
+        held constant (their adjoint 0: a truncated backward pass stops there)."""
         self.formulas = formulas
+        self.held = held
         self.loss = loss
         self.users: dict[str, list[str]] = {}
         for name, f in formulas.items():
@@ -55,6 +58,8 @@ class Backward:
         return total_of(terms)
 
     def adjoint(self, x: str) -> ast.expr:
+        if x in self.held:
+            return ast.Constant(0)
         if x not in self._adjoint:
             self._adjoint[x] = self._sum(x)
         return self._adjoint[x]

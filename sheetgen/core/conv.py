@@ -495,7 +495,8 @@ def build_layers(spec: ConvSpec) -> tuple:
             kernels = tuple(tuple(tuple(tuple(r) for r in c) for c in m) for m in spec.kernel_names(n))
             out.append(Conv2d(n, before, _grid(spec.pre_names(n)), kernels,
                               tuple(spec.conv_biases(n)), layer.stride, layer.padding,
-                              layer.activation, tuple(spec.params_of(layer.activation).items()), trained))
+                              layer.activation, tuple(spec.params_of(layer.activation).items()), trained,
+                              tuple(spec.vector(n - 1))))
         elif isinstance(layer, PoolLayer):
             kind = MaxPool if layer.kind == "maxpool" else AvgPool
             out.append(kind(n, before, _grid(spec.image_names(n)), layer.size))

@@ -11,8 +11,14 @@ on a ``data`` sheet: each sample column of the table picks its value there with 
 from __future__ import annotations
 
 import csv
+import errno
+import io
 import math
+import os
 import random
+import re
+import stat
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,40 +117,153 @@ class DataSpec:
 
 # --- reading and checking --------------------------------------------------------------------
 
-def read_csv(path: Path, key: str = "data.file") -> tuple[tuple[str, ...], list[list[float]]]:
-    """Header row of names, then one row of numbers per sample."""
+# The data sheet holds a title row and a header row, then one row per sample, down to the last
+# row of a sheet (1,048,576 in both formats).
+MAX_SAMPLES = ORDER_LIMIT
+# Room per number in a CSV line: a float written out in full takes at most 24 characters.
+CSV_CELL_BYTES = 32
+CSV_CHUNK = 4 * 1024**2
+ECHO = 80  # characters of a file's text shown in a message
+_CSV_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_BLANK_LINE = re.compile(rb"^[ \t\r,]*$", re.M)
+
+
+def echo(text: str, limit: int = ECHO) -> str:
+    """`text` from a file as a message shows it: repr'd, cut to about `limit` characters."""
+    return repr(text) if len(text) <= limit else f"{text[:limit - 12]!r}... ({len(text):,} characters)"
+
+
+def csv_number(cell: str) -> float:
+    """A CSV cell as a number, in the config's syntax: decimal digits, a point, an exponent;
+    ValueError for anything else (1_0, 0x1, inf) and for a number that underflows to 0."""
+    text = cell.strip()
+    if not _CSV_NUMBER.fullmatch(text):
+        raise ValueError("is not a number")
+    value = float(text)
+    if value == 0 and any(c in "123456789" for c in text.lower().partition("e")[0]):
+        raise ValueError("underflows to 0 (the smallest float is about 5e-324)")
+    if not math.isfinite(value):
+        raise ValueError("is beyond the largest float (about 1.8e308)")
+    return value
+
+
+def open_regular(path: Path, fail) -> int:
+    """A file descriptor of `path`, a regular file and not a symbolic link; `fail(message)`'s
+    error for anything else (a FIFO would block, /dev/zero never ends)."""
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
-        raise ConfigError(f"{key}: {path}: file not found") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{key}: {path}: not a text file (not UTF-8)") from None
+        raise fail("file not found") from None
+    except IsADirectoryError:
+        raise fail("is a folder, not a CSV file") from None
     except OSError as exc:
-        raise ConfigError(f"{key}: {path}: cannot read: {exc.strerror or exc}") from None
-    lines = [row for row in csv.reader(text.splitlines()) if any(c.strip() for c in row)]
-    if not lines:
-        raise ConfigError(f"{key}: {path}: empty (give a header row i1,i2,…,t1,… and one row per sample)")
-    header = tuple(c.strip() for c in lines[0])
-    if len(set(header)) != len(header):
-        raise ConfigError(f"{key}: {path}: a column name is repeated in the header row")
-    rows = []
-    for r, line in enumerate(lines[1:], start=2):
-        if len(line) != len(header):
-            raise ConfigError(f"{key}: {path}: line {r} has {len(line)} values for {len(header)} columns")
-        row = []
-        for name, cell in zip(header, line, strict=True):
-            try:
-                value = float(cell)
-            except ValueError:
-                raise ConfigError(f"{key}: {path}: line {r}, column {name}: {cell.strip()!r} is not "
-                                  "a number") from None
-            if not math.isfinite(value):
-                raise ConfigError(f"{key}: {path}: line {r}, column {name}: must be a finite number")
-            row.append(value)
-        rows.append(row)
-    if not rows:
-        raise ConfigError(f"{key}: {path}: no rows (only the header row)")
-    return header, rows
+        if exc.errno == errno.ELOOP:
+            raise fail("is a symbolic link; give the file itself") from None
+        raise fail(f"cannot read: {exc.strerror or exc}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise fail("is a folder, not a CSV file")
+        kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
+                 (stat.S_ISSOCK, "a socket"))
+        kind = next((name for test, name in kinds if test(info.st_mode)), "a special file")
+        raise fail(f"not a regular file ({kind}), not a CSV file")
+    return fd
+
+
+def read_csv(path: Path, key: str = "data.file", columns: int | None = None,
+             fits=None) -> tuple[tuple[str, ...], list[tuple[float, ...]]]:
+    """Header row of names, then one row of numbers per sample. Only a regular file, not a
+    symbolic link, is opened (a FIFO would block, /dev/zero never ends); with `columns`, the
+    names the network needs, its size and line count are bounded by what the data sheet holds
+    before it is parsed; `fits(samples)`, if given, may refuse the count before parsing too."""
+    path = Path(path)
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError(f"{key}: {path}: {message}")
+
+    fd = open_regular(path, fail)
+    info = os.fstat(fd)
+    with os.fdopen(fd, "rb") as stream:
+        width = max(columns or 0, 1) * CSV_CELL_BYTES + 2
+        if columns is not None and info.st_size > (MAX_SAMPLES + 1) * width:
+            raise fail(f"too large for a data set of {columns} columns ({info.st_size:,} bytes; "
+                       f"at most {(MAX_SAMPLES + 1) * width:,}: {MAX_SAMPLES:,} samples of at most "
+                       f"{CSV_CELL_BYTES} characters a number)")
+        lines = _count_lines(stream, fail, width if columns is not None else None)
+        if lines > MAX_SAMPLES + 1:
+            raise fail(f"{lines - 1:,} samples; at most {MAX_SAMPLES:,} samples fit on the data sheet")
+        if fits is not None and lines > 1:
+            fits(lines - 1)
+        stream.seek(0)
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        header, values = _parse_csv(text, fail)
+    if header is None:
+        raise fail("empty (give a header row i1,i2,…,t1,… and one row per sample)")
+    if not values:
+        raise fail("no rows (only the header row)")
+    n = len(header)
+    return header, [tuple(values[k:k + n]) for k in range(0, len(values), n)]
+
+
+def _parse_csv(text, fail) -> tuple[tuple[str, ...] | None, array]:
+    reader = csv.reader(text)
+    header: tuple[str, ...] | None = None
+    values = array("d")  # 8 bytes a number, however many samples
+    try:
+        for line in reader:
+            if not any(c.strip() for c in line):
+                continue
+            if header is None:
+                header = tuple(c.strip() for c in line)
+                if len(set(header)) != len(header):
+                    raise fail("a column name is repeated in the header row")
+                continue
+            r = reader.line_num
+            if len(line) != len(header):
+                raise fail(f"line {r} has {len(line)} values for {len(header)} columns")
+            for name, cell in zip(header, line, strict=True):
+                try:
+                    values.append(csv_number(cell))
+                except ValueError as exc:
+                    raise fail(f"line {r}, column {echo(name, 40)[1:-1]}: {echo(cell.strip())} "
+                               f"{exc}") from None
+    except csv.Error as exc:
+        raise fail(f"line {reader.line_num}: not CSV: {exc}") from None
+    except UnicodeDecodeError:
+        raise fail("not a text file (not UTF-8)") from None
+    return header, values
+
+
+def _count_lines(stream, fail, width: int | None) -> int:
+    """Lines holding a value (the header's and the samples'), counted chunk by chunk at the
+    regex engine's speed; with `width`, a longer line is refused before anything is parsed.
+    Stops once there are more than the data sheet holds."""
+    counted, seen, carry = 0, 0, b""
+    while True:
+        chunk = stream.read(CSV_CHUNK)
+        text = carry + chunk
+        cut = text.rfind(b"\n") + 1 if chunk else len(text)
+        body, carry = text[:cut].removesuffix(b"\n"), text[cut:]
+        if width is not None and len(carry) > width:
+            at = seen + body.count(b"\n") + 2
+            raise fail(f"line {at:,} is longer than a row of samples may "
+                       f"be (over {width:,} characters)")
+        if body or (not chunk and text):
+            long = re.search(rb"[^\n]{%d}" % (width + 1), body) if width is not None else None
+            if long:
+                start, end = body.rfind(b"\n", 0, long.start()) + 1, body.find(b"\n", long.start())
+                length = (len(body) if end < 0 else end) - start
+                at = seen + body.count(b"\n", 0, start) + 1
+                raise fail(f"line {at:,} is longer than a row of "
+                           f"samples may be ({length:,} characters; at most {width:,})")
+            lines = body.count(b"\n") + 1
+            counted += lines - len(_BLANK_LINE.findall(body))
+            seen += lines
+        if not chunk or counted > MAX_SAMPLES + 1:
+            return counted
 
 
 def data_spec(spec: NetworkSpec, samples: list[dict[str, float]], batch: int | None,
@@ -153,6 +272,9 @@ def data_spec(spec: NetworkSpec, samples: list[dict[str, float]], batch: int | N
     names = spec.inputs + spec.targets
     if not samples:
         raise ConfigError(f"{key}: no samples")
+    if len(samples) > MAX_SAMPLES:
+        raise ConfigError(f"{key}: {len(samples):,} samples; at most {MAX_SAMPLES:,} samples fit on "
+                          "the data sheet")
     rows = []
     for k, sample in enumerate(samples, start=1):
         for name in names:
@@ -162,8 +284,8 @@ def data_spec(spec: NetworkSpec, samples: list[dict[str, float]], batch: int | N
                                   f"{', '.join(names)})")
         for name in sample:
             if name not in names:
-                raise ConfigError(f"{key}: sample {k}: unknown column {name!r} (the network has "
-                                  f"{', '.join(names)})")
+                raise ConfigError(f"{key}: sample {k}: unknown column {echo(str(name))} (the network "
+                                  f"has {', '.join(names)})")
         rows.append(tuple(float(sample[name]) for name in names))
     if reduction not in REDUCTIONS:
         raise ConfigError(f"data.reduction: must be mean, sum or torch, got {reduction!r}")

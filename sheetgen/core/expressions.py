@@ -63,7 +63,7 @@ class Expression:
         _check(tree, text)
         return cls(ast.unparse(tree), tree)
 
-    @property
+    @cached_property  # asked for in every check of a column: walk the tree once
     def names(self) -> frozenset[str]:
         return frozenset(
             node.id

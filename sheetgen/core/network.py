@@ -151,12 +151,15 @@ class NetworkSpec:
 
     @property
     def n_columns(self) -> int:
-        """Table columns, counted without deriving (the size check comes first)."""
-        weights, neurons = len(self.weight_names), sum(self.layers[1:])
+        """Table columns, counted by arithmetic on the layer sizes, without listing a name: the
+        size check comes first, before a layer of 10,000,000 neurons is ever spelled out."""
+        weights = sum(self.layers[k - 1] * self.layers[k] for k in range(1, len(self.layers)))
+        neurons = sum(self.layers[1:])
         exps = self.layers[-1] if self.activations[-1] == "softmax" else 0
-        trained = len(self.bias_names) if self.train_biases else 0
+        biases = {"none": 0, "per_layer": len(self.layers) - 1, "per_neuron": neurons}[self.biases]
+        trained = biases if self.train_biases else 0
         deltas = 0 if self.gradients == "expanded" else neurons
-        return (self.layers[0] + 2 * self.layers[-1] + 2 * weights + len(self.bias_names) + trained
+        return (self.layers[0] + 2 * self.layers[-1] + 2 * weights + biases + trained
                 + 2 * neurons + deltas + exps + 2)
 
     @property

@@ -57,6 +57,8 @@ def _compile(spec: NetworkSpec, data: DataSpec | None, optimizer: optimizers.Opt
              biases_shown: str, reference_errata: bool) -> Training:
     if isinstance(spec, ConvSpec):  # an image network: conv2d, pooling, flatten, dense layers
         network_layers = build_layers(spec)
+    elif hasattr(spec, "layer_objects"):  # a recurrent network (core/recurrent.py) names its own
+        network_layers = spec.layer_objects()
     else:
         network_layers = layers(spec)
     return compile_training(spec, network_layers, loss(spec.loss), optimizers.optimizer(optimizer), {},

@@ -22,6 +22,8 @@ layout reads its positions from there.
 from __future__ import annotations
 
 import ast
+import copy
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -105,12 +107,16 @@ class Training:
 
     def describe(self) -> str:
         """'2-3-3-2: tanh, tanh, sigmoid; half_sse' for the settings block."""
+        if hasattr(self.spec, "shape_text"):  # an image network: its layers name their activations
+            return f"{self.shape}; {self.loss.name}"
         return f"{self.shape}: {', '.join(layer.activation for layer in self.layers)}; {self.loss.name}"
 
     @property
     def title(self) -> str:
         """The workbook's title property: '…, 2-2-2 sigmoid network', '…, 2-3-3-2 network (tanh,
         sigmoid)'."""
+        if hasattr(self.spec, "shape_text"):  # an image network: its layers name their activations
+            return f"Backpropagation, {self.shape} network"
         kinds = list(dict.fromkeys(layer.activation for layer in self.layers))
         if len(kinds) == 1:
             return f"Backpropagation, {self.shape} {kinds[0]} network"
@@ -141,7 +147,8 @@ def _backward(layers: tuple[Layer, ...], loss: Loss, spec, graph: Graph, gradien
     forward = dict(graph.formulas)
     order = [(layer, x) for layer in reversed(layers) for x in layer.deltas()]
     closed = layers[-1].output_deltas(forward, loss, spec.targets)
-    backward = Backward(forward, [x for _, x in order], closed)
+    held = frozenset(x for layer in layers for x in layer.held())
+    backward = Backward(forward, [x for _, x in order], closed, held=held)
     if gradients == "delta":
         for layer, x in order:
             graph.add(delta_name(x), backward.delta[x], block="delta", header="δ_" + x,
@@ -243,7 +250,7 @@ def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tup
     sample_names = {c.quantity for c in per_sample}
     graph = Graph()
     for c in base.columns:
-        if c.block in ("weights", "biases"):
+        if c.block in ("weights", "biases", "initial"):   # initial: a recurrent layer's h_t0
             graph.columns.append(c)
             graph.nexts[c.quantity] = base.nexts[c.quantity]
     graph.trained = list(trained)
@@ -358,17 +365,28 @@ def _reduce(terms: list[str], divisor: str | int) -> str:
 def _perturbed(name: str, forward: dict[str, Expression], order: list[str]) -> Expression:
     """E_total with `name` read as name + h: every quantity that depends on it written out (its
     cells hold the unperturbed values), each function in its form with x written once (sigmoid
-    as ½ + ½·tanh(½x))."""
-    expanded_: dict[str, str] = {}
+    as ½ + ½·tanh(½x)). The written-out parts are shared subtrees, turned into text once at the
+    end: the text grows with every layer, and re-reading it at each step would cost its square."""
+    expanded_: dict[str, ast.expr] = {}
+    shifted = ast.parse(f"({name} + h)", mode="eval").body
     for q in order:
         f = forward[q]
         if not (f.names & (set(expanded_) | {name})):
             continue
-        mapping: dict[str, str] = {n: f"({expanded_[n]})" for n in f.names if n in expanded_}
-        mapping[name] = f"({name} + h)"
-        tree = _Once().visit(f.substitute(mapping).tree)
-        expanded_[q] = ast.unparse(ast.fix_missing_locations(tree))
-    return Expression.parse(expanded_["E_total"])
+        tree = _Once().visit(copy.deepcopy(f.tree))
+        trees = {n: expanded_[n] for n in f.names if n in expanded_}
+        expanded_[q] = _Insert({**trees, name: shifted}).visit(tree)
+    return Expression.parse(ast.unparse(ast.fix_missing_locations(expanded_["E_total"])))
+
+
+class _Insert(ast.NodeTransformer):
+    """Names replaced by (shared) subtrees, which are not visited again."""
+
+    def __init__(self, trees: dict[str, ast.expr]):
+        self.trees = trees
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        return self.trees.get(node.id, node)
 
 
 class _Once(ast.NodeTransformer):
@@ -415,3 +433,146 @@ def check_fits(training: Training) -> None:
             key = "optimizer.check_gradients"
         raise ConfigError(f"{key}: too big for a sheet: {where.header}'s formula needs {longest:,} "
                           f"characters, a formula may have at most {MAX_FORMULA:,}")
+
+
+# --- sizes, by arithmetic before anything is built -----------------------------------------------
+
+# The least a name costs in a formula: a cell reference with a 7-digit row (A1048576), as the
+# size check measures; a name inside SUM or SUMPRODUCT may share a range with its neighbours.
+REFERENCE_CHARS = 8
+
+
+def _activation_chars(name: str) -> tuple[int, int]:
+    """(copies of x, characters around them) of an activation as a gradient check writes it out:
+    its form with x written once, else its cell formula; a constant argument takes a character
+    at least. From the ops registry, so a new activation needs no entry here."""
+    op = OPS.get(name)
+    if op is None:  # softmax: its exponentials are columns of their own
+        return 1, 0
+    if op.once is not None:
+        text = op.once.replace(" ", "")
+        return len(re.findall(r"\bx\b", text)), len(re.sub(r"\bx\b", "", text))
+    copies = len(re.findall(r"\{0[^}]*\}", op.cell))
+    constants = len(re.findall(r"\{[1-9][^}]*\}", op.cell))
+    return copies, len(re.sub(r"\{\d[^}]*\}", "", op.cell)) + constants
+
+
+def least_check_chars(spec: NetworkSpec, samples: int = 1) -> tuple[int, str]:
+    """A lower bound on the longest gradient-check formula, by arithmetic on the layer sizes
+    alone (nothing derived or listed): perturbing a weight into layer l writes out its neuron,
+    then every neuron of every later layer, each with all its terms (once a term is an
+    expression, no range can stand for its neighbours: each weight and source is a reference
+    of at least REFERENCE_CHARS)."""
+    layers, biased = spec.layers, spec.biases != "none"
+    ref_ = REFERENCE_CHARS
+    longest, first, worst = 0, 1, "w1"
+    for start in range(1, len(layers)):
+        written = 0   # the least length of one dependent activation of the previous layer
+        dependent = 0
+        for layer in range(start, len(layers)):
+            fan_in = layers[layer - 1]
+            terms = fan_in * (2 * ref_ + 2) + ref_ * biased
+            if layer == start:   # one neuron, its weight as (w+h)
+                z, dependent = terms + 2 * ref_ + 3 - ref_, 1
+            else:
+                z, dependent = terms - dependent * ref_ + dependent * written, layers[layer]
+            copies, extra = _activation_chars(spec.activations[layer - 1])
+            written = copies * z + extra
+        if dependent * written > longest:
+            longest, worst = dependent * written, f"w{first}"
+        first += layers[start - 1] * layers[start]  # the next layer's first weight, by arithmetic
+    return samples * longest + len("(()-E)/h"), worst
+
+
+def _too_long(parameter: str, least: float) -> ConfigError:
+    shown = f"{least:,.0f}" if least < 1e15 else f"{least:.3g}"
+    return ConfigError(f"optimizer.check_gradients: too big for a sheet: (E({parameter}+h)−E)/h's "
+                       f"formula needs at least {shown} characters, a formula may have at most "
+                       f"{MAX_FORMULA:,}")
+
+
+def check_gradient_size(spec: NetworkSpec, samples: int = 1) -> None:
+    """ConfigError when even the least a gradient check's formula can take exceeds a formula's
+    limit: arithmetic on the layer sizes, before the network is derived."""
+    least, worst = least_check_chars(spec, samples)
+    if least > MAX_FORMULA:
+        raise _too_long(worst, least)
+
+
+def columns_for(base: Training, k: int, n: int, states: int, check: bool) -> int:
+    """The columns a data set's table needs at least, with steps of k of n samples, counted from
+    one sample's table (`base`) without building: known once a data file's lines are counted."""
+    blocks = [c.block for c in base.columns]
+    per_sample = sum(b in PER_SAMPLE for b in blocks)
+    gradients = blocks.count("gradient")
+    return (sum(b in ("weights", "biases") for b in blocks)
+            + k * ((k < n) + per_sample + 1) + (k > 1)
+            + gradients * (1 + check) + states * gradients + 1)
+
+
+def check_columns(base: Training, k: int, n: int, states: int, check: bool) -> None:
+    columns = columns_for(base, k, n, states, check)
+    if columns > MAX_COLUMNS:
+        raise ConfigError(f"data: too big for a sheet: it needs {columns:,} columns, a sheet has "
+                          f"at most {MAX_COLUMNS:,}")
+
+
+def check_size(spec: NetworkSpec, base: Training, k: int, n: int, states: int, check: bool) -> None:
+    """ConfigError, from arithmetic on the sizes alone, for a table too wide for a sheet or a
+    gradient check whose formula cannot fit, before anything is built: both grow with the
+    data set, and a check's formula with the depth (it doubles with each layer of two)."""
+    if check:
+        check_gradient_size(spec, k)
+    check_columns(base, k, n, states, check)
+    if check:
+        parameters = tuple(c.quantity[len("dE_d"):] for c in base.columns if c.block == "gradient")
+        least = k * _least_check_length(base, parameters)
+        worst = max(range(len(parameters)), key=lambda i: least[i])
+        if least[worst] > MAX_FORMULA:
+            raise _too_long(parameters[worst], least[worst])
+
+
+def _least_check_length(base: Training, parameters: tuple[str, ...]):
+    """Per parameter, a lower bound on the length of one sample's E_total written out with that
+    parameter + h (`_perturbed`), counted over the forward formulas without writing them."""
+    import numpy as np
+
+    index = {p: i for i, p in enumerate(parameters)}
+    formulas = {q.name: q.formula for q in base.network.quantities}
+    # Per quantity and parameter: does it depend on it, and if so its least written-out length.
+    depends: dict[str, np.ndarray] = {}
+    length: dict[str, np.ndarray] = {}
+    reference = np.full(len(parameters), float(REFERENCE_CHARS))
+
+    def name_cost(name: str, in_sum: bool):
+        own = 0.0 if in_sum else reference
+        if name in index:
+            cost = np.array(own, dtype=float) * np.ones(len(parameters))
+            cost[index[name]] = 2 * REFERENCE_CHARS + 1  # (w + h)
+            return cost, np.eye(1, len(parameters), index[name])[0] > 0
+        if name in length:
+            return np.where(depends[name], length[name], own), depends[name]
+        return own * np.ones(len(parameters)), np.zeros(len(parameters), bool)
+
+    def cost(node: ast.expr, in_sum: bool = False):
+        if isinstance(node, ast.Name):
+            return name_cost(node.id, in_sum)
+        if isinstance(node, ast.Constant):
+            return np.ones(len(parameters)), np.zeros(len(parameters), bool)
+        if isinstance(node, ast.Call):
+            summing = isinstance(node.func, ast.Name) and node.func.id in ("sum", "sumproduct")
+            parts = [cost(arg, summing) for arg in node.args]
+        else:
+            parts = [cost(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
+        total = np.ones(len(parameters))  # an operator or a function's name, at least
+        uses = np.zeros(len(parameters), bool)
+        for part, used in parts:
+            total, uses = total + part, uses | used
+        return total, uses
+
+    for column in base.columns:
+        if column.block in ("pre", "exp", "act", "errors", "total") and formulas.get(column.quantity):
+            length[column.quantity], depends[column.quantity] = cost(formulas[column.quantity].tree)
+    if "E_total" not in length:
+        return np.zeros(len(parameters))
+    return np.where(depends["E_total"], length["E_total"], 0.0)

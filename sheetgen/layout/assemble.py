@@ -26,18 +26,19 @@ def traces(training: Training, net: Network | None = None) -> dict[float, Trace]
 
 
 def build_book(training: Training, runs: Mapping[float, Trace] | None = None,
-               mistakes: Mapping[str, Mapping[str, str]] | None = None) -> Book:
+               mistakes: Mapping[str, Mapping[str, str]] | None = None,
+               net: Network | None = None) -> Book:
     """Plain data, written by any writer any number of times. `runs`: the traces of
-    `traces(training)` (computed here when None)."""
-    net = equations(training, mistakes)
+    `traces(training)` (computed here when None); `net` (tests only): other equations."""
+    net = net or equations(training, mistakes)
     runs = runs if runs is not None else traces(training, net)
     sheets = [build_sheet(training, rate, net, runs[rate]) for rate in training.learning_rates]
     summary = build_summary(sheets, sheet_template(training))
     if training.data is not None:
         # A data set: the loss per epoch in the summary, the samples' sheet last.
-        from sheetgen.layout.training_book import add_epochs, data_sheet
+        from sheetgen.layout.training_book import add_epochs, data_sheet, judge_by_epochs
 
-        summary = add_epochs(summary, training, sheets)
+        summary = judge_by_epochs(add_epochs(summary, training, sheets), training, sheets)
         sheets.append(data_sheet(training, sheets[0].column_width, sheets[0].number_format))
     maps = None
     if hasattr(training.spec, "shape_text"):  # an image network: its maps, live, on a sheet

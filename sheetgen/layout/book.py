@@ -34,6 +34,7 @@ class Cell:
     col: int
     value: str | float
     style: str = "text"
+    span: int = 1                    # columns it covers (merged), from `col` on
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Column:
     index: int
     header: str
     quantity: str
-    style: str                       # number | gradient | integer
+    style: str                       # number | gradient | integer | input
     first: dict[str, str] | None     # formula of the first row per dialect; None: plain value
     later: dict[str, str]            # formula template of later rows per dialect ({r}, {p})
 
@@ -100,6 +101,14 @@ def _column_specs(training: Training) -> list[dict]:
 
 def _parameter_specs(tpl: dict, biases: str) -> dict[str, dict]:
     return {name: p for name, p in tpl["parameters"].items() if applies(p, biases)}
+
+
+def _typed(q) -> bool:
+    """A column of typed numbers (an input or target carried unchanged, or a sample read from
+    the data sheet): shown as typed, in the General format."""
+    if q.is_state:
+        return q.next is not None and q.next.text.strip() == q.name
+    return q.formula is not None and q.formula.text.startswith("index(")
 
 
 def _formula_templates(net: Network, column_of: dict[str, int], params: dict[str, tuple[int, int]],
@@ -165,11 +174,17 @@ def build_sheet(training: Training, learning_rate: float, net: Network | None = 
         cells.append(Cell(*parse_cell(note["cell"]), note["text"], "note"))
     for i, spec in enumerate(specs):
         cells.append(Cell(header_row, i, spec["header"], "header"))
+    if hasattr(training.spec, "cell"):  # recurrent: each time step's columns under "t = k"
+        from sheetgen.layout.unrolled import step_labels
+
+        cells += [Cell(header_row - 1, first, label, "step", span)
+                  for first, span, label in step_labels([s["quantity"] for s in specs])]
     cells.sort(key=lambda c: (c.row, c.col))
 
     columns = []
     for i, (spec, q) in enumerate(zip(specs, net.quantities, strict=True)):
-        style = "integer" if spec.get("integer") else "gradient" if q.gradient else "number"
+        style = ("integer" if spec.get("integer") else "gradient" if q.gradient
+                 else "input" if _typed(q) else "number")
         if q.is_state:
             first = None
             later = _formula_templates(net, column_of, params, q.next, "p", ranges)
@@ -227,12 +242,15 @@ def network_picture(training: Training) -> Picture:
     values = training.setup.values()
     if training.design != "reference":
         from sheetgen.layout.picture import layered_picture
+        from sheetgen.layout.unrolled import unrolled_picture
 
         anchor = parse_cell(template()["picture"]["anchor"])
         if hasattr(training.spec, "shape_text"):  # an image network: its layers as blocks
             from sheetgen.layout.conv_picture import conv_picture
 
             return conv_picture(training.spec, anchor)
+        if hasattr(training.spec, "cell"):  # recurrent: the network unrolled over time
+            return unrolled_picture(training.spec, anchor)
         return layered_picture(training.spec, values, anchor)
     spec = template()["picture"]
     weights = {f"w{k}": values[f"w{k}"] for k in range(1, 9)}

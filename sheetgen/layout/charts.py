@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sheetgen.core.cells import DIALECTS, ref
+from sheetgen.core.cells import DIALECTS, ref, separator
 
 # The narrowest default column and shortest default row of the two formats (an .xlsx column is
 # 64 px, a LibreOffice row 4.52 mm): the cells a chart covers are at most these many.
@@ -39,12 +39,14 @@ class Series:
 
 @dataclass(frozen=True)
 class TitleCell:
-    """A cell whose formula makes a chart's title from live cells: a chart that names its title
-    by this cell redraws it when they change (.xlsx only: an .ods title is fixed text)."""
+    """A cell whose formula makes a chart's title from live cells, just above the chart. The chart's
+    own title names no rate: an .ods chart title is fixed text, and LibreOffice shows an .xlsx
+    title linked to a cell as fixed text too, so an edited rate would leave it stale."""
 
     row: int
     col: int
     formulas: dict[str, str]   # per dialect, without the leading "="
+    text: str = ""             # its value now, cached in the file
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,24 @@ class Chart:
     y2_title: str = ""        # the second y axis's title, when a series uses it
 
 
+def as_typed(reference: str, dialect: str) -> str:
+    """A formula giving a number cell's text as typed (0.01, 2, 0.0005) in every engine. Joining
+    the number itself with & lets Gnumeric write 0.01 as 0.0099999999999999999998, as does
+    TEXT(x, "General") there; a fixed pattern of optional decimals does not, and a whole number
+    gets "0" so that no decimal point trails it."""
+    sep = separator(dialect)
+    return (f'IF({reference}=INT({reference}){sep}TEXT({reference}{sep}"0"){sep}'
+            f'TEXT({reference}{sep}"0.############"))')
+
+
 def title_formulas(title: str, rate_cell: tuple[int, int]) -> dict[str, str]:
-    """'when learning rate is {rate}' -> '"when learning rate is "&$G$13': the title as text
-    joined with the learning-rate cell, which shows a typed rate as typed (0.1, 2)."""
+    """'when learning rate is {rate}' -> '"when learning rate is "&<$G$13 as typed>': the title
+    as text joined with the learning-rate cell's text as typed (0.1, 2)."""
     before, _, after = title.partition("{rate}")
     rendered = {}
     for dialect in DIALECTS:
         parts = [f'"{before}"'] if before else []
-        parts.append(ref(dialect, rate_cell[1], str(rate_cell[0] + 1), absolute=True))
+        parts.append(as_typed(ref(dialect, rate_cell[1], str(rate_cell[0] + 1), absolute=True), dialect))
         if after:
             parts.append(f'"{after}"')
         rendered[dialect] = "&".join(parts)
@@ -80,15 +92,16 @@ def loss_chart(spec: dict, sheet: str, rate_text: str, x_col: int, y_col: int,
                first_row: int, last_row: int, n_columns: int,
                rate_cell: tuple[int, int] | None = None, lr_col: int | None = None) -> Chart:
     """E_total against iteration for one sheet, right of its last table column. With
-    `rate_cell` (0-based row, column of the learning rate) the title follows that cell, through
-    a title cell two rows above the chart (above the table's header row). With `lr_col` (a
-    schedule's lr column) the rate of each step is a second series on a second y axis."""
+    `rate_cell` (0-based row, column of the learning rate) a title cell two rows above the chart
+    (above the table's header row) names the rate, live; the chart's own title does not. With
+    `lr_col` (a schedule's lr column) the rate of each step is a second series on a second y axis."""
     x = Range(sheet, first_row, last_row, x_col)
     y = Range(sheet, first_row, last_row, y_col)
     col = n_columns + spec["gap_columns"]
     title_cell = None
     if rate_cell is not None and "{rate}" in spec["title"]:
-        title_cell = TitleCell(first_row - 2, col, title_formulas(spec["title"], rate_cell))
+        title_cell = TitleCell(first_row - 2, col, title_formulas(spec["title"], rate_cell),
+                               spec["title"].format(rate=rate_text))
     series = (Series(sheet, x, y),)
     if lr_col is not None:
         # Named by their header cells (the row above the table): a legend both formats show.
@@ -96,7 +109,7 @@ def loss_chart(spec: dict, sheet: str, rate_text: str, x_col: int, y_col: int,
                   Series("lr", x, Range(sheet, first_row, last_row, lr_col),
                          (sheet, first_row - 1, lr_col), secondary=True))
     return Chart(
-        title=spec["title"].format(rate=rate_text),
+        title=spec["sheet_title"] if title_cell else spec["title"].format(rate=rate_text),
         x_title=spec["x_title"], y_title=spec["y_title"],
         series=series,
         row=first_row, col=col,
@@ -106,10 +119,12 @@ def loss_chart(spec: dict, sheet: str, rate_text: str, x_col: int, y_col: int,
 
 
 def combined_chart(spec: dict, charts: list[Chart], name_cells: list[tuple[str, int, int]],
-                   row: int, col: int) -> Chart:
-    """All sheets' loss series in one chart, each named by a cell, sharing the iteration axis."""
-    series = tuple(Series(c.series[0].name, c.series[0].x, c.series[0].y, cell)
-                   for c, cell in zip(charts, name_cells, strict=True))
+                   row: int, col: int, names: list[str] | None = None) -> Chart:
+    """All sheets' loss series in one chart, each named by a cell (`names`: that cell's text now),
+    sharing the iteration axis."""
+    names = names or [c.series[0].name for c in charts]
+    series = tuple(Series(name, c.series[0].x, c.series[0].y, cell)
+                   for c, cell, name in zip(charts, name_cells, names, strict=True))
     return Chart(spec["title"], spec["x_title"], spec["y_title"], series, row, col,
                  spec["width_mm"], spec["height_mm"], legend=True)
 

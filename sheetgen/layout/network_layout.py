@@ -2,9 +2,8 @@
 template holds (table columns, parameter and settings cells, text blocks, chart, summary, print),
 computed from the network instead of read from templates/backprop.toml.
 
-From the top: the network picture (its height from the widest layer), then the learning rate
-and the settings, then the forward equations (column C) beside the chain-rule derivations
-(column J), then the table.
+Above the table, within 14 rows (layout/upper.py): the network picture, the learning rate, the
+settings, the forward equations and the chain-rule derivations side by side; then the table.
 """
 
 from __future__ import annotations
@@ -16,50 +15,80 @@ from sheetgen.core.cells import a1, cell_range, column_letter
 from sheetgen.core.network import NetworkSpec
 from sheetgen.core.template import template
 from sheetgen.core.training import Training
+from sheetgen.layout.upper import HEADER_ROW, columns_for, text_groups
 
 ROW_MM = 4.52          # LibreOffice's default row height: how many rows the picture covers
 MAX_SUMMARY_WEIGHTS = 12
+SETTINGS_CHARS = 48    # the longest settings value (an optimizer with its parameters)
 
 
-def picture_rows(spec: NetworkSpec) -> int:
+def picture_columns(spec: NetworkSpec, column_width: int) -> int:
+    """The columns from B that the picture covers, in the format with the narrower columns."""
+    from sheetgen.layout.charts import columns_spanned
+
+    picture = _picture(spec)
+    return columns_spanned(picture.width + 4, column_width)
+
+
+def _picture(spec):
     from sheetgen.layout.picture import layered_picture
+    from sheetgen.layout.unrolled import unrolled_picture
 
-    if not isinstance(spec, NetworkSpec):  # an image network (core/conv.py): its layers as blocks
+    if not isinstance(spec, NetworkSpec) and not hasattr(spec, "cell"):  # an image network
         from sheetgen.layout.conv_picture import conv_picture
 
-        return math.ceil((conv_picture(spec, (0, 1)).height + 2) / ROW_MM)
-    picture = layered_picture(spec, {w: 0.0 for w in spec.weight_names}, (0, 1))
-    return math.ceil((picture.height + 2) / ROW_MM)
+        return conv_picture(spec, (0, 1))
+    if hasattr(spec, "cell"):  # recurrent: the network unrolled over time
+        return unrolled_picture(spec, (0, 1))
+    return layered_picture(spec, {w: 0.0 for w in spec.weight_names + spec.bias_names}, (0, 1))
+
+
+def upper_block(tpl: dict, training: Training, extra_parameters: list[tuple[str, str]] = (),
+                extra_settings: list[tuple[str, str]] = (), forward: list[str] | None = None,
+                more: list[tuple[str, list[str]]] = ()) -> tuple[int, int]:
+    """Places the parameters, settings and text blocks right of the picture within rows
+    1..UPPER_ROWS (layout/upper.py); returns the 1-based header row and the block's last
+    column (0-based)."""
+    spec = training.spec
+    width = tpl["table"]["column_width"]
+    # The learning rate and the optimizer's parameters in column A, left of the picture: in view
+    # on opening however wide the picture is. Each label above its value.
+    tpl["parameters"] = {"learning_rate": {"label": "Learning_rate", "label_cell": "A1", "cell": "A2"}}
+    for k, (name, text) in enumerate(extra_parameters, start=1):
+        tpl["parameters"][name] = {"label": text, "label_cell": f"A{2 * k + 1}", "cell": f"A{2 * k + 2}"}
+    col = 1 + picture_columns(spec, width)            # the first column right of the picture
+    s_label, s_value = column_letter(col), column_letter(col + 1)
+    keys = [("iterations", "iterations"), ("network", "network"), ("biases", "biases"),
+            ("maths", "maths"), *extra_settings]
+    tpl["settings"] = {"title_cell": f"{s_label}1", "title": "Settings", "rows": [
+        {"label_cell": f"{s_label}{k}", "cell": f"{s_value}{k}", "label": text, "key": key}
+        for k, (text, key) in enumerate(keys, start=2)]}
+    col += 1 + columns_for(SETTINGS_CHARS, width) + 1
+    blocks = [("Forward", forward if forward is not None else list(training.equations)),
+              ("Backward: δ = ∂E_total/∂(pre-activation), by the chain rule", list(training.derivations)),
+              *more]
+    tpl["text"] = []
+    for title, lines in blocks:
+        cells, col = text_groups(title, lines, col, width)
+        tpl["text"].append({"cells": cells})
+    # A picture taller than the block (an image network's) pushes the header down below it.
+    rows = math.ceil((_picture(spec).height + 2) / ROW_MM)
+    return max(HEADER_ROW, rows + 2), col - 1
 
 
 def network_template(training: Training) -> dict:
     """The template of a general network's learning-rate sheets and summary."""
     spec = training.spec
     tpl = copy.deepcopy({k: v for k, v in template().items() if k not in ("text", "errata")})
-    top = picture_rows(spec) + 1                      # first free row, 0-based
     tpl["title"] = f"{training.describe()} network trained by backpropagation"
-    tpl["parameters"] = {"learning_rate": {"label": "Learning_rate", "label_cell": f"C{top + 1}",
-                                           "cell": f"D{top + 1}"}}
-    tpl["settings"] = {"title_cell": f"F{top + 1}", "title": "Settings", "rows": [
-        {"label_cell": f"F{top + 2}", "cell": f"G{top + 2}", "label": "iterations", "key": "iterations"},
-        {"label_cell": f"F{top + 3}", "cell": f"G{top + 3}", "label": "network", "key": "network"},
-        {"label_cell": f"F{top + 4}", "cell": f"G{top + 4}", "label": "biases", "key": "biases"},
-        {"label_cell": f"F{top + 5}", "cell": f"G{top + 5}", "label": "maths", "key": "maths"},
-    ]}
-    text_row = top + 7                                # 1-based row of the first text line
-    equations = [[f"C{text_row + k}", line] for k, line in enumerate(training.equations)]
-    derivations = [[f"J{text_row + k}", line] for k, line in enumerate(training.derivations)]
-    tpl["text"] = [{"cells": [[f"B{text_row - 1}", "Forward"]] + equations},
-                   {"cells": [[f"J{text_row - 1}", "Backward: δ = ∂E_total/∂(pre-activation), "
-                                                   "by the chain rule"]] + derivations}]
-    header_row = text_row + max(len(equations), len(derivations)) + 1
+    header_row, last_col = upper_block(tpl, training)
     table = tpl["table"]
     table["header_row"], table["first_row"] = header_row, header_row + 1
     table["columns"] = [{"header": c.header, "quantity": c.quantity,
                          **({"integer": True} if c.integer else {})} for c in training.columns]
     table["extra_columns"] = []
     first_error = next(k for k, c in enumerate(training.columns) if c.block in ("errors", "total"))
-    tpl["print"] = {**tpl["print"], "upper": cell_range("xlsx", a1(0, 1), a1(25, header_row - 1)),
+    tpl["print"] = {**tpl["print"], "upper": cell_range("xlsx", a1(0, 1), a1(last_col, header_row - 1)),
                     "split_column": column_letter(first_error)}
     summary = tpl["summary"]
     weights = spec.weight_names if len(spec.weight_names) <= MAX_SUMMARY_WEIGHTS else ()

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sheetgen.core.cells import DIALECTS, a1, cell_range, parse_cell, separator, sheet_ref
-from sheetgen.core.template import template
+from sheetgen.core.cells import column_letter, parse_cell, sheet_ref
+from sheetgen.core.template import format_rate, template
 from sheetgen.layout.book import Cell, Sheet
-from sheetgen.layout.charts import Chart, columns_spanned, combined_chart, extent
+from sheetgen.layout.charts import Chart, as_typed, columns_spanned, combined_chart, extent
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,11 @@ def build_summary(sheets: list[Sheet], tpl: dict | None = None) -> Summary:
             elif source == "learning_rate":
                 formulas.append(FormulaCell(row, at_col, sheet_ref(sheet.name, rate_row, rate_col),
                                             float(sheet.learning_rate), "rate"))
+            elif source == "curve":
+                rate = sheet_ref(sheet.name, rate_row, rate_col)
+                formulas.append(FormulaCell(row, at_col, {
+                    d: f'"lr="&{as_typed(rate[d], d)}' for d in rate},
+                    f"lr={format_rate(sheet.learning_rate)}", "text"))
             elif source in ("first", "last"):
                 i = index[col["quantity"]]
                 value = (first if source == "first" else last)[i]
@@ -90,36 +95,44 @@ def build_summary(sheets: list[Sheet], tpl: dict | None = None) -> Summary:
                 formulas.append(FormulaCell(row, at_col, sheet_ref(sheet.name, at, i), value, "number"))
                 if c == best_col:
                     finals.append(value)
-    lowest = min(finals) if finals else None
+    # Exactly one "best": the first row holding the lowest value (MATCH finds the first), so that
+    # two sheets edited to the same rate do not both claim it.
+    best_k = finals.index(min(finals)) if finals else None
+    here = column_letter(position[best_col])
+    block = {"xlsx": f"{here}${first_data + 1}:{here}${last_data + 1}",
+             "ods": f"[.{here}${first_data + 1}:.{here}${last_data + 1}]"}
     for k in range(len(sheets)):
         row = header_row + 1 + k
-        here, mark = position[best_col], spec["best_text"]
-        block = a1(here, first_data + 1, row_abs=True), a1(here, last_data + 1, row_abs=True)
+        mark = spec["best_text"]
         formulas.append(FormulaCell(row, position[mark_col], {
-            d: f'IF({cell_range(d, a1(here, row + 1))}=MIN({cell_range(d, *block)}){separator(d)}'
-               f'"{mark}"{separator(d)}"")' for d in DIALECTS
-        }, mark if finals[k] == lowest else "", "label"))
+            "xlsx": f'IF(MATCH(MIN({block["xlsx"]}),{block["xlsx"]},0)={k + 1},"{mark}","")',
+            "ods": f'IF(MATCH(MIN({block["ods"]});{block["ods"]};0)={k + 1};"{mark}";"")',
+        }, mark if k == best_k else "", "label"))
     cells.sort(key=lambda c: (c.row, c.col))
     formulas.sort(key=lambda f: (f.row, f.col))
 
-    sheet_col = position[next(c for c, col in enumerate(columns) if col["source"] == "sheet")]
+    # The legend names each curve by its row's "curve" cell, a text formula over the sheet's own
+    # rate cell (as typed: Gnumeric writes a number cell 0.01 as 0.0099999999999999999998): an
+    # edited rate renames its curve.
+    rate_col_at = position[next(c for c, col in enumerate(columns) if col["source"] == "curve")]
     charts = [s.chart for s in sheets if s.chart is not None]
     chart = None
     if charts and len(charts) == len(sheets):
         chart = combined_chart(chart_spec, charts,
-                               [(spec["name"], header_row + 1 + k, sheet_col) for k in range(len(sheets))],
-                               header_row, chart_col)
+                               [(spec["name"], header_row + 1 + k, rate_col_at) for k in range(len(sheets))],
+                               header_row, chart_col, [f"lr={format_rate(s.learning_rate)}" for s in sheets])
     n_columns = position[-1] + 1
     last_row, last_col = header_row + len(sheets), n_columns - 1
     if chart is not None:
         last_row, last_col = (max(a, b) for a, b in zip((last_row, last_col), extent(chart), strict=True))
     highlight = None
     if sheets:
-        here = position[best_col]
-        block = a1(here, first_data + 1, True, True), a1(here, last_data + 1, True, True)
+        here = column_letter(position[best_col])
+        absolute = {"xlsx": f"${here}${first_data + 1}:${here}${last_data + 1}",
+                    "ods": f"[.${here}${first_data + 1}:.${here}${last_data + 1}]"}
         highlight = Highlight(first_data, last_data, 0, after, {
-            # xlsx applies one rule over the rows (its row relative); ods, one style per row.
-            d: f"{cell_range(d, a1(here, '{r}', True, d == 'ods'))}=MIN({cell_range(d, *block)})"
-            for d in DIALECTS})
+            "xlsx": f"MATCH(MIN({absolute['xlsx']}),{absolute['xlsx']},0)=ROW(${here}{{r}})-{first_data}",
+            "ods": f"MATCH(MIN({absolute['ods']});{absolute['ods']};0)=ROW([.${here}${{r}}])-{first_data}",
+        })
     return Summary(spec["name"], cells, formulas, chart, n_columns, header_row,
                    ((0, 0, last_row, last_col),), highlight, width)

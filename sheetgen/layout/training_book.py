@@ -8,13 +8,20 @@ from dataclasses import replace
 
 import numpy as np
 
-from sheetgen.core.cells import DIALECTS, a1, cell_range, sheet_ref
+from sheetgen.core.cells import DIALECTS, a1, cell_range, column_letter, parse_cell, quote_sheet, sheet_ref
 from sheetgen.core.data import data_name
 from sheetgen.core.model import Trace
+from sheetgen.core.template import format_rate
 from sheetgen.core.training import Training
 from sheetgen.layout.book import Cell, Column, Sheet
+from sheetgen.layout.charts import as_typed
 from sheetgen.layout.summary import FormulaCell, Summary
-from sheetgen.layout.training_layout import DATA_FIRST_ROW, DATA_SHEET, MAX_EPOCHS_SHOWN
+from sheetgen.layout.training_layout import (
+    DATA_FIRST_ROW,
+    DATA_SHEET,
+    MAX_EPOCHS_SHOWN,
+    training_template,
+)
 
 
 def data_sheet(training: Training, column_width: int, number_format: str) -> Sheet:
@@ -23,15 +30,15 @@ def data_sheet(training: Training, column_width: int, number_format: str) -> She
     cells = [Cell(0, 0, f"Samples ({data.source}): edit one and every sheet follows", "label")]
     cells += [Cell(1, k, name, "header") for k, name in enumerate(data.names)]
     for r, row in enumerate(data.rows):
-        cells += [Cell(DATA_FIRST_ROW - 1 + r, k, value, "number") for k, value in enumerate(row)]
-    columns = [Column(k, name, name, "number", None, None) for k, name in enumerate(data.names)]
+        cells += [Cell(DATA_FIRST_ROW - 1 + r, k, value, "input") for k, value in enumerate(row)]
+    columns = [Column(k, name, name, "input", None, None) for k, name in enumerate(data.names)]
     last = (DATA_FIRST_ROW - 1 + data.n - 1, len(data.names) - 1)
     order = training.setup.values().get(data_name("order"))
     if order is not None:  # shuffle: each epoch's order of the samples, one after another
         k = len(data.names)
         cells.append(Cell(1, k, "order", "header"))
-        cells += [Cell(DATA_FIRST_ROW - 1 + r, k, number, "number") for r, number in enumerate(order)]
-        columns.append(Column(k, "order", "order", "number", None, None))
+        cells += [Cell(DATA_FIRST_ROW - 1 + r, k, number, "input") for r, number in enumerate(order)]
+        columns.append(Column(k, "order", "order", "input", None, None))
         last = (max(last[0], DATA_FIRST_ROW - 2 + len(order)), k)
     # Written as plain cells above an empty table: nothing here is computed.
     empty = Trace(data.names, math.nan, np.empty((0, len(data.names))))
@@ -74,9 +81,13 @@ def add_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -> Sum
     cells.append(Cell(row0 - 1, col0, title, "label"))
     cells.append(Cell(row0, col0, "epoch", "header"))
     formulas = list(summary.formulas)
+    rate_cell = parse_cell(training_template(training)["parameters"]["learning_rate"]["cell"])
     for j, sheet in enumerate(sheets):
         col = col0 + 1 + j
-        cells.append(Cell(row0, col, sheet.name, "header"))
+        # Named by the sheet's rate as typed, live: an edited rate renames its column.
+        rate = sheet_ref(sheet.name, *rate_cell)
+        formulas.append(FormulaCell(row0, col, {d: f'"lr="&{as_typed(rate[d], d)}' for d in rate},
+                                    f"lr={format_rate(sheet.learning_rate)}", "header"))
         e_col = next(c.index for c in sheet.columns if c.quantity == "E_total")
         losses = epoch_losses(training, sheet.trace.column("E_total")[:shown * per])
         for e in range(shown):
@@ -98,3 +109,63 @@ def add_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -> Sum
     last_col = max(summary.print_ranges[0][3], n_columns - 1)
     return replace(summary, cells=cells, formulas=formulas, n_columns=n_columns,
                    print_ranges=((0, 0, last_row, last_col),))
+
+
+LAST_EPOCH = "last epoch's loss"
+
+
+def judge_by_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -> Summary:
+    """A data set is judged per epoch: the summary's "final E_total" column becomes the last
+    epoch's loss (a formula over that epoch's rows), which "best" and the highlight read; each
+    sheet's chart and the summary's chart plot the loss per epoch from the epoch table that
+    `add_epochs` put on the summary (one sample's loss per step is a saw-tooth)."""
+    from sheetgen.layout.charts import Range
+
+    best_header = next(c for c in summary.cells if c.style == "header" and c.value == "final E_total")
+    col = best_header.col
+    per = training.data.steps_per_epoch()
+    fn = "AVERAGE" if training.data.reduction == "mean" else "SUM"
+    finals = {}
+    formulas = []
+    rows = {c.row: c.value for c in summary.cells if c.col == 0 and c.style == "text"}
+    for f in summary.formulas:
+        if f.col != col or not summary.header_row < f.row <= summary.header_row + len(sheets):
+            formulas.append(f)
+            continue
+        sheet = next(s for s in sheets if s.name == rows.get(f.row))
+        e_col = next(c.index for c in sheet.columns if c.quantity == "E_total")
+        letter, name = column_letter(e_col), quote_sheet(sheet.name)
+        last = sheet.first_row + training.iterations            # 1-based last table row
+        first = max(sheet.first_row + 1, last - ((training.iterations - 1) % per))
+        loss = epoch_losses(training, sheet.trace.column("E_total"))[-1]
+        finals[f.row] = loss
+        text = (sheet_ref(sheet.name, first - 1, e_col) if first == last else
+                {"xlsx": f"{fn}({name}!${letter}${first}:${letter}${last})",
+                 "ods": f"{fn}([${name}.${letter}${first}:.${letter}${last}])"})
+        formulas.append(FormulaCell(f.row, col, text, loss, "number"))
+    best_row = min(finals, key=finals.get) if finals else None
+    formulas = [replace(f, value="best" if f.row == best_row else "") if f.style == "label"
+                and f.row in finals else f for f in formulas]
+    cells = [replace(c, value=LAST_EPOCH) if c is best_header else c for c in summary.cells]
+    cells = [replace(c, value=c.value.replace("the lowest final E_total", f"the lowest {LAST_EPOCH}"))
+             if isinstance(c.value, str) and "the lowest final E_total" in c.value else c for c in cells]
+
+    # The epoch table: its header row holds "epoch", then one column per sheet.
+    epoch_header = next(c for c in summary.cells if c.style == "header" and c.value == "epoch")
+    shown = min(math.ceil(training.iterations / per), MAX_EPOCHS_SHOWN)
+    first_row, last_row = epoch_header.row + 1, epoch_header.row + shown
+    x = Range(summary.name, first_row, last_row, epoch_header.col)
+    y_title = f"{fn.lower()} of E_total per epoch"
+    for j, sheet in enumerate(sheets):
+        if sheet.chart is None or len(sheet.chart.series) > 1:
+            continue  # a schedule's chart keeps its steps: the rate of each is its second series
+        y = Range(summary.name, first_row, last_row, epoch_header.col + 1 + j)
+        series = replace(sheet.chart.series[0], x=x, y=y)
+        sheet.chart = replace(sheet.chart, series=(series,), x_title="epoch", y_title=y_title,
+                              title="loss per epoch")
+    chart = summary.chart
+    if chart is not None:
+        series = tuple(replace(s, x=x, y=Range(summary.name, first_row, last_row, epoch_header.col + 1 + j))
+                       for j, s in enumerate(chart.series))
+        chart = replace(chart, series=series, x_title="epoch", y_title=y_title)
+    return replace(summary, cells=cells, formulas=formulas, chart=chart)

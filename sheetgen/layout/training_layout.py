@@ -1,7 +1,8 @@
 """Where a sheet trained on a data set puts things: the general network's layout, with the
 optimizer's parameter cells (β, ε, h) under the learning rate, the data and optimizer in the
-settings, the update equations beside the forward ones, and the ranges of the `data` sheet the
-sample columns read from (the data sheet and the summary's epochs: layout/training_book.py).
+settings, the update equations after the derivations (all within the upper block:
+layout/upper.py), and the ranges of the `data` sheet the sample columns read from (the data
+sheet and the summary's epochs: layout/training_book.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from sheetgen.core.cells import DIALECTS, a1, cell_range, column_letter
 from sheetgen.core.data import data_name
 from sheetgen.core.optimizers import LABELS
 from sheetgen.core.training import Training
-from sheetgen.layout.network_layout import network_template
+from sheetgen.layout.network_layout import network_template, upper_block
 
 DATA_SHEET = "data"
 DATA_FIRST_ROW = 3          # 1-based: title, header, then the samples
@@ -22,25 +23,10 @@ def training_template(train: Training) -> dict:
     data, opt = train.data, train.optimizer
     tpl = network_template(train)
     tpl["title"] = f"{train.describe()} network trained on {data.n} samples with {opt.name}"
-    # Shift everything from the settings down by the extra parameter rows.
-    top = int(tpl["parameters"]["learning_rate"]["cell"][1:]) - 1      # 0-based row
-    for k, name in enumerate(train.hyper, start=1):
-        tpl["parameters"][name] = {"label": LABELS[name], "label_cell": f"C{top + 1 + k}",
-                                   "cell": f"D{top + 1 + k}"}
-    rows = tpl["settings"]["rows"]
-    more = [("data", "data"), ("batch", "batch"), ("reduction", "reduction"),
-            ("optimizer", "optimizer")]
-    last = int(rows[-1]["cell"][1:])
-    for k, (label, key) in enumerate(more, start=1):
-        rows.append({"label_cell": f"F{last + k}", "cell": f"G{last + k}", "label": label, "key": key})
-    used = max(last + len(more), top + 1 + len(train.hyper))   # 1-based last row of this block
-    shift = max(0, used + 2 - _first_text_row(tpl))
-    forward = [[_moved(ref, shift), text] for ref, text in tpl["text"][0]["cells"]]
-    backward = [[_moved(ref, shift), text] for ref, text in tpl["text"][1]["cells"]]
+    forward = list(train.equations)
     k = data.batch_size
     if k > 1 or data.divisor(train.spec) != 1:  # the step combines its samples' losses
-        ref, text = forward[-1]
-        forward[-1] = [ref, text.replace("E_total = ", "E_s = ", 1) + "   (each sample s of the step)"]
+        forward[-1] = forward[-1].replace("E_total = ", "E_s = ", 1) + "   (each sample s of the step)"
         shown = [f"E_s{j}" for j in range(1, k + 1)]
         combined = " + ".join(shown if k <= 4 else shown[:2] + ["…", shown[-1]])
         if data.short_last:
@@ -49,20 +35,19 @@ def training_template(train: Training) -> dict:
         per = data.divisor(train.spec)
         divisor = "" if data.reduction == "sum" else (
             f" / {count}" if per == 1 else f" / ({count} · {per} outputs)")
-        forward.append([_moved(ref, 1), f"E_total = ({combined}){divisor}"])
-    # The update equations under the backward ones, in column J.
-    below = max(int(ref[1:]) for ref, _ in backward + forward) + 2
-    updates = [[f"J{below}", f"Update ({opt.name}), g = the step's ∂E_total/∂w, combined by "
-                             f"{data.reduction} over the step's samples"]]
-    updates += [[f"J{below + 1 + k}", line] for k, line in enumerate(train.updates)]
-    tpl["text"] = [{"cells": forward}, {"cells": backward}, {"cells": updates}]
-    header_row = below + len(train.updates) + 2
+        forward.append(f"E_total = ({combined}){divisor}")
+    updates = (f"Update ({opt.name}), g = the step's ∂E_total/∂w, combined by {data.reduction} "
+               "over the step's samples", list(train.updates))
+    header_row, last_col = upper_block(
+        tpl, train, [(name, LABELS[name]) for name in train.hyper],
+        [("data", "data"), ("batch", "batch"), ("reduction", "reduction"), ("optimizer", "optimizer")],
+        forward, [updates])
     table = tpl["table"]
     table["header_row"], table["first_row"] = header_row, header_row + 1
     table["columns"] = [{"header": c.header, "quantity": c.quantity,
                          **({"integer": True} if c.integer else {})} for c in train.columns]
     first_error = next(k for k, c in enumerate(train.columns) if c.block in ("errors", "total"))
-    tpl["print"] = {**tpl["print"], "upper": f"A1:Z{header_row - 1}",
+    tpl["print"] = {**tpl["print"], "upper": f"A1:{column_letter(last_col)}{header_row - 1}",
                     "split_column": column_letter(first_error)}
     last_data = DATA_FIRST_ROW + data.n - 1
     tpl["ranges"] = {}
@@ -75,15 +60,6 @@ def training_template(train: Training) -> dict:
         tpl["ranges"][data_name(name)] = {d: cell_range(d, first, last, DATA_SHEET, quote=False)
                                           for d in DIALECTS}
     return tpl
-
-
-def _first_text_row(tpl: dict) -> int:
-    return min(int(ref[1:]) for block in tpl["text"] for ref, _ in block["cells"])
-
-
-def _moved(ref: str, shift: int) -> str:
-    col = ref.rstrip("0123456789")
-    return f"{col}{int(ref[len(col):]) + shift}"
 
 
 def batch_text(data) -> str:

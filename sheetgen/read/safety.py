@@ -116,12 +116,61 @@ def _is_xml(name: str) -> bool:
     return name.lower().endswith((".xml", ".rels", ".vml"))
 
 
+# Content types say which parts are XML ([Content_Types].xml in .xlsx, the manifest in .ods);
+# pictures and other binary parts are left alone, whatever their size.
+_DEFAULT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Default\s[^>]*>")
+_OVERRIDE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Override\s[^>]*>")
+_FILE_ENTRY = re.compile(rb"<manifest:file-entry\s[^>]*>")
+MAX_TYPES = 16 * 1024**2  # a list of content types is a few KB
+
+
+def _attribute(tag: bytes, name: bytes) -> str | None:
+    found = re.search(rb"(?:^|\s)(?:[A-Za-z_][\w.-]*:)?" + name + rb"""\s*=\s*(?:"([^"]*)"|'([^']*)')""", tag)
+    if not found:
+        return None
+    return html.unescape((found.group(1) or found.group(2) or b"").decode("utf-8", "replace"))
+
+
+def _xml_type(content_type: str) -> bool:
+    """application/xml, text/xml and every ...+xml type (a sheet, a drawing, relationships)."""
+    return content_type.split(";")[0].strip().lower().endswith("xml")
+
+
+def _xml_by_type(path: Path, zf: zipfile.ZipFile, by_name: dict[str, zipfile.ZipInfo]) -> set[str]:
+    """The parts whose declared content type is XML."""
+    listing = by_name.get("[Content_Types].xml") or by_name.get("META-INF/manifest.xml")
+    if listing is None:
+        return set()
+    _check_prolog(path, zf, listing)
+    if listing.file_size > MAX_TYPES:
+        raise WorkbookError(f"{path}: refused: {listing.filename} is {listing.file_size:,} bytes "
+                            f"(a list of content types is a few KB)")
+    text = _decode(zf.read(listing)).encode()
+    found = set()
+    if listing.filename == "[Content_Types].xml":
+        extensions = {(_attribute(tag, b"Extension") or "").lower() for tag in _DEFAULT.findall(text)
+                      if _xml_type(_attribute(tag, b"ContentType") or "")}
+        found |= {name for name in by_name if name.rpartition(".")[2].lower() in extensions}
+        for tag in _OVERRIDE.findall(text):
+            if _xml_type(_attribute(tag, b"ContentType") or ""):
+                found.add((_attribute(tag, b"PartName") or "").lstrip("/"))
+    else:
+        for tag in _FILE_ENTRY.findall(text):
+            if _xml_type(_attribute(tag, b"media-type") or ""):
+                found.add(_attribute(tag, b"full-path") or "")
+    return found & set(by_name)
+
+
 # A reader opens whatever part a relationship points to, whatever its name (a sheet stored as
 # sheet2.dat is read like sheet2.xml), so every target of every .rels part is checked as XML too.
 _TARGET = re.compile(rb"""\bTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _TYPE = re.compile(rb"""\bType\s*=\s*["'][^"']*/sharedStrings["']""")
 _EXTERNAL = re.compile(rb"""TargetMode\s*=\s*["']External["']""")
 _RELATIONSHIP = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Relationship\s[^>]*>")
+# Relationships to parts no reader parses as XML (a picture, an embedded file): their targets are
+# checked only when their content type or name says XML.
+_BINARY = re.compile(rb"""\bType\s*=\s*["'][^"']*/(?:image|hdphoto|audio|video|media|oleObject|package|"""
+                     rb"""printerSettings|vbaProject|font|thumbnail)["']""")
 MAX_RELS = 16 * 1024**2  # a .rels part lists tens of parts in a few KB
 
 
@@ -130,7 +179,7 @@ def _parts_read(path: Path, zf: zipfile.ZipFile,
     """The XML-named parts and every part a relationship points to, in archive order, and the
     names of the shared-strings parts among them, whatever their name."""
     by_name = {i.filename: i for i in infos}
-    wanted = {i.filename for i in infos if _is_xml(i.filename)}
+    wanted = {i.filename for i in infos if _is_xml(i.filename)} | _xml_by_type(path, zf, by_name)
     strings = {i.filename for i in infos if i.filename.lower().endswith("sharedstrings.xml")}
     for info in infos:
         if not info.filename.lower().endswith(".rels"):
@@ -143,7 +192,7 @@ def _parts_read(path: Path, zf: zipfile.ZipFile,
         folder = posixpath.dirname(posixpath.dirname(info.filename))  # xl/_rels/x.rels -> xl
         for tag in _RELATIONSHIP.findall(text):
             target = _TARGET.search(tag)
-            if not target or _EXTERNAL.search(tag):
+            if not target or _EXTERNAL.search(tag) or _BINARY.search(tag):
                 continue
             name = html.unescape((target.group(1) or target.group(2) or b"").decode("utf-8", "replace"))
             # Readers differ in how they resolve a target: take every reading that names a part.
@@ -167,17 +216,26 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
+# LibreOffice writes this doctype, without an internal subset or entities, in the parts of a
+# Basic library (Basic/script-lc.xml, Basic/Standard/Module1.xml); no reader of ours opens them.
+_BASIC_PART = re.compile(r"Basic/(?:[^/]+/)?[^/]+\.xml")
+_BASIC_DOCTYPE = re.compile(r'<!DOCTYPE [A-Za-z]+:[A-Za-z]+ PUBLIC "-//OpenOffice\.org//DTD '
+                            r'OfficeDocument 1\.0//EN" "[a-z]+\.dtd">')
+
+
 def _check_prolog(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     """Refuse a DTD (<!DOCTYPE, hence <!ENTITY) in the part's prolog; reads <= PROLOG_LIMIT bytes."""
     with zf.open(info) as raw:
         head = raw.read(PROLOG_LIMIT)
     text = _decode(head)
+    basic = path.suffix.lower() == ".ods" and _BASIC_PART.fullmatch(info.filename)
     pos = 0
     while True:
-        match = _PROLOG_ITEM.match(text, pos)
+        match = _PROLOG_ITEM.match(text, pos) or (basic and _BASIC_DOCTYPE.match(text, pos))
         if not match:
             break
         pos = match.end()
+        basic = basic and match.re is not _BASIC_DOCTYPE  # once
     declared = _DECLARED_ENCODING.match(text)
     if declared and declared.group(1).lower() not in _ENCODINGS:
         raise WorkbookError(f"{path}: refused: {info.filename} is in an unexpected encoding "

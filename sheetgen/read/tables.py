@@ -71,6 +71,16 @@ _WORD = re.compile(r"[^\W\d_]{3,}")
 # exp_o1, δ_o1.
 _GENERAL = re.compile(r"[itwbe][0-9]+|(?:a_|exp_|δ_)?(?:h[0-9]+(?:_[0-9]+)?|o[0-9]+)")
 _GENERAL_GRADIENT = re.compile(r"E∂(W[0-9]+|b[0-9]+)")
+# A training sheet's columns (sheetgen.core.optim): one sample's copy of a column (`a_h1_s2`,
+# `E_s2`), the sample a row takes, the optimizer state per parameter (m_w1, s_b1, v_w2) and the
+# gradient check beside a gradient, headed `(E(w1+h)−E)/h`.
+_PER_SAMPLE = re.compile(r"(?P<base>.+?)_s(?P<k>[0-9]+)")
+_STATE = re.compile(r"[mvs]_[wb][0-9]+")
+_CHECK = re.compile(r"\(E\((?P<p>[wb][0-9]+)\s*\+\s*h\)\s*[−-]\s*E\)\s*/\s*h")
+# The optimizer's hyper-parameters, as their cells are labelled (squashed).
+HYPER_LABELS = {"β": "beta", "beta": "beta", "β1": "beta1", "beta1": "beta1", "β2": "beta2",
+                "beta2": "beta2", "ε": "epsilon", "epsilon": "epsilon", "eps": "epsilon",
+                "hgradientcheck": "h"}
 
 
 def _squash(text: str) -> str:
@@ -144,12 +154,34 @@ def canonical_name(header: object, names: Iterable[str] | None = None) -> str | 
     if names is not None:
         return _canonical(header, tuple(names))
     found = _canonical(header, QUANTITIES)
-    text = header.strip()
-    if found is None and (match := _GENERAL_GRADIENT.fullmatch(text)):
-        found = "dE_d" + match.group(1).lower()
-    elif found is None and _GENERAL.fullmatch(text):
-        found = "E" + text[1:] if text[1:].isdigit() and text[0] == "e" else text.replace("δ_", "delta_")
-    return found
+    return found if found is not None else general_name(header)
+
+
+@cache
+def general_name(header: str) -> str | None:
+    """The quantity a header names in any network sheetgen can write (w9, h2_1, δ_h2_1, E∂W9,
+    a_h1_s2, E_s1, sample, m_w1, the gradient check), without the template's spellings."""
+    text = unicodedata.normalize("NFKC", header).strip()
+    if not text:
+        return None
+    if match := _CHECK.fullmatch(text):
+        return "fd_" + match.group("p")
+    if text in ("sample", "iteration") or _STATE.fullmatch(text):
+        return text
+    if (match := _PER_SAMPLE.fullmatch(text)) and not _STATE.fullmatch(text):
+        base = match.group("base")
+        if base in ("E", "E_total"):
+            return f"E_s{match.group('k')}"
+        if base != "iteration" and (quantity := canonical_name(base)) not in (None, "iteration", "E_total"):
+            if not (_STATE.fullmatch(quantity) or quantity.startswith(("dE_d", "fd_"))):
+                return f"{quantity}_s{match.group('k')}"
+    if match := _GENERAL_GRADIENT.fullmatch(text):
+        return "dE_d" + match.group(1).lower()
+    if _GENERAL.fullmatch(text):
+        return "E" + text[1:] if text[1:].isdigit() and text[0] == "e" else text.replace("δ_", "delta_")
+    if text.startswith("delta_") and _GENERAL.fullmatch("δ_" + text[6:]):
+        return text
+    return _HYPER.get(_squash(text))
 
 
 def without_remark(header: str, names: Iterable[str] | None = None) -> str:
@@ -163,12 +195,18 @@ def without_remark(header: str, names: Iterable[str] | None = None) -> str:
     return head if _canonical(text, names) == _lookup(_squash(head), names) is not None else text
 
 
+_HYPER = {_squash(k): v for k, v in HYPER_LABELS.items()}
+
+
 @cache
 def _canonical(header: str, names: tuple[str, ...]) -> str | None:
     key = _squash(header)
     if not key:
         return None
     found = _lookup(key, names)
+    if found is None and "δe" in key:
+        # δ written for ∂ (δE_total/δw1); a lone δ (Δw1, δ_o1) is not a gradient's
+        found = _lookup(key.replace("δ", "d"), names)
     if found is not None:
         return found
     m = _REMARK.match(header.strip())
@@ -317,5 +355,6 @@ def read_frame(source: Path | Workbook, sheet: str) -> pd.DataFrame:
     return read_table(source, sheet).frame
 
 
-__all__ = ["DEFAULT_HEADERS", "MIN_HEADERS", "OPTIONAL", "QUANTITIES", "Table", "canonical_name",
-           "find_table", "read_frame", "read_table", "read_tables", "without_remark"]
+__all__ = ["DEFAULT_HEADERS", "HYPER_LABELS", "MIN_HEADERS", "OPTIONAL", "QUANTITIES", "Table",
+           "canonical_name", "find_table", "general_name", "read_frame", "read_table", "read_tables",
+           "without_remark"]

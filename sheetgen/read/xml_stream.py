@@ -187,7 +187,10 @@ def xlsx_cached_values(stream, strings: list[str] | tuple = ()) -> dict[tuple[in
             position[:] = [int(attrs["r"]) - 1 if "r" in attrs else position[0] + 1, -1]
 
     def end(name):
-        if name == XLSX_MAIN + "c" and cell.get("f"):
+        if name == XLSX_MAIN + "v" and isinstance(cell.get("v"), list):
+            # Closed: the indentation a pretty-printed file has after </v> (Gnumeric's) is not in it.
+            cell["v"] = "".join(cell["v"])
+        elif name == XLSX_MAIN + "c" and cell.get("f"):
             v = cell.get("v")
             value = _xlsx_value(cell["t"], None if v is None else "".join(v))
             if cell["t"] == "s" and isinstance(value, str):

@@ -26,13 +26,10 @@ def write_report(training: Training, runs: Mapping[float, Trace] | None = None,
     (`layout.assemble.traces`); run here when not given. `correct_runs`: with
     `training.reference_errata`, the runs with the correct maths (run here when not given), for
     the section on the original's mistakes. ConfigError and ModelError come before any file."""
-    from sheetgen.report.document import Correct, build_document
+    from sheetgen.report.document import Correct
     from sheetgen.report.errata import compare_runs
-    from sheetgen.report.html import to_html
-    from sheetgen.report.markdown import to_markdown
-    from sheetgen.write.atomic import atomic_path
-    from sheetgen.write.picture_png import render_png
-    from sheetgen.write.plots import write_plots
+    from sheetgen.write.atomic import output_set
+    from sheetgen.write.plots import plot_paths
 
     net = equations(training)
     runs = runs if runs is not None else traces(training, net)
@@ -45,12 +42,25 @@ def write_report(training: Training, runs: Mapping[float, Trace] | None = None,
 
     folder = training.output_dir / "report"
     images = folder / "images"
+    with output_set(training.output_dir, [images / "network.png", *plot_paths(training, images),
+                                            folder / "README.md", folder / "index.html"]):
+        return _write(training, net, runs, correct, folder, images)
+
+
+def _write(training: Training, net, runs, correct, folder: Path, images: Path) -> list[Path]:
+    from sheetgen.report.document import build_document
+    from sheetgen.report.html import to_html
+    from sheetgen.report.markdown import to_markdown
+    from sheetgen.write.atomic import atomic_path
+    from sheetgen.write.picture_png import render_png
+    from sheetgen.write.plots import write_plots
+
     written = []
     target = images / "network.png"
     with atomic_path(target) as tmp:
         tmp.write_bytes(render_png(network_picture(training)))
     written.append(target)
-    plots = write_plots(training, runs, images)
+    plots = write_plots(training, runs, images, titled=False)  # the report captions them
     written += plots
     links = {"network": "images/network.png", "all": f"images/{plots[-1].name}"}
     links |= {format_rate(rate): f"images/{path.name}"
@@ -60,6 +70,10 @@ def write_report(training: Training, runs: Mapping[float, Trace] | None = None,
         from sheetgen.report.conv import build_conv_document
 
         doc = build_conv_document(training, runs, links)
+    elif hasattr(training.spec, "cell"):  # recurrent: one step of BPTT worked
+        from sheetgen.report.recurrent import build_recurrent_document
+
+        doc = build_recurrent_document(training, runs, links)
     elif training.data is not None:  # a data set and an optimizer: step 1 worked for one sample
         from sheetgen.report.training import build_training_document
 

@@ -8,6 +8,7 @@ rate, in network order); every equation is rendered from the network's expressio
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +51,10 @@ class Correct:
 @dataclass(frozen=True)
 class Math:
     latex: str
+
+
+class Verbatim(str):
+    """Text from the user (a file name): shown exactly, never read as Markdown or HTML."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,13 @@ def _term(term: Term, loss: str) -> str:
     return r" \cdot ".join(factors) or "1"
 
 
+def heading_name(loss: str) -> str:
+    """A loss as a heading (plain text, no maths) names it: E_s1 -> "sample 1's loss"; E_total,
+    the workbook's own column header, stays as it is."""
+    match = re.fullmatch(r"E_s(\d+)", loss)
+    return f"sample {match.group(1)}'s loss" if match else loss
+
+
 def loss_plot_title(rate: float) -> str:
     return template()["chart"]["title"].format(rate=format_rate(rate))
 
@@ -193,8 +205,8 @@ def build_document(training: Training, network: Network, runs: Mapping[float, Tr
         "Backpropagation lowers the loss, the distance between what the network predicts and the "
         "target, by moving every weight a small step against its derivative. This page works "
         "through one training step by hand and then shows training at each learning rate. "
-        f"Every number on it comes from the same run as the workbooks {training.basename}.xlsx and "
-        f".ods, {n} iterations per learning rate, so they cannot disagree.")
+        "Every number on it comes from the same run as the workbooks ", Verbatim(f"{training.basename}.xlsx"),
+        f" and .ods, {n} iterations per learning rate, so they cannot disagree.")
 
     doc.add(Heading(2, "The network"), Image(images["network"], "the network with its initial weights"))
     inputs = [q.name for q in network.quantities if q.is_state and not _trained(chain, q.name)
@@ -229,7 +241,7 @@ def build_document(training: Training, network: Network, runs: Mapping[float, Tr
     errata = template()["errata"] if training.reference_errata else {}
     for depth in sorted(groups):
         group = groups[depth]
-        doc.add(Heading(2, f"Derivatives of {loss} with respect to "
+        doc.add(Heading(2, f"Derivatives of {heading_name(loss)} with respect to "
                            f"{_listing([t.name for t in group])}"))
         doc.para("By the chain rule:")
         leads: list[str] = []
@@ -294,11 +306,24 @@ def _results(doc: Document, training: Training, runs: Mapping[float, Trace], ima
     """The plots, the table of initial and final loss per rate and the best rate."""
     rates = list(training.learning_rates)
     n = training.iterations
-    # --- loss per learning rate
-    curves = {rate: runs[rate].column(loss) for rate in rates}
+    # --- loss per learning rate; a data set's per epoch (one sample's loss per step is a saw-tooth)
+    if training.data is not None:
+        from sheetgen.layout.training_book import epoch_losses
+
+        curves = {rate: epoch_losses(training, runs[rate].column(loss)) for rate in rates}
+        unit, count = "epoch", len(curves[rates[0]])
+    else:
+        curves = {rate: runs[rate].column(loss) for rate in rates}
+        unit, count = "iteration", n
     doc.add(Heading(2, "Loss per learning rate"))
-    doc.para("Training repeats the forward pass, the derivatives and the update ", f"{n} times "
-             "per learning rate. ", _m(loss), " at each iteration:")
+    if training.data is None:
+        doc.para("Training repeats the forward pass, the derivatives and the update ", f"{n} times "
+                 "per learning rate. ", _m(loss), " at each iteration:")
+    else:
+        doc.para(f"Training takes {n} steps per learning rate, {training.data.steps_per_epoch()} to "
+                 f"an epoch (one pass over the data). Each step's ", _m(loss), " is that step's "
+                 f"samples' only, so the rates are compared by the loss per epoch: the "
+                 f"{training.data.reduction} of ", _m(loss), " over the epoch's steps:")
     for rate in rates:
         doc.add(Image(images[format_rate(rate)], loss_plot_title(rate), group="rates"))
     if len(rates) > 1:
@@ -306,15 +331,22 @@ def _results(doc: Document, training: Training, runs: Mapping[float, Trace], ima
         doc.add(Image(images["all"], template()["summary"]["chart"]["title"]))
     finals = {rate: float(curve[-1]) for rate, curve in curves.items()}
     best = min(rates, key=lambda r: finals[r])
-    doc.add(Table(("learning rate", f"initial {loss}", f"final {loss} (iteration {n})", "best"),
+    first, last = ((f"initial {loss}", f"final {loss} (iteration {n})") if training.data is None else
+                   ("first epoch's loss", f"last epoch's loss (epoch {count})"))
+    doc.add(Table(("learning rate", first, last, "best"),
                   tuple((plain_number(rate), plain_number(curves[rate][0]), plain_number(finals[rate]),
                          "best" if rate == best else "") for rate in rates)))
 
     doc.add(Heading(2, "Best learning rate"))
+    ends = "lowest " if training.data is None else "lowest loss in its last epoch, "
     opening = (f"Learning rate {plain_number(best)} is the best of those tried: it ends with the "
-               "lowest " if len(rates) > 1 else f"Only learning rate {plain_number(best)} was tried; "
-               "it ends with ")
-    doc.para(opening, _m(loss), f" = {plain_number(finals[best])}. ", *_convergence(curves, n, best, loss))
+               + ends if len(rates) > 1 else f"Only learning rate {plain_number(best)} was tried; "
+               "it ends with " + ("" if training.data is None else "a last epoch's loss of "))
+    conclusion = _convergence(curves, count, best, loss, unit)
+    if training.data is None:
+        doc.para(opening, _m(loss), f" = {plain_number(finals[best])}. ", *conclusion)
+    else:
+        doc.para(opening, f"{plain_number(finals[best])}. ", *conclusion)
 
 
 def _title(spec: NetworkSpec) -> str:
@@ -341,7 +373,7 @@ def _network_backward(doc: Document, spec: NetworkSpec, network: Network,
         where = "the output layer" if layer == spec.n_layers else (
             "the hidden layer" if spec.n_layers == 2 else f"hidden layer {layer}")
         listed = _listing(names) if len(names) <= 4 else f"{names[0]}…{names[-1]}"
-        doc.add(Heading(2, f"Derivatives of {loss} with respect to {listed} ({where})"))
+        doc.add(Heading(2, f"Derivatives of {heading_name(loss)} with respect to {listed} ({where})"))
         z, w, s = neurons[0], weights[0][0], spec.sources(layer)[0]
         doc.para("By the chain rule through the pre-activation a weight feeds, with ",
                  Math(rf"{symbol('delta_' + z)} = {partial(loss, z)}"), " the neuron's error signal:")
@@ -358,7 +390,7 @@ def _network_backward(doc: Document, spec: NetworkSpec, network: Network,
                      " adds up their error signals through the weights between, times its own "
                      "activation's slope:")
             doc.add(Equation((rf"{symbol('delta_' + z)} = \Big(\sum_{{{k}}} \delta_{{{k}}} \cdot "
-                              rf"w_{{{k},{symbol(z)}}}\Big) \cdot f'({symbol(z)})",)))
+                              rf"w_{{{k},{symbol(z)}}}\Big) \cdot f\prime({symbol(z)})",)))
         for n in neurons:
             formula = network.quantity("delta_" + n).formula
             doc.add(equation(symbol("delta_" + n), render_lines(formula), render_lines(formula, values),
@@ -391,9 +423,11 @@ def _words(k: int) -> str:
 
 
 def _convergence(curves: Mapping[float, Sequence[float]], n: int, best: float,
-                 loss: str) -> list[str | Math]:
-    """One sentence on what the curves show: which rates were still falling, levelled off or rose."""
+                 loss: str, unit: str = "iteration") -> list[str | Math]:
+    """One sentence on what the curves show: which rates were still falling, levelled off or rose,
+    and which were too small (never rose, yet ended at more than twice the best rate's loss)."""
     falling, flat, rising = [], [], []
+    finals = {rate: float(np.asarray(curve)[-1]) for rate, curve in curves.items()}
     for rate, curve in curves.items():
         curve = np.asarray(curve, dtype=np.float64)
         if (np.diff(curve) > 0).any():
@@ -414,8 +448,13 @@ def _convergence(curves: Mapping[float, Sequence[float]], n: int, best: float,
     if flat:
         clauses.append(f"had levelled off{listed[1]}")
     if rising:
-        clauses.append(f"rose at some iteration{listed[2]}, a sign of steps too large")
-    clauses = [f"after {n} iterations {{loss}} {clauses[0]}"] + [f"it {c}" for c in clauses[1:]]
+        clauses.append(f"rose at some {unit}{listed[2]}, a sign of steps too large")
+    small = [r for r in curves if r < best and r not in rising and finals[r] > 2 * finals[best]]
+    if small:
+        clauses.append(f"fell slowest at learning rate{'s' * (len(small) > 1)} "
+                       f"{_listing([plain_number(r) for r in small])}, a sign of steps too small")
+    loss_name = "{loss}" if unit == "iteration" else "the loss per epoch"
+    clauses = [f"after {n} {unit}s {loss_name} {clauses[0]}"] + [f"it {c}" for c in clauses[1:]]
     sentence = "; ".join(clauses)
     if best in falling and one:
         sentence += ": more iterations would lower the loss further"

@@ -4,6 +4,7 @@ browsers draw natively, so no script and no web font), styles inline, images rel
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from latex2mathml.converter import convert
 
@@ -37,7 +38,7 @@ def _math(latex: str, display: str) -> str:
 
 
 def _figure(image: Image) -> str:
-    return (f'<figure><img src="{escape(image.src)}" alt="{escape(image.alt)}">'
+    return (f'<figure><img src="{escape(quote(image.src))}" alt="{escape(image.alt)}">'
             f"<figcaption>{escape(image.alt)}</figcaption></figure>")
 
 

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sheetgen.report.document import Document, Equation, Heading, Image, Math, Paragraph, Table
+import re
+from urllib.parse import quote
+
+from sheetgen.report.document import Document, Equation, Heading, Image, Math, Paragraph, Table, Verbatim
+
+# Every ASCII punctuation mark may be escaped in Markdown; these could start markup, a link,
+# HTML or math in user text (`<script>`, `[x](javascript:…)`, `$…$`).
+_MARKUP = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$~&])")
+
+
+def escape(text: str) -> str:
+    """User text as Markdown that shows it exactly."""
+    return _MARKUP.sub(r"\\\1", text)
 
 
 def _cell(text: str) -> str:
@@ -16,7 +28,8 @@ def to_markdown(doc: Document) -> str:
             case Heading(level=level, text=text):
                 out += ["#" * level + " " + text, ""]
             case Paragraph(parts=parts):
-                out += ["".join(f"${p.latex}$" if isinstance(p, Math) else p for p in parts), ""]
+                out += ["".join(f"${p.latex}$" if isinstance(p, Math)
+                                else escape(p) if isinstance(p, Verbatim) else p for p in parts), ""]
             case Equation(lines=lines) if len(lines) == 1:
                 out += ["$$", lines[0], "$$", ""]
             case Equation(lines=lines):
@@ -24,7 +37,7 @@ def to_markdown(doc: Document) -> str:
                 body[-1] = body[-1][:-3]
                 out += ["$$", r"\begin{aligned}", *body, r"\end{aligned}", "$$", ""]
             case Image(src=src, alt=alt):
-                out += [f"![{alt}]({src.replace(' ', '%20')})", ""]
+                out += [f"![{alt}]({quote(src)})", ""]
             case Table(header=header, rows=rows):
                 out.append("| " + " | ".join(_cell(h) for h in header) + " |")
                 out.append("|" + "|".join("---:" if k else "---" for k in range(len(header))) + "|")

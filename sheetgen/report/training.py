@@ -21,6 +21,7 @@ from sheetgen.report.document import (
     Heading,
     Image,
     Math,
+    Verbatim,
     _network_backward,
     _results,
     _title,
@@ -94,7 +95,7 @@ def build_training_document(training: Training, runs: Mapping[float, Trace],
         f"Training on a data set of {n} samples: each update step takes {batch}, and "
         f"{opt.describe()} moves the parameters. This page works through step 1 by hand and then "
         f"shows training at each learning rate. Every number on it comes from the same run as the "
-        f"workbooks {training.basename}.xlsx and .ods, {steps} steps per learning rate.")
+        "workbooks ", Verbatim(f"{training.basename}.xlsx"), f" and .ods, {steps} steps per learning rate.")
 
     doc.add(Heading(2, "The network"), Image(images["network"], "the network with its initial weights"))
 

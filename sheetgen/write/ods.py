@@ -41,7 +41,8 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _QUOTE = {"\"": "&quot;"}
 COLUMN_WIDTH_IN = 0.085  # inches per character: a signed 10-digit scientific value fits in 16
 CELL_STYLES = {"text": None, "label": "ceL", "header": "ceH", "parameter": "ceP", "note": "ceN",
-               "number": "ceV", "gradient": "ceG", "integer": "ceI", "rate": "ceR", "map": "ceM"}
+               "number": "ceV", "gradient": "ceG", "integer": "ceI", "rate": "ceR", "map": "ceM",
+               "step": "ceS", "input": None}  # input: General, typed numbers as typed
 # The best rate's row in the summary (a named style: a conditional format applies it by name).
 HIGHLIGHT_STYLE = "Best_20_rate"  # shown as "Best rate"
 
@@ -100,7 +101,9 @@ def _settings(book: Book) -> str:
     def table(name: str, frozen_rows: int) -> str:
         return (f"<config:config-item-map-entry config:name={quoteattr(name)}>"
                 + item("CursorPositionX", "int", 0) + item("CursorPositionY", "int", 0)
-                + item("HorizontalSplitMode", "short", 0)
+                # Both modes 2 (as Gnumeric writes a freeze): Gnumeric ignores a row-only freeze
+                # whose horizontal mode is 0; LibreOffice reads either.
+                + item("HorizontalSplitMode", "short", 2 if frozen_rows else 0)
                 + item("VerticalSplitMode", "short", 2 if frozen_rows else 0)
                 + item("HorizontalSplitPosition", "int", 0)
                 + item("VerticalSplitPosition", "int", frozen_rows)
@@ -195,6 +198,9 @@ def _styles(book: Book) -> str:
                '<style:paragraph-properties fo:text-align="center"/>' + bold)
         + cell("ceP", '<style:table-cell-properties fo:background-color="#fff2cc" '
                'fo:border="0.5pt solid #000000"/>')
+        + cell("ceS", '<style:table-cell-properties fo:background-color="#ddebf7" '
+               'fo:border="0.5pt solid #000000"/><style:paragraph-properties fo:text-align="center"/>'
+               + bold)
         + cell("ceN", '<style:text-properties fo:font-style="italic" fo:color="#c00000"/>')
         + cell("ceV", data="N1") + cell("ceG", data="N2") + cell("ceI", data="N3")
         + cell("ceR", data="N4" if rate_format != "General" else "")
@@ -218,6 +224,10 @@ def _style_attr(style: str) -> str:
 
 def _static_cell(cell: Cell, style_attr: str | None = None) -> str:
     style_attr = _style_attr(cell.style) if style_attr is None else style_attr
+    if cell.span > 1:  # merged: the cell, then the ones it covers
+        return (f'<table:table-cell{style_attr} table:number-columns-spanned="{cell.span}" '
+                f'office:value-type="string"><text:p>{escape(str(cell.value))}</text:p>'
+                f"</table:table-cell>" + "<table:covered-table-cell/>" * (cell.span - 1))
     if isinstance(cell.value, str):
         return (f'<table:table-cell{style_attr} office:value-type="string">'
                 f"<text:p>{escape(cell.value)}</text:p></table:table-cell>")
@@ -307,7 +317,7 @@ def _upper_rows(items, render) -> tuple[str, int]:
         for item in by_row[row]:
             parts.append(_gap(item.col - col_cursor))
             parts.append(render(item))
-            col_cursor = item.col + 1
+            col_cursor = item.col + getattr(item, "span", 1)
         parts.append("</table:table-row>")
         row_cursor = row + 1
     return "".join(parts), row_cursor
@@ -353,8 +363,7 @@ def _sheet(sheet: Sheet, out, names: dict | None = None) -> None:
             _shapes(sheet.picture, sheet.chart, names or {}, n_columns, sheet.column_width),
             f'<table:table-column table:style-name="co1" '
             f'table:number-columns-repeated="{n_columns}"/>']
-    # Cells above the table body, with the chart's title cell: an .ods chart cannot take its
-    # title from it, but it shows the live title above the chart, as in the .xlsx.
+    # Cells above the table body, with the chart's live title cell just above the chart.
     title = sheet.chart.title_cell if sheet.chart is not None else None
     items = sorted([*sheet.cells, title] if title else sheet.cells, key=lambda c: (c.row, c.col))
 
@@ -363,8 +372,8 @@ def _sheet(sheet: Sheet, out, names: dict | None = None) -> None:
             return _static_cell(item)
         formula = escape(item.formulas["ods"], _QUOTE)
         return (f'<table:table-cell{_style_attr("label")} table:formula="of:={formula}" '
-                f'office:value-type="string" office:string-value={quoteattr(sheet.chart.title)}>'
-                f"<text:p>{escape(sheet.chart.title)}</text:p></table:table-cell>")
+                f'office:value-type="string" office:string-value={quoteattr(item.text)}>'
+                f"<text:p>{escape(item.text)}</text:p></table:table-cell>")
 
     rows, row_cursor = _upper_rows(items, render)
     head.append(rows)

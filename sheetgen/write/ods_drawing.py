@@ -14,7 +14,8 @@ from sheetgen.core.cells import a1, odf_address
 from sheetgen.core.template import template
 from sheetgen.layout.book import Book
 from sheetgen.layout.charts import Chart, Range
-from sheetgen.layout.picture import Picture
+from sheetgen.layout.picture import Picture, label_box
+from sheetgen.write.number_styles import number_style
 
 # LibreOffice's defaults for what sheetgen leaves unset: columns after the declared ones and
 # rows without a style (Liberation Sans 10 pt). Only placement depends on them.
@@ -44,20 +45,6 @@ STYLES = (
     '<style:text-properties fo:font-size="10pt" fo:font-family="\'Liberation Sans\'" '
     'style:font-family-generic="swiss"/></style:style>'
 )
-
-
-def number_style(name: str, code: str) -> str:
-    """An ODS data style for an Excel-style code: '0.0###' (at least one, at most four decimals),
-    '0.0###E+00' (the same, scientific) or '0'. '#' decimals are shown only when not zero."""
-    mantissa = code.split("E")[0]
-    decimals = mantissa.split(".")[1] if "." in mantissa else ""
-    places = (f'number:decimal-places="{len(decimals)}" '
-              f'number:min-decimal-places="{decimals.count("0")}" number:min-integer-digits="1"')
-    if "E" in code:
-        body = f'<number:scientific-number {places} number:min-exponent-digits="2"/>'
-    else:
-        body = f"<number:number {places}/>"
-    return f'<number:number-style style:name="{name}">{body}</number:number-style>'
 
 
 def styles_xml(ns: str, scale_percent: int, named_styles: str = "") -> str:
@@ -137,13 +124,14 @@ def _picture(picture: Picture, x0: float, y0: float) -> str:
     for n in picture.nodes:
         kind = "rect" if n.shape == "rect" else "ellipse"
         lines = "".join(f'<text:p text:style-name="PCentre">{escape(line)}</text:p>'
-                        for line in n.name.split("\n"))
+                        for line in n.shown.split("\n"))
         parts.append(f'<draw:{kind} draw:style-name="grNode" draw:name={quoteattr(n.name.split(chr(10))[0])} '
                      f'svg:x="{_mm(x0 + n.x - n.width / 2)}" svg:y="{_mm(y0 + n.y - n.height / 2)}" '
                      f'svg:width="{_mm(n.width)}" svg:height="{_mm(n.height)}">'
                      f'{lines}</draw:{kind}>')
     for e in (e for e in picture.edges if e.label):  # a bias node's edges have none
-        width, height = 2.2 * len(e.label) + 1, 5.0  # about 10 pt characters
+        left, top, right, bottom = label_box(e.label, e.label_x, e.label_y)
+        width, height = right - left, bottom - top
         parts.append(f'<draw:frame draw:style-name="grLabel" '
                      f'svg:x="{_mm(x0 + e.label_x - width / 2)}" svg:y="{_mm(y0 + e.label_y - height / 2)}" '
                      f'svg:width="{_mm(width)}" svg:height="{_mm(height)}"><draw:text-box>'

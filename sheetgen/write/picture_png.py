@@ -10,7 +10,7 @@ import io
 
 from PIL import Image, ImageDraw, ImageFont
 
-from sheetgen.layout.picture import Picture
+from sheetgen.layout.picture import Picture, label_box
 
 PX_PER_MM = 8                      # 203.2 dpi: crisp when zoomed
 FILL = (207, 226, 243)             # the reference's light blue
@@ -34,14 +34,15 @@ def render_png(picture: Picture) -> bytes:
             draw.rectangle(box, fill=FILL, outline=INK, width=line)
         else:
             draw.ellipse(box, fill=FILL, outline=INK, width=line)
-        draw.multiline_text((node.x * scale, node.y * scale), node.name, fill=INK, font=font,
+        draw.multiline_text((node.x * scale, node.y * scale), node.shown, fill=INK, font=font,
                             anchor="mm", align="center")
     for edge in picture.edges:
         if not edge.label:  # e.g. a bias node's edges
             continue
         at = (edge.label_x * scale, edge.label_y * scale)
-        # A white backing keeps a label readable where it meets a line.
-        draw.rectangle(draw.textbbox(at, edge.label, font=font, anchor="mm"), fill="white")
+        # A white backing keeps a label readable on its own line; the box is the layout's.
+        box = label_box(edge.label, edge.label_x, edge.label_y)
+        draw.rectangle([v * scale for v in box], fill="white")
         draw.text(at, edge.label, fill=INK, font=font, anchor="mm")
     out = io.BytesIO()
     dpi = PX_PER_MM * 25.4

@@ -27,6 +27,9 @@ def loss_curve(run: Trace) -> tuple[list[int], list[float]]:
     return [k + 1 for k in picked], e_total[picked].tolist()
 
 
+MAX_LEGEND = 12  # rates named in the all-rates plot's legend; beyond, it would cover the curves
+
+
 def plot_path(directory: Path, basename: str, rate: float | None) -> Path:
     """<basename>_loss_lr_<rate>.png, or <basename>_loss_all.png when `rate` is None: two
     configurations with their own basenames can share a folder."""
@@ -34,9 +37,25 @@ def plot_path(directory: Path, basename: str, rate: float | None) -> Path:
     return directory / f"{basename}_{suffix}.png"
 
 
-def write_plots(training: Training, runs: Mapping[float, Trace], directory: Path | None = None) -> list[Path]:
+def epoch_curve(training: Training, run: Trace) -> tuple[list[int], list[float]]:
+    """(epochs, loss per epoch) of a data set's run: the mean or sum of E_total over each epoch."""
+    from sheetgen.layout.training_book import epoch_losses
+
+    losses = epoch_losses(training, run.column("E_total"))
+    return list(range(1, len(losses) + 1)), losses
+
+
+def plot_paths(training: Training, directory: Path) -> list[Path]:
+    """The plots `write_plots` writes into `directory`, in order."""
+    return [plot_path(directory, training.basename, rate) for rate in training.learning_rates] + \
+        [plot_path(directory, training.basename, None)]
+
+
+def write_plots(training: Training, runs: Mapping[float, Trace], directory: Path | None = None,
+                titled: bool = True) -> list[Path]:
     """Write plots/<basename>_loss_lr_<rate>.png per rate and plots/<basename>_loss_all.png (in
-    `directory` if given: the report puts them beside its pages); returns their paths."""
+    `directory` if given: the report puts them beside its pages, under its own captions, so
+    untitled: `titled` False); returns their paths. A data set's plots show the loss per epoch."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -46,7 +65,11 @@ def write_plots(training: Training, runs: Mapping[float, Trace], directory: Path
 
     spec = template()["chart"]
     directory = directory or training.output_dir / "plots"
-    curves = {rate: loss_curve(runs[rate]) for rate in training.learning_rates}
+    per_epoch = training.data is not None
+    curves = {rate: epoch_curve(training, runs[rate]) if per_epoch else loss_curve(runs[rate])
+              for rate in training.learning_rates}
+    x_title = "epoch" if per_epoch else spec["x_title"]
+    y_title = (f"{training.data.reduction} of E_total per epoch" if per_epoch else spec["y_title"])
     written = []
 
     def save(fig: Figure, target: Path) -> None:
@@ -58,9 +81,10 @@ def write_plots(training: Training, runs: Mapping[float, Trace], directory: Path
         fig = Figure(figsize=(6, 3.6), layout="constrained")
         ax = fig.add_subplot()
         ax.plot(xs, ys, color="#4a7ebb", linewidth=2)
-        ax.set_title(spec["title"].format(rate=format_rate(rate)))
-        ax.set_xlabel(spec["x_title"])
-        ax.set_ylabel(spec["y_title"])
+        if titled:
+            ax.set_title(spec["title"].format(rate=format_rate(rate)))
+        ax.set_xlabel(x_title)
+        ax.set_ylabel(y_title)
         ax.grid(axis="y", color="#d9d9d9")
         if "lr" in runs[rate].names:  # a schedule: each step's rate on a second axis
             lr = runs[rate].column("lr")[[x - 1 for x in xs]].tolist()
@@ -74,10 +98,14 @@ def write_plots(training: Training, runs: Mapping[float, Trace], directory: Path
     ax = fig.add_subplot()
     for rate, (xs, ys) in curves.items():
         ax.plot(xs, ys, linewidth=2, label=f"lr={format_rate(rate)}")
-    ax.set_title(summary["title"])
-    ax.set_xlabel(summary["x_title"])
-    ax.set_ylabel(summary["y_title"])
+    if titled:
+        ax.set_title(summary["title"])
+    ax.set_xlabel(x_title)
+    ax.set_ylabel(y_title)
     ax.grid(axis="y", color="#d9d9d9")
-    ax.legend(title="learning rate")
+    if len(curves) <= MAX_LEGEND:
+        ax.legend(title="learning rate", loc="upper right", fontsize="small")
+    else:  # a legend of hundreds of rates would cover the plot (the summary sheet names them)
+        ax.set_title(f"{summary['title']} ({len(curves)} learning rates)")
     save(fig, plot_path(directory, training.basename, None))
     return written

@@ -34,6 +34,9 @@ ROWS_PER_WRITE = 256  # rows joined into one write: fewer calls, still a small b
 # ... of the reference's 32 columns: a wider table joins fewer rows, so a write (and the chunks
 # queued for deflate) stays the same size whatever the width.
 CELLS_PER_WRITE = ROWS_PER_WRITE * 32
+# ... or fewer, for wide rows (a recurrent network's 1,000 columns of long formulas): a write's
+# text stays about this size, however wide the table.
+CHARS_PER_WRITE = 1 << 20
 # zlib level of both formats. On this XML zlib's default, 6, takes about 3.5x the CPU of level 2
 # for files 9-16% smaller, and deflate was the largest single cost of a long run.
 DEFLATE_LEVEL = 2
@@ -70,11 +73,14 @@ def formula_template(pattern: str, xml_escape: Callable[[str], str]) -> str:
 def _batches(lines: Iterator[str], columns: int = 32) -> Iterator[str]:
     rows = max(1, min(ROWS_PER_WRITE, CELLS_PER_WRITE // max(1, columns)))
     batch = []
+    size = 0
     for line in lines:
         batch.append(line)
-        if len(batch) == rows:
+        size += len(line)
+        if len(batch) == rows or size >= CHARS_PER_WRITE:
             yield "".join(batch)
             batch = []
+            size = 0
     if batch:
         yield "".join(batch)
 

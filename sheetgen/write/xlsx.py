@@ -46,12 +46,15 @@ def write(book: Book, path: Path) -> None:
         "header": workbook.add_format({"bold": True, "align": "center", "bottom": 1}),
         "parameter": workbook.add_format({"bg_color": "#FFF2CC", "border": 1}),
         "note": workbook.add_format({"italic": True, "font_color": "#C00000"}),
+        "step": workbook.add_format({"bold": True, "align": "center", "bg_color": "#DDEBF7",
+                                     "border": 1}),
     }
     if book.sheets:
         first = book.sheets[0]
         styles["number"] = workbook.add_format({"num_format": first.number_format})
         styles["gradient"] = workbook.add_format({"num_format": first.gradient_format})
         styles["integer"] = workbook.add_format({"num_format": "0"})
+        styles["input"] = workbook.add_format({"num_format": template()["table"]["input_format"]})
         styles["rate"] = workbook.add_format({"num_format": template()["table"]["rate_format"]})
     if book.maps is not None:
         styles["map"] = workbook.add_format({"num_format": book.maps.number_format, "border": 1,
@@ -92,8 +95,10 @@ def _write_sheet(workbook, sheet: Sheet, styles: dict):
     # constant_memory: every row before the next one
     for cell in sorted(cells, key=lambda c: (c.row, c.col)):
         if not isinstance(cell, Cell):  # the chart's title, from the learning-rate cell
-            ws.write_formula(cell.row, cell.col, "=" + cell.formulas["xlsx"], styles["label"],
-                             sheet.chart.title)
+            ws.write_formula(cell.row, cell.col, "=" + cell.formulas["xlsx"], styles["label"], cell.text)
+        elif cell.span > 1:
+            ws.merge_range(cell.row, cell.col, cell.row, cell.col + cell.span - 1, cell.value,
+                           styles[cell.style])
         elif isinstance(cell.value, str):
             ws.write_string(cell.row, cell.col, cell.value, styles[cell.style])
         else:

@@ -54,10 +54,9 @@ def insert_chart(workbook, ws, chart: Chart) -> None:
         if s.secondary:
             series["y2_axis"] = True
         xl.add_series(series)
-    title = {"name": chart.title, "name_font": {"size": 13}}
-    if chart.title_cell is not None:  # the title follows the cell's formula; `data`: its text now
-        title.update(name=[ws.name, chart.title_cell.row, chart.title_cell.col], data=[chart.title])
-    xl.set_title(title)
+    # Fixed text: LibreOffice shows a title linked to a cell as fixed text, so the rate is named
+    # by the live cell above the chart instead (layout/charts.py, TitleCell).
+    xl.set_title({"name": chart.title, "name_font": {"size": 13}})
     axis_format = template()["table"]["axis_format"]
     xl.set_x_axis({"name": chart.x_title, "num_format": "0", "major_gridlines": {"visible": False}})
     xl.set_y_axis({"name": chart.y_title, "num_format": axis_format,

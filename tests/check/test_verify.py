@@ -404,8 +404,8 @@ def biased_books(tmp_path_factory) -> dict[str, Path]:
     from sheetgen.config import from_file
 
     config = from_file(Path(__file__).resolve().parents[2] / "sheetgen" / "examples" / "biased.toml")
-    config = replace_config(config, output_dir=tmp_path_factory.mktemp("biased"), plots=False)
-    paths = generate(config.training())
+    paths = generate(replace_config(config, output_dir=tmp_path_factory.mktemp("biased"),
+                                    plots=False).training())
     return {p.suffix[1:]: p for p in paths}
 
 
@@ -464,3 +464,91 @@ def test_libreoffice_dying_early_is_reported_at_once(libreoffice, default_books,
     assert main(["verify", str(default_books["ods"])]) == 2
     assert time.monotonic() - started < 30  # not the 300 s timeout
     assert "LibreOffice stopped unexpectedly (exit status 3)" in capsys.readouterr().err
+
+
+# --- a sum that cancels ------------------------------------------------------------------------
+
+def _cancelling(stored_sum: float, recalculated_sum: float, terms=(0.3, 0.2, -0.5)) -> verify.SheetReport:
+    """A sheet whose D1 = A1+B1+C1 sums formula cells; the stored and recalculated sums given."""
+    cells = {(0, k): v for k, v in enumerate(terms)}
+    sheet = Recalculated("s", values={**cells, (0, 3): recalculated_sum},
+                         formulas={(0, 0): "=1", (0, 1): "=1", (0, 2): "=1", (0, 3): "=A1+B1+C1"})
+    [report] = verify.compare({"s": {**cells, (0, 3): stored_sum}}, Recalculation("7", [sheet], 0.0), 1e-12)
+    return report
+
+
+def test_a_sum_that_cancels_agrees_within_a_few_ulps_of_its_largest_operand():
+    # The softmax output bias's gradient: 5.55e-17 in float64, 0.0 in LibreOffice.
+    assert not _cancelling(5.551115123125783e-17, 0.0).differences
+    assert not _cancelling(4 * math.ulp(0.5), 0.0).differences
+    # More than a few ulps, or a result not made of such operands, still differs.
+    assert _cancelling(5 * math.ulp(0.5), 0.0).differences
+    assert _cancelling(1e-10, 0.0).differences
+    assert _cancelling(5.551115123125783e-17, 0.0, terms=(1e-17, 2e-17, 3e-17)).differences
+
+
+def test_operands_are_the_referenced_cells_and_literals():
+    values = {(38, 41): 0.25, (38, 42): -0.75, (38, 43): 2.0, (4, 0): 9.0}.get
+    assert sorted(verify.operands("=AP39+AQ39*2-SUM(AR39:AR39)+data.A5", lambda r, c: values((r, c)))) == \
+        [-0.75, 0.25, 2.0, 2.0]
+    assert verify.operands("of:=[.AP39]-1.5E-3", lambda r, c: values((r, c))) == [0.25, 0.0015]
+
+
+@pytest.mark.libreoffice
+def test_the_per_layer_softmax_example_verifies_clean(tmp_path):
+    try:
+        verify.find_uno_python()
+    except VerifyError:
+        pytest.skip("LibreOffice is not installed")
+    import tomllib
+
+    from sheetgen.config import example_text, from_mapping
+    data = tomllib.loads(example_text("softmax-per-layer")) | {
+        "learning_rates": [0.5], "iterations": 3, "plots": False, "formats": ["xlsx"],
+        "output_dir": str(tmp_path)}
+    [book] = generate(from_mapping(data))
+    report = verify.verify_file(book)
+    assert report.ok, verify.format_report(report)
+    cells = {(d.cell, d.stored) for s in verify.compare(verify.stored_values(book), verify.recalculate(book),
+                                                          0.0) for d in s.differences}
+    assert not cells  # even at rtol 0: the cancelling sums agree by the ulp rule, the rest exactly
+
+
+def test_sockets_of_dead_runs_are_removed(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = verify.PIPE_FOLDERS[0]
+    names = [f"OSL_PIPE_{os.getuid()}_sheetgen-{dead.pid}-0123abcd",
+             f"OSL_PIPE_{os.getuid()}_sheetgen-{os.getppid()}-0123abcd",  # alive: kept
+             f"OSL_PIPE_{os.getuid()}_someone-else-{dead.pid}"]              # not ours: kept
+    for name in names:
+        (folder / name).write_text("")
+    try:
+        verify._remove_stale_pipes()
+        assert [(folder / n).exists() for n in names] == [False, True, True]
+    finally:
+        for name in names:
+            (folder / name).unlink(missing_ok=True)
+
+
+def test_the_single_instance_pipe_is_named_as_libreoffice_names_it():
+    # Observed with LibreOffice 7.4 for -env:UserInstallation=file:///tmp/h20/prof
+    assert verify._single_instance_pipe("file:///tmp/h20/prof") == \
+        "SingleOfficeIPC_6635bd1e1d698eb39e8d12dd0296f57"
+
+
+@pytest.mark.libreoffice
+def test_verify_leaves_no_socket_behind(default_books, monkeypatch):
+    try:
+        verify.find_uno_python()
+    except VerifyError:
+        pytest.skip("LibreOffice is not installed")
+    names = []
+    real = verify._single_instance_pipe
+    monkeypatch.setattr(verify, "_single_instance_pipe", lambda url: names.append(real(url)) or names[-1])
+    assert verify.verify_file(default_books["xlsx"]).ok
+    [name] = set(names)
+    leftovers = [p.name for p in Path("/tmp").iterdir()
+                 if p.name.startswith((f"OSL_PIPE_{os.getuid()}_sheetgen-{os.getpid()}-",
+                                       f"OSL_PIPE_{os.getuid()}_{name}"))]
+    assert not leftovers

@@ -43,9 +43,9 @@ def _cell(sheet, name: str, first: bool = False) -> str:
 
 
 def _parameter(sheet, label: str) -> str:
-    """The absolute address of the parameter cell labelled `label`."""
+    """The absolute address of the parameter cell labelled `label` (the value under its label)."""
     cell = next(c for c in sheet.cells if c.style == "label" and c.value == label)
-    value = next(c for c in sheet.cells if c.row == cell.row and c.col == cell.col + 1)
+    value = next(c for c in sheet.cells if c.row == cell.row + 1 and c.col == cell.col)
     letters = re.sub(r"\d", "", "ABCDEFGHIJ"[value.col])
     return f"${letters}${value.row + 1}"
 
@@ -84,7 +84,7 @@ def test_one_sample_per_row_picks_from_the_data_sheet_and_shows_which():
     assert [row[column] for row in sheet.rows] == [1, 2, 3, 1, 2, 3, 1, 2, 3, 1]
     data = book.sheets[-1]
     assert data.name == "data"
-    assert [c.value for c in data.cells if c.style == "number"] == [-1, -1, 1, 3, 2, 5]
+    assert [c.value for c in data.cells if c.style == "input"] == [-1, -1, 1, 3, 2, 5]  # as typed
 
 
 def test_full_batch_has_every_sample_and_combines_them():
@@ -158,6 +158,10 @@ BAD = {
     "negative epsilon": ('[optimizer]\nname = "adam"\nepsilon = -1e-8', "optimizer.epsilon", "0 or more"),
     "unknown state": ('[optimizer]\nname = "adam"\ninitial_state = { v = { w1 = 0.1 } }',
                       "optimizer.initial_state.v", "keeps no state"),
+    "negative s": ('[optimizer]\nname = "rmsprop"\ninitial_state = { s = { w1 = -0.1 } }',
+                   "optimizer.initial_state.s.w1", "must be 0 or more"),
+    "negative s, adam": ('[optimizer]\nname = "adam"\ninitial_state = { s = { w2 = -1e-9 } }',
+                         "optimizer.initial_state.s.w2", "must be 0 or more"),
     "unknown parameter": ('[optimizer]\nname = "adam"\ninitial_state = { m = { w9 = 0.1 } }',
                           "optimizer.initial_state.m.w9", "no trained parameter"),
 }
@@ -196,3 +200,160 @@ def test_report_of_a_data_set_is_written(tmp_path, capsys):
     assert "Traceback" not in capsys.readouterr().err
     text = (out / "report" / "README.md").read_text("utf-8")
     assert "One step over the batch" in text and "Update: " in text
+
+
+# --- data.file gets the config file's guards -------------------------------------------------
+
+def _data_file(tmp_path: Path, case: str) -> str:
+    """The `file = ...` of a hostile data file, made in tmp_path."""
+    import os
+
+    csv = tmp_path / "s.csv"
+    if case == "fifo":
+        os.mkfifo(csv)
+    elif case == "device":
+        return "/dev/zero"
+    elif case == "folder":
+        csv.mkdir()
+    elif case == "too large":   # 3 columns: at most 1,048,575 lines of 98 bytes
+        with open(csv, "wb") as f:
+            f.truncate(200 * 1024**2)  # sparse: nothing is written, and it is never read
+    elif case == "long cell":
+        csv.write_text("i1,i2,t1\n0,0,0\n" + "1" * 140_000 + ",1,1\n", "utf-8")
+    elif case == "symbolic link":
+        (tmp_path / "real.csv").write_text("i1,i2,t1\n0,0,0\n", "utf-8")
+        csv.symlink_to(tmp_path / "real.csv")
+    elif case == "..":
+        (tmp_path.parent / f"{tmp_path.name}.csv").write_text("i1,i2,t1\n0,0,0\n", "utf-8")
+        return f"../{tmp_path.name}.csv"
+    elif case == "linked folder":
+        (tmp_path / "elsewhere").symlink_to(tmp_path.parent)
+        return "elsewhere/s.csv"
+    elif case == "too many samples":
+        csv.write_bytes(b"i1,i2,t1\n" + b"0,1,1\n" * 1_048_575)
+    else:
+        csv.write_text("i1,i2,t1\n0,0,0\n" + {"1_0": "1_0", "1e-400": "1e-400", "0x10": "0x10",
+                                              "long text": "x" * 30}[case] + ",1,1\n", "utf-8")
+    return "s.csv"
+
+
+DATA_FILE = {
+    "fifo": "s.csv: not a regular file (a FIFO), not a CSV file",
+    "device": "/dev/zero: not a regular file (a device), not a CSV file",
+    "folder": "s.csv: is a folder, not a CSV file",
+    "too large": "s.csv: too large for a data set of 3 columns (209,715,200 bytes; at most 102,760,350",
+    "long cell": "s.csv: line 3 is longer than a row of samples may be (140,004 characters; at most 98)",
+    "symbolic link": "s.csv: is a symbolic link; give the file itself",
+    "..": ": must not leave the config file's folder (no ..)",
+    "linked folder": "elsewhere/s.csv: a linked folder leads out of the config file's folder",
+    "too many samples": "s.csv: 1,048,575 samples; at most 1,048,574 samples fit on the data sheet",
+    "1_0": "s.csv: line 3, column i1: '1_0' is not a number",
+    "1e-400": "s.csv: line 3, column i1: '1e-400' underflows to 0 (the smallest float is about 5e-324)",
+    "0x10": "s.csv: line 3, column i1: '0x10' is not a number",
+    "long text": "line 3, column i1: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' is not a number",
+}
+
+
+@pytest.mark.parametrize("case", DATA_FILE)
+def test_a_hostile_data_file_is_one_line_fast_and_nothing_written(case, tmp_path, capsys):
+    import resource
+    import time
+
+    name = _data_file(tmp_path, case)
+    out = tmp_path / "out"
+    config = tmp_path / "bad.toml"
+    config.write_text(f'output_dir = "{out}"\n[network]\nlayers = [2, 2, 1]\n[data]\nfile = "{name}"\n'
+                      "batch = 1\n", "utf-8")
+    start, peak = time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert main(["generate", "--config", str(config)]) == 2
+    assert time.process_time() - start < 1  # CPU time: the machine may be shared
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 100 * 1024  # KiB
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"error: {config}: data.file: ") and DATA_FILE[case] in err, err
+    assert len(err) < 300
+    assert not out.exists()
+
+
+def test_a_data_file_within_the_limits_is_read(tmp_path):
+    folder = tmp_path / "exp"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "s.csv").write_text("\ufeffi1,t1\r\n 1.5e3 ,-.5\r\n\r\n,\r\n+2.,3E-2\r\n", "utf-8")
+    (folder / "exp.toml").write_text(LINEAR.replace(
+        "samples = [{ i1 = -1, t1 = -1 }, { i1 = 1, t1 = 3 }, { i1 = 2, t1 = 5 }]",
+        'file = "sub/s.csv"'), "utf-8")
+    assert from_file(folder / "exp.toml").data.rows == ((1500.0, -0.5), (2.0, 0.03))
+
+
+def test_a_data_target_outside_its_range_names_the_file(tmp_path, capsys):
+    (tmp_path / "s.csv").write_text("i1,i2,t1\n0,0,0\n0,1,1.5\n", "utf-8")
+    config = tmp_path / "x.toml"
+    config.write_text(f'output_dir = "{tmp_path / "out"}"\n[network]\nlayers = [2, 2, 1]\n'
+                      'loss = "binary_cross_entropy"\n[data]\nfile = "s.csv"\n', "utf-8")
+    assert main(["generate", "--config", str(config)]) == 2
+    assert ("data.file: s.csv: sample 2, column t1: binary_cross_entropy needs targets in [0, 1], "
+            "got 1.5") in capsys.readouterr().err
+
+
+# --- refusals come from arithmetic on the sizes, before anything is built --------------------
+
+EARLY = {
+    "a layer of ten million": ("[network]\nlayers = [2, 10000000, 2]\n", "network: too big for a sheet: "
+                               "it needs 110,000,014 columns"),
+    "a layer of 2**63 - 1": ("[network]\nlayers = [2, 9223372036854775807, 2]\n",
+                             "network: too big for a sheet: it needs 101,457,092,405,402,533,891 columns"),
+    "a gradient check 13 layers deep": (
+        "[network]\nlayers = [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]\n[optimizer]\ncheck_gradients = true\n",
+        "optimizer.check_gradients: too big for a sheet: (E(w1+h)−E)/h's formula needs at least"),
+    "a gradient check of 2-60-60-2": (
+        "[network]\nlayers = [2, 60, 60, 2]\n[optimizer]\ncheck_gradients = true\n",
+        "optimizer.check_gradients: too big for a sheet"),
+    "a gradient check 5 layers deep": (
+        "[network]\nlayers = [2, 3, 3, 3, 3, 2]\n[optimizer]\ncheck_gradients = true\n",
+        "optimizer.check_gradients: too big for a sheet"),
+    "a full batch of 10,000 samples": ('[network]\nlayers = [2, 2, 1]\n[data]\nfile = "s.csv"\n',
+                                       "data: too big for a sheet: it needs 140,014 columns"),
+    "a full batch of 40,000 samples": ('[network]\nlayers = [2, 2, 1]\n[data]\nfile = "s.csv"\n',
+                                       "data: too big for a sheet: it needs 560,014 columns"),
+    "1,048,575 samples, one a step": ('[network]\nlayers = [2, 2, 1]\n[data]\nfile = "s.csv"\nbatch = 1\n',
+                                      "s.csv: 1,048,575 samples; at most 1,048,574 samples fit on the "
+                                      "data sheet"),
+}
+
+
+@pytest.mark.parametrize("case", EARLY)
+def test_a_refusal_comes_from_the_sizes_in_a_second(case, tmp_path, capsys):
+    import time
+    import tracemalloc
+
+    text, words = EARLY[case]
+    samples = {"10,000": 10_000, "40,000": 40_000, "1,048,575": 1_048_575}
+    count = next((n for key, n in samples.items() if key in case), 0)
+    if count:
+        (tmp_path / "s.csv").write_bytes(b"i1,i2,t1\n" + b"0.5,1,0\n" * count)
+    out = tmp_path / "out"
+    config = tmp_path / "x.toml"
+    config.write_text(f'output_dir = "{out}"\n{text}', "utf-8")
+    tracemalloc.start()
+    start = time.process_time()  # CPU time: the machine may be shared
+    try:
+        assert main(["generate", "--config", str(config)]) == 2
+        seconds, (_, peak) = time.process_time() - start, tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err
+    assert seconds < 1 and peak < 100 * 1024**2, (seconds, peak)
+    assert not out.exists()
+
+
+def test_an_image_networks_data_file_that_is_a_fifo_is_refused(tmp_path, capsys):
+    import os
+
+    os.mkfifo(tmp_path / "conv-digits.csv")  # a blocking read would wait for a writer forever
+    config = tmp_path / "conv.toml"
+    config.write_text(example_text("conv-digits"), "utf-8")
+    assert main(["generate", "--config", str(config), "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "data.file: " in err and "not a regular file (a FIFO), not a CSV file" in err, err
+    assert err.count("\n") == 1 and not (tmp_path / "out").exists()

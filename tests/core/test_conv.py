@@ -211,6 +211,9 @@ def _step(opt, state, names, params, grads, lr, t):
         elif name == "momentum":
             state["v"][p] = opt["beta"] * state["v"][p] + (1 - opt["beta"]) * g
             w = w - lr * state["v"][p]
+        elif name == "nesterov":  # torch.optim.SGD(momentum=β, nesterov=True)
+            state["v"][p] = opt["beta"] * state["v"][p] + g
+            w = w - lr * (g + opt["beta"] * state["v"][p])
         elif name == "rmsprop":
             state["s"][p] = opt["beta"] * state["s"][p] + (1 - opt["beta"]) * g ** 2
             w = w - lr * g / (math.sqrt(state["s"][p]) + eps)
@@ -236,7 +239,8 @@ def numpy_rows(case, steps):
     names = parameter_names(layers, X.shape[1], biased)
     order = [p for n in sorted(names) for group in names[n] for p in group]
     state = {s: {p: 0.0 for p in order}
-             for s in {"gd": [], "momentum": ["v"], "rmsprop": ["s"], "adam": ["m", "s"]}[opt["name"]]}
+             for s in {"gd": [], "momentum": ["v"], "nesterov": ["v"], "rmsprop": ["s"],
+                       "adam": ["m", "s"]}[opt["name"]]}
     n_samples = len(X)
     k = n_samples if batch == "full" else batch
     rows = []
@@ -339,7 +343,7 @@ def random_case(seed: int, smooth: bool = False):
         T = rng.uniform(-1, 1, (n, n_out))
     batch = "full" if rng.integers(0, 3) == 0 else int(rng.integers(1, n + 1))
     reduction = str(rng.choice(["mean", "sum"]))
-    name = str(rng.choice(["gd", "momentum", "rmsprop", "adam"]))
+    name = str(rng.choice(["gd", "momentum", "nesterov", "rmsprop", "adam"]))
     opt = {"name": name, "beta": float(rng.uniform(0, 0.99)), "beta1": float(rng.uniform(0, 0.99)),
            "beta2": float(rng.uniform(0.5, 0.9999)), "epsilon": float(rng.choice([1e-8, 1e-3])),
            "bias_correction": bool(rng.integers(0, 2))}
@@ -352,7 +356,8 @@ def random_case(seed: int, smooth: bool = False):
 
 def config_for(case, steps: int):
     opt = case["opt"]
-    keys = {"gd": ("name",), "momentum": ("name", "beta"), "rmsprop": ("name", "beta", "epsilon"),
+    keys = {"gd": ("name",), "momentum": ("name", "beta"), "nesterov": ("name", "beta"),
+            "rmsprop": ("name", "beta", "epsilon"),
             "adam": ("name", "beta1", "beta2", "epsilon", "bias_correction")}[opt["name"]]
     data = {
         "learning_rates": [case["lr"]], "iterations": steps,
@@ -408,7 +413,7 @@ def test_the_cases_cover_every_layer_setting():
         seen |= {case["opt"]["name"], case["loss"], f"batch {case['batch']}"}
         seen.add(sum(1 for spec in case["layers"] if spec["kind"] == "conv2d"))
     assert {"maxpool", "avgpool", "stride 1", "stride 2", "valid", "same", "gd", "momentum",
-            "rmsprop", "adam", "cross_entropy", 1, 2} <= seen
+            "nesterov", "rmsprop", "adam", "cross_entropy", 1, 2} <= seen
 
 
 def test_the_independent_implementation_can_disagree():

@@ -17,6 +17,7 @@ import pytest
 
 from sheetgen.config import EXAMPLES, example_text, from_mapping, validate
 from sheetgen.core import model
+from sheetgen.errors import ConfigError
 
 RTOL = 1e-12
 
@@ -294,9 +295,11 @@ def test_gradient_check_columns_estimate_every_rows_gradients(seed):
             assert math.isclose(row[fd], g, rel_tol=1e-4, abs_tol=1e-5), (fd, row[fd], g)
 
 
-# Dense networks only: image networks (conv-*) have their own check in tests/core/test_conv.py.
+# Dense networks only: image networks (conv-*) have their own check in tests/core/test_conv.py,
+# the recurrent examples theirs in tests/core/test_recurrent.py.
 TRAINING_EXAMPLES = [n for n in EXAMPLES if "data" in tomllib.loads(example_text(n))
-                     and not n.startswith("conv-")]
+                     and not n.startswith("conv-")
+                     and "cell" not in tomllib.loads(example_text(n))["network"]]
 
 
 @pytest.mark.parametrize("name", TRAINING_EXAMPLES)
@@ -340,3 +343,50 @@ def test_the_readme_states_the_xor_result():
     rest = ", ".join(f"{h:,} ({r:g})" for h, r in zip(hits[1:-1], config.learning_rates[1:-1], strict=True))
     stated = f"{first}, {rest} and {hits[-1]:,} ({config.learning_rates[-1]:g})"
     assert stated in " ".join(readme.split()), stated
+
+
+@pytest.mark.slow
+def test_the_least_gradient_check_length_is_a_lower_bound():
+    """The arithmetic that refuses a deep gradient check before anything is built never exceeds
+    the length the built check formula really has (so it refuses nothing that fits)."""
+    import random
+
+    from sheetgen.core import optimizers, presets
+    from sheetgen.core.cells import column_letter, ref
+    from sheetgen.core.data import DataSpec
+    from sheetgen.core.network import MAX_COLUMNS, NetworkSpec, spanner
+    from sheetgen.core.training import columns_for, least_check_chars
+
+    rng = random.Random(3)
+    built = 0
+    for _ in range(12):
+        hidden = [rng.randint(1, 3) for _ in range(rng.randint(1, 2))]
+        layers = [rng.randint(1, 3), *hidden, rng.randint(1, 3)]
+        activations = [rng.choice(["sigmoid", "tanh", "relu", "leaky_relu", "identity", "softplus", "elu"])
+                       for _ in layers[1:]]
+        spec = NetworkSpec(layers=tuple(layers), activations=tuple(activations),
+                           biases=rng.choice(["none", "per_layer", "per_neuron"]), train_biases=True)
+        k = rng.randint(1, 2)
+        names = spec.inputs + spec.targets
+        data = DataSpec(names, tuple(tuple(rng.random() for _ in names) for _ in range(k)))
+        opt = optimizers.OptimizerSpec(name=rng.choice(sorted(optimizers.OPTIMIZERS)), check_gradients=True)
+        try:
+            training = presets.training(spec, {}, data=data, optimizer=opt)
+        except ConfigError:  # refused by a tighter bound (a softmax, say): nothing to compare
+            continue
+        built += 1
+        states = len(optimizers.optimizer(opt).states)
+        assert columns_for(presets.training(spec, {}), k, k, states, True) == len(training.columns)
+        column_of = {c.quantity: j for j, c in enumerate(training.columns)}
+        span = spanner(column_of, "xlsx", "1048576")
+
+        def reference(name: str, column_of: dict = column_of) -> str:
+            if name in column_of:
+                return ref("xlsx", column_of[name], "1048576")
+            return f"data!${column_letter(MAX_COLUMNS - 1)}$2:${column_letter(MAX_COLUMNS - 1)}$1048576"
+
+        longest = max(1 + len(q.formula.to_formula(reference, ",", span))
+                      for q, c in zip(training.network.quantities, training.columns, strict=True)
+                      if c.block == "check")
+        assert least_check_chars(spec, k)[0] <= longest, (layers, activations)
+    assert built >= 8

@@ -582,3 +582,129 @@ def test_verify_names_a_part_cut_short_by_a_lying_zip(good, tmp_path, capsys):
     if HAS_SOFFICE:
         assert cli.main(["verify", str(bad)]) == 2
         assert capsys.readouterr().err == f"error: {message}\n"
+
+
+# --- pictures and other binary parts; LibreOffice's Basic libraries --------------------------------
+
+def with_picture(good: Path, target: Path, size: int = 1024**2) -> Path:
+    """The generated book as a spreadsheet program saves it with a screenshot pasted in: its
+    values (openpyxl keeps no formulas' values) and a PNG of about `size` bytes of noise."""
+    import numpy as np
+    from openpyxl.drawing.image import Image as Picture
+    from PIL import Image
+
+    side = int((size / 3) ** 0.5) + 1
+    png = target.with_suffix(".png")
+    pixels = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(png)
+    book = openpyxl.load_workbook(good, data_only=True)
+    book["lr=0.5"].add_image(Picture(str(png)), "AL2")
+    book.save(target)
+    png.unlink()
+    return target
+
+
+def test_a_pasted_picture_of_any_size_is_left_alone(good, tmp_path, capsys):
+    book = with_picture(good["xlsx"], tmp_path / "screenshot.xlsx")
+    with zipfile.ZipFile(book) as zf:
+        pictures = [i for i in zf.infolist() if i.filename.startswith("xl/media/")]
+    assert max(i.file_size for i in pictures) > 1024**2  # past the 64 KiB an XML prolog may take
+    check_workbook(book)
+    assert cli.main(["audit", str(book)]) == 0
+    assert cli.main(["compare", str(book), str(good["ods"])]) == 0
+    assert "error" not in capsys.readouterr().err
+
+
+def test_a_part_typed_or_related_as_xml_is_still_checked(good, tmp_path):
+    # Declared XML by its content type, whatever its name.
+    with zipfile.ZipFile(good["xlsx"]) as zf:
+        types = zf.read("[Content_Types].xml")
+    declared = types.replace(b"</Types>", b'<Override PartName="/xl/notes.bin" '
+                                          b'ContentType="application/xml"/></Types>')
+    bad = replace_entries(good["xlsx"], tmp_path / "typed.xlsx",
+                          {"[Content_Types].xml": declared, "xl/notes.bin": EXTERNAL_ENTITY.encode()})
+    with pytest.raises(WorkbookError, match="xl/notes.bin declares a DTD"):
+        check_workbook(bad)
+    # A picture's name and type, but a worksheet relationship points to it: readers parse it.
+    renamed = renamed_sheet(good["xlsx"], tmp_path / "png.xlsx", "XFD1048576")
+    with zipfile.ZipFile(renamed) as zf:
+        entries = {i.filename: zf.read(i) for i in zf.infolist()}
+    entries["xl/media/image9.png"] = entries.pop("xl/worksheets/sheet2.dat")
+    entries["xl/_rels/workbook.xml.rels"] = entries["xl/_rels/workbook.xml.rels"].replace(
+        b"worksheets/sheet2.dat", b"media/image9.png")
+    entries["[Content_Types].xml"] = entries["[Content_Types].xml"].replace(
+        b"</Types>", b'<Default Extension="png" ContentType="image/png"/></Types>')
+    disguised = tmp_path / "disguised.xlsx"
+    with zipfile.ZipFile(disguised, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in entries.items():
+            zout.writestr(name, data)
+    with pytest.raises(WorkbookError, match="xl/media/image9.png spans A1:XFD1048576"):
+        check_workbook(disguised)
+
+
+LIBREOFFICE_DOCTYPE = '<!DOCTYPE {} PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "{}">'
+BASIC = {  # a Basic library's parts, as LibreOffice writes them into an .ods
+    "Basic/script-lc.xml": (
+        "library:libraries", "libraries.dtd",
+        '<library:libraries xmlns:library="http://openoffice.org/2000/library" '
+        'xmlns:xlink="http://www.w3.org/1999/xlink"><library:library library:name="Standard" '
+        'xlink:href="./Standard/script.xlb/" xlink:type="simple" library:link="false"/>'
+        '</library:libraries>'),
+    "Basic/Standard/script-lb.xml": (
+        "library:library", "library.dtd",
+        '<library:library xmlns:library="http://openoffice.org/2000/library" library:name="Standard" '
+        'library:readonly="false" library:passwordprotected="false"><library:element '
+        'library:name="Module1"/></library:library>'),
+    "Basic/Standard/Module1.xml": (
+        "script:module", "module.dtd",
+        '<script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1" '
+        'script:language="StarBasic" script:moduleType="normal">REM  *****  BASIC  *****\n'
+        'Sub Main\nEnd Sub\n</script:module>'),
+}
+
+
+def with_basic(good: Path, target: Path, change: dict[str, str] | None = None) -> Path:
+    parts = {name: f'<?xml version="1.0" encoding="UTF-8"?>\n{LIBREOFFICE_DOCTYPE.format(root, dtd)}\n{body}'
+             for name, (root, dtd, body) in BASIC.items()}
+    parts.update(change or {})
+    with zipfile.ZipFile(good) as zf:
+        manifest = zf.read("META-INF/manifest.xml")
+    entries = "".join(f' <manifest:file-entry manifest:full-path="{name}" manifest:media-type="text/xml"/>\n'
+                      for name in parts)
+    manifest = manifest.replace(b"</manifest:manifest>", entries.encode() + b"</manifest:manifest>")
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info, manifest if info.filename == "META-INF/manifest.xml" else zin.read(info))
+        for name, text in parts.items():
+            zout.writestr(name, text)
+    return target
+
+
+def test_a_basic_library_is_accepted(good, tmp_path, capsys):
+    book = with_basic(good["ods"], tmp_path / "macros.ods")
+    check_workbook(book)
+    assert cli.main(["audit", str(book)]) == 0
+    assert cli.main(["compare", str(book), str(good["xlsx"])]) == 0
+    assert "error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, text", [
+    # a DTD with entities, in a Basic part
+    ("Basic/Standard/Module1.xml", BILLION_LAUGHS),
+    # LibreOffice's doctype with an internal subset
+    ("Basic/script-lc.xml", '<?xml version="1.0"?>\n<!DOCTYPE library:libraries PUBLIC '
+     '"-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "libraries.dtd" [<!ENTITY x "y">]>\n<a/>'),
+    # LibreOffice's doctype pointing elsewhere
+    ("Basic/script-lc.xml", '<?xml version="1.0"?>\n<!DOCTYPE library:libraries PUBLIC '
+     '"-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "http://example.com/x.dtd">\n<a/>'),
+    # LibreOffice's doctype outside Basic/
+    ("content.xml", '<?xml version="1.0"?>\n' + LIBREOFFICE_DOCTYPE.format("office:document-content",
+                                                                          "office.dtd") + "\n<a/>"),
+])
+def test_any_other_doctype_is_still_refused(good, tmp_path, name, text):
+    if name == "content.xml":
+        book = replace_entry(good["ods"], tmp_path / "doctype.ods", name, text.encode())
+    else:
+        book = with_basic(good["ods"], tmp_path / "macros.ods", {name: text})
+    with pytest.raises(WorkbookError, match=f"{name} declares a DTD"):
+        check_workbook(book)

@@ -49,3 +49,15 @@ def test_the_ods_stream_parser_stops_at_the_last_wanted_row_and_agrees_with_the_
 def test_a_missing_sheet_is_one_line(default_books):
     with pytest.raises(WorkbookError, match="no sheet named 'nope'"):
         Workbook(default_books["xlsx"]).grid("nope")
+
+
+def test_a_pretty_printed_text_result_keeps_only_its_value():
+    """Gnumeric writes its .xlsx indented: the whitespace after </v> is not part of the text."""
+    import io
+
+    from sheetgen.read.xml_stream import xlsx_cached_values
+
+    part = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            b'<sheetData><row r="15">\n  <c r="BX15" t="str">\n    <f>"a "&amp;A2</f>\n'
+            b'    <v>when learning rate is 1</v>\n  </c>\n</row></sheetData></worksheet>')
+    assert xlsx_cached_values(io.BytesIO(part)) == {(14, 75): "when learning rate is 1"}

@@ -73,3 +73,33 @@ def test_the_public_function_writes_the_same_report(tmp_path):
     assert sorted(paths) == sorted(p for p in (tmp_path / "api").rglob("*") if p.is_file())
     for name in ("README.md", "index.html"):
         assert (tmp_path / "api/report" / name).read_bytes() == (tmp_path / "cli/report" / name).read_bytes()
+
+
+HOSTILE_NAME = "a#b%c?d <script>x<!--script> [click](javascript:alert(1)) $x$"
+
+
+def test_a_basename_with_url_and_markup_characters_is_linked_and_shown_as_is(tmp_path):
+    from html.parser import HTMLParser
+    from urllib.parse import unquote
+
+    config = tmp_path / "x.toml"
+    config.write_text(f'basename = "{HOSTILE_NAME}"\nlearning_rates = [0.5]\niterations = 3\n', "utf-8")
+    assert main(["report", "--config", str(config), "--output-dir", str(tmp_path), "--quiet"]) == 0
+    folder = tmp_path / "report"
+    sources: list[str] = []
+
+    class Images(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                sources.append(dict(attrs)["src"])
+
+    page = (folder / "index.html").read_text("utf-8")
+    Images().feed(page)
+    assert len(sources) >= 2 and all("#" not in s and "?" not in s and " " not in s for s in sources)
+    assert all((folder / unquote(s)).is_file() for s in sources)  # each link reaches its image
+    assert "<script>" not in page
+    markdown = (folder / "README.md").read_text("utf-8")
+    links = [line[line.index("](") + 2:-1] for line in markdown.splitlines() if line.startswith("![")]
+    assert len(links) == len(sources) and all((folder / unquote(link)).is_file() for link in links)
+    assert "<script>" not in markdown and "[click](" not in markdown and " $x$" not in markdown
+    assert r"\<script\>" in markdown and r"\$x\$" in markdown

@@ -275,10 +275,17 @@ def check_loss_table(config, markdown: str, runs) -> None:
     start = next(k for k, line in enumerate(lines) if line.startswith("| learning rate |"))
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[start + 2:]
             if line.startswith("|")]
-    finals = {r: runs[r][-1]["E_total"] for r in config.learning_rates}
+    if config.data is None:
+        curves = {r: [row["E_total"] for row in runs[r]] for r in config.learning_rates}
+    else:  # a data set is judged per epoch: the mean (or sum) of E_total over each epoch's steps
+        per = config.data.steps_per_epoch()
+        combine = (lambda xs: sum(xs) / len(xs)) if config.data.reduction == "mean" else sum
+        curves = {r: [combine([row["E_total"] for row in runs[r][k:k + per]])
+                      for k in range(0, len(runs[r]), per)] for r in config.learning_rates}
+    finals = {r: curve[-1] for r, curve in curves.items()}
     assert [float(r[0]) for r in rows] == list(config.learning_rates)
     for rate, row in zip(config.learning_rates, rows, strict=True):
-        assert rounded(float(row[1]), runs[rate][0]["E_total"], 10)
+        assert rounded(float(row[1]), curves[rate][0], 10)
         assert rounded(float(row[2]), finals[rate], 10)
         assert (row[3] == "best") == (finals[rate] == min(finals.values()))
     best = min(finals, key=finals.get)

@@ -107,3 +107,50 @@ def _config(folder: Path, text: str) -> Path:
     path = folder / "c.toml"
     path.write_text(text, "utf-8")
     return path
+
+
+def test_a_failed_report_leaves_nothing_new(tmp_path, capsys):
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "README.md").mkdir()  # a folder where the page should go
+    status = cli.main(["report", "--iterations", "3", "--learning-rates", "0.5", "--quiet",
+                       "--output-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert "README.md: cannot write: Is a directory" in err
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["report", "report/README.md"]
+
+
+def test_a_run_failing_midway_removes_what_it_wrote(tmp_path, monkeypatch, capsys):
+    from sheetgen import generation
+
+    def broken(book, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setitem(generation.WRITERS, "ods", broken)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    status = cli.main(["generate", "--iterations", "3", "--learning-rates", "0.5", "--quiet",
+                       "--output-dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and "BackPropagation.ods: cannot write: No space left on device" in err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["keep.txt"]  # no .xlsx, no plots/
+
+
+def test_two_runs_into_one_folder_write_one_after_the_other(tmp_path):
+    """Two threads, two settings, one folder: the .xlsx and the .ods left are one run's."""
+    import threading
+
+    from sheetgen.config import Config
+    from sheetgen.generation import generate
+    from sheetgen.read.tables import read_tables
+
+    runs = [Config(learning_rates=(rate,), iterations=40, plots=False, output_dir=tmp_path)
+            for rate in (0.5, 0.8)]
+    threads = [threading.Thread(target=generate, args=(config.training(),)) for config in runs * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sheets = {fmt: list(read_tables(tmp_path / f"BackPropagation.{fmt}"))
+              for fmt in ("xlsx", "ods")}
+    assert sheets["xlsx"] == sheets["ods"], sheets

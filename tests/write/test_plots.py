@@ -63,3 +63,15 @@ def test_plot_names_carry_the_basename_so_two_configurations_share_a_folder(tmp_
         write_plots(config.training(), traces(config.training()))
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "first_loss_all.png", "first_loss_lr_0.5.png", "second_loss_all.png", "second_loss_lr_0.5.png"]
+
+
+def test_many_rates_plot_without_a_warning_or_a_legend_over_the_curves(tmp_path):
+    import warnings
+
+    from sheetgen.write.plots import MAX_LEGEND
+
+    config = Config(learning_rates=tuple(k / 100 for k in range(1, 41)), iterations=3, output_dir=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a matplotlib warning fails the test
+        paths = write_plots(config.training(), traces(config.training()))
+    assert len(paths) == 41 and len(config.learning_rates) > MAX_LEGEND

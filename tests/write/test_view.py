@@ -81,11 +81,13 @@ def test_ods_every_sheet_opens_at_a1_and_freezes_at_most_20_rows(default_books):
     for name, items in settings.items():
         assert items["CursorPositionX"] == items["CursorPositionY"] == 0, name
         assert items["PositionLeft"] == items["PositionTop"] == 0, name
-        assert items["HorizontalSplitMode"] == 0, name
         if name == "summary":
-            assert items["VerticalSplitMode"] == 0
+            assert items["HorizontalSplitMode"] == items["VerticalSplitMode"] == 0
+
             continue
-        assert items["VerticalSplitMode"] == 2, name  # frozen
+        # Frozen; both modes 2, or Gnumeric ignores the freeze (tests/write/test_gnumeric_view.py).
+        assert items["HorizontalSplitMode"] == items["VerticalSplitMode"] == 2, name
+        assert items["HorizontalSplitPosition"] == 0, name
         assert items["VerticalSplitPosition"] == HEADER_ROW <= MAX_FROZEN_ROWS, name
         assert items["PositionBottom"] == HEADER_ROW, name
     active = next(i for i in views.iter(q("config", "config-item"))
@@ -95,15 +97,19 @@ def test_ods_every_sheet_opens_at_a1_and_freezes_at_most_20_rows(default_books):
 
 # --- number formats -------------------------------------------------------------------------
 
+NUMBER = "[>=0.001]0.#########;[<=-0.001]-0.#########;General"
+
+
 def test_xlsx_number_formats(default_books):
     ws = openpyxl.load_workbook(default_books["xlsx"])["lr=0.5"]
-    assert ws["E17"].number_format == "0.0#########"       # w1: up to 10 decimals, no padding
-    assert ws["X17"].number_format == "0.0########E+00"    # E∂W1: 10 significant digits
-    assert ws["AF17"].number_format == "0"                 # iteration
-    assert ws["G13"].number_format == "General"            # the learning rate, as typed
+    assert ws["A17"].number_format == "General"             # t1, typed: as typed
+    assert ws["E17"].number_format == NUMBER                # w1: up to 9 decimals, no padding
+    assert ws["X17"].number_format == NUMBER                # E∂W1: scientific only below 1e-3
+    assert ws["AF17"].number_format == "0"                  # iteration
+    assert ws["G13"].number_format == "General"             # the learning rate, as typed
     summary = openpyxl.load_workbook(default_books["xlsx"])["summary"]
     assert summary["B5"].number_format == "General"
-    assert summary["D5"].number_format == "0.0#########"
+    assert summary["D5"].number_format == NUMBER
 
 
 def test_ods_number_formats(default_books):
@@ -115,8 +121,13 @@ def test_ods_number_formats(default_books):
         element = styles[name].find(f"number:{kind}", NS)
         return element.get(q("number", "decimal-places")), element.get(q("number", "min-decimal-places"))
 
-    assert places("N1", "number") == ("10", "1")               # 0.0#########
-    assert places("N2", "scientific-number") == ("9", "1")     # 0.0########E+00
+    # N1 itself is General (below 1e-3 in magnitude); its maps apply the fixed sections.
+    assert places("N1", "number") == (None, None)
+    maps = [(m.get(q("style", "condition")), m.get(q("style", "apply-style-name")))
+            for m in styles["N1"].findall("style:map", NS)]
+    assert maps == [("value()>=0.001", "N1P0"), ("value()<=-0.001", "N1P1")]
+    assert places("N1P0", "number") == places("N1P1", "number") == ("9", "0")
+    assert styles["N1P1"].find("number:text", NS).text == "-"
     assert places("N3", "number") == ("0", "0")                # iterations
     cells = {s.get(q("style", "name")): s.get(q("style", "data-style-name"))
              for s in content.iter(q("style", "style"))}
@@ -143,7 +154,9 @@ def test_libreoffice_shows_the_numbers_without_padding(tmp_path):
         assert rows[12][6] == "0.5", path.suffix                      # G13, the learning rate
         first = rows[16]                                              # row 17
         assert first[:4] == ["0.01", "0.99", "0.05", "0.1"], path.suffix
-        assert first[9] == "0.5068745668" and first[23] == "1.882556669E-04", path.suffix
+        assert first[4] == "0.15" and first[9] == "0.506874567", path.suffix   # no padding
+        assert first[27] == "0.072157073" and first[29] == "-0.04245525", path.suffix  # not scientific
+        assert first[23].startswith("0.000188255666") or "E-04" in first[23], path.suffix  # General
         assert first[31] == "1"
 
 
@@ -154,7 +167,8 @@ def test_xlsx_chart_title_cell_follows_the_learning_rate(default_books):
     values = openpyxl.load_workbook(default_books["xlsx"], data_only=True)
     for name in SHEETS:
         # The chart's title refers to AH15 (tests/layout/test_charts.py), two rows above it.
-        assert formulas[name]["AH15"].value == '="when learning rate is "&$G$13'
+        assert formulas[name]["AH15"].value == ('="when learning rate is "&IF($G$13=INT($G$13),'
+                                                 'TEXT($G$13,"0"),TEXT($G$13,"0.############"))')
         assert values[name]["AH15"].value == f"when learning rate is {name.removeprefix('lr=')}"
 
 
@@ -188,8 +202,8 @@ def test_ods_summary_chart_sits_beside_the_compact_table(default_books):
     x_mm = float(frame.get(q("svg", "x")).removesuffix("mm"))
     y_mm = float(frame.get(q("svg", "y")).removesuffix("mm"))
     width_mm = float(frame.get(q("svg", "width")).removesuffix("mm"))
-    column_mm = 14 * 0.085 * 25.4  # the summary's columns
-    assert x_mm == pytest.approx(5 * column_mm, abs=0.01) and y_mm == pytest.approx(3 * 4.52)  # F4
+    column_mm = 16 * 0.085 * 25.4  # the summary's columns
+    assert x_mm == pytest.approx(6 * column_mm, abs=0.01) and y_mm == pytest.approx(3 * 4.52)  # G4
     assert x_mm + width_mm < 330  # in view on a 1366 px wide screen (96 px an inch)
 
 
@@ -198,10 +212,11 @@ def test_ods_summary_chart_sits_beside_the_compact_table(default_books):
 def test_xlsx_best_rate_row_is_highlighted_by_a_formula(default_books):
     sheet = xlsx_part(default_books["xlsx"], "xl/worksheets/sheet1.xml")
     [rule_block] = sheet.findall("m:conditionalFormatting", NS)
-    assert rule_block.get("sqref") == "A5:E10"
+    assert rule_block.get("sqref") == "A5:F10"
     [rule] = rule_block.findall("m:cfRule", NS)
     assert rule.get("type") == "expression"
-    assert rule.find("m:formula", NS).text == "$D5=MIN($D$5:$D$10)"
+    # The first row holding the lowest final E_total: one row, even when two rates tie.
+    assert rule.find("m:formula", NS).text == "MATCH(MIN($D$5:$D$10),$D$5:$D$10,0)=ROW($D5)-4"
     styles = xlsx_part(default_books["xlsx"], "xl/styles.xml")
     fill = styles.find(f"m:dxfs/m:dxf[{int(rule.get('dxfId')) + 1}]/m:fill/m:patternFill/m:bgColor", NS)
     assert fill.get("rgb") == "FFC6EFCE"
@@ -221,7 +236,7 @@ def test_ods_best_rate_row_is_highlighted_by_a_formula(default_books):
             condition = maps[cell.get(q("table", "style-name"))]
             assert condition.get(q("style", "apply-style-name")) == "Best_20_rate"
             assert condition.get(q("style", "condition")) == \
-                f"is-true-formula([.$D${r}]=MIN([.$D$5:.$D$10]))"
+                f"is-true-formula(MATCH(MIN([.$D$5:.$D$10]);[.$D$5:.$D$10];0)=ROW([.$D${r}])-4)"
 
 
 # --- plain numbers read back exactly ---------------------------------------------------------

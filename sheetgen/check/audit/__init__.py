@@ -1,8 +1,11 @@
 """Audit hand-made backpropagation sheets: find the columns whose formula is wrong, and why.
 
   tables.py    the tables of a sheet, in the shapes people make them, and their labelled cells
-  columns.py   one equation checked against one column (the template's own expressions)
+  expected.py  the network a table should compute: from a config, or inferred from the sheet
+  columns.py   one equation checked against one column (the network's own expressions)
   diagnose.py  the small changes to an equation that reproduce a wrong column
+  structure.py each formula's references against its equation (slips the values hide)
+  slips.py     the slips, injected into any network (the audit's corpus and bench)
   sheet.py     the audit of one table: mistakes, sentences, whole-table recomputation
   result.py    the results: Audit (one file), ClassAudit (several)
   report.py    text, JSON and CSV reports
@@ -17,10 +20,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from sheetgen.check.audit.diagnose import STAGES, Explanation
+from sheetgen.check.audit.expected import Expected, from_training
 from sheetgen.check.audit.report import REPORT_FORMATS, report
 from sheetgen.check.audit.result import Audit, ClassAudit
 from sheetgen.check.audit.sheet import ColumnStatus, Mistake, SheetAudit, audit_table, plan
-from sheetgen.check.audit.tables import Found, find_tables, header_reader
+from sheetgen.check.audit.tables import Found, find_data, find_tables, header_reader
 from sheetgen.core.presets import reference_network as network
 from sheetgen.errors import AuditError, SheetgenError, WorkbookError
 from sheetgen.read.workbook import Workbook
@@ -33,18 +37,32 @@ def _names() -> tuple[str, ...]:
     return tuple(names)
 
 
-def audit(path: Path | str, mapping: Mapping[str, str] | None = None) -> Audit:
+def expected_from(training) -> Expected | None:
+    """The exercise a `Training` sets (`Config.training()` of `--config`), or None."""
+    return None if training is None else from_training(training, "config")
+
+
+def audit(path: Path | str, mapping: Mapping[str, str] | None = None,
+          expected: Expected | None = None) -> Audit:
     """Audit every table of every sheet of a workbook. `mapping`: header text -> quantity, for
-    headers the rules do not place. WorkbookError when the file cannot be read or holds no table."""
+    headers the rules do not place; `expected`: the exercise the tables should compute
+    (`expected_from(config.training())`; inferred from each table's headers when None). WorkbookError when
+    the file cannot be read or holds no table."""
     read = header_reader(_names(), mapping)
     book = Workbook(path)
     planned, unreadable = [], {}
+    grids = {name: book.grid(name) for name in book.sheet_names}
+    found_tables = {name: find_tables(grid, name, read) for name, grid in grids.items()}
+    data = None
+    for name, grid in grids.items():
+        if not found_tables[name] and (data := find_data(grid)) is not None:
+            break
     for name in book.sheet_names:
-        tables = find_tables(book.grid(name), name, read)
+        tables = found_tables[name]
         for found in tables:
             label = name if len(tables) == 1 else f"{name} {found.span}"
             try:
-                planned.append((name, *plan(found)))
+                planned.append((name, *plan(found, expected, data)))
             except AuditError as exc:
                 unreadable[label] = str(exc)
     # Every table's formulas in one read of the file.
@@ -59,15 +77,36 @@ def audit(path: Path | str, mapping: Mapping[str, str] | None = None) -> Audit:
     return Audit(str(book.path), sheets, unreadable)
 
 
-def audit_files(paths: Iterable[Path | str], mapping: Mapping[str, str] | None = None) -> ClassAudit:
-    """Audit each file; a file that cannot be read is listed with why, and the others go on."""
+def _one(args) -> tuple[str, Audit | None, str | None]:
+    path, mapping, expected = args
+    try:
+        return str(path), audit(path, mapping, expected), None
+    except SheetgenError as exc:
+        return str(path), None, str(exc)
+
+
+def audit_files(paths: Iterable[Path | str], mapping: Mapping[str, str] | None = None,
+                expected: Expected | None = None, jobs: int = 1) -> ClassAudit:
+    """Audit each file; a file that cannot be read is listed with why, and the others go on.
+    `jobs`: files audited at once, each in its own process; the report keeps the given order."""
     header_reader(_names(), mapping)  # a bad --map is the user's mistake, not a file's
+    paths = list(paths)
+    work = [(p, mapping, expected) for p in paths]
+    if jobs > 1 and len(paths) > 1:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork" if "fork" in
+                                              multiprocessing.get_all_start_methods() else "spawn")
+        with context.Pool(min(jobs, len(paths))) as pool:
+            results = pool.map(_one, work, chunksize=max(1, len(work) // (jobs * 4)))
+    else:
+        results = map(_one, work)
     audits, failures = [], {}
-    for path in paths:
-        try:
-            audits.append(audit(path, mapping))
-        except SheetgenError as exc:
-            failures[str(path)] = str(exc)
+    for path, result, why in results:
+        if result is None:
+            failures[path] = why
+        else:
+            audits.append(result)
     return ClassAudit(audits, failures)
 
 
@@ -81,6 +120,7 @@ def mark(result: Audit | ClassAudit, output: Path | str) -> Path:
     return write_marked(result, Path(output))
 
 
-__all__ = ["Audit", "AuditError", "ClassAudit", "ColumnStatus", "Explanation", "Found", "Mistake",
+__all__ = ["Audit", "AuditError", "ClassAudit", "ColumnStatus", "Expected", "Explanation", "Found",
+           "Mistake", "expected_from",
            "REPORT_FORMATS", "STAGES", "SheetAudit", "audit", "audit_files", "audit_table",
            "find_tables", "header_reader", "mark", "report"]

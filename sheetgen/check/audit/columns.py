@@ -13,6 +13,8 @@ SAFETY times it is allowed.
 
 from __future__ import annotations
 
+import ast
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,12 +62,29 @@ def shift(values: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-class Columns:
-    """The table's columns as float arrays, and the parameters (learning rate, labelled cells)."""
+def cur_names(expression: Expression) -> frozenset[str]:
+    """The names an update reads in its own (new) row: cur(m_w1), an optimizer's new state."""
+    return _cur_names(expression.text) if "cur(" in expression.text else frozenset()
 
-    def __init__(self, columns: Mapping[str, np.ndarray], parameters: Mapping[str, float]):
+
+@functools.lru_cache(maxsize=4096)
+def _cur_names(text: str) -> frozenset[str]:
+    expression = Expression.parse(text)
+    return frozenset(node.args[0].id for node in ast.walk(expression.tree)
+                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                     and node.func.id == "cur")
+
+
+class Columns:
+    """The table's columns as float arrays, and the parameters (learning rate, labelled cells,
+    an optimizer's hyper-parameters, a data sheet's columns as tuples). `quantum`: per column,
+    half the unit of the last decimal its values were rounded to (0: stored in full)."""
+
+    def __init__(self, columns: Mapping[str, np.ndarray], parameters: Mapping[str, object],
+                 quantum: Mapping[str, float] | None = None):
         self.columns = dict(columns)
         self.parameters = dict(parameters)
+        self.quantum = dict(quantum or {})
         self.n = len(next(iter(self.columns.values()))) if self.columns else 0
 
     def names(self) -> set[str]:
@@ -83,6 +102,9 @@ class Columns:
                 above[name] = shift(self.columns[name], base + shifts.get(name, 0) - 1)
             elif name in self.parameters:
                 here[name] = above[name] = self.parameters[name]
+        for name in cur_names(expression):
+            if name in self.columns:
+                here["_next_" + name] = shift(self.columns[name], base + 1 + shifts.get(name, 0))
         return here, above
 
     def evaluate(self, expression: Expression, base: int, shifts: Mapping[str, int] | None = None
@@ -101,23 +123,30 @@ class Columns:
         values = self.evaluate(expression, base, shifts)
         target = self.columns[quantity.name]
         if loose_first:
-            near = np.abs(values - target) <= LOOSE * np.abs(target) + 1e-12
+            loose = np.maximum(LOOSE * np.abs(target), 2 * self.quantum.get(quantity.name, 0.0))
+            near = np.abs(values - target) <= loose + 1e-12
             if not near[np.isfinite(values)].all():
                 return Check(values, target, np.zeros_like(target))
-        return Check(values, target, self.tolerance(expression, base, shifts, values, target))
+        return Check(values, target, self.tolerance(expression, base, shifts, values, target,
+                                                    quantity.name))
 
-    def tolerance(self, expression: Expression, base: int, shifts, values, target) -> np.ndarray:
-        """Each stored input off by RHO (relative), propagated; the stored result too."""
-        spread = RHO * np.abs(target)
+    def _error(self, name: str, values) -> np.ndarray:
+        """How far a stored value may be from the one computed: its rounding."""
+        return np.maximum(RHO * np.abs(values), self.quantum.get(name.removeprefix("_next_"), 0.0))
+
+    def tolerance(self, expression: Expression, base: int, shifts, values, target,
+                  name: str = "") -> np.ndarray:
+        """Each stored input off by its rounding, propagated; the stored result's own too."""
+        spread = self._error(name, target)
         here, above = self.inputs(expression, base, shifts)
         previous = expression.uses_previous_row
-        for name in expression.names:
-            if name not in self.columns:
+        for key, value in here.items():
+            if key.removeprefix("_next_") not in self.columns:
                 continue
-            nudged = {**here, name: here[name] * (1 + RHO)}
+            nudged = {**here, key: value + self._error(key, value)}
             spread = spread + np.abs(expression.evaluate_array(nudged, above) - values)
-            if previous:
-                nudged_above = {**above, name: above[name] * (1 + RHO)}
+            if previous and key in above:
+                nudged_above = {**above, key: above[key] + self._error(key, above[key])}
                 spread = spread + np.abs(expression.evaluate_array(here, nudged_above) - values)
         return SAFETY * np.nan_to_num(spread, nan=0.0) + 1e-300
 
@@ -133,20 +162,27 @@ def shortest(value: float, uncertainty: float) -> float:
     return value
 
 
-def infer_learning_rate(columns: Columns, gradient_of: Mapping[str, str]) -> float | None:
-    """From consecutive weight rows: w_k - w_(k+1) = learning_rate * dE/dw_k. Robust to a few
-    wrong updates (the median), then the shortest number the precise pairs agree with."""
+def infer_learning_rate(columns: Columns, net, updates) -> float | None:
+    """From consecutive rows of the updated columns: each update is linear in the rate,
+    next = A + rate·B (gd: A = w, B = −∂E/∂w), so rate = (next − A) / B. Robust to a few wrong
+    updates (the median), then the shortest number the precise rows agree with."""
     ratios, spreads = [], []
-    for weight, grad in gradient_of.items():
-        if weight not in columns.columns or grad not in columns.columns:
+    for name in updates:
+        q = net.quantity(name)
+        expression = q.next
+        if not expression.names - {"learning_rate"} <= columns.names():
             continue
-        w = columns.columns[weight]
-        g = columns.columns[grad][:-1]
-        step = w[:-1] - w[1:]
+        zero = Columns(columns.columns, {**columns.parameters, "learning_rate": 0.0}, columns.quantum)
+        one = Columns(columns.columns, {**columns.parameters, "learning_rate": 1.0}, columns.quantum)
+        a = zero.evaluate(expression, -1)
+        b = one.evaluate(expression, -1) - a
+        target = columns.columns[name]
+        step = target - a
+        error = columns._error(name, target) + columns._error(name, a)
         with np.errstate(all="ignore"):
-            r = step / g
-            spread = np.abs(r) * (RHO * (np.abs(w[:-1]) + np.abs(w[1:])) / np.abs(step) + RHO)
-        ok = np.isfinite(r) & np.isfinite(spread) & (g != 0)
+            r = step / b
+            spread = np.abs(r) * (error / np.abs(step) + RHO)
+        ok = np.isfinite(r) & np.isfinite(spread) & (b != 0) & (step != 0)
         ratios.append(r[ok])
         spreads.append(spread[ok])
     if not ratios or not sum(len(r) for r in ratios):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sheetgen.check.audit.columns import Columns
+from sheetgen.check.audit.columns import Columns, cur_names
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity
 
@@ -29,7 +29,7 @@ WINDOW = 400
 
 # Kinds of mistake, in the order an explanation is preferred when several fit.
 KINDS = ("substitution", "other gradient", "one after another", "other row",
-         "one occurrence", "sign", "missing factor")
+         "one occurrence", "sign", "missing bias correction", "missing factor")
 
 
 @dataclass(frozen=True)
@@ -52,33 +52,60 @@ class Explanation:
         return (self.kind, self.belongs, self.used, self.occurrence, tuple(sorted(self.shifts.items())))
 
 
+_PER_SAMPLE = re.compile(r"(.+)_s[0-9]+")
+# Hyper-parameters one can be written for another: β1 for β2, β for either.
+_HYPER = {"beta": "β", "beta1": "β", "beta2": "β"}
+
+
 def family(net: Network, name: str) -> str:
     """What a name is, for 'one written for another': data (targets and inputs, which never
     change), weights, biases, one layer's neurons (net input and activation alike), errors,
-    gradients."""
+    δ, gradients, gradient checks, an optimizer's state, its β's; one sample's copy of a
+    column is of its column's family."""
     if name in net.parameters:
-        return "parameter:" + name
+        return "parameter:" + _HYPER.get(name, name)
     q = net.quantity(name)
     if q.gradient:
         return "gradient"
+    if name.startswith("fd_"):
+        return "check"
+    if re.fullmatch(r"[mvs]_[wb][0-9]+", name):
+        return "state"
     if q.is_state and q.next is not None and q.next.text == name:
         return "data"
-    stem = re.sub(r"\d+$", "", name)
-    stem = re.sub(r"^a_", "", stem)
-    return "E" if stem.startswith("E") else stem
+    m = _PER_SAMPLE.fullmatch(name)
+    base = m.group(1) if m else name
+    if re.fullmatch(r"[ti][0-9]+", base):
+        return "data"
+    if base.startswith("delta_"):
+        return "delta"
+    if base.startswith("E"):
+        return "E"
+    stem = re.sub(r"^(a_|exp_)", "", base)
+    stem = re.sub(r"\d+$", "", stem)
+    return stem
 
 
 def stage(net: Network, name: str) -> str:
     q = net.quantity(name)
     if q.is_state:
         return "updates"
-    if q.gradient:
+    if name.startswith("fd_"):
+        return "gradient checks"
+    deltas = [n for n in q.formula.names if n.startswith("delta_")]
+    if q.gradient or name.startswith("delta_"):
+        if name.startswith("delta_"):
+            return "output-layer gradients" if name.startswith("delta_o") else "hidden-layer gradients"
+        if deltas:
+            return "output-layer gradients" if any(d.startswith("delta_o") for d in deltas) \
+                else "hidden-layer gradients"
         weights = {n for n in q.formula.names if family(net, n) == "w"}
         return "hidden-layer gradients" if weights else "output-layer gradients"
     return "errors" if family(net, name) == "E" else "forward"
 
 
-STAGES = ("forward", "errors", "output-layer gradients", "hidden-layer gradients", "updates")
+STAGES = ("forward", "errors", "output-layer gradients", "hidden-layer gradients", "gradient checks",
+          "updates")
 
 
 def _ordinal(k: int) -> str:
@@ -186,7 +213,8 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
         if name not in net.names and name not in net.parameters:
             continue
         mine = family(net, name)
-        others = [m for m in net.names if m != name and m in allowed and family(net, m) == mine]
+        others = [m for m in (*net.names, *sorted(net.parameters))
+                  if m != name and m in allowed and family(net, m) == mine]
         uses = len(where)
         for used in others:
             choices: list[int | None] = [None] + (list(range(1, uses + 1)) if uses > 1 else [])
@@ -214,8 +242,10 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                                            KINDS.index(kind))
         # The same name read from another row.
         if name in columns.columns and mine != "data":
-            base = -1 if is_update else 0
-            own = "the row above's" if is_update else "its own row's"
+            new_state = name in cur_names(expression) and name not in expression.text.replace(
+                f"cur({name})", "")
+            base = -1 if is_update and not new_state else 0
+            own = "this row's new" if new_state else "the row above's" if is_update else "its own row's"
             for k in ROW_SHIFTS:
                 away = base + k
                 where_from = "its own row" if away == 0 else _rows(away)
@@ -227,7 +257,8 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                 yield expression, Explanation("other row", name, f"{name} from {where_from}",
                                               expression.text, text, {name: k}, None, uses, rank)
         # A weight already updated in this row: updates one after another.
-        if not is_update and mine == "w" and net.quantity(name).next is not None:
+        if not is_update and mine == "w" and net.quantity(name).next is not None \
+                and "cur(" not in net.quantity(name).next.text:
             updated = net.quantity(name).next
             variant = expression.substitute({name: f"({updated.text})"})
             text = (f"{subject} uses {words.name(name)} already updated ({words.show(updated.text)}) "
@@ -237,7 +268,7 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                                        text, {}, None, uses, KINDS.index("one after another"))
     # Every weight of the equation already updated in this row.
     weights = [n for n in positions if n in net.names and family(net, n) == "w"
-               and net.quantity(n).next is not None]
+               and net.quantity(n).next is not None and "cur(" not in net.quantity(n).next.text]
     if not is_update and len(weights) > 1:
         variant = expression.substitute({n: f"({net.quantity(n).next.text})" for n in weights})
         shown = " and ".join(words.name(n) for n in weights)
@@ -248,6 +279,30 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                                    text, {}, None, 1, KINDS.index("one after another") - 0.5)
     yield from _sign_candidates(expression, words, is_update)
     yield from _factor_candidates(expression, words)
+    yield from _divisor_candidates(expression, words)
+
+
+def _divisor_candidates(expression: Expression, words: _Words):
+    """x / d written as x: a division left out (Adam's bias correction 1 − β1ᵗ, say)."""
+    nodes = list(ast.walk(_fresh(expression)))
+    for k, node in enumerate(nodes):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
+            continue
+        divisor = ast.unparse(node.right)
+        if isinstance(node.right, ast.Constant):
+            continue
+        variant = _with_node(expression, k, lambda n: n.left)
+        correction = re.search(r"beta([12]?) \*\* iteration", divisor)
+        if correction:
+            b = "β" + correction.group(1)
+            text = (f"{words.subject} leaves out the bias correction: divides by 1 where "
+                    f"(1 − {b}ᵗ) belongs")
+            kind = "missing bias correction"
+        else:
+            text = f"{words.subject} leaves out the division by {words.show(divisor)}"
+            kind = "missing factor"
+        yield variant, Explanation(kind, divisor, "", variant.text, text, {}, None, 1,
+                                   KINDS.index(kind))
 
 
 def _sign_candidates(expression: Expression, words: _Words, is_update: bool):
@@ -322,11 +377,52 @@ def diagnose(net: Network, q: Quantity, expression: Expression, columns: Columns
         if not _reproduces(columns, q, variant, explanation.shifts, wrong):
             continue
         found[explanation.key] = explanation
+    if not found:
+        for _variant, explanation in _pairs(net, q, expression, columns, headers, wrong):
+            found[explanation.key] = explanation
+            if len(found) >= MAX_EXPLANATIONS:
+                break
     ranked = sorted(found.values(), key=lambda e: (e.rank, e.occurrence or 0))
     if full is not columns:  # confirm on every row
         ranked = [e for e in ranked if _reproduces(full, q, Expression.parse(e.expression), e.shifts,
                                                    None)]
     return ranked[:MAX_EXPLANATIONS]
+
+
+# Two substitutions are tried on a few rows first: the pairs are many, the rows need not be.
+PAIR_ROWS = 6
+
+
+def _pairs_of(net: Network, q: Quantity, expression: Expression, columns: Columns,
+              headers: Mapping[str, str]):
+    """Every two names each written for another of its kind, as (variant, explanation)."""
+    singles = [(e.belongs, e.used) for _, e in candidates(net, q, expression, columns, headers)
+               if e.kind in ("substitution", "other gradient") and e.occurrence is None]
+    words = _Words(headers.get(q.name, q.name), headers)
+    for i, (a, ua) in enumerate(singles):
+        for b, ub in singles[i + 1:]:
+            if b == a or ub == ua:
+                continue
+            variant = expression.substitute({a: ua, b: ub})
+            (n1, u1), (n2, u2) = sorted(((a, ua), (b, ub)), key=lambda p: expression.text.index(p[0]))
+            text = (f"{words.subject} uses {words.name(u1)} and {words.name(u2)} where "
+                    f"{words.name(n1)} and {words.name(n2)} belong")
+            yield variant, Explanation("substitution", f"{n1} {n2}", f"{u1} {u2}", variant.text,
+                                       text, {}, None, 2, KINDS.index("substitution") + 0.5)
+
+
+def _pairs(net: Network, q: Quantity, expression: Expression, columns: Columns,
+           headers: Mapping[str, str], wrong: np.ndarray):
+    """Two names each written for another of its kind: 'uses w5 and w7 where w6 and w8 belong'."""
+    first = int(np.argmax(wrong))
+    rows = slice(max(0, first - 1), first + PAIR_ROWS)
+    small = Columns({n: v[rows] for n, v in columns.columns.items()}, columns.parameters,
+                    columns.quantum)
+    small_wrong = wrong[rows]
+    for variant, explanation in _pairs_of(net, q, expression, columns, headers):
+        if _reproduces(small, q, variant, {}, small_wrong) and \
+                _reproduces(columns, q, variant, {}, wrong):
+            yield variant, explanation
 
 
 def _reproduces(columns: Columns, q: Quantity, variant: Expression, shifts: Mapping[str, int],

@@ -10,7 +10,7 @@ import textwrap
 from dataclasses import asdict
 
 from sheetgen.check.audit.result import Audit, ClassAudit
-from sheetgen.check.compare import json_ready
+from sheetgen.check.compare import csv_text, json_ready
 
 REPORT_FORMATS = ("text", "json", "csv")
 CSV_FIELDS = ("file", "sheet", "table", "column", "header", "first_cell", "kind", "diagnosis")
@@ -25,6 +25,8 @@ def _sheet_lines(s) -> list[str]:
     rate = "unknown" if s.learning_rate is None else _g(s.learning_rate)
     lines.append(f"sheet {s.sheet!r}, table {s.table}: {s.rows} rows, learning rate {rate} "
                  f"(from {s.learning_rate_source}), biases {s.setup['biases']}")
+    if s.network:
+        lines.append(f"  network: {s.network} (from the {s.network_source})")
     if s.values_only:
         lines.append("  values only (no formulas): audited by its values")
     setup = ", ".join(f"{k}={_g(v)}" for k, v in s.setup.items() if k != "biases")
@@ -106,10 +108,20 @@ def to_json(result) -> str:
     return json.dumps(json_ready(data), indent=2, ensure_ascii=False) + "\n"
 
 
+class _SafeWriter:
+    """Every cell through csv_text: a sheet name, header or file name may start a formula."""
+
+    def __init__(self, writer) -> None:
+        self.writer = writer
+
+    def writerow(self, row) -> None:
+        self.writer.writerow([csv_text(str(cell)) for cell in row])
+
+
 def to_csv(result) -> str:
     """One line per sheet and mistake; a right sheet has one line with an empty column."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = _SafeWriter(csv.writer(buffer, lineterminator="\n"))
     writer.writerow(CSV_FIELDS)
     for audit in result.audits:
         for s in audit.sheets:

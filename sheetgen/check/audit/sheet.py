@@ -17,23 +17,31 @@ import numpy as np
 
 from sheetgen.check.audit.columns import RHO, Columns, infer_fixed_biases, infer_learning_rate
 from sheetgen.check.audit.diagnose import STAGES, Explanation, diagnose, stage
+from sheetgen.check.audit.expected import Expected, infer, is_template
+from sheetgen.check.audit.structure import refine, structural_mistakes
 from sheetgen.check.audit.tables import Found
 from sheetgen.core import model
 from sheetgen.core.cells import a1, cell_range, column_letter
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity, Setup
+from sheetgen.core.network import NetworkSetup
 from sheetgen.core.presets import reference_network as network
 from sheetgen.core.template import format_rate
-from sheetgen.errors import AuditError, ModelError
+from sheetgen.errors import AuditError, ConfigError, ModelError
 from sheetgen.read.formulas import formula_in_names, plain_formula
 from sheetgen.read.tables import without_remark
 
+# The first sample's row on a data sheet sheetgen writes.
+DATA_FIRST_ROW = 3
+# Hyper-parameters as the sheets label them.
+SYMBOLS = {"beta": "β", "beta1": "β1", "beta2": "β2", "epsilon": "ε"}
 # The whole-table recomputation starts from exact first-row numbers, so there only the stored
 # values' own rounding counts: twice RHO.
 GLOBAL_RTOL = 2 * RHO
 # The recomputation covers the first rows only: the column checks have seen every row, and a
 # mistake's effect shows in the first iterations; this keeps a 10,000-row audit fast.
 RECOMPUTE_ROWS = 2_000
+RECOMPUTE_CELLS = 64_000   # fewer rows for a wide table
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,9 @@ class SheetAudit:
     notes: list[str] = field(default_factory=list)
     values: dict[str, list[float]] = field(default_factory=dict, repr=False)
     header_row: int = 0                 # 1-based, the row naming the columns
+    network: str = ""                   # the network checked against, in words
+    network_source: str = "headers"     # headers (inferred) or the config file
+    decimals: int | None = None         # the values were pasted rounded to this many decimals
 
     @property
     def correct(self) -> bool:
@@ -133,14 +144,39 @@ def _net_inputs(net: Network) -> dict:
     return out
 
 
-def audit_table(found: Found, formula_reader: Callable | None = None) -> SheetAudit:
+def audit_table(found: Found, formula_reader: Callable | None = None,
+                expected: Expected | None = None, data: Mapping[str, tuple] | None = None
+                ) -> SheetAudit:
     """Audit one table (see the package's docstring). `formula_reader(cells) -> {cell: formula}`
-    supplies the cells' formulas, when the file holds any."""
-    wanted, finish = plan(found)
+    supplies the cells' formulas, when the file holds any; `expected`: the network it should
+    compute (inferred from the sheet when None); `data`: the workbook's data sheet."""
+    wanted, finish = plan(found, expected, data)
     return finish(dict(formula_reader(sorted(wanted))) if formula_reader else {})
 
 
-def plan(found: Found) -> tuple[set[str], Callable[[Mapping[str, str]], SheetAudit]]:
+def rounding(cols: Mapping[str, np.ndarray]) -> int | None:
+    """The decimals a table's values were rounded to (pasted as shown), or None: stored in full.
+    Decided by the columns that hold fractions; counts and whole numbers say nothing."""
+    found = []
+    for values in cols.values():
+        v = values[np.isfinite(values)]
+        if not len(v) or np.all(v == np.round(v)):
+            continue
+        for d in range(1, 10):
+            scaled = v * 10.0 ** d
+            if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1, np.abs(scaled)) * 1e-3):
+                found.append(d)
+                break
+        else:
+            found.append(None)
+    if not found or found.count(None) > len(found) // 4:
+        return None
+    decimals = [d for d in found if d is not None]
+    return max(decimals) if max(decimals) <= 8 else None
+
+
+def plan(found: Found, expected: Expected | None = None, data: Mapping[str, tuple] | None = None
+         ) -> tuple[set[str], Callable[[Mapping[str, str]], SheetAudit]]:
     """The checks of one table, and the cells whose formulas the rest needs: (cells, finish),
     where finish({cell: formula}) gives the audit. Reading the formulas of every table of a
     file at once reads the file once."""
@@ -149,17 +185,37 @@ def plan(found: Found) -> tuple[set[str], Callable[[Mapping[str, str]], SheetAud
     if len(frame) == 0:
         raise AuditError("the table has no rows")
     cols = {q: frame[q].to_numpy(dtype=np.float64) for q in frame.columns}
-    biases = "trained" if {"b1", "b2"} <= set(cols) else "none"
-    net = network(biases)
-    labelled = {q: v for q, (_, v) in found.labelled.items() if q in net.names and q not in cols}
+    decimals = rounding(cols)
+    quantum_size = 0.5 * 10.0 ** -decimals if decimals is not None else 0.0
+    notes: list[str] = []
+    labelled_all = {q: v for q, (_, v) in found.labelled.items()}
+    if expected is None and not is_template(cols):
+        try:
+            expected = infer(cols, labelled_all, data, quantum_size)
+        except ConfigError as exc:
+            raise AuditError(f"the table at {found.span}: its headers describe no network sheetgen "
+                             f"knows ({exc})") from None
+    general = expected is not None and expected.net is not None
+    if general:
+        net = expected.net
+        biases = expected.biases
+    else:
+        biases = expected.biases if expected is not None else \
+            "trained" if {"b1", "b2"} <= set(cols) else "none"
+        net = network("trained" if biases == "trained" else biases)
+    labelled = {q: v for q, v in labelled_all.items() if q in net.names and q not in cols}
     required = [q for q in net.names if q != "iteration" and q not in labelled]
+    derived = {}
+    if general:  # a column the sheet leaves out (δ, the sample's number) is computed, not checked
+        derived = _derive_missing(net, cols, {**expected.parameters, **labelled})
+        required = [q for q in required if q not in derived and not q.startswith("fd_")]
     missing = [q for q in required if q not in cols]
     if missing:
         unknown = ", ".join(f"{h!r} ({c})" for c, h in found.unknown)
         hint = f"; headers not placed: {unknown} (name them with --map \"HEADER=quantity\")" \
             if unknown else ""
         raise AuditError(f"the table at {found.span} lacks the column(s) {', '.join(missing)}{hint}")
-    empty = [q for q in required if not np.isfinite(cols[q]).any()]
+    empty = [q for q in required if q in cols and not np.isfinite(cols[q]).any()]
     if empty:
         raise AuditError(f"the column(s) {', '.join(empty)} hold no numbers (formulas saved without "
                          "their values? open and save the file in a spreadsheet program)")
@@ -167,18 +223,40 @@ def plan(found: Found) -> tuple[set[str], Callable[[Mapping[str, str]], SheetAud
     if not all(np.isfinite(cols[q][0]) for q in state):
         raise AuditError("the first row does not hold the inputs, targets and initial weights")
 
-    notes: list[str] = []
-    parameters: dict[str, float] = dict(labelled)
-    if biases == "none":
+    parameters: dict[str, object] = dict(labelled)
+    if general:
+        parameters = {**expected.parameters, **{q: v for q, v in labelled_all.items()
+                                                 if q in net.parameters and q != "learning_rate"
+                                                 and q not in expected.parameters}}
+        if expected.source != "headers":
+            for q, v in labelled_all.items():
+                if q in expected.parameters and isinstance(v, float) and \
+                        not math.isclose(v, float(expected.parameters[q]), rel_tol=1e-9):
+                    notes.append(f"the cell labelled {q} holds {v:g}; the exercise sets {q} = "
+                                 f"{expected.parameters[q]:g}, which the audit uses")
+    elif biases == "none" and (expected is None):
         fixed = infer_fixed_biases(cols, _net_inputs(network("fixed")))
         if any(fixed.values()):
             biases = "fixed"
             net = network(biases)
             parameters |= fixed
-    gradient_of = {q.name: next(iter(q.next.names - {q.name, "learning_rate"}), "")
-                   for q in net.quantities if q.is_state and "learning_rate" in q.next.names}
-    learning_rate = infer_learning_rate(Columns(cols, {}), gradient_of)
+    elif biases == "fixed":
+        parameters |= infer_fixed_biases(cols, _net_inputs(net))
+    updates = [q.name for q in net.quantities if q.is_state and q.next is not None
+               and "learning_rate" in q.next.names and q.name in cols]
+    quantum = {q: quantum_size for q in cols} if decimals is not None else {}
+    all_cols = {**cols, **derived}
+    learning_rate = infer_learning_rate(Columns(all_cols, parameters, quantum), net, updates)
     listed = found.learning_rate_cells
+    if listed and learning_rate is not None and \
+            not math.isclose(listed[0][1], learning_rate, rel_tol=1e-9):
+        trial = Columns(all_cols, {**parameters, "learning_rate": listed[0][1]}, quantum)
+        for name in updates:
+            q = net.quantity(name)
+            check = trial.check(q, q.next)
+            if check is not None and check.checked and not check.wrong.any():
+                learning_rate = listed[0][1]   # a slip in another update moved the median
+                break
     source = "weight updates"
     rate_mistake = None
     if learning_rate is None:
@@ -200,26 +278,28 @@ def plan(found: Found) -> tuple[set[str], Callable[[Mapping[str, str]], SheetAud
     rate_cell = listed[0][0] if listed and math.isclose(listed[0][1], learning_rate, rel_tol=1e-9) \
         else None
 
-    columns = Columns(cols, parameters)
+    columns = Columns(all_cols, parameters, quantum)
     # Sentences name a column by its header, without a remark ("t1 (target for o1)" -> "t1").
     headers = {q: without_remark(table.headers.get(q, q)) for q in net.names}
-    headers |= {p: p for p in net.parameters}
-    context = _Context(found, net, headers, rate_cell, parameters)
+    headers |= {p: SYMBOLS.get(p, p) for p in net.parameters}
+    context = _Context(found, net, headers, rate_cell, parameters,
+                       getattr(data, "letters", {}) if general else {})
     pending = []
     for q in net.quantities:
+        if q.name not in cols:
+            continue
         expression = q.next if q.is_state else q.formula
         check = columns.check(q, expression)
         if check is None or not check.wrong.any():
             continue
         pending.append((q, expression, check))
 
-    # Which cells' formulas to read: the first row (is there any formula?), the wrong cells,
-    # and the first updates (do they read the learning-rate cell?).
+    # Which cells' formulas to read: the first two rows (is there any formula? do the updates
+    # read the learning-rate cell? does each formula refer to what it should?), the wrong cells.
     wanted = {table.cell(q, 1) for q in table.columns}
-    wanted |= {table.cell(q.name, int(np.argmax(c.wrong)) + 1) for q, _, c in pending}
-    updates = [q for q in gradient_of if q in cols]
     if len(frame) > 1:
-        wanted |= {table.cell(q, 2) for q in updates}
+        wanted |= {table.cell(q, 2) for q in table.columns}
+    wanted |= {table.cell(q.name, int(np.argmax(c.wrong)) + 1) for q, _, c in pending}
 
     def finish(formulas: Mapping[str, str]) -> SheetAudit:
         formulas = {c: f for c, f in formulas.items() if c in wanted}
@@ -228,14 +308,20 @@ def plan(found: Found) -> tuple[set[str], Callable[[Mapping[str, str]], SheetAud
         mistakes: list[Mistake] = []
         for q, expression, check in pending:
             mistakes.append(_mistake(context, columns, q, expression, check, formulas, values_only))
-        if rate_mistake or (not values_only and listed and len(listed) == 1 and updates and len(frame) > 1):
-            m = _rate_mistake(context, columns, updates, rate_mistake, listed, formulas)
+        if rate_mistake or (not values_only and listed and updates and len(frame) > 1):
+            m = _rate_mistake(context, columns, updates, rate_mistake, listed, formulas, notes)
             if m is not None:
                 mistakes.append(m)
+        if not values_only:
+            mistakes = refine(context, columns, formulas, mistakes)
+            mistakes += structural_mistakes(context, columns, formulas,
+                                            {m.quantity for m in mistakes}, notes, Mistake)
         mistakes.sort(key=lambda m: (STAGES.index(m.stage), net.index(m.quantity)))
 
-        setup = _setup(cols, labelled, biases, parameters)
-        true_diff = _first_differences(net, setup, learning_rate, cols, len(frame))
+        setup = _setup(net, cols, labelled, biases, parameters) if not general else \
+            _general_setup(net, cols, parameters)
+        rows = len(frame) if decimals is None else min(len(frame), 3)
+        true_diff = _first_differences(net, setup, learning_rate, cols, rows, quantum_size)
         reproduced = None
         equations = ("constant", "learning-rate cell", "unexplained")
         if mistakes and all(m.kind not in equations for m in mistakes):
@@ -244,14 +330,16 @@ def plan(found: Found) -> tuple[set[str], Callable[[Mapping[str, str]], SheetAud
                 if all(e is not None for e in replaced.values()):
                     diagnosed = _with_expressions(net, replaced)
                     reproduced = not any(_first_differences(diagnosed, setup, learning_rate, cols,
-                                                            len(frame)).values())
+                                                            rows, quantum_size).values())
             except (AuditError, ModelError, ValueError):
                 reproduced = None
         elif not mistakes:
-            reproduced = not any(true_diff.values())
-            if not reproduced:
+            reproduced = not any(true_diff.values()) if true_diff else None
+            if reproduced is False:
                 notes.append("every column follows from its own equation, but recomputing the table "
                              "from its first row differs: the learning rate or biases may be read wrong")
+        if decimals is not None:
+            notes.append(_rounded_note(decimals, mistakes))
         wrong = {m.quantity for m in mistakes if m.kind != "learning-rate cell"}
         statuses = []
         for q in net.names:
@@ -261,18 +349,62 @@ def plan(found: Found) -> tuple[set[str], Callable[[Mapping[str, str]], SheetAud
             status = "mistake" if q in wrong else "follows" if diff else "right"
             letter = column_letter(table.columns[q])
             statuses.append(ColumnStatus(q, headers[q], letter, status, *(diff or ())))
-        setup_out: dict[str, float | str] = {k: v for k, v in setup.values().items()
-                                             if biases != "none" or k not in ("b1", "b2")}
+        if general:
+            setup_out: dict[str, float | str] = {
+                k: v for k, v in setup.values().items() if isinstance(v, float) and k in cols
+                and k != "iteration"}
+        else:
+            setup_out = {k: v for k, v in setup.values().items()
+                         if biases != "none" or k not in ("b1", "b2")}
         setup_out["biases"] = biases
         for q, (cell, value) in found.labelled.items():
             if q in labelled:
                 notes.append(f"{q} is read from the labelled cell {cell} ({value:g})")
         shown_rate = None if source.startswith("none") else learning_rate
-        return SheetAudit(table.sheet, found.span, len(frame), setup_out, shown_rate, source, values_only,
-                          statuses, mistakes, summary(mistakes), reproduced, list(found.unknown), notes,
-                          {q: cols[q].tolist() for q in table.columns}, table.header_row + 1)
+        audit = SheetAudit(table.sheet, found.span, len(frame), setup_out, shown_rate, source,
+                           values_only, statuses, mistakes, summary(mistakes), reproduced,
+                           list(found.unknown), notes, {q: cols[q].tolist() for q in table.columns},
+                           table.header_row + 1)
+        audit.network = expected.description if general else \
+            f"the 2-2-2 exercise (biases {biases})"
+        audit.network_source = expected.source if expected is not None else "headers"
+        audit.decimals = decimals
+        return audit
 
     return wanted, finish
+
+
+def _derive_missing(net: Network, cols, parameters) -> dict[str, np.ndarray]:
+    """Values of the computed columns a sheet leaves out, from their equations, in order."""
+    out: dict[str, np.ndarray] = {}
+    known = {**cols}
+    for q in net.quantities:
+        if q.is_state or q.name in cols:
+            continue
+        if not q.formula.names <= set(known) | set(parameters) | {"learning_rate"}:
+            continue
+        if "learning_rate" in q.formula.names:
+            continue
+        values = Columns(known, parameters).evaluate(q.formula, 0)
+        known[q.name] = out[q.name] = np.array(values)
+    return out
+
+
+def _rounded_note(decimals: int, mistakes: list[Mistake]) -> str:
+    head = f"values rounded to {decimals} decimals; consistent with the correct maths"
+    changes = [m.explanations[0] for m in mistakes if m.explanations and m.kind != "constant"]
+    if not mistakes:
+        return head
+    if changes and len(changes) == len(mistakes):
+        parts = []
+        for m in mistakes:
+            e = m.explanations[0]
+            if e.kind in ("substitution", "other gradient", "one occurrence"):
+                parts.append(f"{m.header} using {e.used}")
+            else:
+                parts.append(e.words)
+        return f"{head} with {' and '.join(parts)}"
+    return f"values rounded to {decimals} decimals; checked at that precision"
 
 
 @dataclass
@@ -282,6 +414,7 @@ class _Context:
     headers: dict[str, str]
     rate_cell: str | None
     parameters: dict[str, float]
+    data_letters: dict[str, str] = field(default_factory=dict)   # data sheet column -> data_i1
 
     def correct_formula(self, q: Quantity, expression: Expression, row: int) -> str:
         """The equation in the sheet's own references, for the cell in 1-based sheet row `row`."""
@@ -296,6 +429,10 @@ class _Context:
                 return re.sub(r"([A-Z]+)([0-9]+)", r"$\1$\2", cell)
             if name == "learning_rate" and self.rate_cell:
                 return re.sub(r"([A-Z]+)([0-9]+)", r"$\1$\2", self.rate_cell)
+            if name in self.parameters and isinstance(self.parameters[name], tuple):
+                letter = {v: k for k, v in self.data_letters.items()}.get(name, "A")
+                last = DATA_FIRST_ROW + len(self.parameters[name]) - 1
+                return f"data!${letter}${DATA_FIRST_ROW}:${letter}${last}"
             if name in self.parameters:
                 return format_rate(self.parameters[name])
             return name
@@ -363,15 +500,40 @@ def _sentence(cell: str, check, words: str, wrong: np.ndarray) -> str:
     return f"From {cell} on, {words}" if wrong.sum() > 1 else f"In {cell}, {words}"
 
 
+_CELL = re.compile(r"(?<![A-Z0-9!.])\$?([A-Z]{1,3})\$?([0-9]+)(?![0-9(])")
+
+
+def _outside_cells(ctx: _Context, text: str) -> set[str]:
+    """The cells a formula reads outside the table's columns (a parameter's cell)."""
+    table = ctx.found.table
+    letters = {column_letter(c) for c in table.columns.values()}
+    rows = range(table.first_row + 1, table.first_row + len(table) + 1)
+    return {f"{a}{b}" for a, b in _CELL.findall(plain_formula(text))
+            if a not in letters or int(b) not in rows}
+
+
 def _rate_mistake(ctx: _Context, columns: Columns, updates: list[str], rate_mistake, listed,
-                  formulas: Mapping[str, str]) -> Mistake | None:
-    """A learning-rate cell the updates do not use: other values, or formulas not reading it."""
+                  formulas: Mapping[str, str], notes: list[str]) -> Mistake | None:
+    """A learning-rate cell the updates do not use: formulas holding the rate as a number are a
+    mistake; formulas reading another cell, or rows using another value, leave a note."""
     table = ctx.found.table
     first = updates[0]
     cell = table.cell(first, 2)
     label_cell, label_value = listed[0]
     used = columns.parameters["learning_rate"]
     rows = [table.cell(q, 2) for q in updates]
+    texts = [formulas.get(c) for c in rows]
+    if all(texts):
+        shared = set.intersection(*(_outside_cells(ctx, t) for t in texts))
+        if label_cell in shared:
+            return None
+        others = sorted(shared - {label_cell})
+        if len(others) == 1 and others[0] != label_cell:
+            # The updates read another cell: that one is the rate they use.
+            ctx.rate_cell = others[0]
+            notes.append(f"the cell {label_cell} labelled as the learning rate ({label_value:g}) is "
+                         f"not used: the updates read {others[0]} ({used:g})")
+            return None
     if rate_mistake:
         what = f"use {used:g}, not the learning-rate cell {label_cell} ({label_value:g})"
     else:
@@ -426,7 +588,17 @@ def summary(mistakes: list[Mistake]) -> list[str]:
     return lines
 
 
-def _setup(cols, labelled, biases: str, parameters) -> Setup:
+def _general_setup(net: Network, cols, parameters) -> NetworkSetup:
+    """A general network's start values: its state from the first row, and the parameters."""
+    values: dict[str, object] = {}
+    for q in net.quantities:
+        if q.is_state and q.name in cols and np.isfinite(cols[q.name][0]):
+            values[q.name] = float(cols[q.name][0])
+    values |= {k: v for k, v in parameters.items() if k != "learning_rate"}
+    return NetworkSetup(tuple(values.items()))
+
+
+def _setup(net: Network, cols, labelled, biases: str, parameters) -> Setup:
     """The start values: each of the setup's fields from the first row, a labelled cell, or
     (a fixed bias) the parameters inferred from the sheet."""
     values = {}
@@ -446,7 +618,13 @@ def _as_expression(e: Explanation) -> Expression | None:
         return Expression.parse(e.expression)
     if list(e.shifts.values()) == [-1]:
         [name] = e.shifts
-        return Expression.parse(e.expression).substitute({name: f"prev({name})"})
+        text = e.expression
+        if f"cur({name})" in text:   # the new state read one row up: the row above's state
+            bare = text.replace(f"cur({name})", "")
+            if re.search(rf"\b{name}\b", bare):
+                return None
+            return Expression.parse(text.replace(f"cur({name})", name))
+        return Expression.parse(text).substitute({name: f"prev({name})"})
     return None
 
 
@@ -473,13 +651,14 @@ def _with_expressions(net: Network, replaced: Mapping[str, Expression]) -> Netwo
     return Network(tuple(ordered), net.parameters)
 
 
-def _first_differences(net: Network, setup: Setup, learning_rate: float, cols, n: int
-                       ) -> dict[str, tuple[int, float, float] | None]:
-    """Per column: (iteration, sheet value, model value) of the first difference, or None."""
+def _first_differences(net: Network, setup, learning_rate: float, cols, n: int,
+                       quantum: float = 0.0) -> dict[str, tuple[int, float, float] | None]:
+    """Per column: (iteration, sheet value, model value) of the first difference, or None.
+    {} when the model cannot run from what the sheet gives (a data sheet it lacks, say)."""
     try:
-        n = min(n, RECOMPUTE_ROWS)
+        n = min(n, RECOMPUTE_ROWS, max(100, RECOMPUTE_CELLS // max(1, len(net.names))))
         computed = model.trace(net, setup, learning_rate, n).values
-    except ModelError:
+    except (ModelError, KeyError, TypeError, IndexError, ValueError, ZeroDivisionError):
         return {}
     out = {}
     for k, q in enumerate(net.names):
@@ -487,6 +666,7 @@ def _first_differences(net: Network, setup: Setup, learning_rate: float, cols, n
             continue
         sheet = cols[q][:n]
         floor = 1e-12 * float(np.nanmax(np.abs(sheet))) if np.isfinite(sheet).any() else 0.0
+        floor += 50 * quantum   # rounded values: a recomputation drifts by a few units
         bad = ~(np.abs(sheet - computed[:, k]) <= GLOBAL_RTOL * np.abs(sheet) + floor + 1e-300)
         j = int(np.argmax(bad)) if bad.any() else -1
         out[q] = None if j < 0 else (j + 1, float(sheet[j]), float(computed[j, k]))

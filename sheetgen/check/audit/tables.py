@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sheetgen.core.cells import a1, cell_range
+from sheetgen.core.cells import a1, cell_range, column_letter
 from sheetgen.errors import UsageError
-from sheetgen.read.tables import Table, _squash, canonical_name
+from sheetgen.read.tables import Table, _squash, canonical_name, general_name
 
 # A header row (or a block of one) names at least this many quantities.
 MIN_TABLE = 5
@@ -55,7 +55,7 @@ def header_reader(names: Sequence[str], mapping: Mapping[str, str] | None = None
     known = set(names)
     own = {}
     for header, quantity in (mapping or {}).items():
-        if quantity not in known:
+        if quantity not in known and general_name(quantity) != quantity:
             raise UsageError(f"--map {header}={quantity}: no quantity named {quantity!r} "
                              f"(known: {', '.join(n for n in names if n != 'iteration')})")
         own[_squash(header)] = quantity
@@ -65,7 +65,8 @@ def header_reader(names: Sequence[str], mapping: Mapping[str, str] | None = None
         if not isinstance(value, str):
             return None
         if value not in cache:
-            cache[value] = own.get(_squash(value)) or canonical_name(value, names)
+            cache[value] = (own.get(_squash(value)) or canonical_name(value, names)
+                            or general_name(value))
         return cache[value]
 
     return read
@@ -178,7 +179,8 @@ class _Taken:
 
 def _texts(row: Sequence) -> list[tuple[int, str]]:
     """The non-empty texts of a row; a row of numbers costs one pass in C."""
-    if not any(map(str.__instancecheck__, row)):
+    # Empty cells read as '': a row of numbers and empty cells costs two passes in C.
+    if sum(map(str.__instancecheck__, row)) == row.count(""):
         return []
     return [(c, v) for c, v in enumerate(row) if isinstance(v, str) and v.strip()]
 
@@ -308,4 +310,34 @@ def _numbers_by(grid, r: int, c: int, many: bool) -> list[tuple[str, float]]:
     return out
 
 
-__all__ = ["Found", "LEARNING_RATE_LABELS", "MIN_TABLE", "find_tables", "header_reader"]
+_DATA_NAME = re.compile(r"[it][0-9]+")
+
+
+def find_data(grid: Sequence[Sequence]) -> dict[str, tuple[float, ...]] | None:
+    """A data sheet's samples: a header row naming only inputs and targets (i1 i2 t1), one
+    sample per row below it. None when the sheet holds no such block."""
+    for r, row in enumerate(grid[:20]):
+        texts = _texts(row)
+        if len(texts) < 2 or not all(_DATA_NAME.fullmatch(t.strip()) for _, t in texts):
+            continue
+        out: dict[str, list[float]] = {t.strip(): [] for _, t in texts}
+        for below in grid[r + 1:]:
+            values = [_cell([below], 0, c) for c, _ in texts]
+            if not all(_is_number(v) for v in values):
+                break
+            for (_, t), v in zip(texts, values, strict=True):
+                out[t.strip()].append(float(v))
+        if all(out.values()):
+            found = DataColumns({k: tuple(v) for k, v in out.items()})
+            found.letters = {column_letter(c): "data_" + t.strip() for c, t in texts}
+            return found
+    return None
+
+
+class DataColumns(dict):
+    """A data sheet's columns by name, and which column letter holds each (`letters`)."""
+
+    letters: dict[str, str]
+
+
+__all__ = ["Found", "LEARNING_RATE_LABELS", "MIN_TABLE", "find_data", "find_tables", "header_reader"]

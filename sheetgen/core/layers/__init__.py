@@ -21,6 +21,8 @@ lstm, gru) implements in a module of its own, found and imported here, touching 
   by the one differentiator (core/backward.py): a layer writes no derivative by hand. A
   function without a derivative rule (max, for max pooling) needs one in core/ops.py. The last
   layer may give its δs in closed form (`output_deltas`, as softmax with cross-entropy does).
+- ``held()``: quantities held constant in the gradient (their adjoint 0): a recurrent layer's
+  steps before its truncated backward pass (``bptt``). Default none.
 - ``equation_lines()`` / ``derivation_lines(deltas, next_layer)``: the text beside the table.
 
 core/training.py calls each layer in turn, then the loss, the backward pass, the data
@@ -36,9 +38,10 @@ import pkgutil
 
 from sheetgen.core.layers.base import LAYERS, Layer, Parameter, register
 
-# Every module of this package is a layer kind: each registers its class on import.
+# Every module of this package is a layer kind: each registers its class on import (a module
+# named _… is shared code, such as _recurrent.py for rnn, lstm and gru).
 for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
+    if _module.name != "base" and not _module.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["LAYERS", "Layer", "Parameter", "register"]

@@ -43,6 +43,11 @@ class Layer:
     def deltas(self) -> tuple[str, ...]:
         return ()
 
+    def held(self) -> tuple[str, ...]:
+        """Quantities held constant in the gradient (a recurrent layer's steps before its
+        truncated backward pass)."""
+        return ()
+
     def output_deltas(self, formulas: Mapping[str, Expression], loss: Loss,
                       targets: tuple[str, ...]) -> dict[str, Expression] | None:
         """As the last layer: its δs in closed form, or None to derive them."""

@@ -72,6 +72,7 @@ class Conv2d(Layer):
     activation: str = "identity"
     params: tuple[tuple[str, float], ...] = ()
     train_biases: bool = True
+    sources: tuple[str, ...] = ()                     # the input's names, for the text
 
     def parameters(self) -> tuple[Parameter, ...]:
         channels, k = self.in_shape[0], len(self.kernels[0][0])
@@ -133,7 +134,7 @@ class Conv2d(Layer):
     def _first_formula(self) -> str:
         graph = Graph()
         channels, height, width = self.in_shape
-        self.forward(graph, tuple(f"x{n}" for n in range(channels * height * width)))
+        self.forward(graph, self.sources or tuple(f"x{n}" for n in range(channels * height * width)))
         return graph.formulas[self.pre[0][0][0]].text
 
     def derivation_lines(self, deltas, next_layer) -> list[str]:

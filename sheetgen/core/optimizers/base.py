@@ -232,7 +232,7 @@ class Optimizer:
                 self.schedule.check()
         if not opt.h > 0:
             raise ConfigError(f"optimizer.h: must be more than 0, got {opt.h:g}")
-        for name, _ in opt.initial_state:
+        for name, value in opt.initial_state:
             state, parameter = name.split("_", 1)
             if state not in self.states:
                 have = ", ".join(self.states) or "none"
@@ -241,6 +241,9 @@ class Optimizer:
             if parameter not in parameters:
                 raise ConfigError(f"optimizer.initial_state.{state}.{parameter}: no trained parameter "
                                   f"{parameter!r} (they are {', '.join(parameters)})")
+            if state == "s" and value < 0:  # its square root is taken
+                raise ConfigError(f"optimizer.initial_state.s.{parameter}: must be 0 or more (s is a mean "
+                                  f"of squared gradients), got {value:g}")
 
     def initial_values(self, parameters: tuple[str, ...]) -> dict[str, float]:
         """Each state's start (0 unless given) and each hyper-parameter cell's value."""

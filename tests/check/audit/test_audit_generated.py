@@ -146,15 +146,22 @@ def test_several_independent_mistakes_are_all_found_in_dependency_order(tmp_path
     assert sheet.reproduced is True
 
 
-def test_a_mistake_no_single_substitution_explains_is_said_plainly(tmp_path):
+def test_two_substitutions_in_one_formula_are_named_together(tmp_path):
     path = make_book(tmp_path / "two.xlsx", {"dE_dw5": {"t1": "i1", "a_h1": "a_h2"}})
+    [mistake] = audit(path).sheets[0].mistakes
+    assert (mistake.quantity, mistake.kind) == ("dE_dw5", "substitution")
+    assert mistake.diagnosis == "From AB17 on, E∂W5 uses i1 and a_h2 where t1 and a_h1 belong"
+
+
+def test_a_mistake_no_change_explains_is_said_plainly(tmp_path):
+    path = make_book(tmp_path / "three.xlsx", {"dE_dw5": {"t1": "i1", "a_h1": "a_h2", "a_o1": "o1"}})
     result = audit(path)
     [mistake] = result.sheets[0].mistakes
     assert mistake.quantity == "dE_dw5" and mistake.explanations == []
     assert mistake.kind == "unexplained"
     # What the cell computes and what it should, in the sheet's own references.
     assert result.sheets[0].summary == [
-        "E∂W5: AB17 computes =(R17-C17)*R17*(1-R17)*L17 but should compute =(R17-A17)*R17*(1-R17)*J17"]
+        "E∂W5: AB17 computes =(Q17-C17)*Q17*(1-Q17)*L17 but should compute =(R17-A17)*R17*(1-R17)*J17"]
     assert "AB17 computes" in report(result)
     assert result.exit_status == 1
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -52,8 +53,8 @@ CLASSES = {
     "constant pasted": ("dE_dw6", Pasted(5), 5, "constant", "pasted where a formula belongs"),
     "target for input": ("dE_dw5", Wrong(formula("dE_dw5").replace("t1", "i1")), 1, "substitution",
                          "uses i1 where t1 belongs"),
-    "unexplained": ("dE_dw5", Wrong(formula("dE_dw5").replace("t1", "i1").replace("a_h1", "a_h2")),
-                    1, "unexplained", "should compute =(R"),
+    "unexplained": ("dE_dw5", Wrong(formula("dE_dw5").replace("t1", "i1").replace("a_h1", "a_h2")
+                                    .replace("a_o1", "o1")), 1, "unexplained", "should compute =(R"),
 }
 
 
@@ -283,3 +284,73 @@ def test_a_libreoffice_export_audits_like_its_source(tmp_path):
     [sheet] = audit(tmp_path / "out" / "student.xlsx").sheets
     assert not sheet.values_only
     check(sheet, placed, [(column, iteration, kind, "updated one after another")])
+
+
+# --- text from a submission stays text ----------------------------------------------------------
+
+INJECTED = "=2+5+cmd|' -C calc'!A0"   # a file name a student may choose
+MAPS = ["--map", "@dEdw6=dE_dw6", "--map", "+dEdw7=dE_dw7"]
+
+
+def hostile_submission(tmp_path, fmt: str = "ods"):
+    """A submission whose file name, sheet name and headers would each start a formula (text
+    cells of an .ods: openpyxl would write such a header as a formula)."""
+    headers = {**HUMAN, "dE_dw5": "=E∂W5", "dE_dw6": "@dEdw6", "dE_dw7": "+dEdw7", "dE_dw8": "-dEdw8"}
+    path = tmp_path / f"{INJECTED}.{fmt}"
+    column, mistake = CLASSES["target for input"][:2]
+    write(path, {"=HYPERLINK(1)": [(Block(mistakes={column: mistake}, headers=headers), 0, 0)]})
+    return path
+
+
+def test_mark_writes_every_text_as_text(tmp_path, capsys):
+    import zipfile
+
+    path = hostile_submission(tmp_path)
+    out = tmp_path / "marked.xlsx"
+    assert main(["audit", str(path), *MAPS, "--mark", str(out)]) == 1
+    with zipfile.ZipFile(out) as zf:
+        parts = [n for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        assert len(parts) == 2
+        for name in parts:
+            assert b"<f>" not in zf.read(name) and b"<f " not in zf.read(name), name
+    findings = openpyxl.load_workbook(out)["findings"]
+    rows = list(findings.iter_rows(min_row=2, values_only=True))
+    assert rows[0][0] == str(path) and rows[0][1] == "=HYPERLINK(1)"
+    assert rows[0][7] == "=(R4-A4)*R4*(1-R4)*J4"   # the correct formula's text, not 0
+    assert findings["A1"].value == "file"
+
+
+def test_csv_reports_neutralise_formula_text(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the file named as given: a name starting with =
+    path = hostile_submission(tmp_path).relative_to(tmp_path)
+    assert main(["audit", str(path), *MAPS, "--format", "csv"]) == 1
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert f"'{path}" in cells and "'=HYPERLINK(1)" in cells and "'=E∂W5" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+    # compare: headers and sheet names from the file, numbers (negative ones too) untouched
+    other = Path("other.xlsx")
+    write(other, {"=HYPERLINK(1)": [(Block(headers=HUMAN), 0, 0)]})
+    assert main(["compare", str(path), str(other), "--format", "csv"]) == 1
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert {r["sheet_a"] for r in table} == {"'=HYPERLINK(1)"}
+    assert {r["header_a"] for r in table} >= {"'=E∂W5", "'-dEdw8"}
+    assert all(r[k][:1] not in "=+-@" or k.startswith("max_") for r in table for k in r if r[k])
+    float(next(r["max_abs_diff"] for r in table if r["header_a"] == "'=E∂W5"))
+
+
+def test_a_conflicting_map_and_an_unwritable_mark_are_one_line(tmp_path, capsys):
+    import os
+
+    path = tmp_path / "student.ods"
+    write(path, {"Sheet1": [(Block(headers=HUMAN), 0, 0)]})
+    assert main(["audit", str(path), "--map", "G1=dE_dw1", "--map", "G1=dE_dw2"]) == 2
+    assert "--map G1: given twice, as dE_dw1 and as dE_dw2" in capsys.readouterr().err
+    (tmp_path / "folder.xlsx").mkdir()
+    os.mkfifo(tmp_path / "pipe.xlsx")  # a special file named like a workbook stays as it is
+    for name, words in (("folder.xlsx", "a folder"), ("pipe.xlsx", "not a regular file")):
+        assert main(["audit", str(path), "--mark", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"--mark {tmp_path / name}: {words}" in err and ".part" not in err
+    assert (tmp_path / "folder.xlsx").is_dir() and not os.path.isfile(tmp_path / "pipe.xlsx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.xlsx", "pipe.xlsx", "student.ods"]

@@ -1,0 +1,93 @@
+"""Photograph one workbook as a student first sees it, in LibreOffice Calc or Gnumeric.
+
+Usage: python scripts/example_shots.py APP OUT_DIR WIDTHxHEIGHT WORKBOOK...
+APP is libreoffice or gnumeric. Each workbook is opened in its own virtual X display (Xvfb) and
+three PNGs are saved as OUT_DIR/<name>-<format>-<app>-<view>.png:
+  summary   the window as it opens (the summary sheet),
+  open      the first learning-rate sheet as it opens (Ctrl+Page Down),
+  scrolled  that sheet at its table's last row (Ctrl+End, Home: 1,000 rows down for a book of
+            1,000 iterations): the header must still show.
+Needs Xvfb, xdotool, LibreOffice with a GUI or Gnumeric, and Pillow built with XCB.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import ImageGrab
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from window_shots import PROFILE, run, start_xvfb, wait_for_window  # noqa: E402
+
+
+def command(app: str, book: Path, profile: Path) -> list[str]:
+    if app == "gnumeric":
+        return ["gnumeric", "--no-splash", str(book)]
+    return ["soffice", "--norestore", "--nologo", "--nodefault", "--calc",
+            f"-env:UserInstallation=file://{profile}", str(book)]
+
+
+def shoot(app: str, book: Path, out: Path, width: int, height: int) -> list[Path]:
+    xvfb, display = start_xvfb(width, height)
+    profile = Path(tempfile.mkdtemp(prefix="sheetgen-shots-"))
+    env = dict(os.environ, DISPLAY=f":{display}", SAL_USE_VCLPLUGIN=os.environ.get("VCL", "gtk3"),
+               HOME=str(profile))  # Gnumeric keeps its settings under HOME: a fresh one each time
+    env.pop("WAYLAND_DISPLAY", None)
+    (profile / "user").mkdir()
+    (profile / "user" / "registrymodifications.xcu").write_text(PROFILE, "utf-8")
+    (profile / "book").mkdir()
+    book = Path(shutil.copy2(book, profile / "book" / book.name))
+    stem = f"{book.stem}-{book.suffix[1:]}-{app}"
+    process, written = None, []
+    try:
+        process = subprocess.Popen(command(app, book, profile), env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        window = wait_for_window(env, book.name)
+        run(["xdotool", "windowmove", window, "0", "0"], env)
+        run(["xdotool", "windowsize", window, str(width), str(height)], env)
+        time.sleep(8)  # charts and pictures draw after the window shows
+        run(["xdotool", "windowfocus", "--sync", window], env)
+        steps = (("summary", []), ("open", ["ctrl+Next"]), ("scrolled", ["ctrl+End", "Home"]))
+        for view, keys in steps:
+            for key in keys:
+                run(["xdotool", "key", "--window", window, key], env)
+                time.sleep(0.05)
+            time.sleep(3)
+            target = out / f"{stem}-{view}.png"
+            ImageGrab.grab(xdisplay=f":{display}").save(target)
+            written.append(target)
+    finally:
+        if process is not None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        xvfb.terminate()
+        xvfb.wait(timeout=15)
+        shutil.rmtree(profile, ignore_errors=True)
+    return written
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 4 or argv[0] not in ("libreoffice", "gnumeric"):
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    app, out, size, books = argv[0], Path(argv[1]), argv[2], [Path(p) for p in argv[3:]]
+    width, height = (int(v) for v in size.split("x"))
+    out.mkdir(parents=True, exist_ok=True)
+    for book in books:
+        for path in shoot(app, book.resolve(), out, width, height):
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,321 @@
+"""The network a table should compute: from the exercise's config, or read off the sheet.
+
+With a config (`audit --config EXERCISE.toml`), the equations are the ones the generator writes
+from (`Config.equations()`), with the config's hyper-parameters and data. Without one, the
+network is inferred from the table's headers and values: the layers and their sizes from the
+neuron names (h1, h2_3, o1), each layer's activation and the loss from the columns that hold
+them, the biases (none, per layer, per neuron; trained when their gradients are columns), the
+samples and batches (`_s2` columns, a `sample` column, the data sheet), the optimizer from its
+state columns (m_, s_, v_) and its hyper-parameters from their labelled cells. The inferred
+description is built by the same constructors as a config's, so audit and generator share one
+model. A table naming only the 2-2-2 exercise's columns keeps the template's equations (its
+fixed biases may sit in labelled cells).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sheetgen.core import optimizers, presets
+from sheetgen.core.data import DataSpec, data_name
+from sheetgen.core.model import Network
+from sheetgen.core.network import NetworkSpec
+from sheetgen.core.ops import OPS
+from sheetgen.core.presets import reference_network as network
+from sheetgen.errors import ConfigError
+
+# The names of the reference exercise's table (both bias modes): such a table keeps the template.
+TEMPLATE_NAMES = frozenset(network("none").names) | frozenset(network("trained").names)
+_SAMPLE = re.compile(r"(.+)_s([0-9]+)")
+_FIT = 1e-6   # relative: a column 'fits' an equation on a row within this
+
+
+@dataclass
+class Expected:
+    """What a table should compute."""
+
+    net: Network | None             # None: the template's, chosen by the audit (bias mode)
+    description: str = ""
+    parameters: dict[str, object] = field(default_factory=dict)   # hyper-parameters, data columns
+    source: str = "headers"         # headers | config FILE
+    biases: str = "none"            # what the report shows
+
+
+def base_name(name: str) -> str:
+    """a_h1_s2 -> a_h1: the quantity a per-sample column is a copy of."""
+    m = _SAMPLE.fullmatch(name)
+    return m.group(1) if m and not name.startswith(("m_", "v_", "s_")) else name
+
+
+def sample_of(name: str) -> int:
+    m = _SAMPLE.fullmatch(name)
+    return int(m.group(2)) if m and not name.startswith(("m_", "v_", "s_")) else 0
+
+
+def is_template(names) -> bool:
+    return set(names) <= TEMPLATE_NAMES
+
+
+# --- from a config ------------------------------------------------------------------------------
+
+def from_training(training, source: str) -> Expected:
+    """The exercise a config sets, as its `Training` compiles it (sheetgen.core.training)."""
+    if training.design == "reference":
+        return Expected(None, "the 2-2-2 exercise", {}, source, training.setup.biases)
+    net = training.network
+    values = training.setup.values()
+    params = {p: values[p] for p in net.parameters if p != "learning_rate" and p in values}
+    opt = training.optimizer.spec if training.data is not None else None
+    return Expected(net, describe(training.spec, training.data, opt), params, source,
+                    _bias_text(training.spec))
+
+
+def _bias_text(spec: NetworkSpec) -> str:
+    trained = spec.train_biases and spec.biases != "none"
+    return spec.biases + (" (trained)" if trained else "")
+
+
+def describe(spec: NetworkSpec, data=None, opt=None) -> str:
+    acts = ", ".join(spec.activations)
+    text = f"{'-'.join(map(str, spec.layers))} ({acts}), {spec.loss}, biases {_bias_text(spec)}"
+    if data is not None:
+        batch = "full batch" if data.batch is None else f"batches of {data.batch}"
+        text += f"; {data.n} samples, {batch} ({data.reduction})"
+    if opt is not None:
+        text += f"; {optimizers.optimizer(opt).describe()}"
+    return text
+
+
+# --- inferred from the sheet ---------------------------------------------------------------------
+
+def _numbers(names, prefix: str) -> list[int]:
+    return sorted({int(m.group(1)) for n in names if (m := re.fullmatch(prefix + r"([0-9]+)", n))})
+
+
+def layers_of(bases: set[str]) -> list[int] | None:
+    """[inputs, hidden..., outputs] from the neuron names (h1, h2_3, o1) and i, t, w counts."""
+    neurons = {re.sub(r"^(a_|exp_|delta_)", "", n) for n in bases}
+    deep = {(int(m.group(1)), int(m.group(2))) for n in neurons
+            if (m := re.fullmatch(r"h([0-9]+)_([0-9]+)", n))}
+    shallow = _numbers(neurons, "h")
+    outputs = _numbers(neurons, "o") or _numbers(bases, "t") or _numbers(bases, "E")
+    inputs = _numbers(bases, "i")
+    if deep:
+        hidden = [max(j for l2, j in deep if l2 == layer) for layer in range(1, max(deep)[0] + 1)
+                  if any(l2 == layer for l2, _ in deep)]
+    elif shallow:
+        hidden = [max(shallow)]
+    else:
+        hidden = []
+    if not outputs:
+        return None
+    n_out = max(outputs)
+    if not inputs:  # inputs in labelled cells: from the weights' count
+        weights = _numbers(bases, "w")
+        first = (hidden or [n_out])[0]
+        rest = sum(a * b for a, b in zip(hidden + [n_out], (hidden + [n_out])[1:], strict=False))
+        if not weights or (max(weights) - rest) % first:
+            return None
+        inputs = [(max(weights) - rest) // first]
+    return [max(inputs), *hidden, n_out]
+
+
+def _fits(values: np.ndarray, target: np.ndarray, quantum: float = 0.0) -> float:
+    """The share of rows (where both are numbers) on which values match target."""
+    ok = np.isfinite(values) & np.isfinite(target)
+    if not ok.any():
+        return 0.0
+    close = np.abs(values[ok] - target[ok]) <= _FIT * np.abs(target[ok]) + 2 * quantum + 1e-12
+    return float(close.mean())
+
+
+def _activations() -> dict:
+    """Each one-argument activation of the registry over arrays (leaky ReLU at its default)."""
+    out = {"identity": lambda z: z}
+    for name in ("sigmoid", "tanh", "relu", "softplus", "elu", "leaky_relu"):
+        op = OPS.get(name)
+        if op is None:
+            continue
+        if name == "leaky_relu":
+            out[name] = lambda z, f=op.array: f(z, 0.01)
+        elif name == "elu":
+            out[name] = lambda z, f=op.array: f(z, 1.0)
+        else:
+            out[name] = op.array
+    return out
+
+
+def _column(cols: Mapping[str, np.ndarray], name: str, k: int) -> np.ndarray | None:
+    return cols.get(name if k == 1 and name in cols else f"{name}_s1", cols.get(name))
+
+
+def _activation(cols, spec_neurons: tuple[str, ...], k: int, softmax: bool, quantum: float) -> str:
+    if softmax:
+        return "softmax"
+    best, score = "sigmoid", -1.0
+    for kind, f in _activations().items():
+        shares = []
+        for z in spec_neurons:
+            pre, act = _column(cols, z, k), _column(cols, "a_" + z, k)
+            if pre is not None and act is not None:
+                shares.append(_fits(f(pre), act, quantum))
+        share = float(np.mean(shares)) if shares else 0.0
+        if share > score + 1e-9:
+            best, score = kind, share
+    return best
+
+
+def _loss(cols, n_out: int, k: int, quantum: float) -> str:
+    t, a, e = _column(cols, "t1", k), _column(cols, "a_o1", k), _column(cols, "E1", k)
+    if t is None or a is None or e is None:
+        return "half_sse"
+    with np.errstate(all="ignore"):
+        terms = {"half_sse": 0.5 * (t - a) ** 2, "sse": (t - a) ** 2, "cross_entropy": -t * np.log(a),
+                 "binary_cross_entropy": -(t * np.log(a) + (1 - t) * np.log(1 - a))}
+    best = max(terms, key=lambda name: _fits(terms[name], e, quantum))
+    if best == "sse" and n_out > 1:
+        errors = [_column(cols, f"E{j}", k) for j in range(1, n_out + 1)]
+        total = cols.get("E_total" if k == 1 else "E_s1")
+        if total is not None and all(x is not None for x in errors):
+            mean = sum(errors) / n_out
+            if _fits(mean, total, quantum) > _fits(sum(errors), total, quantum):
+                return "mse"
+    return best
+
+
+def _bias_mode(bases: set[str], layers: list[int]) -> str:
+    count = len(_numbers(bases, "b"))
+    if count == 0:
+        return "none"
+    return "per_neuron" if count == sum(layers[1:]) else "per_layer"
+
+
+def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
+          data: Mapping[str, tuple] | None, quantum: float = 0.0) -> Expected:
+    """The network, samples and optimizer a table of `cols` computes (ConfigError when the
+    headers describe none sheetgen knows)."""
+    names = set(cols)
+    bases = {base_name(n) for n in names}
+    layers = layers_of(bases)
+    if layers is None:
+        raise ConfigError("no output neurons or targets among the headers")
+    k = max([sample_of(n) for n in names] + [1])
+    softmax = any(n.startswith("exp_o") for n in bases)
+    probe = NetworkSpec(tuple(layers), ("sigmoid",) * (len(layers) - 1))
+    activations = tuple(_activation(cols, probe.neurons(layer), k,
+                                    softmax and layer == len(layers) - 1, quantum)
+                        for layer in range(1, len(layers)))
+    loss = "cross_entropy" if softmax else _loss(cols, layers[-1], k, quantum)
+    if softmax and loss == "cross_entropy":
+        pass
+    biases = _bias_mode(bases, layers)
+    trained = any(re.fullmatch(r"dE_db[0-9]+", n) for n in bases)
+    gradients = "delta" if any(n.startswith("delta_") for n in bases) else "expanded"
+    spec = NetworkSpec(tuple(layers), activations, loss, biases, trained and biases != "none",
+                       gradients=gradients)
+    spec.check()
+    states = {n.split("_", 1)[0] for n in names if re.fullmatch(r"[mvs]_[wb][0-9]+", n)}
+    has_sample = "sample" in names or "sample_s1" in names
+    checks = any(n.startswith("fd_") for n in names)
+    training = k > 1 or has_sample or bool(states) or checks or bool(data)
+    if not training:
+        net = presets.training(spec, {}).network
+        return Expected(net, describe(spec), {}, "headers", _bias_text(spec))
+    columns = spec.inputs + spec.targets
+    have_data = bool(data) and all(c in data for c in columns) and \
+        len({len(data[c]) for c in columns}) == 1
+    if have_data:
+        rows = tuple(zip(*(data[c] for c in columns), strict=True))
+    else:
+        samples = cols.get("sample", cols.get("sample_s1"))
+        n = int(np.nanmax(samples)) + (k - 1) if has_sample and samples is not None and \
+            np.isfinite(samples).any() else k
+        rows = ((0.0,) * len(columns),) * max(n, k)
+    n = len(rows)
+    batch = k if has_sample and k < n else None
+    reduction = "mean"
+    if k > 1:
+        total = cols.get("E_total")
+        parts = [cols.get(f"E_s{j}") for j in range(1, k + 1)]
+        if total is not None and all(p is not None for p in parts):
+            if _fits(sum(parts), total, quantum) > _fits(sum(parts) / k, total, quantum):
+                reduction = "sum"
+    data_spec = DataSpec(columns, rows, batch, reduction, "sheet")
+    hyper = {key: float(labelled[key]) for key in ("beta", "beta1", "beta2", "epsilon", "h")
+             if key in labelled}
+    # Every rule whose state columns the sheet has (momentum and nesterov both keep v).
+    names_of = [name for name in optimizers.OPTIMIZERS
+                if set(_states(name)) == states]
+    options = []
+    for name in names_of or ["gd"]:
+        for correction in ((True, False) if name == "adam" else (True,)):
+            options.append(dict(name=name, bias_correction=correction,
+                                epsilon=hyper.get("epsilon", 0.0)))
+    best = None
+    for option in options:
+        initial = tuple((n2, float(cols[n2][0])) for n2 in names
+                        if re.fullmatch(r"[mvs]_[wb][0-9]+", n2) and np.isfinite(cols[n2][0])
+                        and n2.split("_", 1)[0] in _states(option["name"]))
+        opt = optimizers.OptimizerSpec(**{**{k2: v for k2, v in hyper.items() if k2 != "epsilon"},
+                                          **option}, initial_state=initial, check_gradients=checks)
+        try:
+            training_net = presets.training(spec, {}, data=data_spec, optimizer=opt).network
+        except (ConfigError, ValueError):
+            continue
+        score = _update_fit(training_net, cols, {**hyper, **option})
+        if best is None or score > best[0] + 1e-9:
+            best = (score, opt, training_net)
+    if best is None:
+        raise ConfigError("no optimizer sheetgen knows keeps these state columns")
+    _, opt, net = best
+    params: dict[str, object] = {key: float(getattr(opt, key))
+                                 for key in optimizers.optimizer(opt).hyper}
+    if have_data:
+        params |= {data_name(c): tuple(data[c]) for c in columns}
+    return Expected(net, describe(spec, data_spec if have_data else None, opt), params, "headers",
+                    _bias_text(spec))
+
+
+def _states(name: str) -> tuple[str, ...]:
+    """What an optimizer keeps per parameter, at its default settings."""
+    return tuple(optimizers.optimizer(optimizers.OptimizerSpec(name=name)).states)
+
+
+def _update_fit(net: Network, cols, hyper) -> float:
+    """How many update columns imply one steady learning rate row by row (a slip in one
+    column leaves the others to decide)."""
+    from sheetgen.check.audit.columns import Columns
+
+    steady = 0
+    for q in net.quantities:
+        if not (q.is_state and q.next is not None and "learning_rate" in q.next.names
+                and q.name in cols):
+            continue
+        ratios = rate_ratios(Columns(cols, {**hyper}), q)
+        if ratios is not None and len(ratios) > 1 and \
+                np.std(ratios) <= 1e-6 * (abs(np.median(ratios)) + 1e-300):
+            steady += 1
+    return float(steady)
+
+
+def rate_ratios(columns, q) -> np.ndarray | None:
+    """The learning rate each row's update of `q` implies: next = A + rate·B, linear in it."""
+    expression = q.next
+    if not expression.names - {"learning_rate"} <= columns.names():
+        return None
+    zero = type(columns)(columns.columns, {**columns.parameters, "learning_rate": 0.0})
+    one = type(columns)(columns.columns, {**columns.parameters, "learning_rate": 1.0})
+    a = zero.evaluate(expression, -1)
+    b = one.evaluate(expression, -1) - a
+    with np.errstate(all="ignore"):
+        r = (columns.columns[q.name] - a) / b
+    ok = np.isfinite(r) & (np.abs(b) > 1e-300)
+    return r[ok]
+
+
+__all__ = ["Expected", "TEMPLATE_NAMES", "base_name", "describe", "from_training", "infer",
+           "is_template", "layers_of", "rate_ratios", "sample_of"]

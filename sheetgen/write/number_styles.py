@@ -1,0 +1,55 @@
+"""Excel-style number format codes as OpenDocument data styles, read the same way by LibreOffice
+and Gnumeric.
+
+Handles the codes sheetgen uses: "General", "0", "0.0##", "0.0##E+00", a literal "-" before the
+digits, and up to two conditional sections ("[>=0.001]0.#########;[<=-0.001]-0.#########;General").
+A conditional code becomes one style per section: the last (unconditional) section is the style
+itself and the others are applied through `style:map` conditions, which is how both applications
+write such codes. "General" is a `number:number` without decimal places: both read it as their own
+General format (Gnumeric pads a fixed number of decimals even where the code allows fewer).
+"""
+
+from __future__ import annotations
+
+import re
+from xml.sax.saxutils import escape
+
+_CONDITION = re.compile(r"^\[(<=|>=|<|>|=|<>)(-?[0-9.]+)\]")
+
+
+def _body(code: str) -> str:
+    """The elements of one unconditional section."""
+    text = ""
+    if code.startswith("-"):
+        text, code = "<number:text>-</number:text>", code[1:]
+    if code == "General":
+        return text + '<number:number number:min-integer-digits="1"/>'
+    mantissa = code.split("E")[0]
+    decimals = mantissa.split(".")[1] if "." in mantissa else ""
+    places = (f'number:decimal-places="{len(decimals)}" '
+              f'number:min-decimal-places="{decimals.count("0")}" number:min-integer-digits="1"')
+    if "E" in code:
+        return text + f'<number:scientific-number {places} number:min-exponent-digits="2"/>'
+    return text + f"<number:number {places}/>"
+
+
+def number_style(name: str, code: str) -> str:
+    """The `<number:number-style>` element(s) for `code`, the main one named `name`."""
+    sections = code.split(";")
+    if len(sections) == 1:
+        return f'<number:number-style style:name="{name}">{_body(code)}</number:number-style>'
+    parts, maps = [], []
+    for k, section in enumerate(sections[:-1]):
+        match = _CONDITION.match(section)
+        if match is None:
+            raise ValueError(f"only conditional sections are supported before the last: {code!r}")
+        op, value = match.groups()
+        op = "!=" if op == "<>" else op
+        sub = f"{name}P{k}"
+        parts.append(f'<number:number-style style:name="{sub}" style:volatile="true">'
+                     f"{_body(section[match.end():])}</number:number-style>")
+        maps.append(f'<style:map style:condition="{escape(f"value(){op}{value}")}" '
+                    f'style:apply-style-name="{sub}"/>')
+    parts.append(f'<number:number-style style:name="{name}">{_body(sections[-1])}'
+                 f"{''.join(maps)}</number:number-style>")
+    return "".join(parts)

@@ -1,0 +1,148 @@
+"""The audit's corpus (tests/check/audit/corpus.py): every shipped example, correct, audits
+clean; each slip class injected into it is named, with its column and first row, in one line.
+The whole matrix (both formats) is slow; a quick slice runs with the fast tests. The image
+networks (conv-*) are not audited yet: they are refused in one line, tested here too."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from corpus import DENSE, EXPECTED_KIND, write_book
+
+from sheetgen.check.audit import audit, expected_from
+from sheetgen.check.audit.slips import SLIPS
+from sheetgen.cli import main
+from sheetgen.config import example_text, from_file, from_mapping
+from sheetgen.layout.assemble import build_book
+from sheetgen.write import xlsx
+
+EXAMPLE_DIR = "sheetgen/examples"
+QUICK = [("reference", "two substitutions"), ("deep", "sequential update"), ("xor", "sign"),
+         ("softmax", "other row"), ("linear-adam", "β1 for β2"),
+         ("linear-adam", "no bias correction"), ("linear-momentum", "state from the wrong row"),
+         ("linear-sgd", "substitution"), ("mazur-trained-biases", "pasted constant"),
+         ("era", "wrong rate"), ("biased", "missing factor"), ("deep", "other gradient")]
+
+
+def check_slip(tmp_path, name: str, slip: str, fmt: str) -> None:
+    path = tmp_path / f"{name}.{fmt}"
+    injected = write_book(name, fmt, path, slip)
+    if injected is None:
+        pytest.skip(f"{slip} does not apply to {name}")
+    result = audit(path)
+    assert result.exit_status == 1
+    [sheet] = result.sheets
+    first = sheet.mistakes[0]
+    assert first.kind in EXPECTED_KIND[slip], sheet.summary
+    assert first.quantity == injected.quantity, sheet.summary
+    # One line naming the column's first wrong cell.
+    assert first.cell in sheet.summary[0] and "\n" not in sheet.summary[0]
+
+
+@pytest.mark.parametrize("name", DENSE)
+def test_every_example_small_audits_clean(tmp_path, name):
+    path = tmp_path / f"{name}.xlsx"
+    write_book(name, "xlsx", path)
+    result = audit(path)
+    assert result.exit_status == 0, [s.summary for s in result.sheets] or result.unreadable
+
+
+@pytest.mark.parametrize(("name", "slip"), QUICK)
+def test_a_slice_of_the_corpus(tmp_path, name, slip):
+    check_slip(tmp_path, name, slip, "xlsx")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["xlsx", "ods"])
+@pytest.mark.parametrize("slip", SLIPS)
+@pytest.mark.parametrize("name", DENSE)
+def test_every_slip_in_every_example(tmp_path, name, slip, fmt):
+    check_slip(tmp_path, name, slip, fmt)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DENSE)
+def test_every_example_small_audits_clean_as_ods(tmp_path, name):
+    path = tmp_path / f"{name}.ods"
+    write_book(name, "ods", path)
+    assert audit(path).exit_status == 0
+
+
+def test_an_image_network_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "conv-edge.xlsx"
+    write_book("conv-edge", "xlsx", path)
+    result = audit(path)
+    assert result.exit_status == 2 and not result.sheets
+    assert all("describe no network sheetgen knows" in why for why in result.unreadable.values())
+
+
+def test_the_config_names_the_network_and_a_sheet_of_another_is_refused(tmp_path, capsys):
+    path = tmp_path / "deep.xlsx"
+    write_book("deep", "xlsx", path)
+    training = from_file(Path(f"{EXAMPLE_DIR}/deep.toml")).training()
+    [sheet] = audit(path, expected=expected_from(training)).sheets
+    assert sheet.correct and sheet.network_source.startswith("config")
+    assert main(["audit", str(path), "--config", f"{EXAMPLE_DIR}/xor.toml"]) == 2
+    assert "lacks the column(s)" in capsys.readouterr().out
+
+
+def test_the_network_is_inferred_from_the_headers(tmp_path):
+    path = tmp_path / "softmax.xlsx"
+    write_book("softmax", "xlsx", path)
+    [sheet] = audit(path).sheets
+    assert sheet.network == "2-3-3 (sigmoid, softmax), cross_entropy, biases per_neuron (trained)"
+    path = tmp_path / "adam.xlsx"
+    write_book("linear-adam", "xlsx", path)
+    [sheet] = audit(path).sheets
+    assert sheet.network.endswith("adam (β1 = 0.9, β2 = 0.999, ε = 1e-08, bias correction)")
+
+
+def test_jobs_keep_the_order_and_the_verdicts(tmp_path, capsys):
+    paths = []
+    for name, slip in [("reference", None), ("deep", "sign"), ("xor", None)]:
+        path = tmp_path / f"{name}.xlsx"
+        write_book(name, "xlsx", path, slip)
+        paths.append(str(path))
+    assert main(["audit", "--jobs", "2", "--format", "csv", *paths]) == 1
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert [line.split(",")[0] for line in lines] == [paths[0], paths[1], paths[2]]
+    assert [line.split(",")[6] for line in lines] == ["right", "sign", "right"]
+
+
+def _variant(name: str, *edits: tuple[str, str]) -> str:
+    text = example_text(name)
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+# Shapes sheetgen writes beyond the shipped examples: (label, config text, what is inferred).
+SHAPES = [
+    ("expanded gradients", _variant("deep", ("seed = 0", 'seed = 0\ngradients = "expanded"')),
+     "2-3-3-2 (tanh, tanh, sigmoid), half_sse, biases none"),
+    ("nesterov", _variant("linear-momentum", ('name = "momentum"', 'name = "nesterov"')),
+     "nesterov (β = 0.9)"),
+    ("batches of 2, summed", _variant("xor", ('batch = "full"', "batch = 2"),
+                                      ('reduction = "mean"', 'reduction = "sum"')),
+     "4 samples, batches of 2 (sum); gd"),
+    ("relu layers", _variant("deep", ('["tanh", "tanh", "sigmoid"]', '["relu", "leaky_relu", "sigmoid"]')),
+     "2-3-3-2 (relu, leaky_relu, sigmoid)"),
+    ("adam without correction", _variant("xor", ('name = "gd"', 'name = "adam"\nbias_correction = false')),
+     "adam (β1 = 0.9, β2 = 0.999, ε = 1e-08, no bias correction)"),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "network"), SHAPES, ids=[s[0] for s in SHAPES])
+def test_other_shapes_sheetgen_writes_audit_clean_and_name_their_network(tmp_path, label, text,
+                                                                         network):
+    config = from_mapping(tomllib.loads(text), "shape.toml")
+    config = replace(config, learning_rates=config.learning_rates[:1], iterations=6, plots=False)
+    path = tmp_path / "shape.xlsx"
+    xlsx.write(build_book(config.training()), path)
+    result = audit(path)
+    assert result.exit_status == 0, [s.summary for s in result.sheets] or result.unreadable
+    assert network in result.sheets[0].network

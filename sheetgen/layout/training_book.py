@@ -48,6 +48,12 @@ def data_sheet(training: Training, column_width: int, number_format: str) -> She
                  gradient_format=number_format, print_ranges=((0, 0, *last),))
 
 
+def epoch_function(training: Training) -> str:
+    """How an epoch's steps combine into its loss: added under `reduction = "sum"`, else averaged
+    (a "mean" or "torch" step's E_total is already a mean over its batch)."""
+    return "SUM" if training.data.reduction == "sum" else "AVERAGE"
+
+
 def epoch_losses(training: Training, e_total) -> list[float]:
     """The loss of each complete or partial epoch: E_total over its rows, averaged (mean) or
     added (sum)."""
@@ -55,7 +61,7 @@ def epoch_losses(training: Training, e_total) -> list[float]:
     out = []
     for start in range(0, len(e_total), per):
         chunk = [float(x) for x in e_total[start:start + per]]
-        out.append(sum(chunk) if training.data.reduction == "sum" else sum(chunk) / len(chunk))
+        out.append(sum(chunk) if epoch_function(training) == "SUM" else sum(chunk) / len(chunk))
     return out
 
 
@@ -72,7 +78,7 @@ def add_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -> Sum
 
         below = max(below, extent(summary.chart)[0])
     col0, row0 = 0, below + 3
-    fn = "SUM" if training.data.reduction == "sum" else "AVERAGE"
+    fn = epoch_function(training)
     cells = list(summary.cells)
     title = (f"Loss per epoch ({per} step{'s' if per > 1 else ''} each): "
              f"{fn.lower()} of E_total over the epoch's steps")
@@ -124,7 +130,7 @@ def judge_by_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -
     best_header = next(c for c in summary.cells if c.style == "header" and c.value == "final E_total")
     col = best_header.col
     per = training.data.steps_per_epoch()
-    fn = "AVERAGE" if training.data.reduction == "mean" else "SUM"
+    fn = epoch_function(training)
     finals = {}
     formulas = []
     rows = {c.row: c.value for c in summary.cells if c.col == 0 and c.style == "text"}

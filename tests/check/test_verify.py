@@ -506,7 +506,7 @@ def test_the_per_layer_softmax_example_verifies_clean(tmp_path):
     data = tomllib.loads(example_text("softmax-per-layer")) | {
         "learning_rates": [0.5], "iterations": 3, "plots": False, "formats": ["xlsx"],
         "output_dir": str(tmp_path)}
-    [book] = generate(from_mapping(data))
+    [book] = generate(from_mapping(data).training())
     report = verify.verify_file(book)
     assert report.ok, verify.format_report(report)
     cells = {(d.cell, d.stored) for s in verify.compare(verify.stored_values(book), verify.recalculate(book),

@@ -18,7 +18,7 @@ import numpy as np
 from sheetgen.check.audit.columns import RHO, Columns, infer_fixed_biases, infer_learning_rate
 from sheetgen.check.audit.diagnose import STAGES, Explanation, diagnose, stage
 from sheetgen.check.audit.expected import Expected, infer, is_template
-from sheetgen.check.audit.structure import refine, structural_mistakes
+from sheetgen.check.audit.structure import covered_by_rate, refine, structural_mistakes
 from sheetgen.check.audit.tables import Found
 from sheetgen.core import model
 from sheetgen.core.cells import a1, cell_range, column_letter
@@ -316,6 +316,7 @@ def plan(found: Found, expected: Expected | None = None, data: Mapping[str, tupl
             mistakes = refine(context, columns, formulas, mistakes)
             mistakes += structural_mistakes(context, columns, formulas,
                                             {m.quantity for m in mistakes}, notes, Mistake)
+            mistakes = covered_by_rate(context, columns, formulas, mistakes)
         mistakes.sort(key=lambda m: (STAGES.index(m.stage), net.index(m.quantity)))
 
         setup = _setup(net, cols, labelled, biases, parameters) if not general else \

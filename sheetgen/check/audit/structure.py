@@ -265,6 +265,39 @@ def refine(ctx, columns, formulas: Mapping[str, str], mistakes: list) -> list:
     return out
 
 
+def covered_by_rate(ctx, columns, formulas: Mapping[str, str], mistakes: list) -> list:
+    """Once the updates are found holding the rate as a number, an update whose formula is its
+    equation at one of the numbers it holds says nothing more: the rate's one line covers it (its
+    values may also fit another gradient by chance, e.g. inputs 0.05 and 0.1 with the rate doubled)."""
+    if not any(m.kind == "learning-rate cell" for m in mistakes):
+        return mistakes
+    table = ctx.found.table
+    cells = {cell: q for q, (cell, _) in ctx.found.labelled.items()}
+    reader = Reader(table.columns, cells, ctx.data_letters)
+    fixed = {k: float(v) for k, v in ctx.parameters.items() if isinstance(v, int | float)}
+    params = frozenset(ctx.net.parameters) | frozenset(ctx.parameters)
+    virtual = {n for n in columns.columns if n not in table.columns}
+    out = []
+    for m in mistakes:
+        q = ctx.net.quantity(m.quantity)
+        formula = formulas.get(m.cell)
+        if m.kind != "learning-rate cell" and q.is_state and formula and m.iteration > 1:
+            try:
+                python, _ = reader.python(formula, table.first_row + m.iteration)
+                equation = _inline(ctx.net, q.next, virtual)
+                numbers = {float(n) for n in _NUMBER.findall(plain_formula(formula))}
+                if any(same(python, equation, -1, {}, fixed | {"learning_rate": n}, params)
+                       for n in numbers):
+                    continue
+            except (Unreadable, ValueError, SyntaxError):
+                pass
+        out.append(m)
+    return out
+
+
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_$.])\d+(?:\.\d*)?(?:[Ee][-+]?\d+)?(?![0-9(])")
+
+
 def _inline(net, expression: Expression, virtual: set[str]) -> Expression:
     """Columns the sheet leaves out written into the equation (the sheet's formula holds them)."""
     for _ in range(8):
@@ -331,4 +364,4 @@ def _structural(ctx, q, expression, cell, iteration, formula, explanation, colum
                    [explanation] if explanation else [], [cell])
 
 
-__all__ = ["Reader", "Unreadable", "same", "structural_mistakes"]
+__all__ = ["Reader", "Unreadable", "covered_by_rate", "same", "structural_mistakes"]

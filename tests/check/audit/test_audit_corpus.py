@@ -71,6 +71,15 @@ def test_every_example_small_audits_clean_as_ods(tmp_path, name):
     assert audit(path).exit_status == 0
 
 
+def test_a_rate_held_as_a_number_is_one_line_even_where_another_gradient_fits(tmp_path):
+    # softmax-per-layer: i2 = 2·i1, so w1 − 0.2·∂E/∂w1 equals w1 − 0.1·∂E/∂w2 in every row; the
+    # formula shows the rate typed in, and that is the one mistake.
+    path = tmp_path / "softmax-per-layer.xlsx"
+    write_book("softmax-per-layer", "xlsx", path, "wrong rate")
+    [sheet] = audit(path).sheets
+    assert len(sheet.summary) == 1 and "hold the rate as a number" in sheet.summary[0], sheet.summary
+
+
 def test_an_image_network_is_refused_in_one_line(tmp_path):
     path = tmp_path / "conv-edge.xlsx"
     write_book("conv-edge", "xlsx", path)

@@ -14,7 +14,7 @@ from sheetgen.core.cells import a1, column_letter, odf_address, quote_sheet
 from sheetgen.core.template import template
 from sheetgen.layout.book import Book, Cell, Sheet
 from sheetgen.layout.summary import Summary
-from sheetgen.write import ods_drawing
+from sheetgen.write import number_styles, ods_drawing
 from sheetgen.write.ods_drawing import number_style
 from sheetgen.write.row_templates import DEFLATE_LEVEL, write_ods_body
 
@@ -33,6 +33,7 @@ NS = (
     'xmlns:dc="http://purl.org/dc/elements/1.1/" '
     'xmlns:of="urn:oasis:names:tc:opendocument:xmlns:of:1.2" '
     'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0" '
+    f'{number_styles.NAMESPACE} '
     'office:version="1.3"'
 )
 MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"

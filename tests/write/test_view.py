@@ -28,6 +28,7 @@ NS = {
     "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
     "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
     "number": "urn:oasis:names:tc:opendocument:xmlns:datastyle:1.0",
+    "number13": "urn:oasis:names:tc:opendocument:xmlns:datastyle:1.3",   # the optional decimals' maximum
     "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
     "draw": "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0",
     "svg": "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0",
@@ -119,7 +120,8 @@ def test_ods_number_formats(default_books):
 
     def places(name: str, kind: str) -> tuple[str, str]:
         element = styles[name].find(f"number:{kind}", NS)
-        return element.get(q("number", "decimal-places")), element.get(q("number", "min-decimal-places"))
+        return (element.get(q("number", "decimal-places")) or element.get(q("number13", "decimal-places")),
+                element.get(q("number", "min-decimal-places")))
 
     # N1 itself is General (below 1e-3 in magnitude); its maps apply the fixed sections.
     assert places("N1", "number") == (None, None)
@@ -127,6 +129,8 @@ def test_ods_number_formats(default_books):
             for m in styles["N1"].findall("style:map", NS)]
     assert maps == [("value()>=0.001", "N1P0"), ("value()<=-0.001", "N1P1")]
     assert places("N1P0", "number") == places("N1P1", "number") == ("9", "0")
+    # the maximum of optional decimals where Gnumeric, which would pad to it, does not read it
+    assert styles["N1P0"].find("number:number", NS).get(q("number", "decimal-places")) is None
     assert styles["N1P1"].find("number:text", NS).text == "-"
     assert places("N3", "number") == ("0", "0")                # iterations
     cells = {s.get(q("style", "name")): s.get(q("style", "data-style-name"))
@@ -160,6 +164,26 @@ def test_libreoffice_shows_the_numbers_without_padding(tmp_path):
         assert first[31] == "1"
 
 
+@pytest.mark.gnumeric
+@pytest.mark.skipif(shutil.which("ssconvert") is None, reason="Gnumeric (ssconvert) not installed")
+def test_gnumeric_shows_the_ods_numbers_without_padding(tmp_path):
+    """Gnumeric's own rendering of the .ods (format=preserve): no number padded to 9 decimals,
+    whole numbers without decimals; up to 9 decimals are LibreOffice's, Gnumeric's General shows
+    what its column holds (number_styles.py)."""
+    config = tmp_path / "small.toml"
+    config.write_text(f'learning_rates = [0.5]\niterations = 3\nplots = false\noutput_dir = "{tmp_path}"\n')
+    ods = next(p for p in generate(from_file(config).training()) if p.suffix == ".ods")
+    subprocess.run(["ssconvert", "-S", "--export-type=Gnumeric_stf:stf_assistant", "-O", "format=preserve",
+                    str(ods), str(tmp_path / "shown_%n.csv")], check=True, capture_output=True, timeout=180)
+    rows = list(csv.reader((tmp_path / "shown_1.csv").open(encoding="utf-8")))
+    first = rows[16]                                                  # row 17 of sheet lr=0.5
+    assert first[:8] == ["0.01", "0.99", "0.05", "0.1", "0.15", "0.2", "0.25", "0.3"]
+    assert first[31] == "1"
+    assert float(first[9]) == pytest.approx(0.506874567, abs=1e-9)
+    numbers = [c for row in rows[16:19] for c in row if c[:1].isdigit() or c[:1] in "-−"]
+    assert numbers and not any(c.endswith("000000") for c in numbers), numbers
+
+
 # --- charts ---------------------------------------------------------------------------------
 
 def test_xlsx_chart_title_cell_follows_the_learning_rate(default_books):
@@ -190,7 +214,8 @@ def test_ods_chart_axes_have_few_decimals(default_books):
         props = style.find("style:chart-properties", NS)
         assert props.get(q("chart", "link-data-style-to-source")) == "false"
         number = numbers[style.get(q("style", "data-style-name"))]
-        decimals = (number.get(q("number", "min-decimal-places")), number.get(q("number", "decimal-places")))
+        decimals = (number.get(q("number", "min-decimal-places")),
+                    number.get(q("number", "decimal-places")) or number.get(q("number13", "decimal-places")))
         assert decimals == (("0", "0") if axis.get(q("chart", "dimension")) == "x" else ("2", "3"))
 
 

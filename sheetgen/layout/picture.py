@@ -115,9 +115,9 @@ def _settled(edges: list[Edge], nodes: list[Node], width: float, height: float) 
 
 # --- label geometry ----------------------------------------------------------------------------
 # A label's box: its text's width in 10 pt Liberation Sans (Arial's metrics: a digit is 1.96 mm,
-# "W" 3.33 mm), with room for a viewer drawing it a little wider, plus a margin; the .ods frame and
-# the .xlsx PNG's white backing are drawn at this size. A frame narrower than its text wraps it
-# ("W" over "h") or is cut (Gnumeric).
+# "W" 3.33 mm), with room for a viewer drawing it a little wider, plus a margin; the .ods label's
+# white backing and the .xlsx PNG's are drawn at this size (the .ods text itself in a larger
+# box: ods_drawing.py).
 CHAR_MM = 2.0                     # an average character, for rough sizes
 EM_MM = 10 / 72 * 25.4            # 10 pt
 # Advance widths in thousandths of an em (LiberationSans-Regular.ttf); any other character 556.

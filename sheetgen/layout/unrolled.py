@@ -34,7 +34,7 @@ def unrolled_picture(spec: RecurrentSpec, anchor: tuple[int, int]) -> Picture:
     state = "h,c" if spec.cell == "lstm" else "h"
     names = [f"{state}{spec.tag(1)}_t0", f"{spec.cell}{spec.tag(layers)}_t{last_step}",
              f"x_t{last_step}", f"o_t{last_step}"]
-    node_w = max(MIN_NODE_W, max(text_mm(n) for n in names) + 4.0)
+    node_w = max(MIN_NODE_W, max(text_mm(n) for n in names) * 1.2 + 4.5)   # Gnumeric's font: wider
     wh = label_box(f"Wh{spec.tag(layers)}", 0, 0)
     space = wh[2] - wh[0] + 1.0           # between two step columns' nodes: room for the Wh label
     step_gap = node_w + space

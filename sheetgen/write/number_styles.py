@@ -14,6 +14,9 @@ number:decimal-places as a fixed count and ignores number:min-decimal-places, pa
 1.3: LibreOffice reads every urn:oasis:names:tc:opendocument:xmlns:…:1.x as 1.0 (0.15, 0.123456789
 as the code says), Gnumeric only 1.0, so it sees no decimal places and shows its General format,
 as many digits as the column holds with no padding (0.15, 0.1234567890).
+The conditions' `style:map` go in the style namespace of version 1.3 likewise: Gnumeric, which
+would draw a "-" literal and its General of the magnitude wider than the column ("####"), sees
+only the last section, its General, signed and as wide as the column.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import re
 from xml.sax.saxutils import escape
 
 MAX_DECIMALS = "urn:oasis:names:tc:opendocument:xmlns:datastyle:1.3"
-NAMESPACE = f'xmlns:number13="{MAX_DECIMALS}"'     # for the document's root element
+CONDITIONS = "urn:oasis:names:tc:opendocument:xmlns:style:1.3"
+NAMESPACE = f'xmlns:number13="{MAX_DECIMALS}" xmlns:style13="{CONDITIONS}"'   # for the root element
 _CONDITION = re.compile(r"^\[(<=|>=|<|>|=|<>)(-?[0-9.]+)\]")
 
 
@@ -59,8 +63,8 @@ def number_style(name: str, code: str) -> str:
         sub = f"{name}P{k}"
         parts.append(f'<number:number-style style:name="{sub}" style:volatile="true">'
                      f"{_body(section[match.end():])}</number:number-style>")
-        maps.append(f'<style:map style:condition="{escape(f"value(){op}{value}")}" '
-                    f'style:apply-style-name="{sub}"/>')
+        maps.append(f'<style13:map style13:condition="{escape(f"value(){op}{value}")}" '
+                    f'style13:apply-style-name="{sub}"/>')
     parts.append(f'<number:number-style style:name="{name}">{_body(sections[-1])}'
                  f"{''.join(maps)}</number:number-style>")
     return "".join(parts)

@@ -133,10 +133,18 @@ def _settings(book: Book) -> str:
 
 
 def _named_styles() -> str:
-    """The cell style a conditional format applies: bold dark green on light green."""
-    return (f'<style:style style:name="{HIGHLIGHT_STYLE}" style:display-name="Best rate" '
-            'style:family="table-cell"><style:table-cell-properties fo:background-color="#c6efce"/>'
-            '<style:text-properties fo:font-weight="bold" fo:color="#006100"/></style:style>')
+    """The cell styles conditions apply: the best rate's row, bold dark green on light green;
+    a small number's scientific format (TINY_FORMAT), and both; 0 as General."""
+    best = ('<style:table-cell-properties fo:background-color="#c6efce"/>'
+            '<style:text-properties fo:font-weight="bold" fo:color="#006100"/>')
+    return (number_style("NT", TINY_FORMAT)
+            + f'<style:style style:name="{HIGHLIGHT_STYLE}" style:display-name="Best rate" '
+            f'style:family="table-cell">{best}</style:style>'
+            f'<style:style style:name="{BEST_TINY_STYLE}" style:display-name="Best rate small" '
+            f'style:family="table-cell" style:data-style-name="NT">{best}</style:style>'
+            f'<style:style style:name="{TINY_STYLE}" style:display-name="Small number" '
+            'style:family="table-cell" style:data-style-name="NT"/>'
+            f'<style:style style:name="{ZERO_STYLE}" style:family="table-cell"/>')
 
 
 def _highlight_name(style: str, row: int) -> str:
@@ -157,14 +165,33 @@ def _highlight_styles(summary: Summary) -> str:
     for style, row in sorted(used):
         condition = escape(h.formulas["ods"].format(r=row + 1), _QUOTE)
         data_attr = f' style:data-style-name="{data[style]}"' if data.get(style) else ""
+        base = f'style:base-cell-address="{_cell_address(summary.name, row, h.first_col)}"'
+        small = ""
+        if style == "number":  # the best row's small number: highlighted and scientific
+            cell = escape(f"[.{a1(h.first_col, row + 1)}]", _QUOTE)
+            small = (f'<style:map style:condition="is-true-formula(AND({condition};ABS({cell})&lt;0.001;'
+                     f'{cell}&lt;&gt;0))" style:apply-style-name="{BEST_TINY_STYLE}" {base}/>')
         parts.append(
             f'<style:style style:name="{_highlight_name(style, row)}" style:family="table-cell"'
-            f'{data_attr}>{looks.get(style, "")}'
+            f'{data_attr}>{looks.get(style, "")}{small}'
             f'<style:map style:condition="is-true-formula({condition})" '
-            f'style:apply-style-name="{HIGHLIGHT_STYLE}" '
-            f'style:base-cell-address="{_cell_address(summary.name, row, h.first_col)}"/>'
-            "</style:style>")
+            f'style:apply-style-name="{HIGHLIGHT_STYLE}" {base}/>'
+            + (_tiny_maps() if style == "number" else "") + "</style:style>")
     return "".join(parts)
+
+
+# LibreOffice draws the General section of a conditional number format at full length ("###" in
+# the column) and unsigned (it signs only the first section): a value below 1e-3 in magnitude
+# takes, by a condition on its cell, the named style TINY_STYLE, whose one-section scientific
+# format fits the column and keeps the sign (Gnumeric applies the same conditions); 0 stays "0".
+TINY_FORMAT = "0.########E+00"
+TINY_STYLE, ZERO_STYLE, BEST_TINY_STYLE = "Small_20_number", "Zero", "Best_20_rate_20_small"
+TINY = "cell-content-is-between(-0.001,0.001)"
+
+
+def _tiny_maps() -> str:
+    return (f'<style:map style:condition="cell-content()=0" style:apply-style-name="{ZERO_STYLE}"/>'
+            f'<style:map style:condition="{TINY}" style:apply-style-name="{TINY_STYLE}"/>')
 
 
 def _cell_address(sheet: str, row: int, col: int) -> str:
@@ -203,7 +230,7 @@ def _styles(book: Book) -> str:
                'fo:border="0.5pt solid #000000"/><style:paragraph-properties fo:text-align="center"/>'
                + bold)
         + cell("ceN", '<style:text-properties fo:font-style="italic" fo:color="#c00000"/>')
-        + cell("ceV", data="N1") + cell("ceG", data="N2") + cell("ceI", data="N3")
+        + cell("ceV", _tiny_maps(), "N1") + cell("ceG", _tiny_maps(), "N2") + cell("ceI", data="N3")
         + cell("ceR", data="N4" if rate_format != "General" else "")
         + (_highlight_styles(book.summary) if book.summary is not None else "")
         + (number_style("N5", book.maps.number_format)

@@ -105,4 +105,15 @@ def _write_sheet(workbook, sheet: Sheet, styles: dict):
             ws.write_number(cell.row, cell.col, cell.value, styles[cell.style])
 
     write_xlsx_body(ws, sheet, styles)  # row templates: a write call per cell takes 20x as long
+    last = sheet.first_row + sheet.iterations - 1
+    numeric = [c.index for c in sheet.columns if c.style in ("number", "gradient")]
+    runs: list[list[int]] = []
+    for col in numeric:  # runs of side-by-side columns, one condition each
+        if runs and runs[-1][1] == col - 1:
+            runs[-1][1] = col
+        else:
+            runs.append([col, col])
+    for first_col, last_col in runs:
+        if sheet.iterations:
+            xlsx_drawing.small_numbers(workbook, ws, sheet.first_row, first_col, last, last_col)
     return ws

@@ -13,6 +13,7 @@ from sheetgen.core.template import template
 from sheetgen.layout.charts import Chart, Range
 from sheetgen.layout.picture import Picture
 from sheetgen.layout.summary import Summary
+from sheetgen.write.ods_drawing import SERIES_COLORS
 from sheetgen.write.picture_png import render_png
 
 PX_PER_MM = 96 / 25.4
@@ -64,8 +65,10 @@ def page_setup(ws, ranges, scale_percent: int, chart: Chart | None = None) -> No
 def insert_chart(workbook, ws, chart: Chart) -> None:
     """A scatter chart with straight lines: numeric x (the iteration column), never categories."""
     xl = workbook.add_chart({"type": "scatter", "subtype": "straight"})
-    for s in chart.series:
-        series = {"name": s.name, "categories": _range(s.x), "values": _range(s.y)}
+    for k, s in enumerate(chart.series):
+        # The .ods charts' colours: without them Gnumeric draws the third curve pale yellow.
+        series = {"name": s.name, "categories": _range(s.x), "values": _range(s.y),
+                  "line": {"color": SERIES_COLORS[k % len(SERIES_COLORS)], "width": 1.75}}
         if s.name_cell:  # `name_data`: the cell's text cached, for readers that do not look it up
             series.update(name=list(s.name_cell), name_data=[s.name])
         if s.secondary:

@@ -23,7 +23,7 @@ TO_DO, RIGHT, NOT_YET = "to do", "right", "not yet"
 
 @dataclass(frozen=True)
 class Check:
-    """A blank column's fingerprint in the key: its sum and sum of squares, each with the
+    """A blank column's fingerprint in the key: its sum and sum of squares (SUM, SUMPRODUCT), each with the
     tolerance a correct formula in another order still meets."""
 
     count: int
@@ -61,7 +61,7 @@ def check_of(values: Sequence[float]) -> Check:
 def _check_formula(check: Check, span: str, dialect: str) -> str:
     s = separator(dialect)
     return (f'IF(COUNT({span})<{check.count}{s}"{TO_DO}"{s}IF(AND(ABS(SUM({span})-({check.total!r}))<='
-            f'{check.total_tolerance!r}{s}ABS(SUMSQ({span})-({check.squares!r}))<='
+            f'{check.total_tolerance!r}{s}ABS(SUMPRODUCT({span}{s}{span})-({check.squares!r}))<='
             f'{check.squares_tolerance!r}){s}"{RIGHT}"{s}"{NOT_YET}"))')
 
 

@@ -170,14 +170,15 @@ def make_class(config: str | Path, *, students: str | Path | None = None, count:
     `output_dir`; everything is checked before the first file is written. Returns a ClassResult
     (.variants, .draws, .paths)."""
     from sheetgen import classroom
-    from sheetgen import config as config_module
 
     if (students is None) == (count is None):
         raise UsageError("give students (a roster CSV) or count, not both or neither")
     folder = _path("output_dir", output_dir)
+    path = _path("config", config)
     roster = classroom.counted(count) if students is None else \
         classroom.read_roster(_path("students", students))
-    path = _path("config", config)
+    from sheetgen import config as config_module
+
     loaded, _ = config_module.load(path, output_dir=folder, plots=False)
     text = config_module.read_file(path) and path.read_text("utf-8-sig")
     return classroom.write_class(loaded.training(), loaded.exercise, roster, folder, text, jobs)

@@ -14,19 +14,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sheetgen.classroom.grade import ClassRecord, Entry, Gradebook, marked_name, read_class
-from sheetgen.classroom.make import ClassResult, Plan, make_class, plan
+# The class list is read (and refused) before the audit and its libraries are loaded.
 from sheetgen.classroom.roster import Student, counted, read_roster
 from sheetgen.core.exercise import ExerciseSpec
 from sheetgen.core.training import Training
+
+if TYPE_CHECKING:
+    from sheetgen.classroom.grade import ClassRecord, Gradebook
+    from sheetgen.classroom.make import ClassResult
 
 
 def write_class(training: Training, exercise: ExerciseSpec | None, students: Sequence[Student],
                 folder: Path | str, config_text: str, jobs: int | None = None) -> ClassResult:
     """Check everything, then draw each student's variant and write the class folder: a
     SheetgenError before any file is written when an input is wrong."""
+    from sheetgen.classroom.make import make_class, plan
+
     return make_class(plan(training, exercise, students, Path(folder), config_text), jobs)
+
+
+def read_class(folder: Path | str) -> ClassRecord:
+    """The class folder's class.json (UsageError when it is not one)."""
+    from sheetgen.classroom.grade import read_class as read
+
+    return read(Path(folder))
 
 
 def variants_of(training: Training, record: ClassRecord):
@@ -43,7 +56,7 @@ def write_gradebook(submissions: Sequence[Path | str], record: ClassRecord, trai
     """Grade the submissions against the class and write gradebook.csv and gradebook.html (and,
     with `marked`, marked/marked_<file>.xlsx per submission with a mistake) into `output_dir`
     (default: the class folder). Returns the gradebook and the paths written."""
-    from sheetgen.classroom.grade import grade
+    from sheetgen.classroom.grade import grade, marked_name
     from sheetgen.classroom.gradebook import to_csv, to_html
     from sheetgen.write.atomic import atomic_path, output_set
 
@@ -66,6 +79,5 @@ def write_gradebook(submissions: Sequence[Path | str], record: ClassRecord, trai
     return book, [targets[0], targets[1], *written]
 
 
-__all__ = ["ClassRecord", "ClassResult", "Entry", "ExerciseSpec", "Gradebook", "Plan", "Student",
-           "counted", "marked_name", "read_class", "read_roster", "variants_of", "write_class",
-           "write_gradebook"]
+__all__ = ["ExerciseSpec", "Student", "counted", "read_class", "read_roster", "variants_of",
+           "write_class", "write_gradebook"]

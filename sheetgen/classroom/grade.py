@@ -102,14 +102,15 @@ class Gradebook:
     marks: dict[str, float]
 
     def slip_counts(self) -> dict[str, int]:
-        """Mistakes per kind over the class (a pasted column and a wrong variant count too)."""
+        """How many submissions show each kind of mistake (a pasted column, a wrong variant and
+        a file not graded count as kinds too), most frequent first."""
         counts: collections.Counter = collections.Counter()
         for e in self.entries:
-            counts.update(kind for kind, _, _ in e.mistakes)
-            counts.update("pasted" for s in e.status.values() if s == "pasted")
-            if e.problem and e.student and e.status == {}:
-                counts["not graded"] += 1
-        return dict(counts.most_common())
+            kinds = {kind for kind, _, _ in e.mistakes}
+            if e.score is None:
+                kinds.add("not graded")
+            counts.update(kinds)
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 # --- matching -----------------------------------------------------------------------------------

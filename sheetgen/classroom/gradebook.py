@@ -66,6 +66,7 @@ def to_html(book: Gradebook, title: str = "Gradebook") -> str:
         anchor = f"s{k}"
         who = escape(e.student or "(not matched)")
         rows.append(f'<tr><td><a href="#{anchor}">{who}</a></td><td>{escape(e.name)}</td>'
+                    f"<td><code>{escape(e.file)}</code></td>"
                     f'<td class="num">{_score(e) or "–"}</td>'
                     f"<td>{escape(_one_line(e.first_mistake or e.problem))}</td></tr>")
         cells = "".join(f'<tr><td>{escape(q)}</td><td style="background:'
@@ -94,8 +95,9 @@ def to_html(book: Gradebook, title: str = "Gradebook") -> str:
             f"<p>{len(book.entries)} submissions, {len(graded)} graded; mean score {mean}%. A column "
             "earns its marks when it is right or only follows from an earlier mistake, with "
             "formulas in its cells.</p>"
-            f"<h2>Mistakes by kind</h2>{slip_chart(book.slip_counts())}"
-            '<h2>Students</h2><table class="students"><tr><th>student</th><th>name</th><th>score %</th>'
+            f"<h2>Submissions with each kind of mistake</h2>{slip_chart(book.slip_counts())}"
+            '<h2>Students</h2><table class="students"><tr><th>student</th><th>name</th><th>file</th>'
+            "<th>score %</th>"
             f"<th>first mistake</th></tr>{''.join(rows)}</table><h2>Details</h2>{''.join(details)}"
             "</body></html>\n")
 

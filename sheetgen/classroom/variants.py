@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sheetgen.check.audit.columns import shift
 from sheetgen.check.audit.diagnose import stage
 from sheetgen.check.audit.slips import Slip, catalogue
 from sheetgen.core import model
@@ -153,6 +152,11 @@ class SlipCheck:
         self.min_change = spec.min_change
         self.rate = learning_rate
         self.first = {q: 1 if self.net.quantity(q).is_state else 0 for q in blanks}
+        # Per slip: the column, its slipped equation, and whether it is an update.
+        self._equations = {}
+        for slip in self.slips:
+            q = slip.net.quantity(slip.quantity)
+            self._equations[id(slip)] = (q.next if q.is_state else q.formula, q.is_state)
 
     def visible(self, values: Mapping[str, float]) -> tuple[bool, str]:
         """(True, "") or (False, the first slip that does not show, in words)."""
@@ -161,12 +165,15 @@ class SlipCheck:
             key = model.trace(self.net, setup, self.rate, self.rows)
         except ModelError as exc:
             return False, f"the numbers leave floating point ({exc})"
-        cols = {name: key.values[:, k] for k, name in enumerate(key.names)}
+        cols = dict(zip(key.names, key.values.T, strict=True))
         params = model.parameter_values(self.net, setup, self.rate)
         # Each row's own values and the row above's, for a formula (base 0) and an update (-1).
-        columns = {base: ({**{n: shift(v, base) for n, v in cols.items()}, **params},
-                          {**{n: shift(v, base - 1) for n, v in cols.items()}, **params})
-                   for base in (0, -1)}
+        gap = np.full((2, len(key.names)), np.nan)
+        up1 = np.vstack([gap[:1], key.values[:-1]])
+        up2 = np.vstack([gap, key.values[:-2]])[:len(key.values)]
+        columns = {0: (cols | params, dict(zip(key.names, up1.T, strict=True)) | params),
+                   -1: (dict(zip(key.names, up1.T, strict=True)) | params,
+                        dict(zip(key.names, up2.T, strict=True)) | params)}
         for k, slip in enumerate(self.slips):
             if not self._shows(slip, columns, cols, setup):
                 # Tried first next time: a draw is mostly refused by the slip that refused the last
@@ -176,22 +183,19 @@ class SlipCheck:
         return True, ""
 
     def _shows(self, slip: Slip, columns, cols, setup) -> bool:
-        q = slip.net.quantity(slip.quantity)
-        expression = q.next if q.is_state else q.formula
-        here, above = columns[-1 if q.is_state else 0]
-        values = np.broadcast_to(expression.evaluate_array(here, above), (self.rows,))
+        expression, is_update = self._equations[id(slip)]
+        here, above = columns[-1 if is_update else 0]
+        values = expression.evaluate_array(here, above)
         true = cols[slip.quantity]
-        start = self.first[slip.quantity]
         with np.errstate(all="ignore"):
             change = np.abs(values - true) / np.maximum(np.abs(true), 1e-300)
-        for k in range(start, len(true)):
-            if not np.isfinite(change[k]) or change[k] <= SAME:
-                continue
-            if change[k] >= self.min_change:
-                return True
-            break  # a small first difference: does it grow within the rows?
-        else:
+        differs = np.isfinite(change) & (change > SAME)
+        differs[:self.first[slip.quantity]] = False
+        if not differs.any():
             return False
+        if change[int(np.argmax(differs))] >= self.min_change:
+            return True
+        # A small first difference: does it grow within the rows?
         try:
             slipped = model.trace(slip.net, setup, self.rate, self.rows)
         except ModelError:

@@ -74,7 +74,7 @@ def write(book: Book, path: Path) -> None:
     pictures: dict = {}
     for sheet in book.sheets:
         ws = _write_sheet(workbook, sheet, styles)
-        _drawings(workbook, ws, sheet, pictures, book.training.shape)
+        _drawings(workbook, ws, sheet, pictures, book.training.shape, book.small)
         xlsx_drawing.page_setup(ws, sheet.print_ranges, book.print_scale, sheet.chart)
     if book.maps is not None:
         xlsx_drawing.write_maps(workbook, add_worksheet(workbook, book.maps.name), book.maps, styles)
@@ -83,9 +83,9 @@ def write(book: Book, path: Path) -> None:
         workbook.close()
 
 
-def _drawings(workbook, ws, sheet: Sheet, pictures: dict, shape: str) -> None:
+def _drawings(workbook, ws, sheet: Sheet, pictures: dict, shape: str, small: bool = False) -> None:
     if sheet.picture is not None:
-        xlsx_drawing.insert_picture(ws, sheet.picture, pictures, shape)
+        xlsx_drawing.insert_picture(ws, sheet.picture, pictures, shape, small)
     if sheet.chart is not None:
         xlsx_drawing.insert_chart(workbook, ws, sheet.chart)
 

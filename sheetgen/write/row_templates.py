@@ -186,9 +186,11 @@ def write_xlsx_body(ws, sheet: Sheet, styles: dict) -> None:
             for values in rows:
                 _xlsx_row_through_library(ws, sheet, styles, k, previous)
                 previous, k = values, k + 1
+            _xlsx_row_through_library(ws, sheet, styles, k, previous)
         finally:
             if plain:
                 del ws._prepare_formula
+        return
     # The last row through the library too: XlsxWriter then holds it as its pending row,
     # with its dimensions, exactly as after writing every row itself.
     _xlsx_row_through_library(ws, sheet, styles, k, previous)

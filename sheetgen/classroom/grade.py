@@ -166,7 +166,7 @@ def grade_one(path: Path, record: ClassRecord, training: Training, mark_dir: Pat
     try:
         result = audit(path, None, expected_from(exercise))
     except SheetgenError as exc:
-        entry.problem = f"not graded: {exc}"
+        entry.problem = f"not graded: {str(exc).replace(str(path), Path(path).name)}"
         if student:
             entry.student, entry.name, entry.matched_by = student["id"], student.get("name", ""), "file name"
         return entry

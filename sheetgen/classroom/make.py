@@ -164,7 +164,7 @@ def _student(k: int) -> tuple[Variant, list[Path]]:
     exercise = variant_training(plan, variant.values, output_dir=plan.folder / "exercises",
                                 basename=f"exercise_{student.file_name}")
     heading = f"Exercise for {student.shown}: fill in the green cells with formulas"
-    book = exercise_book(exercise, plan.blanks, heading, checks)
+    book = exercise_book(exercise, plan.blanks, heading, checks, key_book)
     book.small = True
     paths += [write_workbook(book, fmt) for fmt in exercise.formats]
     return variant, paths

@@ -16,7 +16,8 @@ from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity
 from sheetgen.core.training import Training
 from sheetgen.layout.assemble import build_book, traces
-from sheetgen.layout.book import Book, Cell, Sheet
+from sheetgen.layout.book import Book, Cell, Sheet, sheet_template
+from sheetgen.layout.summary import build_summary
 
 TO_DO, RIGHT, NOT_YET = "to do", "right", "not yet"
 
@@ -78,12 +79,19 @@ def zeroed(net: Network, blanks: Sequence[str]) -> Network:
 
 
 def exercise_book(training: Training, blanks: Sequence[str], heading: str,
-                  checks: Mapping[str, Check] | None = None) -> Book:
+                  checks: Mapping[str, Check] | None = None, key: Book | None = None) -> Book:
     """The Book of `training` with the columns `blanks` left for the student (a carried column
     from its second row on), their headers marked, `heading` above the table (plain text: a
-    student's name is never a formula) and a check cell above each blank column in `checks`."""
+    student's name is never a formula) and a check cell above each blank column in `checks`.
+    `key`: the same training's full Book, whose sheets are reused with the exercise's values."""
     net = training.network
-    book = build_book(training, traces(training, zeroed(net, blanks)), net=net)
+    runs = traces(training, zeroed(net, blanks))
+    if key is None or key.training.network is not net or training.data is not None:
+        book = build_book(training, runs, net=net)
+    else:
+        sheets = [replace(s, trace=runs[s.learning_rate]) for s in key.sheets]
+        book = Book(sheets, training, build_summary(sheets, sheet_template(training)),
+                    key.print_scale, key.maps)
     book.sheets = [_blank_sheet(s, net, blanks, heading, checks or {}) if s.columns and
                    s.columns[0].quantity == net.names[0] else s for s in book.sheets]
     return book

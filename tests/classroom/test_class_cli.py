@@ -93,13 +93,18 @@ def test_a_small_class_end_to_end(folder, monkeypatch, capsys):
     keys = sorted(str(p) for p in (folder / "c" / "keys").iterdir())
     broken = folder / "broken_k3.xlsx"
     broken.write_bytes(b"not a workbook")
+    # The reference exercise's own numbers, under a name holding no id: nobody's variant.
+    assert main(["generate", "--learning-rates", "0.5", "--iterations", "4", "--format", "xlsx",
+                 "--no-plots", "--output-dir", "stranger", "--quiet"]) == 0
+    stranger = folder / "stranger" / "BackPropagation.xlsx"
     capsys.readouterr()
-    status = main(["grade", *keys, str(broken), "--class", "c", "--jobs", "1"])
-    assert status == 1   # one submission could not be graded
+    status = main(["grade", *keys, str(broken), str(stranger), "--class", "c", "--jobs", "1"])
+    assert status == 1   # two submissions could not be graded
     out = capsys.readouterr().out
     assert "key_k1.xlsx: k1 100.0%" in out and "broken_k3.xlsx: k3 –" in out
+    assert "BackPropagation.xlsx: ? – not matched: no roster id in the file name" in out
     grades = list(csv.DictReader((folder / "c" / "gradebook.csv").open(encoding="utf-8")))
-    assert [g["score"] for g in grades] == ["100.0", "100.0", "100.0", ""]
+    assert [g["score"] for g in grades] == ["100.0", "100.0", "100.0", "", ""]
     assert grades[1]["name"] == "'=1+1"
     page = (folder / "c" / "gradebook.html").read_text("utf-8")
     assert "&lt;b&gt;Bo&lt;/b&gt;" in page and "<b>Bo</b>" not in page

@@ -30,7 +30,7 @@ from pathlib import Path
 from sheetgen.core.backward import Backward, delta_name, expanded, side_by_side
 from sheetgen.core.cells import a1, cell_range, ref
 from sheetgen.core.data import DataSpec, data_name
-from sheetgen.core.expressions import Expression
+from sheetgen.core.expressions import Expression, rendered_length
 from sheetgen.core.graph import Column, Graph
 from sheetgen.core.layers import Layer
 from sheetgen.core.losses import Loss, total_of
@@ -210,7 +210,10 @@ def compile_training(spec, layers: tuple[Layer, ...], loss: Loss, optimizer: Opt
         graph.parameter("learning_rate")
         one = None
     else:
-        graph = _on_data_set(base, data, optimizer, trained, spec)
+        part = _data_forward(base, data, trained, spec)
+        if optimizer.spec.check_gradients:  # counted before it is written out: a refusal costs nothing
+            _check_gradient_lengths(part, data, trained)
+        graph = _on_data_set(base, part, data, optimizer, trained)
         one = base.network()
     if design == "reference":
         graph = _as_reference(graph, biases_shown, gradients)
@@ -240,11 +243,63 @@ def _as_reference(graph: Graph, biases: str, gradients: str) -> Graph:
     return graph
 
 
-def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tuple[str, ...],
-                 spec) -> Graph:
+@dataclass
+class _DataForward:
+    """A data set's table up to its step's E_total: every column before the gradients."""
+
+    graph: Graph
+    sample_names: set[str]
+    weights: list[str]            # per slot: the column weighing its sample ("" for none)
+    total_divisor: str | int
+    forward: dict[str, Expression]
+    forward_order: list[str]
+
+
+def _on_data_set(base: Graph, part: _DataForward, data: DataSpec, optimizer: Optimizer,
+                 trained: tuple[str, ...]) -> Graph:
     """One sample's graph arranged for a data set: the parameters, then for each sample of a
     step its own forward and backward columns (suffixed _s1, _s2, … when a step has several),
-    the step's E_total and gradients (combined by the reduction), the optimizer's state."""
+    the step's E_total (all these in `part`, _data_forward), then the gradients (combined by
+    the reduction) and the optimizer's state."""
+    graph, sample_names, weights = part.graph, part.sample_names, part.weights
+    total_divisor, forward, forward_order = part.total_divisor, part.forward, part.forward_order
+    k = data.batch_size
+
+    def weighed(terms: list[str]) -> list[str]:
+        return [f"{w} * ({t})" if w else t for t, w in zip(terms, weights, strict=True)]
+
+    once = None
+    for c in [c for c in base.columns if c.block == "gradient"]:
+        g = base.formulas[c.quantity]
+        terms = [g.text if k == 1 else g.substitute({x: f"{x}_s{j}" for x in sample_names}).text
+                 for j in range(1, k + 1)]
+        graph.add(c.quantity, _reduce(weighed(terms), total_divisor), block="gradient", header=c.header,
+                  layer=c.layer)
+        graph.gradients.add(c.quantity)
+        if optimizer.spec.check_gradients:
+            p = c.quantity[len("dE_d"):]
+            once = once or _once_forms(forward)
+            tree = _check_tree(_perturbed_tree(p, forward, forward_order, once))
+            graph.add(f"fd_{p}", Expression.parse(ast.unparse(ast.fix_missing_locations(tree))),
+                      block="check", header=f"(E({p}+h)−E)/h")
+    rate = "learning_rate"
+    if optimizer.schedule is not None:  # the row's rate, in its own column before the updates read it
+        graph.add("lr", optimizer.schedule.formula(), block="rate")
+        rate = "lr"
+    for state in optimizer.states:
+        for p in trained:
+            graph.state(f"{state}_{p}", block="state")
+    for p in trained:
+        graph.nexts.update(optimizer.update(p, "dE_d" + p, rate))
+    graph.state("iteration", "iteration + 1", block="iteration", integer=True)
+    for name in ("learning_rate", *optimizer.hyper, *data_names(data)):
+        graph.parameter(name)
+    return graph
+
+
+def _data_forward(base: Graph, data: DataSpec, trained: tuple[str, ...], spec) -> _DataForward:
+    """The columns of a data set's table before its gradients (see _on_data_set): cheap, so the
+    gradient check's lengths can be counted on them before its formulas are written out."""
     k, n = data.batch_size, data.n
     per_sample = [c for c in base.columns if c.block in PER_SAMPLE]
     sample_names = {c.quantity for c in per_sample}
@@ -320,31 +375,7 @@ def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tup
     forward_order = [c.quantity for c in graph.columns if c.quantity in graph.formulas
                      and c.block != "delta"]
     forward = {q: graph.formulas[q] for q in forward_order}
-    for c in [c for c in base.columns if c.block == "gradient"]:
-        g = base.formulas[c.quantity]
-        terms = [g.text if k == 1 else g.substitute({x: f"{x}_s{j}" for x in sample_names}).text
-                 for j in range(1, k + 1)]
-        graph.add(c.quantity, _reduce(weighed(terms), total_divisor), block="gradient", header=c.header,
-                  layer=c.layer)
-        graph.gradients.add(c.quantity)
-        if optimizer.spec.check_gradients:
-            p = c.quantity[len("dE_d"):]
-            perturbed = _perturbed(p, forward, forward_order).text
-            graph.add(f"fd_{p}", f"(({perturbed}) - E_total) / h", block="check",
-                      header=f"(E({p}+h)−E)/h")
-    rate = "learning_rate"
-    if optimizer.schedule is not None:  # the row's rate, in its own column before the updates read it
-        graph.add("lr", optimizer.schedule.formula(), block="rate")
-        rate = "lr"
-    for state in optimizer.states:
-        for p in trained:
-            graph.state(f"{state}_{p}", block="state")
-    for p in trained:
-        graph.nexts.update(optimizer.update(p, "dE_d" + p, rate))
-    graph.state("iteration", "iteration + 1", block="iteration", integer=True)
-    for name in ("learning_rate", *optimizer.hyper, *data_names(data)):
-        graph.parameter(name)
-    return graph
+    return _DataForward(graph, sample_names, weights, total_divisor, forward, forward_order)
 
 
 def data_names(data: DataSpec) -> tuple[str, ...]:
@@ -362,31 +393,53 @@ def _reduce(terms: list[str], divisor: str | int) -> str:
     return total
 
 
-def _perturbed(name: str, forward: dict[str, Expression], order: list[str]) -> Expression:
+def _check_tree(perturbed: ast.expr) -> ast.expr:
+    """A gradient check's formula ((E(w + h)) - E_total) / h around its written-out E(w + h)."""
+    return ast.BinOp(ast.BinOp(perturbed, ast.Sub(), ast.Name("E_total")), ast.Div(), ast.Name("h"))
+
+
+def _perturbed_tree(name: str, forward: dict[str, Expression], order: list[str],
+                    once: dict[str, ast.expr] | None = None) -> ast.expr:
     """E_total with `name` read as name + h: every quantity that depends on it written out (its
     cells hold the unperturbed values), each function in its form with x written once (sigmoid
-    as ½ + ½·tanh(½x)). The written-out parts are shared subtrees, turned into text once at the
-    end: the text grows with every layer, and re-reading it at each step would cost its square."""
+    as ½ + ½·tanh(½x)). Its written-out parts are shared subtrees (so it is cheap to build and to
+    measure, `rendered_length`): the text grows with every layer, and re-reading it at each step
+    would cost its square. `once`: the forward formulas in their written-once forms
+    (`_once_forms`), shared by every parameter's check."""
+    once = _once_forms(forward) if once is None else once
     expanded_: dict[str, ast.expr] = {}
     shifted = ast.parse(f"({name} + h)", mode="eval").body
     for q in order:
         f = forward[q]
         if not (f.names & (set(expanded_) | {name})):
             continue
-        tree = _Once().visit(copy.deepcopy(f.tree))
         trees = {n: expanded_[n] for n in f.names if n in expanded_}
-        expanded_[q] = _Insert({**trees, name: shifted}).visit(tree)
-    return Expression.parse(ast.unparse(ast.fix_missing_locations(expanded_["E_total"])))
+        expanded_[q] = _inserted(once[q], {**trees, name: shifted})
+    return expanded_["E_total"]
 
 
-class _Insert(ast.NodeTransformer):
-    """Names replaced by (shared) subtrees, which are not visited again."""
+def _once_forms(forward: dict[str, Expression]) -> dict[str, ast.expr]:
+    """Each forward formula with each function in its form with x written once (_Once)."""
+    return {q: _Once().visit(copy.deepcopy(f.tree)) for q, f in forward.items()}
 
-    def __init__(self, trees: dict[str, ast.expr]):
-        self.trees = trees
 
-    def visit_Name(self, node: ast.Name) -> ast.expr:
-        return self.trees.get(node.id, node)
+def _inserted(node: ast.expr, trees: dict[str, ast.expr]) -> ast.expr:
+    """`node` with names replaced by (shared) subtrees, which are not visited; `node` itself is
+    left as it is (the parts with nothing replaced are shared too)."""
+    if isinstance(node, ast.Name):
+        return trees.get(node.id, node)
+    changed, fields = False, {}
+    for key, value in ast.iter_fields(node):
+        if isinstance(value, ast.expr):
+            new = _inserted(value, trees)
+        elif isinstance(value, list):
+            new = [_inserted(v, trees) if isinstance(v, ast.expr) else v for v in value]
+            new = value if all(a is b for a, b in zip(new, value, strict=True)) else new
+        else:
+            new = value
+        changed |= new is not value
+        fields[key] = new
+    return type(node)(**fields) if changed else node
 
 
 class _Once(ast.NodeTransformer):
@@ -400,19 +453,13 @@ class _Once(ast.NodeTransformer):
         return node
 
 
-def check_fits(training: Training) -> None:
-    """ConfigError unless every column and formula fits an .xlsx sheet (Excel's limits; the
-    longest formula is measured with 7-digit row numbers, the most a sheet has)."""
-    key = "network" if training.data is None else "data"
-    columns = len(training.columns)
-    if columns > MAX_COLUMNS:
-        raise ConfigError(f"{key}: too big for a sheet: it needs {columns:,} columns, a sheet has "
-                          f"at most {MAX_COLUMNS:,}")
-    column_of = {c.quantity: k for k, c in enumerate(training.columns)}
-    data = set(training.data_names)
-    row = "1048576"
-    span = spanner(column_of, "xlsx", row)
-    far = MAX_COLUMNS - 1
+LONGEST_ROW = "1048576"  # formulas are measured with 7-digit row numbers, the most a sheet has
+
+
+def _longest_references(column_of: dict[str, int], data: set[str]):
+    """(reference, span) for `Expression.to_formula` as check_fits measures: each name at its
+    longest (its column, a parameter cell in the last column, a data column's whole range)."""
+    row, far = LONGEST_ROW, MAX_COLUMNS - 1
 
     def reference(name: str) -> str:
         if name in column_of:
@@ -422,6 +469,43 @@ def check_fits(training: Training) -> None:
                               quote=False)
         return a1(far, row, True, True)  # a parameter cell, at its longest
 
+    return reference, spanner(column_of, "xlsx", row)
+
+
+def _gradient_check_lengths(part: _DataForward, data: DataSpec, trained: tuple[str, ...]) -> dict[str, int]:
+    """Per trained parameter, the length of its gradient check's formula as check_fits measures
+    it, counted exactly (`rendered_length`) on the table's columns before the gradients, without
+    writing the formula out: well under a second for a few layers and samples, where writing it
+    out takes seconds."""
+    column_of = {c.quantity: k for k, c in enumerate(part.graph.columns)}
+    reference, span = _longest_references(column_of, set(data_names(data)))
+    once = _once_forms(part.forward)
+    return {p: 1 + rendered_length(_check_tree(_perturbed_tree(p, part.forward, part.forward_order, once)),
+                                   reference, ",", span)
+            for p in trained}
+
+
+def _check_gradient_lengths(part: _DataForward, data: DataSpec, trained: tuple[str, ...]) -> None:
+    """ConfigError when a gradient check's formula would pass a formula's limit, before the
+    table is built."""
+    lengths = _gradient_check_lengths(part, data, trained)
+    p = max(lengths, key=lambda name: lengths[name], default=None)  # the longest, as check_fits names
+    if p is not None and lengths[p] > MAX_FORMULA:
+        raise ConfigError(f"optimizer.check_gradients: too big for a sheet: (E({p}+h)−E)/h's "
+                          f"formula needs {lengths[p]:,} characters, a formula may have at most "
+                          f"{MAX_FORMULA:,}")
+
+
+def check_fits(training: Training) -> None:
+    """ConfigError unless every column and formula fits an .xlsx sheet (Excel's limits; the
+    longest formula is measured with 7-digit row numbers, the most a sheet has)."""
+    key = "network" if training.data is None else "data"
+    columns = len(training.columns)
+    if columns > MAX_COLUMNS:
+        raise ConfigError(f"{key}: too big for a sheet: it needs {columns:,} columns, a sheet has "
+                          f"at most {MAX_COLUMNS:,}")
+    column_of = {c.quantity: k for k, c in enumerate(training.columns)}
+    reference, span = _longest_references(column_of, set(training.data_names))
     longest, where = 0, None
     for q, column in zip(training.network.quantities, training.columns, strict=True):
         expression = q.formula if q.formula is not None else q.next
@@ -534,7 +618,7 @@ def check_size(spec: NetworkSpec, base: Training, k: int, n: int, states: int, c
 
 def _least_check_length(base: Training, parameters: tuple[str, ...]):
     """Per parameter, a lower bound on the length of one sample's E_total written out with that
-    parameter + h (`_perturbed`), counted over the forward formulas without writing them."""
+    parameter + h (`_perturbed_tree`), counted over the forward formulas without writing them."""
     import numpy as np
 
     index = {p: i for i, p in enumerate(parameters)}

@@ -311,6 +311,11 @@ EARLY = {
     "a gradient check 5 layers deep": (
         "[network]\nlayers = [2, 3, 3, 3, 3, 2]\n[optimizer]\ncheck_gradients = true\n",
         "optimizer.check_gradients: too big for a sheet"),
+    # Its least length by arithmetic (5,886) fits: counted exactly, before the table is built.
+    "a gradient check of 2-4-4-3-2 over two samples": (
+        "[network]\nlayers = [2, 4, 4, 3, 2]\n[data]\nsamples = [{ i1 = 0.1, i2 = 0.2, t1 = 0.3, t2 = 0.4 },"
+        " { i1 = 0.5, i2 = 0.6, t1 = 0.7, t2 = 0.8 }]\n[optimizer]\ncheck_gradients = true\n",
+        "optimizer.check_gradients: too big for a sheet: (E(w1+h)−E)/h's formula needs 8,871 characters"),
     "a full batch of 10,000 samples": ('[network]\nlayers = [2, 2, 1]\n[data]\nfile = "s.csv"\n',
                                        "data: too big for a sheet: it needs 140,014 columns"),
     "a full batch of 40,000 samples": ('[network]\nlayers = [2, 2, 1]\n[data]\nfile = "s.csv"\n',
@@ -345,6 +350,22 @@ def test_a_refusal_comes_from_the_sizes_in_a_second(case, tmp_path, capsys):
     assert err.count("\n") == 1 and words in err, err
     assert seconds < 1 and peak < 100 * 1024**2, (seconds, peak)
     assert not out.exists()
+
+
+def test_a_gradient_check_too_long_is_refused_before_its_table_is_built(tmp_path, monkeypatch, capsys):
+    from sheetgen.core import training
+
+    def never(*args, **kwargs):
+        raise AssertionError("the table was built before the refusal")
+
+    monkeypatch.setattr(training, "_on_data_set", never)
+    text, words = EARLY["a gradient check of 2-4-4-3-2 over two samples"]
+    config = tmp_path / "x.toml"
+    config.write_text(f'output_dir = "{tmp_path / "out"}"\n{text}', "utf-8")
+    assert main(["generate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_image_networks_data_file_that_is_a_fifo_is_refused(tmp_path, capsys):

@@ -390,3 +390,51 @@ def test_the_least_gradient_check_length_is_a_lower_bound():
                       if c.block == "check")
         assert least_check_chars(spec, k)[0] <= longest, (layers, activations)
     assert built >= 8
+
+
+@pytest.mark.slow
+def test_the_gradient_check_length_is_counted_exactly_before_it_is_written(monkeypatch):
+    """The count that refuses a gradient check before its table is built (core/training.py,
+    `_gradient_check_lengths`) is the length each built check formula has, as check_fits
+    measures it: random networks, batches, orders and activations (softmax too)."""
+    import random
+
+    from sheetgen.core import optimizers, presets, training
+    from sheetgen.core.data import DataSpec
+    from sheetgen.core.network import NetworkSpec
+    from sheetgen.core.training import _longest_references
+
+    counted: list[dict[str, int]] = []
+    real = training._gradient_check_lengths
+    monkeypatch.setattr(training, "_gradient_check_lengths", lambda *a: counted.append(real(*a)) or counted[-1])
+    rng = random.Random(5)
+    compared = 0
+    for _ in range(14):
+        hidden = [rng.randint(1, 3) for _ in range(rng.randint(0, 2))]
+        layers = [rng.randint(1, 3), *hidden, rng.randint(2, 3)]
+        hidden_kinds = ["sigmoid", "tanh", "relu", "leaky_relu", "identity", "softplus", "elu"]
+        activations = [rng.choice(hidden_kinds) for _ in layers[2:]]
+        last, loss = rng.choice([("sigmoid", "mse"), ("softmax", "cross_entropy"), ("identity", "sse")])
+        spec = NetworkSpec(layers=tuple(layers), activations=(*activations, last), loss=loss,
+                           biases=rng.choice(["none", "per_layer", "per_neuron"]), train_biases=True)
+        n = rng.randint(1, 4)
+        names = spec.inputs + spec.targets
+        rows = tuple(tuple(rng.random() for _ in spec.inputs) + (1.0,) + (0.0,) * (len(spec.targets) - 1)
+                     for _ in range(n))
+        batch = rng.choice([None, rng.randint(1, n)])
+        data = DataSpec(names, rows, batch=batch, order=rng.choice(["epochs", "cycle"]),
+                        shuffle=rng.random() < 0.5)
+        opt = optimizers.OptimizerSpec(name=rng.choice(sorted(optimizers.OPTIMIZERS)), check_gradients=True)
+        counted.clear()
+        try:
+            built = presets._compile(spec, data, opt, "none", False)
+        except ConfigError as exc:  # refused by the count: then it is over the limit
+            assert "formula needs" in str(exc) and max(counted[-1].values()) > 8192
+            continue
+        column_of = {c.quantity: j for j, c in enumerate(built.columns)}
+        reference, span = _longest_references(column_of, set(built.data_names))
+        lengths = {c.quantity[len("fd_"):]: 1 + len(q.formula.to_formula(reference, ",", span))
+                   for q, c in zip(built.network.quantities, built.columns, strict=True) if c.block == "check"}
+        assert counted == [lengths], (layers, activations, last, batch)
+        compared += 1
+    assert compared >= 10

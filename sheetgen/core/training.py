@@ -210,6 +210,7 @@ def compile_training(spec, layers: tuple[Layer, ...], loss: Loss, optimizer: Opt
         graph.parameter("learning_rate")
         one = None
     else:
+        _check_batch_lengths(base, _data_forward(base, data, trained, spec, formulas=False), data)
         part = _data_forward(base, data, trained, spec)
         if optimizer.spec.check_gradients:  # counted before it is written out: a refusal costs nothing
             _check_gradient_lengths(part, data, trained)
@@ -261,20 +262,13 @@ def _on_data_set(base: Graph, part: _DataForward, data: DataSpec, optimizer: Opt
     step its own forward and backward columns (suffixed _s1, _s2, … when a step has several),
     the step's E_total (all these in `part`, _data_forward), then the gradients (combined by
     the reduction) and the optimizer's state."""
-    graph, sample_names, weights = part.graph, part.sample_names, part.weights
-    total_divisor, forward, forward_order = part.total_divisor, part.forward, part.forward_order
-    k = data.batch_size
-
-    def weighed(terms: list[str]) -> list[str]:
-        return [f"{w} * ({t})" if w else t for t, w in zip(terms, weights, strict=True)]
+    graph, forward, forward_order = part.graph, part.forward, part.forward_order
 
     once = None
     for c in [c for c in base.columns if c.block == "gradient"]:
-        g = base.formulas[c.quantity]
-        terms = [g.text if k == 1 else g.substitute({x: f"{x}_s{j}" for x in sample_names}).text
-                 for j in range(1, k + 1)]
-        graph.add(c.quantity, _reduce(weighed(terms), total_divisor), block="gradient", header=c.header,
-                  layer=c.layer)
+        tree = _gradient_tree(base.formulas[c.quantity], part)
+        graph.add(c.quantity, Expression.parse(ast.unparse(ast.fix_missing_locations(tree))),
+                  block="gradient", header=c.header, layer=c.layer)
         graph.gradients.add(c.quantity)
         if optimizer.spec.check_gradients:
             p = c.quantity[len("dE_d"):]
@@ -297,9 +291,51 @@ def _on_data_set(base: Graph, part: _DataForward, data: DataSpec, optimizer: Opt
     return graph
 
 
-def _data_forward(base: Graph, data: DataSpec, trained: tuple[str, ...], spec) -> _DataForward:
-    """The columns of a data set's table before its gradients (see _on_data_set): cheap, so the
-    gradient check's lengths can be counted on them before its formulas are written out."""
+def _gradient_tree(g: Expression, part: _DataForward) -> ast.expr:
+    """One sample's gradient `g` over a step's samples: each slot's copy (its names suffixed
+    _s1, _s2, …; the rest shared), weighed, summed, divided as the reduction says. A tree, so
+    that its length can be counted (`rendered_length`) before its text is written."""
+    k = len(part.weights)
+    terms = []
+    for j, weight in enumerate(part.weights, start=1):
+        term = g.tree if k == 1 else _inserted(g.tree, {x: ast.Name(f"{x}_s{j}", ast.Load())
+                                                        for x in g.names & part.sample_names})
+        terms.append(ast.BinOp(ast.Name(weight, ast.Load()), ast.Mult(), term) if weight else term)
+    total = total_of(terms)
+    if part.total_divisor == 1:
+        return total
+    return ast.BinOp(total, ast.Div(), ast.parse(str(part.total_divisor), mode="eval").body)
+
+
+def _batch_lengths(base: Graph, part: _DataForward, data: DataSpec) -> dict[str, int]:
+    """The lengths of the formulas that grow with the batch (each gradient, E_total), by
+    quantity, as check_fits measures them: counted on the table's columns alone (`_data_forward`
+    without formulas), before anything is written out."""
+    column_of = {c.quantity: k for k, c in enumerate(part.graph.columns)}
+    reference, span = _longest_references(column_of, set(data_names(data)))
+    trees = {c.quantity: _gradient_tree(base.formulas[c.quantity], part)
+             for c in base.columns if c.block == "gradient"}
+    if "E_total" in part.graph.formulas:
+        trees["E_total"] = part.graph.formulas["E_total"].tree
+    return {name: 1 + rendered_length(tree, reference, ",", span) for name, tree in trees.items()}
+
+
+def _check_batch_lengths(base: Graph, part: _DataForward, data: DataSpec) -> None:
+    """ConfigError, before anything is written out, when a formula that grows with the batch
+    would pass a formula's limit."""
+    lengths = _batch_lengths(base, part, data)
+    name = max(lengths, key=lambda q: lengths[q], default=None)
+    if name is not None and lengths[name] > MAX_FORMULA:
+        header = next((c.header for c in base.columns if c.quantity == name), name)
+        raise ConfigError(f"data: too big for a sheet: {header}'s formula needs {lengths[name]:,} "
+                          f"characters, a formula may have at most {MAX_FORMULA:,}")
+
+
+def _data_forward(base: Graph, data: DataSpec, trained: tuple[str, ...], spec,
+                  formulas: bool = True) -> _DataForward:
+    """The columns of a data set's table before its gradients (see _on_data_set), and their
+    formulas but for E_total's only with `formulas`: the columns alone cost next to nothing, so
+    the formulas that grow with the batch are measured on them before anything is written out."""
     k, n = data.batch_size, data.n
     per_sample = [c for c in base.columns if c.block in PER_SAMPLE]
     sample_names = {c.quantity for c in per_sample}
@@ -340,7 +376,8 @@ def _data_forward(base: Graph, data: DataSpec, trained: tuple[str, ...], spec) -
                 epoch = f"(iteration - 1 - mod(iteration - 1, {per})) / {per}"
                 text = f"index({data_name('order')}, {epoch} * {n} + {text})"
             graph.columns.append(Column(named("sample"), named("sample"), "sample", integer=True))
-            graph.formulas[named("sample")] = Expression.parse(text)
+            if formulas:
+                graph.formulas[named("sample")] = Expression.parse(text)
             which = named("sample")
         else:
             which = str(j)
@@ -348,16 +385,17 @@ def _data_forward(base: Graph, data: DataSpec, trained: tuple[str, ...], spec) -
         for c in per_sample:
             header = c.header if k == 1 else f"{c.header}_s{j}"
             graph.columns.append(Column(named(c.quantity), header, c.block, c.layer))
-            if c.block in ("targets", "inputs"):
-                formula = Expression.parse(f"index({data_name(c.quantity)}, {which})")
-            else:
-                formula = base.formulas[c.quantity].substitute(mapping)
-            graph.formulas[named(c.quantity)] = formula
+            if formulas and c.block in ("targets", "inputs"):
+                graph.formulas[named(c.quantity)] = Expression.parse(
+                    f"index({data_name(c.quantity)}, {which})")
+            elif formulas:
+                graph.formulas[named(c.quantity)] = base.formulas[c.quantity].substitute(mapping)
             if c is last_error:
                 # The sample's loss right after its error terms (one sample per row: E_total).
                 loss = "E_total" if k == 1 and divisor == 1 else f"E_s{j}"
                 graph.columns.append(Column(loss, loss, "total" if loss == "E_total" else "sample_total"))
-                graph.formulas[loss] = base.formulas["E_total"].substitute(mapping)
+                if formulas:
+                    graph.formulas[loss] = base.formulas["E_total"].substitute(mapping)
                 slot_losses.append(loss)
     count: str | int = 1 if data.reduction == "sum" else k
     if short:  # how many samples this step has: k, or the short last batch's
@@ -426,8 +464,17 @@ def _once_forms(forward: dict[str, Expression]) -> dict[str, ast.expr]:
 def _inserted(node: ast.expr, trees: dict[str, ast.expr]) -> ast.expr:
     """`node` with names replaced by (shared) subtrees, which are not visited; `node` itself is
     left as it is (the parts with nothing replaced are shared too)."""
-    if isinstance(node, ast.Name):
+    kind = type(node)
+    if kind is ast.Name:
         return trees.get(node.id, node)
+    if kind is ast.Constant:
+        return node
+    if kind is ast.BinOp:  # the common kinds directly: a batch's gradients copy thousands
+        left, right = _inserted(node.left, trees), _inserted(node.right, trees)
+        return node if left is node.left and right is node.right else ast.BinOp(left, node.op, right)
+    if kind is ast.UnaryOp:
+        operand = _inserted(node.operand, trees)
+        return node if operand is node.operand else ast.UnaryOp(node.op, operand)
     changed, fields = False, {}
     for key, value in ast.iter_fields(node):
         if isinstance(value, ast.expr):

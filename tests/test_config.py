@@ -412,11 +412,11 @@ def test_many_rates_are_refused_at_once(tmp_path, capsys):
     import time
 
     rates = ",".join(str(k / 100_000) for k in range(1, 20_001))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: the machine may be shared
     status, _, err = run_cli(capsys, "generate", "--learning-rates", rates,
                              "--output-dir", str(tmp_path / "o"))
     assert status == 2 and "learning_rates: at most 255" in err and "got 20,000" in err
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
     config = Config(learning_rates=tuple(k / 100_000 for k in range(1, 20_001)))
     with pytest.raises(ConfigError, match="at most 255"):
         validate(config)

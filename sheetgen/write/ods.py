@@ -42,7 +42,8 @@ _QUOTE = {"\"": "&quot;"}
 COLUMN_WIDTH_IN = 0.085  # inches per character: a signed 10-digit scientific value fits in 16
 CELL_STYLES = {"text": None, "label": "ceL", "header": "ceH", "parameter": "ceP", "note": "ceN",
                "number": "ceV", "gradient": "ceG", "integer": "ceI", "rate": "ceR", "map": "ceM",
-               "step": "ceS", "input": None}  # input: General, typed numbers as typed
+               "step": "ceS", "input": None,  # input: General, typed numbers as typed
+               "blank": "ceB", "blank_header": "ceBH", "check": "ceC"}  # an exercise's (layout/exercise.py)
 # The best rate's row in the summary (a named style: a conditional format applies it by name).
 HIGHLIGHT_STYLE = "Best_20_rate"  # shown as "Best rate"
 
@@ -202,6 +203,7 @@ def _styles(book: Book) -> str:
                'fo:border="0.5pt solid #000000"/><style:paragraph-properties fo:text-align="center"/>'
                + bold)
         + cell("ceN", '<style:text-properties fo:font-style="italic" fo:color="#c00000"/>')
+        + (_exercise_styles(cell, bold, first) if _is_exercise(book) else "")
         + cell("ceV", data="N1") + cell("ceG", data="N2") + cell("ceI", data="N3")
         + cell("ceR", data="N4" if rate_format != "General" else "")
         + (_highlight_styles(book.summary) if book.summary is not None else "")
@@ -215,6 +217,21 @@ def _styles(book: Book) -> str:
         + ods_drawing.STYLES
         + "</office:automatic-styles>"
     )
+
+
+def _is_exercise(book: Book) -> bool:
+    return any(c.blank_from is not None for sheet in book.sheets for c in sheet.columns)
+
+
+def _exercise_styles(cell, bold: str, first) -> str:
+    """An exercise's cells left for the student, their headers, its self-check cells."""
+    return (cell("ceB", '<style:table-cell-properties fo:background-color="#e2efda" '
+                 'fo:border="0.5pt dashed #548235"/>', "N1" if first else "")
+            + cell("ceBH", '<style:table-cell-properties fo:background-color="#c6e0b4" '
+                   'fo:border-bottom="0.5pt solid #000000"/>'
+                   '<style:paragraph-properties fo:text-align="center"/>' + bold)
+            + cell("ceC", '<style:paragraph-properties fo:text-align="center"/>'
+                   '<style:text-properties fo:font-style="italic" fo:color="#375623"/>'))
 
 
 def _style_attr(style: str) -> str:
@@ -371,7 +388,8 @@ def _sheet(sheet: Sheet, out, names: dict | None = None) -> None:
         if isinstance(item, Cell):
             return _static_cell(item)
         formula = escape(item.formulas["ods"], _QUOTE)
-        return (f'<table:table-cell{_style_attr("label")} table:formula="of:={formula}" '
+        style = _style_attr(getattr(item, "style", "label"))
+        return (f'<table:table-cell{style} table:formula="of:={formula}" '
                 f'office:value-type="string" office:string-value={quoteattr(item.text)}>'
                 f"<text:p>{escape(item.text)}</text:p></table:table-cell>")
 
@@ -381,5 +399,6 @@ def _sheet(sheet: Sheet, out, names: dict | None = None) -> None:
     out.write("".join(head).encode("utf-8"))
 
     # Row templates, formatted beside a deflate thread: rendering cell by cell takes 1.8x as long.
-    write_ods_body(sheet, out, [_style_attr(c.style) for c in sheet.columns])
+    blank = [_style_attr("blank")] if any(c.blank_from is not None for c in sheet.columns) else []
+    write_ods_body(sheet, out, [_style_attr(c.style) for c in sheet.columns], *blank)
     out.write(b"</table:table>")

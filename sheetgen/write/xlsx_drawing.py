@@ -6,6 +6,7 @@ to a sheet at any time before the workbook closes.
 
 from __future__ import annotations
 
+import functools
 import io
 
 from sheetgen.core.template import template
@@ -72,10 +73,16 @@ def insert_chart(workbook, ws, chart: Chart) -> None:
     ws.insert_chart(chart.row, chart.col, xl, {"object_position": 1})
 
 
-def insert_picture(ws, picture: Picture, cache: dict, shape: str = "2-2-2") -> None:
+@functools.lru_cache(maxsize=4)
+def _png(picture: Picture, compress_level: int) -> bytes:
+    """Rendered once for the workbooks that show the same picture (a key and its exercise)."""
+    return render_png(picture, compress_level)
+
+
+def insert_picture(ws, picture: Picture, cache: dict, shape: str = "2-2-2", small: bool = False) -> None:
     """The network drawing as a PNG; rendered once per distinct picture of the workbook."""
     if picture not in cache:
-        cache[picture] = render_png(picture)
+        cache[picture] = _png(picture, 1 if small else 6)
     ws.insert_image(picture.row, picture.col, "network.png",
                     {"image_data": io.BytesIO(cache[picture]), "x_offset": 4, "y_offset": 4,
                      "object_position": 1, "description": f"the {shape} network and its initial weights"})

@@ -76,6 +76,28 @@ self_check = true
 """
 
 
+@dataclass(frozen=True)
+class Example:
+    """A shipped example run at a big size in each format, held to a time per cell against the
+    reference network's (in CPU time, the steadier figure on a shared machine) and a peak RSS."""
+
+    key: str             # its rows' key in the steps and cells
+    name: str            # `sheetgen init-config --example NAME`
+    basename: str        # the files it writes
+    what: str            # how its rows are named
+    rows: int | None     # rows per sheet (None: the big run's)
+    cell_factor: float
+    rss_mb: float
+
+
+EXAMPLES = {e.key: e for e in (
+    Example("conv", "conv-digits", "Conv-digits", "conv-digits", CONV_STEPS, CONV_CELL_FACTOR, CONV_RSS_MB),
+    Example("lstm", "lstm-memory", "LSTM-memory", "lstm-memory", LSTM_ITERATIONS, LSTM_CELL_FACTOR, LSTM_MB),
+    Example("xor", "xor", "XOR", "xor full batch", None, XOR_CELL_FACTOR, RSS_LIMIT_MB),
+    Example("deep", "deep", "BackPropagation-deep", "deep 2-3-3-2", None, DEEP_CELL_FACTOR, RSS_LIMIT_MB),
+)}
+
+
 @dataclass
 class Step:
     name: str
@@ -261,6 +283,27 @@ def ratio(a: float, b: float) -> float:
     return a / b if b else float("inf")
 
 
+def run_example(example: Example, out: Path, n: int, rates: str, flags: list[str],
+                steps: dict[str, Step], cells: dict[str, int]) -> Path:
+    """Generate `example` in each format into out/KEY (its config written there by init-config,
+    with any data file beside it); returns its .xlsx."""
+    folder = out / example.key
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / f"{example.name}.toml"
+    subprocess.run(sheetgen("init-config", "--example", example.name, "--output", str(config)),
+                   cwd=ROOT, capture_output=True, check=True)
+    rows = example.rows or n
+    sheets = len(rates.split(","))
+    for fmt in FORMATS:
+        steps[f"{example.key} {fmt}"] = measure(
+            f"sheetgen generate {fmt} {sheets}x{rows} {example.what}",
+            sheetgen("generate", "--config", str(config), "--iterations", str(rows),
+                     "--learning-rates", rates, "--format", fmt, "--output-dir", str(folder), *flags),
+            folder / f"{example.basename}.{fmt}")
+    cells[example.key] = sheets * rows * table_columns(config)
+    return folder / f"{example.basename}.xlsx"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=10_000)
@@ -271,12 +314,10 @@ def main() -> int:
                         help="leave the files in DIR (default: a temporary folder, removed)")
     parser.add_argument("--only-class", action="store_true",
                         help="only sheetgen class of 200 students and sheetgen grade of 200 submissions")
-    parser.add_argument("--only-xor", action="store_true",
-                        help="only the reference network's big runs and the xor example's")
-    parser.add_argument("--only-conv", action="store_true",
-                        help="only the reference network's big runs and the conv-digits example's")
-    parser.add_argument("--only-lstm", action="store_true",
-                        help="only the reference network's big runs and the lstm-memory example's")
+    for key in ("xor", "conv", "lstm"):
+        parser.add_argument(f"--only-{key}", action="store_true",
+                            help=f"only the reference network's big runs and the "
+                                 f"{EXAMPLES[key].name} example's (these flags add up)")
     args = parser.parse_args()
     n, rates = args.iterations, args.learning_rates
     sheets = len(rates.split(","))
@@ -303,49 +344,13 @@ def main() -> int:
                          "--format", fmt, "--output-dir", str(big[fmt].parent), *plots, *quiet),
                 big[fmt])
         cells["reference"] = sheets * n * table_columns(None)
-        conv_config = out / "conv" / "conv-digits.toml"
-        conv_config.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(sheetgen("init-config", "--example", "conv-digits", "--output", str(conv_config)),
-                       cwd=ROOT, capture_output=True, check=True)  # the toml and its CSV
-        for fmt in FORMATS:
-            steps[f"conv {fmt}"] = measure(
-                f"sheetgen generate {fmt} {sheets}x{CONV_STEPS} conv-digits",
-                sheetgen("generate", "--config", str(conv_config), "--iterations", str(CONV_STEPS),
-                         "--learning-rates", rates, "--format", fmt,
-                         "--output-dir", str(out / "conv"), *plots, *quiet),
-                out / "conv" / f"Conv-digits.{fmt}")
-        cells["conv"] = sheets * CONV_STEPS * table_columns(conv_config)
-        if not args.only_conv:
-            lstm_config = out / "lstm-memory.toml"
-            made = subprocess.run(sheetgen("init-config", "--example", "lstm-memory"),
-                                  cwd=ROOT, capture_output=True, text=True, check=True)
-            lstm_config.write_text(made.stdout)
-            for fmt in FORMATS:
-                steps[f"lstm {fmt}"] = measure(
-                    f"sheetgen generate {fmt} {sheets}x{LSTM_ITERATIONS} lstm-memory",
-                    sheetgen("generate", "--config", str(lstm_config), "--iterations", str(LSTM_ITERATIONS),
-                             "--learning-rates", rates, "--format", fmt,
-                             "--output-dir", str(out / "lstm"), *plots, *quiet),
-                    out / "lstm" / f"LSTM-memory.{fmt}")
-            cells["lstm"] = sheets * LSTM_ITERATIONS * table_columns(lstm_config)
-        if args.only_conv or args.only_lstm:
-            raise _Done
-        xor_config = out / "xor.toml"
-        xor_config.write_text(subprocess.run(sheetgen("init-config", "--example", "xor"), cwd=ROOT,
-                                             capture_output=True, text=True, check=True).stdout)
-        for fmt in FORMATS:
-            steps[f"xor {fmt}"] = measure(
-                f"sheetgen generate {fmt} {sheets}x{n} xor full batch",
-                sheetgen("generate", "--config", str(xor_config), "--iterations", str(n),
-                         "--learning-rates", rates, "--format", fmt,
-                         "--output-dir", str(out / "xor"), *plots, *quiet),
-                out / "xor" / f"XOR.{fmt}")
-        cells["reference"] = sheets * n * table_columns(None)
-        cells["xor"] = sheets * n * table_columns(xor_config)
-        if (out / "xor" / "XOR.xlsx").is_file():
-            steps["audit xor"] = measure(f"sheetgen audit xlsx {sheets}x{n} xor",
-                                         sheetgen("audit", str(out / "xor" / "XOR.xlsx")))
-        if args.only_xor:
+        only = [key for key in EXAMPLES if getattr(args, f"only_{key}", False)]
+        for key in only or ("conv", "lstm", "xor"):
+            made = run_example(EXAMPLES[key], out, n, rates, plots + quiet, steps, cells)
+            if key == "xor" and made.is_file():
+                steps["audit xor"] = measure(f"sheetgen audit xlsx {sheets}x{n} xor",
+                                             sheetgen("audit", str(made)))
+        if only:
             raise _Done
         steps["pandas"] = measure(f"pandas to_excel values only {sheets}x{n}",
                                   python(__file__, "--child-pandas", str(n), rates,
@@ -382,21 +387,10 @@ def main() -> int:
                              "--format", fmt, "--output-dir", str(out / f"one-{rows}"),
                              *plots, *quiet),
                     out / f"one-{rows}" / f"BackPropagation.{fmt}")
-        deep_config = out / "deep.toml"
-        deep_config.write_text(subprocess.run(sheetgen("init-config", "--example", "deep"), cwd=ROOT,
-                                              capture_output=True, text=True, check=True).stdout)
-        for fmt in FORMATS:
-            steps[f"deep {fmt}"] = measure(
-                f"sheetgen generate {fmt} {sheets}x{n} deep 2-3-3-2",
-                sheetgen("generate", "--config", str(deep_config), "--iterations", str(n),
-                         "--learning-rates", rates, "--format", fmt,
-                         "--output-dir", str(out / "deep"), *plots, *quiet),
-                out / "deep" / f"BackPropagation-deep.{fmt}")
-        cells["reference"] = sheets * n * table_columns(None)
-        cells["deep"] = sheets * n * table_columns(deep_config)
-        if (out / "deep" / "BackPropagation-deep.xlsx").is_file():
+        deep = run_example(EXAMPLES["deep"], out, n, rates, plots + quiet, steps, cells)
+        if deep.is_file():
             steps["audit deep"] = measure(f"sheetgen audit xlsx {sheets}x{n} deep",
-                                          sheetgen("audit", str(out / "deep" / "BackPropagation-deep.xlsx")))
+                                          sheetgen("audit", str(deep)))
         defaults = [measure("sheetgen generate (default, both)",
                             sheetgen("generate", "--output-dir", str(out / "default"), *plots, *quiet))
                     for _ in range(3)]
@@ -438,7 +432,7 @@ def class_steps(out: Path, steps: dict[str, Step]) -> None:
 
 
 class _Done(Exception):
-    """--only-xor: the steps asked for are done."""
+    """--only-…: the steps asked for are done."""
 
 
 def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = None) -> str:
@@ -503,54 +497,20 @@ def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = No
         target(f"audit of {CLASS_SIZE} hand-made sheets under {AUDIT_CLASS_SECONDS:g} s",
                f"{a.seconds:.2f} s", a.seconds < AUDIT_CLASS_SECONDS and a.status in (0, 1))
     cells = cells or {}
-    for fmt in FORMATS:
-        mine, deep = steps.get(f"sheetgen {fmt}"), steps.get(f"deep {fmt}")
-        if mine and deep and cells.get("deep"):
-            # CPU time: the steadier figure on a busy machine (wall time shown beside it).
-            ours = deep.cpu / cells["deep"] * 1e6
-            theirs = mine.cpu / cells["reference"] * 1e6
-            r = ratio(ours, theirs)
-            wall = ratio(deep.seconds / cells["deep"], mine.seconds / cells["reference"])
-            target(f"deep {fmt}: time per cell within {DEEP_CELL_FACTOR:g}x the reference network's",
-                   f"CPU {ours:.3f} µs / {theirs:.3f} µs = {r:.2f}x (wall {wall:.2f}x; "
-                   f"{cells['deep']:,} cells)", r <= DEEP_CELL_FACTOR)
-            target(f"deep {fmt}: peak RSS under {RSS_LIMIT_MB:g} MB", f"{deep.rss_mb:.0f} MB",
-                   deep.rss_mb < RSS_LIMIT_MB)
-    for fmt in FORMATS:
-        mine, conv = steps.get(f"sheetgen {fmt}"), steps.get(f"conv {fmt}")
-        if mine and conv and cells.get("conv"):
-            ours = conv.seconds / cells["conv"] * 1e6
-            theirs = mine.seconds / cells["reference"] * 1e6
-            r = ours / theirs if theirs else float("inf")
-            cpu = ratio(conv.cpu / cells["conv"], mine.cpu / cells["reference"])
-            target(f"conv-digits {fmt}: time per cell within {CONV_CELL_FACTOR:g}x the reference network's",
-                   f"{ours:.2f} µs / {theirs:.2f} µs = {r:.2f}x (CPU {cpu:.2f}x; {cells['conv']:,} cells)",
-                   r <= CONV_CELL_FACTOR)
-            target(f"conv-digits {fmt}: peak RSS under {CONV_RSS_MB:g} MB", f"{conv.rss_mb:.0f} MB",
-                   conv.rss_mb < CONV_RSS_MB)
-        mine, xor = steps.get(f"sheetgen {fmt}"), steps.get(f"xor {fmt}")
-        if mine and xor and cells.get("xor"):
-            ours = xor.seconds / cells["xor"] * 1e6
-            theirs = mine.seconds / cells["reference"] * 1e6
-            r = ratio(ours, theirs)
-            cpu = ratio(xor.cpu / cells["xor"], mine.cpu / cells["reference"])
-            target(f"xor {fmt}: time per cell within {XOR_CELL_FACTOR:g}x the reference network's",
-                   f"{ours:.2f} µs / {theirs:.2f} µs = {r:.2f}x (CPU {cpu:.2f}x; {cells['xor']:,} cells)",
-                   r <= XOR_CELL_FACTOR)
-            target(f"xor {fmt}: peak RSS under {RSS_LIMIT_MB:g} MB", f"{xor.rss_mb:.0f} MB",
-                   xor.rss_mb < RSS_LIMIT_MB)
-    for fmt in FORMATS:
-        mine, lstm = steps.get(f"sheetgen {fmt}"), steps.get(f"lstm {fmt}")
-        if mine and lstm and cells.get("lstm"):
-            ours = lstm.cpu / cells["lstm"] * 1e6
-            theirs = mine.cpu / cells["reference"] * 1e6
-            r = ratio(ours, theirs)
-            wall = ratio(lstm.seconds / cells["lstm"], mine.seconds / cells["reference"])
-            target(f"lstm-memory {fmt}: time per cell within {LSTM_CELL_FACTOR:g}x the reference "
-                   "network's", f"CPU {ours:.3f} µs / {theirs:.3f} µs = {r:.2f}x (wall {wall:.2f}x; "
-                   f"{cells['lstm']:,} cells)", r <= LSTM_CELL_FACTOR)
-            target(f"lstm-memory {fmt}: peak RSS under {LSTM_MB:g} MB", f"{lstm.rss_mb:.0f} MB",
-                   lstm.rss_mb < LSTM_MB)
+    for example in EXAMPLES.values():
+        for fmt in FORMATS:
+            mine, theirs = steps.get(f"sheetgen {fmt}"), steps.get(f"{example.key} {fmt}")
+            if not (mine and theirs and cells.get(example.key) and cells.get("reference")):
+                continue
+            ours = theirs.cpu / cells[example.key] * 1e6
+            reference = mine.cpu / cells["reference"] * 1e6
+            r = ratio(ours, reference)
+            wall = ratio(theirs.seconds / cells[example.key], mine.seconds / cells["reference"])
+            target(f"{example.name} {fmt}: time per cell within {example.cell_factor:g}x the reference "
+                   "network's", f"CPU {ours:.3f} µs / {reference:.3f} µs = {r:.2f}x (wall {wall:.2f}x; "
+                   f"{cells[example.key]:,} cells)", r <= example.cell_factor)
+            target(f"{example.name} {fmt}: peak RSS under {example.rss_mb:g} MB", f"{theirs.rss_mb:.0f} MB",
+                   theirs.rss_mb < example.rss_mb)
     if "default" in steps:
         d = steps["default"]
         target(f"default workbook under {DEFAULT_SECONDS:g} s (best of 3)", f"{d.seconds:.2f} s",

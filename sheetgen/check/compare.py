@@ -207,7 +207,9 @@ def compare_table_sets(a: Mapping[str, Table], b: Mapping[str, Table],
                        rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
                        names: tuple[str, str] = ("A", "B")) -> Comparison:
     """Compare tables by sheet: the given (sheet of A, sheet of B) pairs, or else every pair of
-    sheets with the same name (a table without a counterpart then counts as a difference)."""
+    sheets with the same name, and the one table left on each side when exactly one is (two
+    runs at another learning rate: lr=0.1 against lr=0.2); a table still without a counterpart
+    counts as a difference."""
     _check_tolerance(rtol, atol)
     pairs = list(pairs or [])
     only_a: list[str] = []
@@ -220,12 +222,14 @@ def compare_table_sets(a: Mapping[str, Table], b: Mapping[str, Table],
                                         f"(tables in: {', '.join(map(repr, tables)) or 'none'})")
     else:
         pairs = [(s, s) for s in a if s in b]
+        only_a = [s for s in a if s not in b]
+        only_b = [s for s in b if s not in a]
+        if len(only_a) == len(only_b) == 1:
+            pairs.append((only_a.pop(), only_b.pop()))
         if not pairs:
             raise WorkbookError(
                 f"no sheet names in common (A: {', '.join(a)}; B: {', '.join(b)}); "
                 "pair sheets with --sheet A_NAME:B_NAME")
-        only_a = [s for s in a if s not in b]
-        only_b = [s for s in b if s not in a]
     sheets = [compare_tables(a[sa], b[sb], rtol, atol) for sa, sb in pairs]
     return Comparison(names[0], names[1], rtol, atol, sheets, only_a, only_b)
 

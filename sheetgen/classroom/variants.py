@@ -43,8 +43,8 @@ def check_supported(training: Training) -> None:
     """ConfigError for an exercise `sheetgen class` cannot vary: only dense networks on one
     sample (the reference 2-2-2 and any dense [network])."""
     spec = training.spec
-    if hasattr(spec, "shape_text") or hasattr(spec, "cell"):
-        kind = "convolutional" if hasattr(spec, "shape_text") else "recurrent"
+    if spec.images or spec.unrolled:
+        kind = "convolutional" if spec.images else "recurrent"
         raise ConfigError(f"class: {kind} networks are not supported (dense networks on one "
                           "sample only: the reference 2-2-2 or a dense [network] table)")
     if training.data is not None:

@@ -98,6 +98,11 @@ class ConvSpec:
     # Never the reference exercise; gradients always in δ form (core/presets.py asks both).
     is_reference = False
     gradients = None
+    images = True      # a maps sheet, the layers drawn as blocks (core/network.py says more)
+    unrolled = False
+
+    def layer_objects(self) -> tuple:
+        return build_layers(self)
 
     def params_of(self, kind: str) -> dict[str, float]:
         """An activation's constant arguments by their names in the registry ({"slope": 0.01})."""

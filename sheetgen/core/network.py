@@ -50,11 +50,24 @@ class NetworkSpec:
     bias_init: str = "same"           # or "zeros"
     init_dtype: str = "float32"       # init = "torch": torch's default dtype the draw follows
 
+    # What the layers above ask a network's description (ConvSpec and RecurrentSpec answer too):
+    images = False     # image layers: a maps sheet, the layers drawn as blocks, their own report
+    unrolled = False   # steps in time: columns grouped under "t = k", drawn unrolled, BPTT worked
+
     def params_of(self, kind: str) -> dict[str, float]:
         """An activation's constant arguments by their names in the registry ({"slope": 0.01})."""
         given = dict(self.activation_params) | {"leaky_relu_slope": self.leaky_relu_slope}
         return {p: given.get(key, default) for key, (name, p, default) in ops.activation_params().items()
                 if name == kind}
+
+    def layer_objects(self) -> tuple[Dense, ...]:
+        """Its layers (core/layers/), as the training compiles them."""
+        return layers(self)
+
+    @property
+    def shape_text(self) -> str:
+        """'2-3-3-2': the layer sizes, for titles and the settings block."""
+        return "-".join(map(str, self.layers))
 
     def check(self) -> None:
         """ConfigError naming the key of the first unusable setting."""

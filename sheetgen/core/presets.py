@@ -13,11 +13,10 @@ from __future__ import annotations
 from functools import cache, lru_cache
 
 from sheetgen.core import optimizers
-from sheetgen.core.conv import ConvSpec, build_layers
 from sheetgen.core.data import DataSpec
 from sheetgen.core.losses import loss
 from sheetgen.core.model import Network, Setup
-from sheetgen.core.network import NetworkSpec, layers
+from sheetgen.core.network import NetworkSpec
 from sheetgen.core.template import template
 from sheetgen.core.training import Training, compile_training
 
@@ -55,13 +54,7 @@ def training(spec: NetworkSpec, values: dict, *, data: DataSpec | None = None,
 
 def _compile(spec: NetworkSpec, data: DataSpec | None, optimizer: optimizers.OptimizerSpec,
              biases_shown: str, reference_errata: bool) -> Training:
-    if isinstance(spec, ConvSpec):  # an image network: conv2d, pooling, flatten, dense layers
-        network_layers = build_layers(spec)
-    elif hasattr(spec, "layer_objects"):  # a recurrent network (core/recurrent.py) names its own
-        network_layers = spec.layer_objects()
-    else:
-        network_layers = layers(spec)
-    return compile_training(spec, network_layers, loss(spec.loss), optimizers.optimizer(optimizer), {},
+    return compile_training(spec, spec.layer_objects(), loss(spec.loss), optimizers.optimizer(optimizer), {},
                             data=data, reference_errata=reference_errata,
                             errata=template()["errata"], **options(spec, data, biases_shown))
 

@@ -238,9 +238,16 @@ class RecurrentSpec:
 
     is_reference = False
     gradients = None                        # δ columns (core/presets.py)
+    images = False
+    unrolled = True                         # the steps in time (core/network.py says more)
 
     def layer_objects(self) -> tuple:
         return layers(self)
+
+    @property
+    def shape_text(self) -> str:
+        """'1-2-1': inputs per step, the hidden sizes, the dense layers."""
+        return "-".join(map(str, self.layers))
 
     def describe(self) -> str:
         """'lstm 3, 5 steps, last -> 1: identity; half_sse' for the settings block."""

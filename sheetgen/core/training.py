@@ -101,13 +101,11 @@ class Training:
     @property
     def shape(self) -> str:
         """'2-3-3-2': the layer sizes (an image network: its layers and their shapes)."""
-        if hasattr(self.spec, "shape_text"):
-            return self.spec.shape_text
-        return "-".join(map(str, self.spec.layers))
+        return self.spec.shape_text
 
     def describe(self) -> str:
         """'2-3-3-2: tanh, tanh, sigmoid; half_sse' for the settings block."""
-        if hasattr(self.spec, "shape_text"):  # an image network: its layers name their activations
+        if self.spec.images:  # an image network: its layers name their activations
             return f"{self.shape}; {self.loss.name}"
         return f"{self.shape}: {', '.join(layer.activation for layer in self.layers)}; {self.loss.name}"
 
@@ -115,7 +113,7 @@ class Training:
     def title(self) -> str:
         """The workbook's title property: '…, 2-2-2 sigmoid network', '…, 2-3-3-2 network (tanh,
         sigmoid)'."""
-        if hasattr(self.spec, "shape_text"):  # an image network: its layers name their activations
+        if self.spec.images:  # an image network: its layers name their activations
             return f"Backpropagation, {self.shape} network"
         kinds = list(dict.fromkeys(layer.activation for layer in self.layers))
         if len(kinds) == 1:

@@ -41,7 +41,7 @@ def build_book(training: Training, runs: Mapping[float, Trace] | None = None,
         summary = judge_by_epochs(add_epochs(summary, training, sheets), training, sheets)
         sheets.append(data_sheet(training, sheets[0].column_width, sheets[0].number_format))
     maps = None
-    if hasattr(training.spec, "shape_text"):  # an image network: its maps, live, on a sheet
+    if training.spec.images:  # an image network: its maps, live, on a sheet
         from sheetgen.layout.maps import build_maps
 
         maps = build_maps(training.spec, sheets[:len(training.learning_rates)], training.data.batch_size)

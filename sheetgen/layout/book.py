@@ -176,7 +176,7 @@ def build_sheet(training: Training, learning_rate: float, net: Network | None = 
         cells.append(Cell(*parse_cell(note["cell"]), note["text"], "note"))
     for i, spec in enumerate(specs):
         cells.append(Cell(header_row, i, spec["header"], "header"))
-    if hasattr(training.spec, "cell"):  # recurrent: each time step's columns under "t = k"
+    if training.spec.unrolled:  # each time step's columns under "t = k"
         from sheetgen.layout.unrolled import step_labels
 
         cells += [Cell(header_row - 1, first, label, "step", span)
@@ -243,17 +243,9 @@ def network_picture(training: Training) -> Picture:
     """The network drawing, labelled with this workbook's initial weights."""
     values = training.setup.values()
     if training.design != "reference":
-        from sheetgen.layout.picture import layered_picture
-        from sheetgen.layout.unrolled import unrolled_picture
+        from sheetgen.layout.network_layout import network_drawing
 
-        anchor = parse_cell(template()["picture"]["anchor"])
-        if hasattr(training.spec, "shape_text"):  # an image network: its layers as blocks
-            from sheetgen.layout.conv_picture import conv_picture
-
-            return conv_picture(training.spec, anchor)
-        if hasattr(training.spec, "cell"):  # recurrent: the network unrolled over time
-            return unrolled_picture(training.spec, anchor)
-        return layered_picture(training.spec, values, anchor)
+        return network_drawing(training.spec, values, parse_cell(template()["picture"]["anchor"]))
     spec = template()["picture"]
     weights = {f"w{k}": values[f"w{k}"] for k in range(1, 9)}
     return build_picture(spec, weights, parse_cell(spec["anchor"]), training.setup.biases != "none")

@@ -32,16 +32,24 @@ def picture_columns(spec: NetworkSpec, column_width: int) -> int:
 
 
 def _picture(spec):
-    from sheetgen.layout.picture import layered_picture
-    from sheetgen.layout.unrolled import unrolled_picture
+    return network_drawing(spec, {w: 0.0 for w in spec.weight_names + spec.bias_names}, (0, 1))
 
-    if not isinstance(spec, NetworkSpec) and not hasattr(spec, "cell"):  # an image network
+
+def network_drawing(spec, weights: dict[str, float], anchor: tuple[int, int]):
+    """The picture of any general network: an image network's layers as blocks with their
+    shapes, a recurrent one unrolled over time, the others as layers of neurons labelled with
+    `weights`."""
+    if spec.images:
         from sheetgen.layout.conv_picture import conv_picture
 
-        return conv_picture(spec, (0, 1))
-    if hasattr(spec, "cell"):  # recurrent: the network unrolled over time
-        return unrolled_picture(spec, (0, 1))
-    return layered_picture(spec, {w: 0.0 for w in spec.weight_names + spec.bias_names}, (0, 1))
+        return conv_picture(spec, anchor)
+    if spec.unrolled:
+        from sheetgen.layout.unrolled import unrolled_picture
+
+        return unrolled_picture(spec, anchor)
+    from sheetgen.layout.picture import layered_picture
+
+    return layered_picture(spec, weights, anchor)
 
 
 def upper_block(tpl: dict, training: Training, extra_parameters: list[tuple[str, str]] = (),

@@ -22,6 +22,7 @@ import pandas as pd
 
 from sheetgen.core.cells import a1
 from sheetgen.core.model import BIAS_MODES
+from sheetgen.core.recurrent import GATES
 from sheetgen.core.template import column_specs
 from sheetgen.errors import WorkbookError
 from sheetgen.read.workbook import Workbook
@@ -71,12 +72,26 @@ _WORD = re.compile(r"[^\W\d_]{3,}")
 # exp_o1, δ_o1.
 _GENERAL = re.compile(r"[itwbe][0-9]+|(?:a_|exp_|δ_)?(?:h[0-9]+(?:_[0-9]+)?|o[0-9]+)")
 _GENERAL_GRADIENT = re.compile(r"E∂(W[0-9]+|b[0-9]+)")
+# The names of image and recurrent networks (core/conv.py, core/recurrent.py), read by their
+# shape: parameters (kernels k1_r1c2 and k2_1_r1c2, map biases b_c1, recurrent weights Wxh_1_1,
+# Whf2_1_2 and biases bh_1, bxn_1) and the other quantities (pixels i1_2_3, maps c1_3_4 and
+# a_c1_3_4, pooled p1_2_2, steps x1_t2, h_t3_2, c2_t1_1, f_t1_1, zh_t1_1, targets y1 and y1_t2,
+# per-step outputs o1_t2, a_o1_t2, and dense layers after a recurrent one d1_2, a_d1_2).
+_GATE = "[" + "".join(sorted({g for gates in GATES.values() for g in gates})) + "]"
+_PARAMETER = re.compile(rf"[wb][0-9]+|k[0-9]+(?:_[0-9]+)?_r[0-9]+c[0-9]+|b_c[0-9]+"
+                        rf"|W[xh]{_GATE}[0-9]*_[0-9]+_[0-9]+|b(?:[xh]n|{_GATE})[0-9]*_[0-9]+")
+_QUANTITY = re.compile(rf"(?:z?{_GATE}|c)[0-9]*_t[0-9]+_[0-9]+|i[0-9]+_[0-9]+_[0-9]+"
+                       r"|(?:a_)?c[0-9]+_[0-9]+_[0-9]+|p[0-9]+_[0-9]+_[0-9]+|x[0-9]+_t[0-9]+"
+                       r"|y[0-9]+(?:_t[0-9]+)?|(?:a_|exp_)?(?:o[0-9]+|h[0-9]+(?:_[0-9]+)?|d[0-9]+_[0-9]+)"
+                       r"(?:_t[0-9]+)?")
+# The merged label over one time step's columns ("t = 2", "t = 2, s1"): a step, not target t2.
+_STEP_LABEL = re.compile(r"t\s*=\s*[0-9]+(?:\s*,\s*s[0-9]+)?")
 # A training sheet's columns (sheetgen.core.optim): one sample's copy of a column (`a_h1_s2`,
 # `E_s2`), the sample a row takes, the optimizer state per parameter (m_w1, s_b1, v_w2) and the
 # gradient check beside a gradient, headed `(E(w1+h)−E)/h`.
 _PER_SAMPLE = re.compile(r"(?P<base>.+?)_s(?P<k>[0-9]+)")
-_STATE = re.compile(r"[mvs]_[wb][0-9]+")
-_CHECK = re.compile(r"\(E\((?P<p>[wb][0-9]+)\s*\+\s*h\)\s*[−-]\s*E\)\s*/\s*h")
+_STATE = re.compile(rf"[mvs]_(?:{_PARAMETER.pattern})")
+_CHECK = re.compile(rf"\(E\((?P<p>{_PARAMETER.pattern})\s*\+\s*h\)\s*[−-]\s*E\)\s*/\s*h")
 # The optimizer's hyper-parameters, as their cells are labelled (squashed).
 HYPER_LABELS = {"β": "beta", "beta": "beta", "β1": "beta1", "beta1": "beta1", "β2": "beta2",
                 "beta2": "beta2", "ε": "epsilon", "epsilon": "epsilon", "eps": "epsilon",
@@ -149,7 +164,7 @@ def canonical_name(header: object, names: Iterable[str] | None = None) -> str | 
     """The quantity a header names (`'dE/dw1'` -> `'dE_dw1'`, `'t1 (target)'` -> `'t1'`), or None.
     `names`: the network's quantity names (default: every template column, and the columns
     sheetgen writes for any dense network)."""
-    if not isinstance(header, str):
+    if not isinstance(header, str) or _STEP_LABEL.fullmatch(header.strip()):
         return None
     if names is not None:
         return _canonical(header, tuple(names))
@@ -181,6 +196,13 @@ def general_name(header: str) -> str | None:
         return "E" + text[1:] if text[1:].isdigit() and text[0] == "e" else text.replace("δ_", "delta_")
     if text.startswith("delta_") and _GENERAL.fullmatch("δ_" + text[6:]):
         return text
+    if _PARAMETER.fullmatch(text) or _QUANTITY.fullmatch(text):
+        return text
+    if text.startswith("E∂") and _PARAMETER.fullmatch(text[2:]):
+        return "dE_d" + text[2:]
+    for prefix in ("δ_", "delta_"):
+        if text.startswith(prefix) and _QUANTITY.fullmatch(text[len(prefix):]):
+            return "delta_" + text[len(prefix):]
     return _HYPER.get(_squash(text))
 
 

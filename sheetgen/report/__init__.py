@@ -66,11 +66,11 @@ def _write(training: Training, net, runs, correct, folder: Path, images: Path) -
     links |= {format_rate(rate): f"images/{path.name}"
               for rate, path in zip(training.learning_rates, plots, strict=False)}
 
-    if hasattr(training.spec, "shape_text"):  # an image network: conv output, pooled and kernel gradient
+    if training.spec.images:  # an image network: conv output, pooled and kernel gradient
         from sheetgen.report.conv import build_conv_document
 
         doc = build_conv_document(training, runs, links)
-    elif hasattr(training.spec, "cell"):  # recurrent: one step of BPTT worked
+    elif training.spec.unrolled:  # recurrent: one step of BPTT worked
         from sheetgen.report.recurrent import build_recurrent_document
 
         doc = build_recurrent_document(training, runs, links)

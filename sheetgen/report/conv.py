@@ -9,10 +9,10 @@ from collections.abc import Mapping
 
 from sheetgen.core.conv import Conv2dLayer, ConvSpec, PoolLayer, describe
 from sheetgen.core.model import Trace
-from sheetgen.core.training import PER_SAMPLE, Training
+from sheetgen.core.training import Training
 from sheetgen.report.document import Document, Heading, Image, Math, _results, equation
 from sheetgen.report.latex import number, partial, render_lines, symbol
-from sheetgen.report.training import _worked_update
+from sheetgen.report.training import _worked_update, first_sample
 
 LOSS = "E_total"
 
@@ -23,22 +23,9 @@ def build_conv_document(training: Training, runs: Mapping[float, Trace],
     data, opt = training.data, training.optimizer
     base = training.one_sample
     rate = training.learning_rates[0]
-    run = runs[rate]
-    first = run.row(0)
-    after = run.row(1) if run.iterations > 1 else None
+    one = first_sample(training, runs[rate])
+    first, after, values, which = one.first, one.after, one.values, one.which
     k, n = data.batch_size, data.n
-    suffix = "" if k == 1 else "_s1"   # sample 1 of the step, in one sample's names
-    per_sample = {c.quantity.removesuffix(suffix) for c in training.columns
-                  if c.block in PER_SAMPLE and c.quantity.endswith(suffix)}
-
-    def named(x: str) -> str:
-        return x if k == 1 else f"{x}_s1"
-
-    values = dict(first) | {x: first[named(x)] for x in per_sample}
-    for p in training.trained:  # sample 1's own gradient
-        values["dE_d" + p] = (first["dE_d" + p] if k == 1
-                              else base.quantity("dE_d" + p).formula.evaluate(values))
-    which = int(first[named("sample")]) if k < n else 1
 
     doc = Document(f"{describe(spec)}: a convolutional network trained by backpropagation")
     doc.para(f"A convolutional network trained on {n} images, {k} per step, with {opt.name}. "

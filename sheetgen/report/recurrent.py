@@ -14,10 +14,10 @@ from collections.abc import Mapping
 
 from sheetgen.core.model import Trace
 from sheetgen.core.recurrent import RecurrentSpec, step_of
-from sheetgen.core.training import PER_SAMPLE, Training
+from sheetgen.core.training import Training
 from sheetgen.report.document import SHOWN_WEIGHTS, Document, Heading, Image, Math, _results, equation
 from sheetgen.report.latex import number, partial, render_lines, symbol
-from sheetgen.report.training import _worked_update
+from sheetgen.report.training import _worked_update, first_sample
 
 LOSS = "E_total"
 
@@ -31,24 +31,10 @@ def build_recurrent_document(training: Training, runs: Mapping[float, Trace],
     spec, data, opt = training.spec, training.data, training.optimizer
     base = training.one_sample
     rates = list(training.learning_rates)
-    run = runs[rates[0]]
-    first = run.row(0)
-    after = run.row(1) if run.iterations > 1 else None
+    one = first_sample(training, runs[rates[0]])
+    first, after, values, sample_loss, which = one.first, one.after, one.values, one.sample_loss, one.which
     k, n = data.batch_size, data.n
-    suffix = "" if k == 1 else "_s1"
-    per_sample = {c.quantity.removesuffix(suffix) for c in training.columns
-                  if c.block in PER_SAMPLE and c.quantity.endswith(suffix)}
-
-    def named(x: str) -> str:
-        return x if k == 1 else f"{x}_s1"
-
-    sample_loss = LOSS if k == 1 else "E_s1"
-    values = dict(first) | {x: first[named(x)] for x in per_sample} | {LOSS: first[sample_loss]}
-    which = int(first[named("sample")]) if k < n else 1
     parameters = training.trained
-    for p in parameters:  # sample 1's own gradient
-        values["dE_d" + p] = (first["dE_d" + p] if k == 1
-                              else base.quantity("dE_d" + p).formula.evaluate(values))
 
     kind = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}[spec.cell]
     doc = Document(f"{kind} trained by backpropagation through time")

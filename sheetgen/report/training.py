@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Trace
@@ -56,6 +57,41 @@ def _worked_update(training: Training, p: str, before: Mapping[str, float],
     return lines
 
 
+@dataclass(frozen=True)
+class FirstSample:
+    """Sample 1 of step 1 of a run, in the one-sample network's own names: what the reports
+    of a data set (this one, report/conv.py, report/recurrent.py) work through by hand."""
+
+    first: dict[str, float]            # step 1's row, in the table's names
+    after: dict[str, float] | None     # step 2's row (None: a run of one step)
+    values: dict[str, float]           # sample 1's quantities and own gradients, one sample's names
+    sample_loss: str                   # its loss in the table: E_s1, or E_total with one sample a step
+    which: int                         # the data set's sample it is
+
+
+def _of_sample_1(x: str, batch: int) -> str:
+    """One sample's name x as sample 1 of a step of `batch` samples holds it in the table."""
+    return x if batch == 1 else f"{x}_s1"
+
+
+def first_sample(training: Training, run: Trace) -> FirstSample:
+    """Sample 1 of step 1 of `run` (a data set's training)."""
+    first = run.row(0)
+    after = run.row(1) if run.iterations > 1 else None
+    k, n = training.data.batch_size, training.data.n
+    suffix = "" if k == 1 else "_s1"
+    per_sample = {c.quantity.removesuffix(suffix) for c in training.columns
+                  if c.block in PER_SAMPLE and c.quantity.endswith(suffix)}
+    sample_loss = LOSS if k == 1 else "E_s1"
+    values = dict(first) | {x: first[_of_sample_1(x, k)] for x in per_sample} | {LOSS: first[sample_loss]}
+    values = {name: v for name, v in values.items() if not isinstance(v, tuple)}
+    for p in training.trained:  # sample 1's own gradient: the step's when it has one sample
+        values["dE_d" + p] = (first["dE_d" + p] if k == 1
+                              else training.one_sample.quantity("dE_d" + p).formula.evaluate(values))
+    which = int(first[_of_sample_1("sample", k)]) if k < n else 1
+    return FirstSample(first, after, values, sample_loss, which)
+
+
 def build_training_document(training: Training, runs: Mapping[float, Trace],
                             images: Mapping[str, str]) -> Document:
     """`runs`: the model's run per learning rate (the workbooks' rows). `images`: as for
@@ -64,25 +100,10 @@ def build_training_document(training: Training, runs: Mapping[float, Trace],
     base = training.one_sample
     rates = list(training.learning_rates)
     run = runs[rates[0]]
-    first = run.row(0)
-    after = run.row(1) if run.iterations > 1 else None
+    one = first_sample(training, run)
+    first, after, values, sample_loss, which = one.first, one.after, one.values, one.sample_loss, one.which
     k, n = data.batch_size, data.n
-    suffix = "" if k == 1 else "_s1"   # sample 1 of the step, in one sample's names
-    per_sample = {c.quantity.removesuffix(suffix) for c in training.columns
-                  if c.block in PER_SAMPLE and c.quantity.endswith(suffix)}
-
-    def named(x: str) -> str:
-        return x if k == 1 else f"{x}_s1"
-
-    sample_loss = "E_s1" if "E_s1" in run.names else LOSS
-    # Sample 1 of step 1, in the one-sample network's own names.
-    values = dict(first) | {x: first[named(x)] for x in per_sample} | {LOSS: first[sample_loss]}
-    values = {k: v for k, v in values.items() if not isinstance(v, tuple)}
-    which = int(first[named("sample")]) if k < n else 1
     parameters = training.trained
-    for p in parameters:  # sample 1's own gradient: the step's when it has one sample
-        values["dE_d" + p] = (first["dE_d" + p] if k == 1
-                              else base.quantity("dE_d" + p).formula.evaluate(values))
 
     doc = Document(_title(spec))
     steps = training.iterations

@@ -43,6 +43,7 @@ class Expected:
     parameters: dict[str, object] = field(default_factory=dict)   # hyper-parameters, data columns
     source: str = "headers"         # headers | config FILE
     biases: str = "none"            # what the report shows
+    headers: dict[str, str] = field(default_factory=dict)   # header as written -> quantity
 
 
 def base_name(name: str) -> str:
@@ -70,8 +71,9 @@ def from_training(training, source: str) -> Expected:
     values = training.setup.values()
     params = {p: values[p] for p in net.parameters if p != "learning_rate" and p in values}
     opt = training.optimizer.spec if training.data is not None else None
+    headers = {c.header: c.quantity for c in training.columns if c.header}
     return Expected(net, describe(training.spec, training.data, opt), params, source,
-                    _bias_text(training.spec))
+                    _bias_text(training.spec), headers)
 
 
 def _bias_text(spec: NetworkSpec) -> str:

@@ -27,7 +27,7 @@ _ODS = re.compile(r"\[\$?'?([^\].\[']*)'?\.(\$?[A-Z]{1,3}\$?[0-9]+)(?::\.(\$?[A-
 _REF = re.compile(r"(?:(?P<sheet>'[^']+'|[A-Za-z_][A-Za-z0-9_.]*)!)?(?P<a>\$?[A-Z]{1,3}\$?[0-9]+)"
                   r"(?::(?P<b>\$?[A-Z]{1,3}\$?[0-9]+))?(?![A-Za-z0-9_(])")
 _FUNCTIONS = ("EXP", "LN", "SQRT", "TANH", "MAX", "MIN", "SUM", "SUMPRODUCT", "INDEX", "MOD", "IF",
-              "ABS", "POWER")
+              "ABS", "POWER", "AND", "OR", "NOT")
 
 
 class Unreadable(Exception):
@@ -51,7 +51,8 @@ NAMESPACE = {"__builtins__": {}, "EXP": math.exp, "LN": math.log, "SQRT": math.s
              "MAX": lambda *a: max(_flat(a)), "MIN": lambda *a: min(_flat(a)),
              "SUM": lambda *a: sum(_flat(a)),
              "SUMPRODUCT": lambda x, y: sum(p * q for p, q in zip(_flat([x]), _flat([y]), strict=True)),
-             "INDEX": _index, "MOD": lambda a, b: a % b, "IF": lambda c, a, b: a if c else b}
+             "INDEX": _index, "MOD": lambda a, b: a % b, "IF": lambda c, a, b: a if c else b,
+             "AND": lambda *a: all(_flat(a)), "OR": lambda *a: any(_flat(a)), "NOT": lambda a: not a}
 
 
 class Reader:

@@ -48,10 +48,12 @@ class Found:
         return cell_range("xlsx", a1(min(cols), first), a1(max(cols), last))
 
 
-def header_reader(names: Sequence[str], mapping: Mapping[str, str] | None = None
-                  ) -> Callable[[object], str | None]:
-    """text -> quantity: `mapping` (HEADER=quantity, from --map) first, then the rules."""
+def header_reader(names: Sequence[str], mapping: Mapping[str, str] | None = None,
+                  headers: Mapping[str, str] | None = None) -> Callable[[object], str | None]:
+    """text -> quantity: `mapping` (HEADER=quantity, from --map) first, then `headers` (the
+    headers sheetgen writes for the exercise, exactly), then the rules."""
     names = tuple(names)
+    exact = dict(headers or {})
     known = set(names)
     own = {}
     for header, quantity in (mapping or {}).items():
@@ -65,8 +67,8 @@ def header_reader(names: Sequence[str], mapping: Mapping[str, str] | None = None
         if not isinstance(value, str):
             return None
         if value not in cache:
-            cache[value] = (own.get(_squash(value)) or canonical_name(value, names)
-                            or general_name(value))
+            cache[value] = (own.get(_squash(value)) or exact.get(value.strip())
+                            or canonical_name(value, names) or general_name(value))
         return cache[value]
 
     return read
@@ -310,7 +312,14 @@ def _numbers_by(grid, r: int, c: int, many: bool) -> list[tuple[str, float]]:
     return out
 
 
-_DATA_NAME = re.compile(r"[it][0-9]+")
+# A data sheet's columns: inputs and targets (i1, t1), an image's pixels (i1_2_3), a sequence's
+# steps and targets (x1_t2, y1, y1_t2).
+_DATA_NAME = re.compile(r"[it][0-9]+|i[0-9]+_[0-9]+_[0-9]+|[xy][0-9]+(?:_t[0-9]+)?")
+
+
+def is_data_table(found: Found) -> bool:
+    """A table that names only a data sheet's columns (the samples, not a training)."""
+    return all(_DATA_NAME.fullmatch(q) for q in found.table.columns)
 
 
 def find_data(grid: Sequence[Sequence]) -> dict[str, tuple[float, ...]] | None:
@@ -340,4 +349,5 @@ class DataColumns(dict):
     letters: dict[str, str]
 
 
-__all__ = ["Found", "LEARNING_RATE_LABELS", "MIN_TABLE", "find_data", "find_tables", "header_reader"]
+__all__ = ["Found", "LEARNING_RATE_LABELS", "MIN_TABLE", "find_data", "find_tables", "header_reader",
+           "is_data_table"]

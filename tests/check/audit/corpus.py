@@ -30,8 +30,11 @@ ROWS_OF = {"linear-sgd": 8, "linear-momentum": 8, "linear-adam": 8}
 def example_config(name: str, rows: int | None = None, rate: float | None = None):
     import tomllib
 
+    from importlib import resources
+
     data = tomllib.loads(example_text(name))
-    config = from_mapping(data, f"{name}.toml")
+    # The examples' folder as the source: conv-digits reads its CSV beside it.
+    config = from_mapping(data, str(resources.files("sheetgen.examples") / f"{name}.toml"))
     rate = rate if rate is not None else config.learning_rates[0]
     return replace(config, learning_rates=(rate,), iterations=rows or ROWS_OF.get(name, ROWS),
                    plots=False)

@@ -133,6 +133,16 @@ def depends_on(net: Network, name: str, target: str, seen: set[str] | None = Non
     return any(depends_on(net, n, target, seen) for n in net.quantity(name).formula.names)
 
 
+def dependents(net: Network, target: str) -> set[str]:
+    """`target` and every quantity computed (same row) from it: one pass, as each computed
+    quantity only uses those before it."""
+    found = {target}
+    for q in net.quantities:
+        if not q.is_state and q.formula is not None and q.formula.names & found:
+            found.add(q.name)
+    return found
+
+
 # --- edits of an expression's tree ------------------------------------------------------------
 
 def _fresh(expression: Expression) -> ast.Expression:
@@ -206,7 +216,8 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
     words = _Words(headers.get(q.name, q.name), headers)
     subject = words.subject
     names = columns.names()
-    allowed = {m for m in names if q.is_state or not depends_on(net, m, q.name)}
+    below = set() if q.is_state else dependents(net, q.name)
+    allowed = {m for m in names if m not in below}
     positions = _name_positions(expression)
     is_update = q.is_state
     for name, where in positions.items():

@@ -196,12 +196,25 @@ def _bias_mode(bases: set[str], layers: list[int]) -> str:
     return "per_neuron" if count == sum(layers[1:]) else "per_layer"
 
 
+class NeedsConfig(ConfigError):
+    """The headers name a network the audit checks only against its config."""
+
+
+# The columns that only image and recurrent networks have: a kernel, a recurrent weight.
+_WIDE_KINDS = ((re.compile(r"k[0-9]+_r[0-9]+c[0-9]+"), "image layers (conv2d kernels k1_r1c1 …)"),
+               (re.compile(r"W[xh][a-z]{1,2}_[0-9]+_[0-9]+"), "a recurrent network (Wxh_1_1 …)"))
+
+
 def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
           data: Mapping[str, tuple] | None, quantum: float = 0.0) -> Expected:
     """The network, samples and optimizer a table of `cols` computes (ConfigError when the
-    headers describe none sheetgen knows)."""
+    headers describe none sheetgen knows; NeedsConfig for image and recurrent networks)."""
     names = set(cols)
     bases = {base_name(n) for n in names}
+    for pattern, kind in _WIDE_KINDS:
+        if any(pattern.fullmatch(n) for n in bases):
+            raise NeedsConfig(f"its headers name {kind}, which the audit checks against the "
+                              "exercise: give it with --config EXERCISE.toml")
     layers = layers_of(bases)
     if layers is None:
         raise ConfigError("no output neurons or targets among the headers")
@@ -319,5 +332,5 @@ def rate_ratios(columns, q) -> np.ndarray | None:
     return r[ok]
 
 
-__all__ = ["Expected", "TEMPLATE_NAMES", "base_name", "describe", "from_training", "infer",
+__all__ = ["Expected", "NeedsConfig", "TEMPLATE_NAMES", "base_name", "describe", "from_training", "infer",
            "is_template", "layers_of", "rate_ratios", "sample_of"]

@@ -181,8 +181,8 @@ class _Taken:
 
 def _texts(row: Sequence) -> list[tuple[int, str]]:
     """The non-empty texts of a row; a row of numbers costs one pass in C."""
-    # Empty cells read as '': a row of numbers and empty cells costs two passes in C.
-    if sum(map(str.__instancecheck__, row)) == row.count(""):
+    # A row of numbers (a table's body) costs one pass in C; with empty cells ('') two more.
+    if str not in set(map(type, row)) or sum(map(str.__instancecheck__, row)) == row.count(""):
         return []
     return [(c, v) for c, v in enumerate(row) if isinstance(v, str) and v.strip()]
 
@@ -192,8 +192,17 @@ def find_tables(grid: Sequence[Sequence], sheet: str, read: Callable[[object], s
     """Every table of a sheet, top to bottom, left to right."""
     found: list[Found] = []
     taken = _Taken()
-    texts = [_texts(row) for row in grid]
-    for r, row_texts in enumerate(texts):
+    texts: list[list[tuple[int, str]]] = []
+    bodies: list[tuple[int, int, int, int]] = []   # rows and columns of each table's numbers
+    for r, row in enumerate(grid):
+        # A table's body row holds numbers in the table's columns: look only beside them.
+        boxes = [(lo, hi) for a, b, lo, hi in bodies if a <= r <= b]
+        if len(boxes) == 1:
+            lo, hi = boxes[0]
+            row_texts = _texts(row[:lo]) + [(c + hi + 1, v) for c, v in _texts(row[hi + 1:])]
+        else:
+            row_texts = _texts(row)
+        texts.append(row_texts)
         if len(row_texts) < 2 or all((r, c) in taken for c, _ in row_texts):
             continue
         cells, header_texts, spans = _header_cells(grid, r, read)
@@ -206,6 +215,8 @@ def find_tables(grid: Sequence[Sequence], sheet: str, read: Callable[[object], s
             if table is None:
                 continue
             taken.add(r - spans + 1, table.first_row + len(table) - 1, block)
+            if len(block) == max(block) - min(block) + 1:   # contiguous: no text between
+                bodies.append((r + 1, table.first_row + len(table) - 1, min(block), max(block)))
             unknown = [(a1(c, r + 1), t) for c, t in table.ignored.items()]
             found.append(Found(table, {}, [], unknown, spans))
     for f in found:

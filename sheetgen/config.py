@@ -623,15 +623,21 @@ def _plain(key: str, message: str) -> ConfigError:
     return ConfigError(f"{key}: {message}")
 
 
-def _optimizer(table: Any, net: NetworkSpec, fail, schedule: Any = None) -> optimizers.OptimizerSpec:
+def _named_table(table: Any, key: str, known, example: str, fail) -> dict[str, Any]:
+    """The start of an [optimizer] or [schedule] table: a table, known keys, a string name."""
     if not isinstance(table, dict):
-        raise ConfigError(f'optimizer: must be a table ([optimizer] with name = "adam"), got {_kind(table)}')
-    _unknown_keys(table, OPTIMIZER_KEYS, "optimizer.", fail)
+        raise ConfigError(f'{key}: must be a table ([{key}] with name = "{example}"), got {_kind(table)}')
+    _unknown_keys(table, known, f"{key}.", fail)
     values: dict[str, Any] = {}
     if "name" in table:
         if not isinstance(table["name"], str):
-            raise ConfigError(f"optimizer.name: must be a string, got {_kind(table['name'])}")
+            raise ConfigError(f"{key}.name: must be a string, got {_kind(table['name'])}")
         values["name"] = table["name"]
+    return values
+
+
+def _optimizer(table: Any, net: NetworkSpec, fail, schedule: Any = None) -> optimizers.OptimizerSpec:
+    values = _named_table(table, "optimizer", OPTIMIZER_KEYS, "adam", fail)
     # torch's names (eps, betas) and the older ones (epsilon, beta1, beta2; rmsprop's beta is α).
     table = dict(table)
     aliases = [("eps", "epsilon")]
@@ -679,14 +685,7 @@ def _optimizer(table: Any, net: NetworkSpec, fail, schedule: Any = None) -> opti
 
 
 def _schedule(table: Any, fail) -> schedules.ScheduleSpec:
-    if not isinstance(table, dict):
-        raise ConfigError(f'schedule: must be a table ([schedule] with name = "cosine"), got {_kind(table)}')
-    _unknown_keys(table, SCHEDULE_KEYS, "schedule.", fail)
-    values: dict[str, Any] = {}
-    if "name" in table:
-        if not isinstance(table["name"], str):
-            raise ConfigError(f"schedule.name: must be a string, got {_kind(table['name'])}")
-        values["name"] = table["name"]
+    values = _named_table(table, "schedule", SCHEDULE_KEYS, "cosine", fail)
     for key in ("step_size", "T_max", "total_iters", "total_steps"):
         if key in table:
             if isinstance(table[key], bool) or not isinstance(table[key], int):

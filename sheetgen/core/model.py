@@ -190,7 +190,8 @@ def iterate(network: Network, setup: Setup, learning_rate: float,
     """Yield one row per iteration, values in `network.names` order. Constant memory."""
     step, state_names, param_names = network.compile()
     params = parameter_values(network, setup, learning_rate)
-    args = [initial_state(network, setup)[s] for s in state_names]
+    initial = initial_state(network, setup)
+    args = [initial[s] for s in state_names]
     args += [params[p] for p in param_names]
     n_state = len(state_names)
     # Only a network with a row-above reference (prev(x)) pays for carrying the previous row.

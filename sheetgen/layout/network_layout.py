@@ -71,9 +71,11 @@ def upper_block(tpl: dict, training: Training, extra_parameters: list[tuple[str,
     for title, lines in blocks:
         cells, col = text_groups(title, lines, col, width)
         tpl["text"].append({"cells": cells})
-    # A picture taller than the block (an image network's) pushes the header down below it.
+    # A picture taller than the block (an image network's), or more parameters than its rows
+    # hold (an optimizer with a schedule: label and value rows each), push the header below them.
     rows = math.ceil((_picture(spec).height + 2) / ROW_MM)
-    return max(HEADER_ROW, rows + 2), col - 1
+    parameter_rows = 2 * (1 + len(extra_parameters))
+    return max(HEADER_ROW, rows + 2, parameter_rows + 2), col - 1
 
 
 def network_template(training: Training) -> dict:

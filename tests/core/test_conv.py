@@ -19,6 +19,7 @@ import pytest
 from sheetgen.config import from_mapping, validate
 from sheetgen.core import model
 from sheetgen.errors import ConfigError
+from tests.core.optimizer_reference import step
 
 RTOL = 1e-12
 
@@ -202,33 +203,6 @@ def parameter_names(layers, in_channels, biases=True):
     return names
 
 
-def _step(opt, state, names, params, grads, lr, t):
-    name, eps = opt["name"], opt.get("epsilon", 0.0)
-    out = []
-    for p, w, g in zip(names, params, grads, strict=True):
-        if name == "gd":
-            w = w - lr * g
-        elif name == "momentum":
-            state["v"][p] = opt["beta"] * state["v"][p] + (1 - opt["beta"]) * g
-            w = w - lr * state["v"][p]
-        elif name == "nesterov":  # torch.optim.SGD(momentum=β, nesterov=True)
-            state["v"][p] = opt["beta"] * state["v"][p] + g
-            w = w - lr * (g + opt["beta"] * state["v"][p])
-        elif name == "rmsprop":
-            state["s"][p] = opt["beta"] * state["s"][p] + (1 - opt["beta"]) * g ** 2
-            w = w - lr * g / (math.sqrt(state["s"][p]) + eps)
-        else:
-            b1, b2 = opt["beta1"], opt["beta2"]
-            state["m"][p] = b1 * state["m"][p] + (1 - b1) * g
-            state["s"][p] = b2 * state["s"][p] + (1 - b2) * g ** 2
-            m_hat, s_hat = state["m"][p], state["s"][p]
-            if opt.get("bias_correction", True):
-                m_hat, s_hat = m_hat / (1 - b1 ** t), s_hat / (1 - b2 ** t)
-            w = w - lr * m_hat / (math.sqrt(s_hat) + eps)
-        out.append(w)
-    return out
-
-
 def numpy_rows(case, steps):
     """Rows of dicts: parameters and state going into each step, every sample's forward values
     and δs (suffixed _s1… when a step takes several), E_total and the gradients."""
@@ -270,7 +244,7 @@ def numpy_rows(case, steps):
         for s, per in state.items():
             row.update({f"{s}_{p}": per[p] for p in order})
         rows.append(row)
-        new = iter(_step(opt, state, order, flat_params, flat_grads, lr, t))
+        new = iter(step(opt, state, order, flat_params, flat_grads, lr, t))
         for n in sorted(names):
             a, b = params[n]
             a = np.array([next(new) for _ in range(a.size)]).reshape(a.shape)

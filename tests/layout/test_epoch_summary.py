@@ -35,7 +35,8 @@ def test_every_epoch_formula_computes_its_cached_value(tmp_path, reduction):
         sheet = sheets[name.replace("''", "'")]
         e_col = parse_cell(f"{col}1")[1]
         assert sheet.columns[e_col].quantity == "E_total", f.formulas["xlsx"]
-        values = list(sheet.trace.column("E_total"))[int(first) - 1 - sheet.first_row:int(last) - sheet.first_row]
+        rows = slice(int(first) - 1 - sheet.first_row, int(last) - sheet.first_row)
+        values = list(sheet.trace.column("E_total"))[rows]
         expected = sum(values) if fn == "SUM" else sum(values) / len(values)
         assert f.value == pytest.approx(expected, rel=1e-15), (f.formulas["xlsx"], reduction)
         checked += 1

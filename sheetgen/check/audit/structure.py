@@ -222,19 +222,27 @@ def structural_mistakes(ctx, columns, formulas: Mapping[str, str], already: set[
     return out
 
 
+def _reading(ctx, columns):
+    """What reading a sheet's formulas as equations needs: the reader (labelled cells and the
+    learning-rate cell by name), the fixed parameter values, the parameter names, and the
+    quantities the sheet leaves out (its formulas hold them inline)."""
+    cells = {cell: q for q, (cell, _) in ctx.found.labelled.items()}
+    if ctx.rate_cell:
+        cells[ctx.rate_cell] = "learning_rate"
+    reader = Reader(ctx.found.table.columns, cells, ctx.data_letters)
+    fixed = {k: float(v) for k, v in ctx.parameters.items() if isinstance(v, int | float)}
+    params = frozenset(ctx.net.parameters) | frozenset(ctx.parameters)
+    virtual = {n for n in columns.columns if n not in ctx.found.table.columns}
+    return reader, fixed, params, virtual
+
+
 def refine(ctx, columns, formulas: Mapping[str, str], mistakes: list) -> list:
     """A mistake the values explain by one change, whose formula shows more (a second
     substitution whose names hold equal values): the formula's own reading replaces it."""
     from dataclasses import replace as with_
 
     table = ctx.found.table
-    cells = {cell: q for q, (cell, _) in ctx.found.labelled.items()}
-    if ctx.rate_cell:
-        cells[ctx.rate_cell] = "learning_rate"
-    reader = Reader(table.columns, cells, ctx.data_letters)
-    fixed = {k: float(v) for k, v in ctx.parameters.items() if isinstance(v, int | float)}
-    params = frozenset(ctx.net.parameters) | frozenset(ctx.parameters)
-    virtual = {n for n in columns.columns if n not in table.columns}
+    reader, fixed, params, virtual = _reading(ctx, columns)
     out = []
     for m in mistakes:
         formula = formulas.get(m.cell)
@@ -273,11 +281,7 @@ def covered_by_rate(ctx, columns, formulas: Mapping[str, str], mistakes: list) -
     if not any(m.kind == "learning-rate cell" for m in mistakes):
         return mistakes
     table = ctx.found.table
-    cells = {cell: q for q, (cell, _) in ctx.found.labelled.items()}
-    reader = Reader(table.columns, cells, ctx.data_letters)
-    fixed = {k: float(v) for k, v in ctx.parameters.items() if isinstance(v, int | float)}
-    params = frozenset(ctx.net.parameters) | frozenset(ctx.parameters)
-    virtual = {n for n in columns.columns if n not in table.columns}
+    reader, fixed, params, virtual = _reading(ctx, columns)
     out = []
     for m in mistakes:
         q = ctx.net.quantity(m.quantity)

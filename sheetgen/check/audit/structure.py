@@ -315,13 +315,15 @@ def _inline(net, expression: Expression, virtual: set[str]) -> Expression:
 
 def _explain(ctx, q, expression, columns, python, base, fixed, params) -> Explanation | None:
     found = []
-    for variant, e in candidates(ctx.net, q, expression, columns, ctx.headers):
+    # A name written for another is one the formula reads: only those are tried.
+    read = frozenset(re.findall(r"V\['([^']+)'", python))
+    for variant, e in candidates(ctx.net, q, expression, columns, ctx.headers, read):
         if variant.text == expression.text and not e.shifts:
             continue
         if same(python, variant, base, e.shifts, fixed, params):
             found.append(e)
     if not found:
-        for variant, e in _pairs_of(ctx.net, q, expression, columns, ctx.headers):
+        for variant, e in _pairs_of(ctx.net, q, expression, columns, ctx.headers, read):
             if same(python, variant, base, {}, fixed, params):
                 found.append(e)
                 break

@@ -27,7 +27,7 @@ QUICK = [("reference", "two substitutions"), ("deep", "sequential update"), ("xo
          ("linear-adam", "no bias correction"), ("linear-momentum", "state from the wrong row"),
          ("linear-sgd", "substitution"), ("mazur-trained-biases", "pasted constant"),
          ("era", "wrong rate"), ("biased", "missing factor"), ("deep", "other gradient"),
-         ("rnn-sum", "sign"), ("conv-edge", "substitution")]
+         ("rnn-sum", "sign"), ("conv-edge", "sign")]
 # The wide examples quick enough for the fast tests (one recurrent, one image); the others slow.
 QUICK_WIDE = ("rnn-sum", "conv-edge")
 

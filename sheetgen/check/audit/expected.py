@@ -213,14 +213,6 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
     bases = {base_name(n) for n in names}
     for pattern, kind in _WIDE_KINDS:
         if any(pattern.fullmatch(n) for n in bases):
-            if kind.startswith("a recurrent"):
-                try:
-                    return _recurrent(cols, bases, labelled, data, quantum)
-                except (ConfigError, ValueError, KeyError) as exc:
-                    why = f" ({exc})" if str(exc) else ""
-                    raise NeedsConfig(f"its headers name {kind}, which could not be read off the "
-                                      f"sheet{why}: give its exercise with --config EXERCISE.toml"
-                                      ) from None
             raise NeedsConfig(f"its headers name {kind}, which the audit checks against the "
                               "exercise: give it with --config EXERCISE.toml")
     layers = layers_of(bases)
@@ -301,94 +293,6 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
         params |= {data_name(c): tuple(data[c]) for c in columns}
     return Expected(net, describe(spec, data_spec if have_data else None, opt), params, "headers",
                     _bias_text(spec))
-
-
-def _largest(bases, pattern: str, group: int = 1) -> int:
-    found = [int(m.group(group)) for n in bases if (m := re.fullmatch(pattern, n))]
-    if not found:
-        raise ConfigError(f"no column named like {pattern}")
-    return max(found)
-
-
-def _best_fit(pairs, candidates, quantum: float) -> str:
-    """The candidate f for which f(x) matches y over the (x, y) column pairs."""
-    def score(f):
-        shares = [_fits(f(x), y, quantum) for x, y in pairs if x is not None and y is not None]
-        return float(np.mean(shares)) if shares else 0.0
-    return max(candidates, key=lambda name: score(candidates[name]))
-
-
-def _recurrent(cols, bases: set[str], labelled, data, quantum: float) -> Expected:
-    """A recurrent network read off its headers and values: the cell from its weights (Wxh:
-    rnn, Wxi: lstm, Wxr: gru), hidden units, steps and inputs from the names, the activations
-    and the loss from the columns that hold them, the samples from the data sheet, the
-    optimizer from its state columns; built by the config's own constructor."""
-    from sheetgen import config
-    from sheetgen.core import recurrent
-
-    cell = next((c for c, gate in (("lstm", "i"), ("gru", "r"), ("rnn", "h"))
-                 if any(n.startswith(f"Wx{gate}_") for n in bases)), None)
-    if cell is None:
-        raise ConfigError("no cell sheetgen knows")
-    gate = {"rnn": "h", "lstm": "i", "gru": "r"}[cell]
-    hidden = _largest(bases, rf"b{gate}_([0-9]+)")
-    every = any(re.fullmatch(r"o[0-9]+_t[0-9]+", n) for n in bases)
-    outputs = _largest(bases, r"o([0-9]+)(?:_t[0-9]+)?")
-    k = max([sample_of(n) for n in cols] + [1])
-    step = "_t1" if every else ""
-    acts = _activations()
-    network = {"cell": cell, "hidden": [hidden], "output": "every" if every else "last",
-               "layers": [outputs], "seed": 0}
-    if cell == "rnn":
-        rnn_acts = {a: acts[a] for a in recurrent.RNN_ACTIVATIONS if a in acts}
-        pairs = [(_column(cols, f"zh_t1_{j}", k), _column(cols, f"h_t1_{j}", k))
-                 for j in range(1, hidden + 1)]
-        network["activation"] = _best_fit(pairs, rnn_acts, quantum)
-    dense_acts = {a: acts[a] for a in recurrent.DENSE_ACTIVATIONS if a in acts}
-    pairs = [(_column(cols, f"o{j}{step}", k), _column(cols, f"a_o{j}{step}", k))
-             for j in range(1, outputs + 1)]
-    network["activations"] = [_best_fit(pairs, dense_acts, quantum)]
-    y, a, e = (_column(cols, f"y1{step}", k), _column(cols, f"a_o1{step}", k),
-               _column(cols, "E1", k))
-    if y is not None and a is not None and e is not None:
-        with np.errstate(all="ignore"):
-            terms = {"half_sse": 0.5 * (y - a) ** 2, "sse": (y - a) ** 2, "mse": (y - a) ** 2,
-                     "binary_cross_entropy": -(y * np.log(a) + (1 - y) * np.log(1 - a))}
-        network["loss"] = max(terms, key=lambda name: _fits(terms[name], e, quantum))
-    columns = sorted((c for c in (data or {}) if re.fullmatch(r"[xy][0-9]+(?:_t[0-9]+)?", c)),
-                     key=lambda c: (c[0], [int(x) for x in re.findall(r"[0-9]+", c)]))
-    if not columns or len({len(data[c]) for c in columns}) != 1:
-        raise ConfigError("no data sheet with the sequences (x1_t1 …, y1 …)")
-    n = len(data[columns[0]])
-    samples = [{c: float(data[c][i]) for c in columns} for i in range(n)]
-    reduction = "mean"
-    total, parts = cols.get("E_total"), [cols.get(f"E_s{j}") for j in range(1, k + 1)]
-    if total is not None and all(p is not None for p in parts) and k > 1 and \
-            _fits(sum(parts), total, quantum) > _fits(sum(parts) / k, total, quantum):
-        reduction = "sum"
-    states = {n.split("_", 1)[0] for n in cols if re.fullmatch(r"[mvs]_W[xh][a-z]{1,2}_[0-9]+_[0-9]+", n)}
-    names = [name for name in optimizers.OPTIMIZERS if set(_states(name)) == states] or ["gd"]
-    hyper = {key: float(labelled[key]) for key in ("beta", "beta1", "beta2", "epsilon")
-             if key in labelled}
-    best = None
-    for name in names:
-        for correction in ((True, False) if name == "adam" else (None,)):
-            opt = {"name": name, **{h: v for h, v in hyper.items()
-                                    if h in optimizers.optimizer(optimizers.OptimizerSpec(name=name)).hyper}}
-            if correction is not None:
-                opt["bias_correction"] = correction
-            mapping = {"network": network, "optimizer": opt,
-                       "data": {"samples": samples, "batch": "full" if k >= n else k,
-                                "reduction": reduction}}
-            training = config.from_mapping(mapping, "the sheet's headers").training()
-            fit = _update_fit(training.network, cols, {**hyper, **{"bias_correction": correction}})
-            if best is None or fit > best[0] + 1e-9:
-                best = (fit, training)
-    training = best[1]
-    missing = [c for c in cols if c not in training.network.names and c != "iteration"]
-    if missing:
-        raise ConfigError(f"columns {', '.join(missing[:3])} are not in the network read off them")
-    return from_training(training, "headers")
 
 
 def _states(name: str) -> tuple[str, ...]:

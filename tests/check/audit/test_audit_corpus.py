@@ -2,8 +2,7 @@
 clean; each slip class injected into it is named, with its column and first row, in one line.
 The whole matrix (both formats) is slow; a quick slice runs with the fast tests. The image and
 recurrent networks (conv-*, rnn-*, lstm-*, gru-*) are audited against their config (--config);
-recurrent ones are also read off their headers, image ones without a config are refused in
-one line that says so."""
+without one they are refused in one line that says so."""
 
 from __future__ import annotations
 
@@ -98,27 +97,6 @@ def test_an_image_network_without_its_config_is_refused_in_one_line(tmp_path):
     assert result.exit_status == 2 and not result.sheets
     [why] = result.unreadable.values()
     assert "--config" in why and "\n" not in why, why
-
-
-RECURRENT = tuple(n for n in WIDE if not n.startswith("conv"))
-
-
-@pytest.mark.parametrize("name", [n if n == "rnn-sum" else pytest.param(n, marks=pytest.mark.slow)
-                                  for n in RECURRENT])
-def test_a_recurrent_network_is_read_off_its_headers(tmp_path, name):
-    """No --config: the cell, sizes, activations, loss, samples and optimizer from the sheet;
-    the same verdicts as against the config."""
-    path = tmp_path / f"{name}.xlsx"
-    write_book(name, "xlsx", path)
-    result = audit(path)
-    assert result.exit_status == 0, [s.summary for s in result.sheets] or result.unreadable
-    [sheet] = result.sheets
-    assert sheet.network_source == "headers"
-    assert sheet.network == expected_of(name).description
-    slipped = tmp_path / f"{name}-sign.xlsx"
-    injected = write_book(name, "xlsx", slipped, "sign")
-    [sheet] = audit(slipped).sheets
-    assert (sheet.mistakes[0].quantity, sheet.mistakes[0].kind) == (injected.quantity, "sign")
 
 
 def test_a_wide_sheet_audits_through_the_cli_with_its_config(tmp_path, capsys):

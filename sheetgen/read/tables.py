@@ -200,7 +200,8 @@ def general_name(header: str) -> str | None:
         return "dE_d" + match.group(1).lower()
     if _GENERAL.fullmatch(text) or _WIDE.fullmatch(text):
         return "E" + text[1:] if text[1:].isdigit() and text[0] == "e" else text.replace("δ_", "delta_")
-    if text.startswith("delta_") and (_GENERAL.fullmatch("δ_" + text[6:]) or _WIDE.fullmatch("δ_" + text[6:])):
+    greek = "δ_" + text[6:]
+    if text.startswith("delta_") and (_GENERAL.fullmatch(greek) or _WIDE.fullmatch(greek)):
         return text
     if match := _ANY_GRADIENT.fullmatch(text):
         p = match.group("p")

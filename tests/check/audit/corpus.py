@@ -31,7 +31,6 @@ ROWS_OF = {"linear-sgd": 8, "linear-momentum": 8, "linear-adam": 8} | dict.fromk
 
 def example_config(name: str, rows: int | None = None, rate: float | None = None):
     import tomllib
-
     from importlib import resources
 
     data = tomllib.loads(example_text(name))

@@ -21,6 +21,10 @@ wall time (interpreter start included), CPU time and peak resident memory (from 
   lstm-memory   the `lstm-memory` example (an LSTM unrolled over 5 steps, 8 samples a row,
                 1,514 columns) at 6 x 2,000 steps, each format: time per cell against the
                 reference network's, peak RSS
+  class         `sheetgen class` of 200 students (the reference exercise, 22 iterations, gradients
+                and updates blank, self-check cells, both formats): variants, exercises and keys
+                under 60 s; then `sheetgen grade` of 200 submissions (the keys, handed in as
+                they are) under 60 s (--only-class: these two alone)
   verify        (--verify) LibreOffice recalculates both big books: the fast path is still right
 
 It is a measurement, not a test: nothing here fails the test suite. Other load on the machine
@@ -30,6 +34,7 @@ shows up in wall time first; CPU time is the steadier figure when the machine is
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -62,6 +67,13 @@ CONV_STEPS = 2_000        # its rows per sheet
 LSTM_CELL_FACTOR = 1.5    # a recurrent network's time per cell within 1.5x the reference's
 LSTM_MB = 150.0           # ... and its peak RSS
 LSTM_ITERATIONS = 2_000
+CLASS_STUDENTS, CLASS_SECONDS, GRADE_SECONDS = 200, 60.0, 60.0   # sheetgen class and grade
+CLASS_CONFIG = """learning_rates = [0.5]
+formats = ["xlsx", "ods"]
+[class]
+blank = ["gradients", "updates"]
+self_check = true
+"""
 
 
 @dataclass
@@ -257,6 +269,8 @@ def main() -> int:
                         help="also recalculate both big books in LibreOffice (sheetgen verify)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="leave the files in DIR (default: a temporary folder, removed)")
+    parser.add_argument("--only-class", action="store_true",
+                        help="only sheetgen class of 200 students and sheetgen grade of 200 submissions")
     parser.add_argument("--only-xor", action="store_true",
                         help="only the reference network's big runs and the xor example's")
     parser.add_argument("--only-conv", action="store_true",
@@ -277,6 +291,9 @@ def main() -> int:
     steps: dict[str, Step] = {}
     cells: dict[str, int] = {}
     try:
+        if args.only_class:
+            class_steps(out, steps)
+            raise _Done
         big = {}
         for fmt in FORMATS:
             big[fmt] = out / f"sheetgen-{fmt}" / f"BackPropagation.{fmt}"
@@ -356,6 +373,7 @@ def main() -> int:
             f"sheetgen audit --jobs {JOBS} {JOBS_CLASS_SIZE} hand-made sheets",
             sheetgen("audit", "--jobs", str(JOBS), "--format", "csv",
                      *map(str, sorted((out / "class200").iterdir()))))
+        class_steps(out, steps)
         for rows in (1_000, 50_000):
             for fmt in FORMATS:
                 steps[f"one {rows} {fmt}"] = measure(
@@ -400,6 +418,23 @@ def main() -> int:
     print()
     print(report(steps, level, cells))
     return 0
+
+
+def class_steps(out: Path, steps: dict[str, Step]) -> None:
+    """sheetgen class of CLASS_STUDENTS, then sheetgen grade of their keys."""
+    config = out / "class-exercise.toml"
+    config.write_text(CLASS_CONFIG, "utf-8")
+    folder = out / "class-made"
+    steps["class"] = measure(f"sheetgen class {CLASS_STUDENTS} students (both formats)",
+                             sheetgen("class", "--config", str(config), "--count", str(CLASS_STUDENTS),
+                                      "--output-dir", str(folder)))
+    keys = sorted((folder / "keys").glob("*.xlsx"))
+    if keys:
+        draws = json.loads((folder / "class.json").read_text("utf-8"))["draws"]
+        print(f"  draws for {CLASS_STUDENTS} variants: {draws['total']} (mean {draws['mean']:g}, "
+              f"most {draws['max']})")
+        steps["grade"] = measure(f"sheetgen grade {len(keys)} submissions",
+                                 sheetgen("grade", *map(str, keys), "--class", str(folder)))
 
 
 class _Done(Exception):
@@ -458,6 +493,13 @@ def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = No
         target(f"audit --jobs {JOBS} of {JOBS_CLASS_SIZE} hand-made sheets under "
                f"{AUDIT_CLASS_SECONDS:g} s", f"{a.seconds:.2f} s",
                a.seconds < AUDIT_CLASS_SECONDS and a.status in (0, 1))
+    for key, what, limit in (("class", f"class: {CLASS_STUDENTS} variants, exercises and keys",
+                              CLASS_SECONDS),
+                             ("grade", f"grade: {CLASS_STUDENTS} submissions", GRADE_SECONDS)):
+        if key in steps:
+            a = steps[key]
+            target(f"{what} under {limit:g} s", f"{a.seconds:.2f} s (CPU {a.cpu:.2f} s)",
+                   a.seconds < limit and a.status == 0)
     if "audit class" in steps:
         a = steps["audit class"]
         target(f"audit of {CLASS_SIZE} hand-made sheets under {AUDIT_CLASS_SECONDS:g} s",

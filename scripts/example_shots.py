@@ -6,7 +6,8 @@ three PNGs are saved as OUT_DIR/<name>-<format>-<app>-<view>.png:
   summary   the window as it opens (the summary sheet),
   open      the first learning-rate sheet as it opens (Ctrl+Page Down),
   scrolled  that sheet at its table's last row (Ctrl+End, Home: 1,000 rows down for a book of
-            1,000 iterations): the header must still show.
+            1,000 iterations): the header must still show;
+  maps      an image network's `maps` sheet (the last one) at A1, when the book has one.
 Needs Xvfb, xdotool, LibreOffice with a GUI or Gnumeric, and Pillow built with XCB.
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from PIL import ImageGrab
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from window_shots import PROFILE, run, start_xvfb, wait_for_window  # noqa: E402
+from window_shots import PROFILE, run, sheet_names, start_xvfb, wait_for_window  # noqa: E402
 
 
 def command(app: str, book: Path, profile: Path) -> list[str]:
@@ -54,7 +55,10 @@ def shoot(app: str, book: Path, out: Path, width: int, height: int) -> list[Path
         run(["xdotool", "windowsize", window, str(width), str(height)], env)
         time.sleep(8)  # charts and pictures draw after the window shows
         run(["xdotool", "windowfocus", "--sync", window], env)
-        steps = (("summary", []), ("open", ["ctrl+Next"]), ("scrolled", ["ctrl+End", "Home"]))
+        steps = [("summary", []), ("open", ["ctrl+Next"]), ("scrolled", ["ctrl+End", "Home"])]
+        names = sheet_names(book)
+        if names[-1] == "maps":  # from the second sheet to the last, then its top left
+            steps.append(("maps", ["ctrl+Next"] * (len(names) - 2) + ["ctrl+Home"]))
         for view, keys in steps:
             for key in keys:
                 run(["xdotool", "key", "--window", window, key], env)

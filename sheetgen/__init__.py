@@ -163,6 +163,42 @@ def verify(path: str | Path, *, rtol: float | None = None, timeout: float | None
                        DEFAULT_TIMEOUT if timeout is None else timeout, engine)
 
 
+def make_class(config: str | Path, *, students: str | Path | None = None, count: int | None = None,
+               output_dir: str | Path, jobs: int | None = None):
+    """For teachers: a variant, an exercise and an answer key per student (`students`: a roster
+    CSV with an id column; or `count` students s001...), the class list and a README, written to
+    `output_dir`; everything is checked before the first file is written. Returns a ClassResult
+    (.variants, .draws, .paths)."""
+    from sheetgen import classroom
+
+    if (students is None) == (count is None):
+        raise UsageError("give students (a roster CSV) or count, not both or neither")
+    folder = _path("output_dir", output_dir)
+    path = _path("config", config)
+    roster = classroom.counted(count) if students is None else \
+        classroom.read_roster(_path("students", students))
+    from sheetgen import config as config_module
+
+    loaded, _ = config_module.load(path, output_dir=folder, plots=False)
+    text = config_module.read_file(path) and path.read_text("utf-8-sig")
+    return classroom.write_class(loaded.training(), loaded.exercise, roster, folder, text, jobs)
+
+
+def grade(submissions, class_dir: str | Path, *, output_dir: str | Path | None = None,
+          mark: bool = False, jobs: int | None = None):
+    """For teachers: grade the students' workbooks against the class `sheetgen class` wrote in
+    `class_dir`; writes gradebook.csv and gradebook.html. Returns (Gradebook, paths)."""
+    from sheetgen import classroom
+    from sheetgen import config as config_module
+
+    if isinstance(submissions, str | Path):
+        submissions = [submissions]
+    record = classroom.read_class(_path("class_dir", class_dir))
+    training = config_module.from_file(record.config).training()
+    return classroom.write_gradebook([_path("submission", p) for p in submissions], record, training,
+                                     output_dir, mark, jobs)
+
+
 __all__ = ["AuditError", "ConfigError", "ModelError", "SheetgenError", "UsageError", "VerifyError",
-           "WorkbookError", "__version__", "audit", "compare", "generate", "settings", "trace", "verify",
-           "write_report"]
+           "WorkbookError", "__version__", "audit", "compare", "generate", "grade", "make_class", "settings",
+           "trace", "verify", "write_report"]

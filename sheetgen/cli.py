@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver.set_defaults(run=_verify)
     _add_compare(commands)
     _add_audit(commands)
+    _add_class(commands)
     return parser
 
 
@@ -345,6 +346,71 @@ def _audit(args: argparse.Namespace) -> int:
         mark(result, args.mark)
     sys.stdout.write(report(result, args.report_format))
     return result.exit_status
+
+
+def _add_class(commands) -> None:
+    cls = commands.add_parser(
+        "class", help="for teachers: a variant, an exercise and an answer key per student",
+        description="Draw each student's numbers (reproducible from the [class] seed and the "
+                    "student's id, kept only when every catalogued slip shows in the blank "
+                    "columns) and write DIR/exercises/ (the given cells filled, the [class] blank "
+                    "columns left for the student), DIR/keys/ (the full live workbook per student), "
+                    "DIR/class.csv, DIR/class.json and DIR/README.md for the teacher.")
+    cls.add_argument("--config", type=Path, required=True, metavar="EXERCISE.toml",
+                     help="the exercise: any dense config, with an optional [class] table")
+    who = cls.add_mutually_exclusive_group(required=True)
+    who.add_argument("--students", type=Path, metavar="ROSTER.csv",
+                     help="the class list: a header row with an id column (id, student_id or "
+                          "student) and optionally name")
+    who.add_argument("--count", type=_positive_int, metavar="N", help="N students, s001 to sN")
+    cls.add_argument("--output-dir", type=_folder, required=True, metavar="DIR", help="where to write")
+    cls.add_argument("--jobs", type=_positive_int, metavar="N",
+                     help="students made at once, each in its own process (default: up to 4)")
+    cls.set_defaults(run=_class)
+
+    grd = commands.add_parser(
+        "grade", help="for teachers: grade the students' workbooks into a gradebook",
+        description="Match each SUBMISSION to its student's variant (by the id in its file name, "
+                    "or by the variant's numbers in its sheet), audit it against that variant and "
+                    "score each blank column (right, or following from an earlier mistake, with "
+                    "formulas: its marks). Writes gradebook.csv and gradebook.html. Exit status "
+                    "0: every submission graded; 1: one could not be; 2: bad input.")
+    grd.add_argument("submissions", type=Path, nargs="+", metavar="SUBMISSION",
+                     help="the students' workbooks (.xlsx, .xlsm or .ods)")
+    grd.add_argument("--class", type=Path, required=True, dest="class_dir", metavar="DIR",
+                     help="the --output-dir of sheetgen class")
+    grd.add_argument("--output-dir", type=_folder, metavar="DIR",
+                     help="where the gradebook goes (default: the class folder)")
+    grd.add_argument("--mark", action="store_true",
+                     help="also write DIR/marked/marked_<file>.xlsx for each submission with a "
+                          "mistake: wrong cells highlighted, the correct formula in a comment")
+    grd.add_argument("--jobs", type=_positive_int, metavar="N",
+                     help="submissions graded at once, each in its own process (default: up to 4)")
+    grd.set_defaults(run=_grade)
+
+
+def _class(args: argparse.Namespace) -> int:
+    import sheetgen
+
+    result = sheetgen.make_class(args.config, students=args.students, count=args.count,
+                                 output_dir=args.output_dir, jobs=args.jobs)
+    draws = result.draws
+    print(f"wrote {len(result.variants)} exercises and keys to {result.folder} (draws: "
+          f"{draws['total']}, mean {draws['mean']:g}, most {draws['max']}); see "
+          f"{result.folder / 'README.md'}")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    import sheetgen
+
+    book, paths = sheetgen.grade(args.submissions, args.class_dir, output_dir=args.output_dir,
+                                 mark=args.mark, jobs=args.jobs)
+    for entry in book.entries:
+        score = "–" if entry.score is None else f"{entry.score:.1f}%"
+        print(f"{entry.file}: {entry.student or '?'} {score} {entry.first_mistake or entry.problem}")
+    print(f"wrote {paths[0]} and {paths[1]}")
+    return 0 if all(e.score is not None for e in book.entries) else 1
 
 
 class Terminated(KeyboardInterrupt):

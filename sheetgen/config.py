@@ -21,6 +21,7 @@ from typing import Any
 from sheetgen.core import conv, ops, optimizers, presets, recurrent, schedules
 from sheetgen.core import data as datasets
 from sheetgen.core import network as general
+from sheetgen.core.exercise import MAX_DRAWS, ExerciseSpec
 from sheetgen.core.model import Setup
 from sheetgen.core.network import NetworkSetup, NetworkSpec
 from sheetgen.core.template import format_rate, sheet_name, template
@@ -57,6 +58,7 @@ class Config:
     network: NetworkSpec | None = None   # None: the reference network, from `setup`
     data: datasets.DataSpec | None = None   # [data]: samples and batches (with `optimizer`)
     optimizer: optimizers.OptimizerSpec | None = None
+    exercise: ExerciseSpec | None = None    # [class]: a variant per student (sheetgen class)
 
     def output_path(self, fmt: str) -> Path:
         return self.output_dir / f"{self.basename}.{fmt}"
@@ -106,7 +108,9 @@ TABLES = {
 _TABLE_OF = {name: table for table, names in TABLES.items() for name in names}
 SCALARS = ("learning_rates", "iterations", "formats", "output_dir", "basename", "reference_errata",
            "plots")
-KEYS = SCALARS + tuple(TABLES) + ("network", "data", "optimizer", "schedule")
+KEYS = SCALARS + tuple(TABLES) + ("network", "data", "optimizer", "schedule", "class")
+CLASS_KEYS = ("seed", "blank", "self_check", "learning_rate", "marks", "inputs", "targets", "weights",
+              "biases", "decimals", "slip_rows", "max_draws")
 DATA_KEYS = ("samples", "file", "batch", "reduction", "shuffle", "drop_last", "order")
 ORDERS = ("epochs", "cycle")
 OPTIMIZER_KEYS = ("name", "beta", "beta1", "beta2", "betas", "epsilon", "eps", "bias_correction",
@@ -214,6 +218,9 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
 
     _unknown_keys(data, KEYS, "", fail)
     changes: dict[str, Any] = {}
+    if "class" in data:
+        changes["exercise"] = _exercise(data["class"], fail)
+        data = {k: v for k, v in data.items() if k != "class"}
     if "learning_rates" in data:
         rates = data["learning_rates"]
         if not isinstance(rates, list):
@@ -280,6 +287,62 @@ def from_mapping(data: dict[str, Any], source: str = "config", base: Config | No
     if setup:
         changes["setup"] = replace(base.setup, **setup)
     return replace(base, **changes)
+
+
+def _exercise(table: Any, fail) -> ExerciseSpec:
+    """The [class] table: the variants' seed and ranges, the blank columns, the marks."""
+    if not isinstance(table, dict):
+        raise fail("class", f"must be a table ([class] with blank = [\"gradients\"]), got {_kind(table)}")
+    _unknown_keys(table, CLASS_KEYS, "class.", fail)
+    values: dict[str, Any] = {}
+    for key, low, high in (("seed", 0, 2**63 - 1), ("decimals", 0, 12), ("slip_rows", 1, 1000),
+                           ("max_draws", 1, MAX_DRAWS)):
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise fail(f"class.{key}", f"must be a whole number, got {_kind(value)}")
+            if not low <= value <= high:
+                raise fail(f"class.{key}", f"must be from {low:,} to {high:,}, got {_count(value)}")
+            values[key] = value
+    if "blank" in table:
+        blank = table["blank"]
+        if isinstance(blank, str):
+            blank = [blank]
+        if not isinstance(blank, list) or not blank or not all(isinstance(b, str) and b for b in blank):
+            raise fail("class.blank", f'must be a non-empty list of names such as ["gradients", '
+                                      f'"updates"] or ["dE_dw1", "a_o2"], got {_kind(blank)}')
+        if len(set(blank)) != len(blank):
+            raise fail("class.blank", "a name is listed twice")
+        values["blank"] = tuple(blank)
+    if "self_check" in table:
+        if not isinstance(table["self_check"], bool):
+            raise fail("class.self_check", f"must be true or false, got {_kind(table['self_check'])}")
+        values["self_check"] = table["self_check"]
+    if "learning_rate" in table:
+        values["learning_rate"] = _number(table["learning_rate"], "class.learning_rate", fail)
+    for key in ("inputs", "targets", "weights", "biases"):
+        if key in table:
+            pair = table[key]
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise fail(f"class.{key}", f"must be a range [low, high], got {_kind(pair)}")
+            low, high = (_number(v, f"class.{key}", fail) for v in pair)
+            if not low < high:
+                raise fail(f"class.{key}", f"the range's low end must be below its high end, "
+                                           f"got [{low:g}, {high:g}]")
+            values[key] = (low, high)
+    if "marks" in table:
+        marks = table["marks"]
+        if not isinstance(marks, dict):
+            raise fail("class.marks", f"must be a table such as {{ updates = 1, dE_dw5 = 2 }}, "
+                                      f"got {_kind(marks)}")
+        items = []
+        for name, value in marks.items():
+            number = _number(value, f"class.marks.{name}", fail)
+            if number < 0:
+                raise fail(f"class.marks.{name}", f"must not be negative, got {number:g}")
+            items.append((name, number))
+        values["marks"] = tuple(items)
+    return ExerciseSpec(**values)
 
 
 def _network(data: dict[str, Any], fail, training: bool = False) -> tuple[NetworkSpec, NetworkSetup]:

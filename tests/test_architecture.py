@@ -21,10 +21,12 @@ ALLOWED = {
     "check": {"errors", "core", "read"},
     "generation": {"errors", "core", "layout", "write"},
     "report": {"errors", "core", "layout", "write", "check", "generation"},
+    "classroom": {"errors", "core", "layout", "write", "read", "check", "generation"},
     "cli": {"errors", "core", "config", "layout", "write", "read", "check", "generation", "report",
-            "__init__"},
+            "classroom", "__init__"},
     "__main__": {"cli"},
-    "__init__": {"errors", "core", "config", "layout", "write", "read", "check", "generation", "report"},
+    "__init__": {"errors", "core", "config", "layout", "write", "read", "check", "generation", "report",
+                 "classroom"},
 }
 
 

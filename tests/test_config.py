@@ -119,8 +119,8 @@ def test_biased_example_workbook_records_its_settings(tmp_path):
     (path,) = generate(config.training())
     assert path.name == "BackPropagation-biased.xlsx"
     ws = openpyxl.load_workbook(path, data_only=True)["lr=0.5"]
-    # The settings block I1:J4 and the fixed biases' cells I12:J13.
-    settings = {ws.cell(r, 9).value: ws.cell(r, 10).value for r in (2, 3, 4, 12, 13)}
+    # The settings block H1:I4 and the fixed biases' cells H12:I13.
+    settings = {ws.cell(r, 8).value: ws.cell(r, 9).value for r in (2, 3, 4, 12, 13)}
     assert settings == {"iterations": 22, "biases": "fixed", "b1": 0.35, "b2": 0.6, "maths": "correct"}
     assert ws["G13"].value == 0.5
     assert [ws.cell(17, c).value for c in range(1, 5)] == [0.01, 0.99, 0.05, 0.1]
@@ -128,7 +128,7 @@ def test_biased_example_workbook_records_its_settings(tmp_path):
     hand = hand_first_iteration(**WORKED)
     assert math.isclose(ws["M18"].value, hand["w5"], rel_tol=1e-14)
     formulas = openpyxl.load_workbook(path)["lr=0.5"]
-    assert "$J$12" in formulas["I18"].value and "$J$13" in formulas["Q18"].value
+    assert "$I$12" in formulas["I18"].value and "$I$13" in formulas["Q18"].value
 
 
 def test_trained_biases_get_columns_after_the_reference_ones(tmp_path):
@@ -412,11 +412,11 @@ def test_many_rates_are_refused_at_once(tmp_path, capsys):
     import time
 
     rates = ",".join(str(k / 100_000) for k in range(1, 20_001))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: the machine may be shared
     status, _, err = run_cli(capsys, "generate", "--learning-rates", rates,
                              "--output-dir", str(tmp_path / "o"))
     assert status == 2 and "learning_rates: at most 255" in err and "got 20,000" in err
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
     config = Config(learning_rates=tuple(k / 100_000 for k in range(1, 20_001)))
     with pytest.raises(ConfigError, match="at most 255"):
         validate(config)

@@ -55,6 +55,20 @@ def product_version(ctx):
     return access.getByName("ooSetupVersionAboutBox")
 
 
+def calculate_in_one_thread(ctx):
+    """Formula groups calculated in one thread (this run's own profile only): LibreOffice 7.4's
+    threaded group calculation, under load, turns a hard recalculation of a long chain of rows
+    (rnn-sum at 100 rows) into Err:522, a different number of cells each time; editing a cell,
+    which recalculates only what depends on it, does not."""
+    provider = ctx.ServiceManager.createInstanceWithContext(
+        "com.sun.star.configuration.ConfigurationProvider", ctx)
+    update = provider.createInstanceWithArguments(
+        "com.sun.star.configuration.ConfigurationUpdateAccess",
+        (prop("nodepath", "/org.openoffice.Office.Calc/Formula/Calculation"),))
+    update.setPropertyValue("UseThreadedCalculationForFormulaGroups", False)
+    update.commitChanges()
+
+
 def dump_sheet(sheet):
     blocks, errors = [], []
     ranges = sheet.queryContentCells(FORMULA)
@@ -76,6 +90,7 @@ def dump_sheet(sheet):
 def main():
     pipe, path, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     ctx = connect(pipe, seconds)
+    calculate_in_one_thread(ctx)
     desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
     doc = desktop.loadComponentFromURL(
         uno.systemPathToFileUrl(path), "_blank", 0,

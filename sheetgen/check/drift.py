@@ -18,7 +18,13 @@ DRIFT_RTOL) only when
   drift; a cached value changed by 1e-9 where the inputs differ by an ulp still fails), or
 - its formula is ill-conditioned (cancellation: the subtraction of close numbers, a finite
   difference over h = 1e-6): it may differ by `rtol` times the formula's condition number,
-  measured by nudging each input (`condition_number`).
+  measured by nudging each input (`condition_number`), or
+- its terms cancel to (nearly) 0, like a softmax output bias's gradient Σ δ_o = 1 − 1: there a
+  relative difference says nothing (1e-16 against 1e-19 is "relative 1"), so the absolute
+  difference may be CANCELLATION_RTOL of the terms' magnitude (the sum's own rounding:
+  LibreOffice returns 0 for a sum whose operands agree to 2^-48) plus GROWTH times what the
+  terms' own differences carry through (`is_carried_cancellation`), never more than DRIFT_RTOL
+  of the terms.
 A wrong formula in a table column is therefore caught in its first row (which reads typed values
 and agrees unless the formula cancels), and a wrong formula anywhere still fails once it moves a
 value by more than DRIFT_RTOL. Texts must match exactly.
@@ -99,10 +105,9 @@ def _sum(*parts) -> float:
     return sum(sum(p) if isinstance(p, list) else p for p in parts)
 
 
-def condition_number(formula: str, sheet: str, value_of: Callable[[Cell], float | None]) -> float | None:
-    """How much the formula magnifies relative changes of the cells it reads: the sum over its
-    inputs of |d f / f| / |d x / x|, measured by nudging each input by STEP relative. None when the
-    formula is more than arithmetic, SUM, SUMPRODUCT and a few functions (lookups, texts)."""
+def _compiled(formula: str, sheet: str):
+    """(code, the cells it reads in order): the formula as Python over `v`, or None when it is
+    more than arithmetic, SUM, SUMPRODUCT and a few functions (lookups, texts, long ranges)."""
     ods = formula.startswith("of:")
     text = (formula[3:] if ods else formula).lstrip("=")
     if '"' in text:
@@ -128,35 +133,94 @@ def condition_number(formula: str, sheet: str, value_of: Callable[[Cell], float 
         text = (_ODS if ods else _XLSX).sub(cell, text)
         text = _CALL.sub(call, text).replace(";", ",").replace("^", "**").replace("<>", "!=")
         text = re.sub(r"(?<![<>!=])=(?!=)", "==", text)
-        values = [value_of(c) for c in names]
-        if not names or any(v is None for v in values):
+        if not names:
             return None
-        code = compile(text, "<formula>", "eval")
+        return compile(text, "<formula>", "eval"), names
     except (LookupError, SyntaxError, ValueError):
         return None
 
-    def f(v: list[float]) -> float | None:
-        try:
-            out = eval(code, {"__builtins__": {}, "math": math, "abs": abs, "max": max, "min": min,  # noqa: S307
-                              "_if": lambda c, a, b: a if c else b, "_sum": _sum,
-                              "_sumproduct": lambda a, b: sum(x * y for x, y in zip(a, b, strict=True))},
-                       {"v": v})
-        except (ArithmeticError, ValueError, TypeError):
-            return None
-        return float(out) if isinstance(out, int | float) and math.isfinite(out) else None
 
-    base = f(values)
-    if base is None or base == 0:
+def _evaluate(code, v: list[float]) -> float | None:
+    try:
+        out = eval(code, {"__builtins__": {}, "math": math, "abs": abs, "max": max, "min": min,  # noqa: S307
+                          "_if": lambda c, a, b: a if c else b, "_sum": _sum,
+                          "_sumproduct": lambda a, b: sum(x * y for x, y in zip(a, b, strict=True))},
+                   {"v": v})
+    except (ArithmeticError, ValueError, TypeError):
         return None
-    total = 0.0
+    return float(out) if isinstance(out, int | float) and math.isfinite(out) else None
+
+
+def sensitivities(formula: str, sheet: str, value_of: Callable[[Cell], float | None]
+                  ) -> tuple[float, list[tuple[Cell, float, float]]] | None:
+    """The formula's value at the inputs `value_of` gives, and for each input it reads (a cell
+    read twice counts twice): (cell, its value, |d f / d x|), measured by nudging the input by
+    STEP relative (STEP where it is 0). None where `condition_number` cannot measure."""
+    compiled = _compiled(formula, sheet)
+    if compiled is None:
+        return None
+    code, names = compiled
+    values = [value_of(c) for c in names]
+    if any(v is None for v in values):
+        return None
+    base = _evaluate(code, values)
+    if base is None:
+        return None
+    found = []
     for k, x in enumerate(values):
-        if x == 0:
-            continue
-        nudged = f([*values[:k], x * (1 + STEP), *values[k + 1:]])
+        h = STEP * abs(x) if x else STEP
+        nudged = _evaluate(code, [*values[:k], x + h, *values[k + 1:]])
         if nudged is None:
             return None
-        total += abs(nudged - base) / (STEP * abs(base))
-    return total
+        found.append((names[k], x, abs(nudged - base) / h))
+    return base, found
+
+
+def condition_number(formula: str, sheet: str, value_of: Callable[[Cell], float | None]) -> float | None:
+    """How much the formula magnifies relative changes of the cells it reads: the sum over its
+    inputs of |d f / f| / |d x / x|, measured by nudging each input by STEP relative. None when the
+    formula is more than arithmetic, SUM, SUMPRODUCT and a few functions (lookups, texts)."""
+    measured = sensitivities(formula, sheet, value_of)
+    if measured is None or measured[0] == 0:
+        return None
+    base, inputs = measured
+    return sum(slope * abs(x) for _, x, slope in inputs) / abs(base)
+
+
+# A formula's result may differ between engines by this many ulps of its largest operand: a sum
+# that cancels to (nearly) zero, like a softmax output bias's gradient Σ (a_o − t) = 1 − 1, is
+# 5.55e-17 in one order of addition and 0 in another.
+CANCELLATION_ULPS = 4
+# ... and by this much of its magnitude Σ |d f / d x · x| (for a sum, Σ |x|). LibreOffice's
+# addition returns 0 where its operands agree to 2^-48 of the first one (rtl::math::approxAdd),
+# which after the first of n terms is at most Σ |x|: 2^-44 covers that for sums of up to 16 terms
+# and is 5.7e-14 of the terms, far below what a wrong formula does.
+CANCELLATION_RTOL = 2.0 ** -44
+
+
+def is_carried_cancellation(difference: float, formula: str, sheet: str,
+                            stored: Callable[[Cell], float | None],
+                            engine: Callable[[Cell], float | None]) -> bool:
+    """Whether two results `difference` apart (absolute) agree for a formula whose terms may
+    cancel: at most CANCELLATION_RTOL of the formula's magnitude Σ |d f / d x · x| (the rounding
+    of the cancelling sum itself) plus GROWTH times Σ |d f / d x| · |x_engine − x_stored| over the
+    cells it reads (their own differences carried through), never more than DRIFT_RTOL of the
+    magnitude. Absolute, unlike the rules above: where the terms cancel to 0 the result's relative
+    difference says nothing (1e-16 against 1e-19 is "relative 1"); the terms' last bits, which
+    every engine rounds its own way, set what the result can be."""
+    measured = sensitivities(formula, sheet, stored)
+    if measured is None:
+        return False
+    _, inputs = measured
+    carried = magnitude = 0.0
+    for cell, x, slope in inputs:
+        other = engine(cell)
+        if other is None or not math.isfinite(other):
+            return False
+        carried += slope * abs(other - x)
+        magnitude += slope * abs(x)
+    allowed = CANCELLATION_RTOL * magnitude + GROWTH * carried
+    return difference <= min(allowed, DRIFT_RTOL * magnitude)
 
 
 def is_cancellation(relative: float, condition: float | None, rtol: float) -> bool:
@@ -166,4 +230,5 @@ def is_cancellation(relative: float, condition: float | None, rtol: float) -> bo
     return condition is not None and relative <= min(DRIFT_RTOL, rtol * max(1.0, condition))
 
 
-__all__ = ["DRIFT_RTOL", "condition_number", "is_amplified_drift", "is_cancellation", "references"]
+__all__ = ["CANCELLATION_RTOL", "CANCELLATION_ULPS", "DRIFT_RTOL", "condition_number", "is_amplified_drift",
+           "is_cancellation", "is_carried_cancellation", "references", "sensitivities"]

@@ -31,15 +31,17 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
 from sheetgen.check.drift import (
+    CANCELLATION_ULPS,
     DRIFT_RTOL,
     condition_number,
     is_amplified_drift,
     is_cancellation,
+    is_carried_cancellation,
     references,
 )
 from sheetgen.core.cells import a1, column_number
@@ -457,10 +459,6 @@ def relative_difference(a: Value, b: Value) -> float:
 
 # --- cancellation: a sum whose terms cancel is only as exact as its largest term ---------------
 
-# A formula's result may differ between engines by this many ulps of its largest operand: a sum
-# that cancels to (nearly) zero, like a softmax output bias's gradient Σ (a_o − t) = 1 − 1, is
-# 5.55e-17 in one order of addition and 0 in another (LibreOffice rounds such a sum to 0).
-CANCELLATION_ULPS = 4
 _OPERAND = re.compile(r"(?<![A-Za-z0-9_.$])\$?([A-Z]{1,3})\$?([0-9]{1,7})(?::\$?([A-Z]{1,3})\$?([0-9]{1,7}))?"
                       r"(?![A-Za-z0-9_(.])|(?<![A-Za-z0-9_.$])([0-9]+\.?[0-9]*(?:[Ee][-+]?[0-9]+)?)")
 MAX_RANGE_OPERANDS = 1024
@@ -561,7 +559,8 @@ def excuse_drift(path: Path, stored: dict[str, dict[tuple[int, int], Value]],
                  recalculation: Recalculation, reports: list[SheetReport],
                  rtol: float = DEFAULT_RTOL) -> None:
     """Move the numeric differences that are amplified last-bit drift (check/drift.py: within
-    DRIFT_RTOL, and an input of the formula already differs) out of `differences`."""
+    DRIFT_RTOL, and an input of the formula already differs, or the formula cancels) out of
+    `differences`; those kept get the file's formula where the engine gives none (Gnumeric)."""
     suspects = {r.name: [d for d in r.differences if math.isfinite(d.relative)] for r in reports}
     if not any(suspects.values()):
         return
@@ -588,18 +587,32 @@ def excuse_drift(path: Path, stored: dict[str, dict[tuple[int, int], Value]],
         value = grid[row][col] if row < len(grid) and col < len(grid[row]) else None
         return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
+    def engine_value(cell: tuple[str, int, int]) -> float | None:
+        sheet, row, col = cell
+        if sheet in engine and (row, col) in engine[sheet].errors:
+            return None
+        if sheet not in engine or (row, col) not in engine[sheet].values:
+            return value_of(cell)  # a typed value: the same in every engine
+        found = engine[sheet].values[(row, col)]
+        return float(found) if isinstance(found, int | float) and not isinstance(found, bool) else None
+
     for report in reports:
         kept = []
         for d in report.differences:
             formula = formulas.get(report.name, {}).get(d.cell)
-            inputs = references(formula, report.name) if formula is not None else []
-            condition = condition_number(formula, report.name, value_of) if formula is not None else None
-            if formula is not None and math.isfinite(d.relative) and (
-                    is_amplified_drift(d.relative, inputs, difference, condition)
-                    or is_cancellation(d.relative, condition, rtol)):
+            if formula is None:
+                kept.append(d)
+                continue
+            inputs = references(formula, report.name)
+            condition = condition_number(formula, report.name, value_of)
+            if is_amplified_drift(d.relative, inputs, difference, condition) \
+                    or is_cancellation(d.relative, condition, rtol) \
+                    or (isinstance(d.stored, int | float) and isinstance(d.recalculated, int | float)
+                        and is_carried_cancellation(abs(d.stored - d.recalculated), formula, report.name,
+                                                    value_of, engine_value)):
                 report.drifted += 1
             else:
-                kept.append(d)
+                kept.append(d if d.formula else replace(d, formula=formula))  # Gnumeric gives none
         report.differences = kept
 
 
@@ -613,8 +626,9 @@ def format_report(report: FileReport) -> str:
              f"rtol {report.rtol:g}"]
     for s in report.sheets:
         where = f" at {s.largest_at}" if s.largest else ""
-        drift = (f", {s.drifted} beyond rtol by last-bit drift (under {DRIFT_RTOL:g}: an input "
-                 f"already differing, or cancellation; check/drift.py)" if s.drifted else "")
+        drift = (f", {s.drifted} beyond rtol by last-bit drift (an input already differing, or "
+                 f"cancellation; within {DRIFT_RTOL:g} of the value or, for a sum that cancels, of its "
+                 f"terms; check/drift.py)" if s.drifted else "")
         lines.append(f"  {s.name}: {s.checked} formula cells, {len(s.differences)} differ, "
                      f"{len(s.errors)} errors, largest relative difference {s.largest:.3g}{where}{drift}")
         for d in s.differences[:SHOWN_PER_SHEET]:

@@ -309,6 +309,88 @@ def _render_call(fn: str, args: list[ast.expr], ref, sep: str, span) -> str:
     raise ExpressionError(f"cannot render function {fn}")
 
 
+def rendered_length(node: ast.expr, ref: Callable[[str], str], sep: str = ",", span=None) -> int:
+    """len(_render(node, ...)) without writing the text: the same rules, counted, each shared
+    subtree once (a gradient check's E(w + h) shares its written-out parts, and its text grows
+    with every layer). tests/core/test_expressions.py keeps it equal to the rendering."""
+    memo: dict[int, tuple[ast.expr, int]] = {}  # the node kept: an id is unique while it lives
+
+    def marked(text: str, lengths: list[int]) -> int:
+        # A template filled with markers \x00k\x01 in place of argument k: its length with
+        # each marker counted as its argument's.
+        total = len(text)
+        for k, length in enumerate(lengths):
+            marker = f"\x00{k}\x01"
+            total += text.count(marker) * (length - len(marker))
+        return total
+
+    def length(node: ast.expr) -> int:
+        known = memo.get(id(node))
+        if known is None:
+            known = memo[id(node)] = (node, measure(node))
+        return known[1]
+
+    def measure(node: ast.expr) -> int:
+        match node:
+            case ast.Name(id=name):
+                return len(ref(name))
+            case ast.Constant(value=value):
+                return len(_number(value))
+            case ast.UnaryOp(operand=operand):
+                return 1 + length(operand) + 2 * isinstance(operand, ast.BinOp | ast.UnaryOp)
+            case ast.Call(func=ast.Name(id="prev" | "cur"), args=[ast.Name()]):
+                return len(_render(node, ref, sep, span))
+            case ast.Call(func=ast.Name(id=fn), args=args):
+                return call(fn, args)
+            case ast.BinOp(left=left, op=op, right=right):
+                mine = _PRECEDENCE[type(op)]
+                return (length(left) + len(_BINARY[type(op)]) + length(right)
+                        + 2 * _needs_parens(left, mine, right_side=False, op=op)
+                        + 2 * _needs_parens(right, mine, right_side=True, op=op))
+        raise ExpressionError(f"cannot render {ast.unparse(node)}")
+
+    def as_range(names: list[ast.expr]) -> str | None:
+        if span is None or len(names) <= RANGE_FROM or not all(isinstance(a, ast.Name) for a in names):
+            return None
+        return span([a.id for a in names])
+
+    def joined(terms: list[ast.expr]) -> int:
+        total = 2 + max(0, len(terms) - 1)   # ( ) and the +s
+        for k, term in enumerate(terms):
+            low = isinstance(term, ast.UnaryOp) or (isinstance(term, ast.BinOp)
+                                                     and isinstance(term.op, ast.Add | ast.Sub))
+            total += length(term) + 2 * (low and k > 0)
+        return total
+
+    def call(fn: str, args: list[ast.expr]) -> int:
+        op = OPS[fn]
+        if op.cell is not None:
+            text = op.formula([FormulaArg(f"\x00{k}\x01", _kind(a)) for k, a in enumerate(args)], sep)
+            return marked(text, [length(a) for a in args])
+        match fn:
+            case "first_max":
+                k = int(_const(args[0])) - 1
+                xs = [FormulaArg(f"\x00{i}\x01", _kind(a)).atom for i, a in enumerate(args[1:])]
+                tests = [f"{xs[k]}>{x}" for x in xs[:k]] + [f"{xs[k]}>={x}" for x in xs[k + 1:]]
+                return marked(f"IF(AND({sep.join(tests)}){sep}1{sep}0)", [length(a) for a in args[1:]])
+            case "max" | "sum":
+                whole = as_range(args)
+                if whole is not None:
+                    return len(fn) + 2 + len(whole)
+                if fn == "max":
+                    return 5 + sum(length(a) for a in args) + len(sep) * (len(args) - 1)
+                return joined(_terms(ast.Call(ast.Name("sum"), args, [])))
+            case "sumproduct":
+                half = len(args) // 2
+                xs, ys = as_range(args[:half]), as_range(args[half:])
+                if xs is not None and ys is not None:
+                    return len("SUMPRODUCT()") + len(xs) + len(sep) + len(ys)
+                return joined(_terms(ast.Call(ast.Name("sumproduct"), args, [])))
+        raise ExpressionError(f"cannot render function {fn}")
+
+    return length(node)
+
+
 def _kind(arg: ast.expr) -> str:
     """Which brackets an argument needs in a cell template (ops.FormulaArg)."""
     if isinstance(arg, ast.Name | ast.Constant):

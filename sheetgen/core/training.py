@@ -30,7 +30,7 @@ from pathlib import Path
 from sheetgen.core.backward import Backward, delta_name, expanded, side_by_side
 from sheetgen.core.cells import a1, cell_range, ref
 from sheetgen.core.data import DataSpec, data_name
-from sheetgen.core.expressions import Expression
+from sheetgen.core.expressions import Expression, rendered_length
 from sheetgen.core.graph import Column, Graph
 from sheetgen.core.layers import Layer
 from sheetgen.core.losses import Loss, total_of
@@ -210,7 +210,11 @@ def compile_training(spec, layers: tuple[Layer, ...], loss: Loss, optimizer: Opt
         graph.parameter("learning_rate")
         one = None
     else:
-        graph = _on_data_set(base, data, optimizer, trained, spec)
+        _check_batch_lengths(base, _data_forward(base, data, trained, spec, formulas=False), data)
+        part = _data_forward(base, data, trained, spec)
+        if optimizer.spec.check_gradients:  # counted before it is written out: a refusal costs nothing
+            _check_gradient_lengths(part, data, trained)
+        graph = _on_data_set(base, part, data, optimizer, trained)
         one = base.network()
     if design == "reference":
         graph = _as_reference(graph, biases_shown, gradients)
@@ -240,11 +244,98 @@ def _as_reference(graph: Graph, biases: str, gradients: str) -> Graph:
     return graph
 
 
-def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tuple[str, ...],
-                 spec) -> Graph:
+@dataclass
+class _DataForward:
+    """A data set's table up to its step's E_total: every column before the gradients."""
+
+    graph: Graph
+    sample_names: set[str]
+    weights: list[str]            # per slot: the column weighing its sample ("" for none)
+    total_divisor: str | int
+    forward: dict[str, Expression]
+    forward_order: list[str]
+
+
+def _on_data_set(base: Graph, part: _DataForward, data: DataSpec, optimizer: Optimizer,
+                 trained: tuple[str, ...]) -> Graph:
     """One sample's graph arranged for a data set: the parameters, then for each sample of a
     step its own forward and backward columns (suffixed _s1, _s2, … when a step has several),
-    the step's E_total and gradients (combined by the reduction), the optimizer's state."""
+    the step's E_total (all these in `part`, _data_forward), then the gradients (combined by
+    the reduction) and the optimizer's state."""
+    graph, forward, forward_order = part.graph, part.forward, part.forward_order
+
+    once = None
+    for c in [c for c in base.columns if c.block == "gradient"]:
+        tree = _gradient_tree(base.formulas[c.quantity], part)
+        graph.add(c.quantity, Expression.parse(ast.unparse(ast.fix_missing_locations(tree))),
+                  block="gradient", header=c.header, layer=c.layer)
+        graph.gradients.add(c.quantity)
+        if optimizer.spec.check_gradients:
+            p = c.quantity[len("dE_d"):]
+            once = once or _once_forms(forward)
+            tree = _check_tree(_perturbed_tree(p, forward, forward_order, once))
+            graph.add(f"fd_{p}", Expression.parse(ast.unparse(ast.fix_missing_locations(tree))),
+                      block="check", header=f"(E({p}+h)−E)/h")
+    rate = "learning_rate"
+    if optimizer.schedule is not None:  # the row's rate, in its own column before the updates read it
+        graph.add("lr", optimizer.schedule.formula(), block="rate")
+        rate = "lr"
+    for state in optimizer.states:
+        for p in trained:
+            graph.state(f"{state}_{p}", block="state")
+    for p in trained:
+        graph.nexts.update(optimizer.update(p, "dE_d" + p, rate))
+    graph.state("iteration", "iteration + 1", block="iteration", integer=True)
+    for name in ("learning_rate", *optimizer.hyper, *data_names(data)):
+        graph.parameter(name)
+    return graph
+
+
+def _gradient_tree(g: Expression, part: _DataForward) -> ast.expr:
+    """One sample's gradient `g` over a step's samples: each slot's copy (its names suffixed
+    _s1, _s2, …; the rest shared), weighed, summed, divided as the reduction says. A tree, so
+    that its length can be counted (`rendered_length`) before its text is written."""
+    k = len(part.weights)
+    terms = []
+    for j, weight in enumerate(part.weights, start=1):
+        term = g.tree if k == 1 else _inserted(g.tree, {x: ast.Name(f"{x}_s{j}", ast.Load())
+                                                        for x in g.names & part.sample_names})
+        terms.append(ast.BinOp(ast.Name(weight, ast.Load()), ast.Mult(), term) if weight else term)
+    total = total_of(terms)
+    if part.total_divisor == 1:
+        return total
+    return ast.BinOp(total, ast.Div(), ast.parse(str(part.total_divisor), mode="eval").body)
+
+
+def _batch_lengths(base: Graph, part: _DataForward, data: DataSpec) -> dict[str, int]:
+    """The lengths of the formulas that grow with the batch (each gradient, E_total), by
+    quantity, as check_fits measures them: counted on the table's columns alone (`_data_forward`
+    without formulas), before anything is written out."""
+    column_of = {c.quantity: k for k, c in enumerate(part.graph.columns)}
+    reference, span = _longest_references(column_of, set(data_names(data)))
+    trees = {c.quantity: _gradient_tree(base.formulas[c.quantity], part)
+             for c in base.columns if c.block == "gradient"}
+    if "E_total" in part.graph.formulas:
+        trees["E_total"] = part.graph.formulas["E_total"].tree
+    return {name: 1 + rendered_length(tree, reference, ",", span) for name, tree in trees.items()}
+
+
+def _check_batch_lengths(base: Graph, part: _DataForward, data: DataSpec) -> None:
+    """ConfigError, before anything is written out, when a formula that grows with the batch
+    would pass a formula's limit."""
+    lengths = _batch_lengths(base, part, data)
+    name = max(lengths, key=lambda q: lengths[q], default=None)
+    if name is not None and lengths[name] > MAX_FORMULA:
+        header = next((c.header for c in base.columns if c.quantity == name), name)
+        raise ConfigError(f"data: too big for a sheet: {header}'s formula needs {lengths[name]:,} "
+                          f"characters, a formula may have at most {MAX_FORMULA:,}")
+
+
+def _data_forward(base: Graph, data: DataSpec, trained: tuple[str, ...], spec,
+                  formulas: bool = True) -> _DataForward:
+    """The columns of a data set's table before its gradients (see _on_data_set), and their
+    formulas but for E_total's only with `formulas`: the columns alone cost next to nothing, so
+    the formulas that grow with the batch are measured on them before anything is written out."""
     k, n = data.batch_size, data.n
     per_sample = [c for c in base.columns if c.block in PER_SAMPLE]
     sample_names = {c.quantity for c in per_sample}
@@ -285,7 +376,8 @@ def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tup
                 epoch = f"(iteration - 1 - mod(iteration - 1, {per})) / {per}"
                 text = f"index({data_name('order')}, {epoch} * {n} + {text})"
             graph.columns.append(Column(named("sample"), named("sample"), "sample", integer=True))
-            graph.formulas[named("sample")] = Expression.parse(text)
+            if formulas:
+                graph.formulas[named("sample")] = Expression.parse(text)
             which = named("sample")
         else:
             which = str(j)
@@ -293,16 +385,17 @@ def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tup
         for c in per_sample:
             header = c.header if k == 1 else f"{c.header}_s{j}"
             graph.columns.append(Column(named(c.quantity), header, c.block, c.layer))
-            if c.block in ("targets", "inputs"):
-                formula = Expression.parse(f"index({data_name(c.quantity)}, {which})")
-            else:
-                formula = base.formulas[c.quantity].substitute(mapping)
-            graph.formulas[named(c.quantity)] = formula
+            if formulas and c.block in ("targets", "inputs"):
+                graph.formulas[named(c.quantity)] = Expression.parse(
+                    f"index({data_name(c.quantity)}, {which})")
+            elif formulas:
+                graph.formulas[named(c.quantity)] = base.formulas[c.quantity].substitute(mapping)
             if c is last_error:
                 # The sample's loss right after its error terms (one sample per row: E_total).
                 loss = "E_total" if k == 1 and divisor == 1 else f"E_s{j}"
                 graph.columns.append(Column(loss, loss, "total" if loss == "E_total" else "sample_total"))
-                graph.formulas[loss] = base.formulas["E_total"].substitute(mapping)
+                if formulas:
+                    graph.formulas[loss] = base.formulas["E_total"].substitute(mapping)
                 slot_losses.append(loss)
     count: str | int = 1 if data.reduction == "sum" else k
     if short:  # how many samples this step has: k, or the short last batch's
@@ -320,31 +413,7 @@ def _on_data_set(base: Graph, data: DataSpec, optimizer: Optimizer, trained: tup
     forward_order = [c.quantity for c in graph.columns if c.quantity in graph.formulas
                      and c.block != "delta"]
     forward = {q: graph.formulas[q] for q in forward_order}
-    for c in [c for c in base.columns if c.block == "gradient"]:
-        g = base.formulas[c.quantity]
-        terms = [g.text if k == 1 else g.substitute({x: f"{x}_s{j}" for x in sample_names}).text
-                 for j in range(1, k + 1)]
-        graph.add(c.quantity, _reduce(weighed(terms), total_divisor), block="gradient", header=c.header,
-                  layer=c.layer)
-        graph.gradients.add(c.quantity)
-        if optimizer.spec.check_gradients:
-            p = c.quantity[len("dE_d"):]
-            perturbed = _perturbed(p, forward, forward_order).text
-            graph.add(f"fd_{p}", f"(({perturbed}) - E_total) / h", block="check",
-                      header=f"(E({p}+h)−E)/h")
-    rate = "learning_rate"
-    if optimizer.schedule is not None:  # the row's rate, in its own column before the updates read it
-        graph.add("lr", optimizer.schedule.formula(), block="rate")
-        rate = "lr"
-    for state in optimizer.states:
-        for p in trained:
-            graph.state(f"{state}_{p}", block="state")
-    for p in trained:
-        graph.nexts.update(optimizer.update(p, "dE_d" + p, rate))
-    graph.state("iteration", "iteration + 1", block="iteration", integer=True)
-    for name in ("learning_rate", *optimizer.hyper, *data_names(data)):
-        graph.parameter(name)
-    return graph
+    return _DataForward(graph, sample_names, weights, total_divisor, forward, forward_order)
 
 
 def data_names(data: DataSpec) -> tuple[str, ...]:
@@ -362,31 +431,62 @@ def _reduce(terms: list[str], divisor: str | int) -> str:
     return total
 
 
-def _perturbed(name: str, forward: dict[str, Expression], order: list[str]) -> Expression:
+def _check_tree(perturbed: ast.expr) -> ast.expr:
+    """A gradient check's formula ((E(w + h)) - E_total) / h around its written-out E(w + h)."""
+    return ast.BinOp(ast.BinOp(perturbed, ast.Sub(), ast.Name("E_total")), ast.Div(), ast.Name("h"))
+
+
+def _perturbed_tree(name: str, forward: dict[str, Expression], order: list[str],
+                    once: dict[str, ast.expr] | None = None) -> ast.expr:
     """E_total with `name` read as name + h: every quantity that depends on it written out (its
     cells hold the unperturbed values), each function in its form with x written once (sigmoid
-    as ½ + ½·tanh(½x)). The written-out parts are shared subtrees, turned into text once at the
-    end: the text grows with every layer, and re-reading it at each step would cost its square."""
+    as ½ + ½·tanh(½x)). Its written-out parts are shared subtrees (so it is cheap to build and to
+    measure, `rendered_length`): the text grows with every layer, and re-reading it at each step
+    would cost its square. `once`: the forward formulas in their written-once forms
+    (`_once_forms`), shared by every parameter's check."""
+    once = _once_forms(forward) if once is None else once
     expanded_: dict[str, ast.expr] = {}
     shifted = ast.parse(f"({name} + h)", mode="eval").body
     for q in order:
         f = forward[q]
         if not (f.names & (set(expanded_) | {name})):
             continue
-        tree = _Once().visit(copy.deepcopy(f.tree))
         trees = {n: expanded_[n] for n in f.names if n in expanded_}
-        expanded_[q] = _Insert({**trees, name: shifted}).visit(tree)
-    return Expression.parse(ast.unparse(ast.fix_missing_locations(expanded_["E_total"])))
+        expanded_[q] = _inserted(once[q], {**trees, name: shifted})
+    return expanded_["E_total"]
 
 
-class _Insert(ast.NodeTransformer):
-    """Names replaced by (shared) subtrees, which are not visited again."""
+def _once_forms(forward: dict[str, Expression]) -> dict[str, ast.expr]:
+    """Each forward formula with each function in its form with x written once (_Once)."""
+    return {q: _Once().visit(copy.deepcopy(f.tree)) for q, f in forward.items()}
 
-    def __init__(self, trees: dict[str, ast.expr]):
-        self.trees = trees
 
-    def visit_Name(self, node: ast.Name) -> ast.expr:
-        return self.trees.get(node.id, node)
+def _inserted(node: ast.expr, trees: dict[str, ast.expr]) -> ast.expr:
+    """`node` with names replaced by (shared) subtrees, which are not visited; `node` itself is
+    left as it is (the parts with nothing replaced are shared too)."""
+    kind = type(node)
+    if kind is ast.Name:
+        return trees.get(node.id, node)
+    if kind is ast.Constant:
+        return node
+    if kind is ast.BinOp:  # the common kinds directly: a batch's gradients copy thousands
+        left, right = _inserted(node.left, trees), _inserted(node.right, trees)
+        return node if left is node.left and right is node.right else ast.BinOp(left, node.op, right)
+    if kind is ast.UnaryOp:
+        operand = _inserted(node.operand, trees)
+        return node if operand is node.operand else ast.UnaryOp(node.op, operand)
+    changed, fields = False, {}
+    for key, value in ast.iter_fields(node):
+        if isinstance(value, ast.expr):
+            new = _inserted(value, trees)
+        elif isinstance(value, list):
+            new = [_inserted(v, trees) if isinstance(v, ast.expr) else v for v in value]
+            new = value if all(a is b for a, b in zip(new, value, strict=True)) else new
+        else:
+            new = value
+        changed |= new is not value
+        fields[key] = new
+    return type(node)(**fields) if changed else node
 
 
 class _Once(ast.NodeTransformer):
@@ -400,19 +500,13 @@ class _Once(ast.NodeTransformer):
         return node
 
 
-def check_fits(training: Training) -> None:
-    """ConfigError unless every column and formula fits an .xlsx sheet (Excel's limits; the
-    longest formula is measured with 7-digit row numbers, the most a sheet has)."""
-    key = "network" if training.data is None else "data"
-    columns = len(training.columns)
-    if columns > MAX_COLUMNS:
-        raise ConfigError(f"{key}: too big for a sheet: it needs {columns:,} columns, a sheet has "
-                          f"at most {MAX_COLUMNS:,}")
-    column_of = {c.quantity: k for k, c in enumerate(training.columns)}
-    data = set(training.data_names)
-    row = "1048576"
-    span = spanner(column_of, "xlsx", row)
-    far = MAX_COLUMNS - 1
+LONGEST_ROW = "1048576"  # formulas are measured with 7-digit row numbers, the most a sheet has
+
+
+def _longest_references(column_of: dict[str, int], data: set[str]):
+    """(reference, span) for `Expression.to_formula` as check_fits measures: each name at its
+    longest (its column, a parameter cell in the last column, a data column's whole range)."""
+    row, far = LONGEST_ROW, MAX_COLUMNS - 1
 
     def reference(name: str) -> str:
         if name in column_of:
@@ -422,6 +516,43 @@ def check_fits(training: Training) -> None:
                               quote=False)
         return a1(far, row, True, True)  # a parameter cell, at its longest
 
+    return reference, spanner(column_of, "xlsx", row)
+
+
+def _gradient_check_lengths(part: _DataForward, data: DataSpec, trained: tuple[str, ...]) -> dict[str, int]:
+    """Per trained parameter, the length of its gradient check's formula as check_fits measures
+    it, counted exactly (`rendered_length`) on the table's columns before the gradients, without
+    writing the formula out: well under a second for a few layers and samples, where writing it
+    out takes seconds."""
+    column_of = {c.quantity: k for k, c in enumerate(part.graph.columns)}
+    reference, span = _longest_references(column_of, set(data_names(data)))
+    once = _once_forms(part.forward)
+    return {p: 1 + rendered_length(_check_tree(_perturbed_tree(p, part.forward, part.forward_order, once)),
+                                   reference, ",", span)
+            for p in trained}
+
+
+def _check_gradient_lengths(part: _DataForward, data: DataSpec, trained: tuple[str, ...]) -> None:
+    """ConfigError when a gradient check's formula would pass a formula's limit, before the
+    table is built."""
+    lengths = _gradient_check_lengths(part, data, trained)
+    p = max(lengths, key=lambda name: lengths[name], default=None)  # the longest, as check_fits names
+    if p is not None and lengths[p] > MAX_FORMULA:
+        raise ConfigError(f"optimizer.check_gradients: too big for a sheet: (E({p}+h)−E)/h's "
+                          f"formula needs {lengths[p]:,} characters, a formula may have at most "
+                          f"{MAX_FORMULA:,}")
+
+
+def check_fits(training: Training) -> None:
+    """ConfigError unless every column and formula fits an .xlsx sheet (Excel's limits; the
+    longest formula is measured with 7-digit row numbers, the most a sheet has)."""
+    key = "network" if training.data is None else "data"
+    columns = len(training.columns)
+    if columns > MAX_COLUMNS:
+        raise ConfigError(f"{key}: too big for a sheet: it needs {columns:,} columns, a sheet has "
+                          f"at most {MAX_COLUMNS:,}")
+    column_of = {c.quantity: k for k, c in enumerate(training.columns)}
+    reference, span = _longest_references(column_of, set(training.data_names))
     longest, where = 0, None
     for q, column in zip(training.network.quantities, training.columns, strict=True):
         expression = q.formula if q.formula is not None else q.next
@@ -534,7 +665,7 @@ def check_size(spec: NetworkSpec, base: Training, k: int, n: int, states: int, c
 
 def _least_check_length(base: Training, parameters: tuple[str, ...]):
     """Per parameter, a lower bound on the length of one sample's E_total written out with that
-    parameter + h (`_perturbed`), counted over the forward formulas without writing them."""
+    parameter + h (`_perturbed_tree`), counted over the forward formulas without writing them."""
     import numpy as np
 
     index = {p: i for i, p in enumerate(parameters)}

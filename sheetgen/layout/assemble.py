@@ -44,5 +44,5 @@ def build_book(training: Training, runs: Mapping[float, Trace] | None = None,
     if hasattr(training.spec, "shape_text"):  # an image network: its maps, live, on a sheet
         from sheetgen.layout.maps import build_maps
 
-        maps = build_maps(training.spec, sheets[0], training.data.batch_size)
+        maps = build_maps(training.spec, sheets[:len(training.learning_rates)], training.data.batch_size)
     return Book(sheets, training, summary, template()["print"]["scale_percent"], maps)

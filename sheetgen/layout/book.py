@@ -45,6 +45,7 @@ class Column:
     style: str                       # number | gradient | integer | input
     first: dict[str, str] | None     # formula of the first row per dialect; None: plain value
     later: dict[str, str]            # formula template of later rows per dialect ({r}, {p})
+    blank_from: int | None = None    # an exercise: the cells from this table row on are left empty
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Book:
     summary: Summary | None = None   # the first sheet: one row per learning rate
     print_scale: int = 100           # percent, for printing and PDF export
     maps: object | None = None       # an image network's `maps` sheet (layout/maps.py), last
+    small: bool = False              # a few rows (a class's exercises): .xlsx built in memory
 
 
 def sheet_template(training: Training) -> dict:
@@ -257,6 +259,11 @@ def network_picture(training: Training) -> Picture:
     return build_picture(spec, weights, parse_cell(spec["anchor"]), training.setup.biases != "none")
 
 
+def is_blank(column: Column, k: int) -> bool:
+    """Whether table row `k` (0-based) of `column` is left for the student (an exercise)."""
+    return column.blank_from is not None and k >= column.blank_from
+
+
 def render_row(column: Column, dialect: str, row_number: int, first: bool) -> str | None:
     """The formula text of one cell (1-based spreadsheet row), or None for a plain value."""
     pattern = column.first if first else column.later
@@ -265,4 +272,4 @@ def render_row(column: Column, dialect: str, row_number: int, first: bool) -> st
     return pattern[dialect].format(r=row_number, p=row_number - 1)
 
 
-__all__ = ["Book", "Cell", "Column", "Sheet", "build_sheet", "render_row"]
+__all__ = ["Book", "Cell", "Column", "Sheet", "build_sheet", "is_blank", "render_row"]

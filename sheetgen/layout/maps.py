@@ -1,9 +1,10 @@
 """The `maps` sheet of an image network: its 2-D quantities as blocks of cells with a live colour
 scale, at an iteration (and, when a step takes several samples, a sample) the student types in.
 
-Every cell is a live formula, INDEX into the first learning rate's table (CHOOSE among the
-step's sample columns when it has several), so the blocks follow the typed iteration and any
-edit of the sheets. From the top: the input image's channels; then per map its kernels, its
+Every cell is a live formula, INDEX into a learning-rate sheet's table: CHOOSE among the rate
+sheets by the number typed in C2 (the chosen sheet's rate shown live beside it), and among the
+step's sample columns when it has several, so the blocks follow the typed rate sheet and
+iteration and any edit of the sheets. From the top: the input image's channels; then per map its kernels, its
 pre-activation c and activation a_c and, after a pooling layer, its pooled map p; under them
 the gradients: the kernels' E∂k, δ_c and δ_p.
 """
@@ -12,15 +13,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sheetgen.core.cells import column_letter, quote_sheet
+from sheetgen.core.cells import column_letter, parse_cell, quote_sheet, sheet_ref
 from sheetgen.core.conv import Conv2dLayer, ConvSpec, PoolLayer
+from sheetgen.core.template import format_rate
 from sheetgen.layout.book import Cell, Sheet
+from sheetgen.layout.charts import as_typed
+from sheetgen.layout.network_layout import LEARNING_RATE_CELL
 from sheetgen.layout.summary import FormulaCell
 
 MAPS_SHEET = "maps"
+RATE_CELL = (1, 2)            # C2: the learning-rate sheet shown, 1 … its number of sheets
 ITERATION_CELL = (2, 2)       # C3: the iteration shown
 SAMPLE_CELL = (3, 2)          # C4: the step's sample slot shown, when a step has several
-MAX_SLOTS = 64                # CHOOSE among at most this many sample columns (else slot 1)
+# A map cell CHOOSEs among (rate sheets x sample slots) INDEX formulas of about 45 characters:
+# at most this many keep it far below 8,192 characters; beyond, sample slot 1 only.
+MAX_CHOICES = 64
+MAX_SLOTS = MAX_CHOICES
 TOP = 6                       # 0-based row of the first block's title
 
 
@@ -92,46 +100,71 @@ def _sections(spec: ConvSpec, per_sample: bool) -> list[list[tuple[str, list[lis
     return sections
 
 
-def build_maps(spec: ConvSpec, sheet: Sheet, batch: int, iteration: int = 1, sample: int = 1) -> Maps:
-    """The maps sheet over `sheet` (the first learning rate's), opening at `iteration` and the
-    step's `sample` slot (its typed cells and cached values)."""
+def build_maps(spec: ConvSpec, sheets: list[Sheet] | Sheet, batch: int, iteration: int = 1,
+               sample: int = 1, rate: int = 1) -> Maps:
+    """The maps sheet over the learning-rate `sheets` (one sheet: that one only), opening at the
+    `rate`-th sheet, `iteration` and the step's `sample` slot (its typed cells and cached values)."""
+    sheets = [sheets] if isinstance(sheets, Sheet) else list(sheets[:MAX_CHOICES])
+    sheet = sheets[0]
     column_of = {c.quantity: c.index for c in sheet.columns}
     first, last = sheet.first_row + 1, sheet.first_row + sheet.iterations   # 1-based rows
-    slots = batch if batch <= MAX_SLOTS else 1
-    shown = sheet.trace.row(iteration - 1)
-    iteration_ref = {"xlsx": f"$C${ITERATION_CELL[0] + 1}", "ods": f"[.$C${ITERATION_CELL[0] + 1}]"}
-    slot = {"xlsx": f"$C${SAMPLE_CELL[0] + 1}", "ods": f"[.$C${SAMPLE_CELL[0] + 1}]"}
-    name = quote_sheet(sheet.name)
+    slots = batch if batch * len(sheets) <= MAX_CHOICES else 1
+    shown = sheets[rate - 1].trace.row(iteration - 1)
 
-    def index(quantity: str) -> dict[str, str]:
+    def absolute(cell: tuple[int, int]) -> dict[str, str]:
+        return {"xlsx": f"$C${cell[0] + 1}", "ods": f"[.$C${cell[0] + 1}]"}
+
+    iteration_ref, slot, chosen = absolute(ITERATION_CELL), absolute(SAMPLE_CELL), absolute(RATE_CELL)
+
+    def choose(choice: dict[str, str], parts: list[dict[str, str]]) -> dict[str, str]:
+        if len(parts) == 1:
+            return parts[0]
+        return {"xlsx": f"CHOOSE({choice['xlsx']},{','.join(p['xlsx'] for p in parts)})",
+                "ods": f"CHOOSE({choice['ods']};{';'.join(p['ods'] for p in parts)})"}
+
+    def index(quantity: str, at: Sheet) -> dict[str, str]:
         letter = column_letter(column_of[quantity])
+        name = quote_sheet(at.name)
         return {"xlsx": f"INDEX({name}!${letter}${first}:${letter}${last},{iteration_ref['xlsx']})",
                 "ods": f"INDEX([${name}.${letter}${first}:.${letter}${last}];{iteration_ref['ods']})"}
 
     def formula(quantity: str) -> tuple[dict[str, str], float]:
         if quantity in column_of:
-            return index(quantity), shown[quantity]
-        options = [f"{quantity}_s{j}" for j in range(1, slots + 1)]
-        if slots == 1:
-            return index(options[0]), shown[options[0]]
-        parts = [index(o) for o in options]
-        return ({"xlsx": f"CHOOSE({slot['xlsx']},{','.join(p['xlsx'] for p in parts)})",
-                 "ods": f"CHOOSE({slot['ods']};{';'.join(p['ods'] for p in parts)})"},
-                shown[options[sample - 1]])
+            options, value = [quantity], shown[quantity]
+        else:
+            options = [f"{quantity}_s{j}" for j in range(1, slots + 1)]
+            value = shown[options[sample - 1 if slots > 1 else 0]]
+        return choose(slot, [choose(chosen, [index(o, at) for at in sheets]) for o in options]), value
 
-    cells = [Cell(0, 0, f"Maps of sheet {sheet.name} at the iteration typed in C3"
+    s_label = "the learning-rate sheet chosen in C2" if len(sheets) > 1 else f"sheet {sheet.name}"
+    cells = [Cell(0, 0, f"Maps of {s_label} at the iteration typed in C3"
                         + (" and the sample slot in C4" if slots > 1 else ""), "label"),
              Cell(ITERATION_CELL[0], 0, "iteration", "label"),
              Cell(ITERATION_CELL[0], ITERATION_CELL[1], iteration, "parameter"),
              Cell(ITERATION_CELL[0], 4, f"1 … {sheet.iterations:,}", "text")]
     inputs = [ITERATION_CELL]
+    formulas: list[FormulaCell] = []
+    if len(sheets) > 1:
+        # The chosen sheet's rate as it now reads (an edited rate shows), live; the sheets in
+        # tab order beside it.
+        rate_at = parse_cell(LEARNING_RATE_CELL)
+        names = []
+        for at in sheets:
+            source = sheet_ref(at.name, *rate_at)
+            names.append({d: f'"learning rate "&{as_typed(source[d], d)}' for d in source})
+        cells += [Cell(RATE_CELL[0], 0, "rate sheet", "label"),
+                  Cell(RATE_CELL[0], RATE_CELL[1], rate, "parameter"),
+                  Cell(RATE_CELL[0], 8, f"1 … {len(sheets)}: " + ", ".join(at.name for at in sheets),
+                       "text")]
+        formulas.append(FormulaCell(RATE_CELL[0], 4, choose(chosen, names),
+                                    f"learning rate {format_rate(sheets[rate - 1].learning_rate)}", "text"))
+        inputs.insert(0, RATE_CELL)
     if slots > 1:
         cells += [Cell(SAMPLE_CELL[0], 0, "sample slot", "label"),
                   Cell(SAMPLE_CELL[0], SAMPLE_CELL[1], sample, "parameter"),
                   Cell(SAMPLE_CELL[0], 4, f"1 … {slots} (s1 … s{slots} of the step)", "text")]
         inputs.append(SAMPLE_CELL)
     blocks: list[Block] = []
-    formulas: list[FormulaCell] = []
     row = TOP
     width = 0
     for section in _sections(spec, slots > 1):

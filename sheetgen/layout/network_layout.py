@@ -20,6 +20,7 @@ from sheetgen.layout.upper import HEADER_ROW, columns_for, text_groups
 ROW_MM = 4.52          # LibreOffice's default row height: how many rows the picture covers
 MAX_SUMMARY_WEIGHTS = 12
 SETTINGS_CHARS = 48    # the longest settings value (an optimizer with its parameters)
+LEARNING_RATE_CELL = "A2"
 
 
 def picture_columns(spec: NetworkSpec, column_width: int) -> int:
@@ -53,7 +54,8 @@ def upper_block(tpl: dict, training: Training, extra_parameters: list[tuple[str,
     width = tpl["table"]["column_width"]
     # The learning rate and the optimizer's parameters in column A, left of the picture: in view
     # on opening however wide the picture is. Each label above its value.
-    tpl["parameters"] = {"learning_rate": {"label": "Learning_rate", "label_cell": "A1", "cell": "A2"}}
+    tpl["parameters"] = {"learning_rate": {"label": "Learning_rate", "label_cell": "A1",
+                                                    "cell": LEARNING_RATE_CELL}}
     for k, (name, text) in enumerate(extra_parameters, start=1):
         tpl["parameters"][name] = {"label": text, "label_cell": f"A{2 * k + 1}", "cell": f"A{2 * k + 2}"}
     col = 1 + picture_columns(spec, width)            # the first column right of the picture
@@ -100,4 +102,4 @@ def network_template(training: Training) -> dict:
     return tpl
 
 
-__all__ = ["network_template"]
+__all__ = ["LEARNING_RATE_CELL", "network_template"]

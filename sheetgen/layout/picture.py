@@ -114,15 +114,28 @@ def _settled(edges: list[Edge], nodes: list[Node], width: float, height: float) 
 
 
 # --- label geometry ----------------------------------------------------------------------------
-# A label's box: about 2 mm a character of 10 pt Liberation Sans (digits are 1.96 mm), plus a
-# margin; the .ods frame and the .xlsx PNG's white backing are drawn at this size.
-CHAR_MM = 2.0
+# A label's box: its text's width in 10 pt Liberation Sans (Arial's metrics: a digit is 1.96 mm,
+# "W" 3.33 mm), with room for a viewer drawing it a little wider, plus a margin; the .ods label's
+# white backing and the .xlsx PNG's are drawn at this size (the .ods text itself in a larger
+# box: ods_drawing.py).
+CHAR_MM = 2.0                     # an average character, for rough sizes
+EM_MM = 10 / 72 * 25.4            # 10 pt
+# Advance widths in thousandths of an em (LiberationSans-Regular.ttf); any other character 556.
+_WIDTHS = {191: "'", 222: "ijl", 260: "|", 278: " !,./:;I[\\]ft·", 333: "()-`r", 355: '"',
+           389: "*", 469: "^", 500: "Jckvxyzs", 584: "+<=>~", 611: "FTZ", 667: "&ABEKPSVXY",
+           722: "CDHNRUw", 778: "GOQ", 833: "Mm", 889: "%", 944: "W", 1000: "…", 1015: "@"}
+_WIDTH_OF = {c: w for w, chars in _WIDTHS.items() for c in chars}
 LABEL_H = 4.4
+
+
+def text_mm(text: str) -> float:
+    """The width in mm of `text` in 10 pt Liberation Sans."""
+    return sum(_WIDTH_OF.get(c, 556) for c in text) / 1000 * EM_MM
 
 
 def label_box(text: str, x: float, y: float) -> tuple[float, float, float, float]:
     """(left, top, right, bottom) in mm of a label centred on (x, y)."""
-    width = CHAR_MM * len(text) + 1.0
+    width = text_mm(text) * 1.1 + 1.5
     return x - width / 2, y - LABEL_H / 2, x + width / 2, y + LABEL_H / 2
 
 

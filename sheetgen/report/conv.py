@@ -45,7 +45,7 @@ def build_conv_document(training: Training, runs: Mapping[float, Trace],
              f"This page works one convolution output, one pooled gradient and one kernel gradient "
              f"through with the numbers of sample {which} in step 1 at learning rate "
              f"{number(rate)}, as the workbooks {training.basename}.xlsx and .ods compute them "
-             f"(their `maps` sheet draws every map of any iteration).")
+             f"(their `maps` sheet draws every map of any rate and iteration).")
     doc.add(Heading(2, "The network"), Image(images["network"], "the layers and their shapes"))
 
     conv = next(m for m, layer in enumerate(spec.layers) if isinstance(layer, Conv2dLayer))

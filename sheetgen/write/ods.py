@@ -14,7 +14,7 @@ from sheetgen.core.cells import a1, column_letter, odf_address, quote_sheet
 from sheetgen.core.template import template
 from sheetgen.layout.book import Book, Cell, Sheet
 from sheetgen.layout.summary import Summary
-from sheetgen.write import ods_drawing
+from sheetgen.write import number_styles, ods_drawing
 from sheetgen.write.ods_drawing import number_style
 from sheetgen.write.row_templates import DEFLATE_LEVEL, write_ods_body
 
@@ -33,6 +33,7 @@ NS = (
     'xmlns:dc="http://purl.org/dc/elements/1.1/" '
     'xmlns:of="urn:oasis:names:tc:opendocument:xmlns:of:1.2" '
     'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0" '
+    f'{number_styles.NAMESPACE} '
     'office:version="1.3"'
 )
 MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
@@ -42,7 +43,8 @@ _QUOTE = {"\"": "&quot;"}
 COLUMN_WIDTH_IN = 0.085  # inches per character: a signed 10-digit scientific value fits in 16
 CELL_STYLES = {"text": None, "label": "ceL", "header": "ceH", "parameter": "ceP", "note": "ceN",
                "number": "ceV", "gradient": "ceG", "integer": "ceI", "rate": "ceR", "map": "ceM",
-               "step": "ceS", "input": None}  # input: General, typed numbers as typed
+               "step": "ceS", "input": None,  # input: General, typed numbers as typed
+               "blank": "ceB", "blank_header": "ceBH", "check": "ceC"}  # an exercise's (layout/exercise.py)
 # The best rate's row in the summary (a named style: a conditional format applies it by name).
 HIGHLIGHT_STYLE = "Best_20_rate"  # shown as "Best rate"
 
@@ -132,10 +134,18 @@ def _settings(book: Book) -> str:
 
 
 def _named_styles() -> str:
-    """The cell style a conditional format applies: bold dark green on light green."""
-    return (f'<style:style style:name="{HIGHLIGHT_STYLE}" style:display-name="Best rate" '
-            'style:family="table-cell"><style:table-cell-properties fo:background-color="#c6efce"/>'
-            '<style:text-properties fo:font-weight="bold" fo:color="#006100"/></style:style>')
+    """The cell styles conditions apply: the best rate's row, bold dark green on light green;
+    a small number's scientific format (TINY_FORMAT), and both; 0 as General."""
+    best = ('<style:table-cell-properties fo:background-color="#c6efce"/>'
+            '<style:text-properties fo:font-weight="bold" fo:color="#006100"/>')
+    return (number_style("NT", TINY_FORMAT)
+            + f'<style:style style:name="{HIGHLIGHT_STYLE}" style:display-name="Best rate" '
+            f'style:family="table-cell">{best}</style:style>'
+            f'<style:style style:name="{BEST_TINY_STYLE}" style:display-name="Best rate small" '
+            f'style:family="table-cell" style:data-style-name="NT">{best}</style:style>'
+            f'<style:style style:name="{TINY_STYLE}" style:display-name="Small number" '
+            'style:family="table-cell" style:data-style-name="NT"/>'
+            f'<style:style style:name="{ZERO_STYLE}" style:family="table-cell"/>')
 
 
 def _highlight_name(style: str, row: int) -> str:
@@ -156,14 +166,33 @@ def _highlight_styles(summary: Summary) -> str:
     for style, row in sorted(used):
         condition = escape(h.formulas["ods"].format(r=row + 1), _QUOTE)
         data_attr = f' style:data-style-name="{data[style]}"' if data.get(style) else ""
+        base = f'style:base-cell-address="{_cell_address(summary.name, row, h.first_col)}"'
+        small = ""
+        if style == "number":  # the best row's small number: highlighted and scientific
+            cell = escape(f"[.{a1(h.first_col, row + 1)}]", _QUOTE)
+            small = (f'<style:map style:condition="is-true-formula(AND({condition};ABS({cell})&lt;0.001;'
+                     f'{cell}&lt;&gt;0))" style:apply-style-name="{BEST_TINY_STYLE}" {base}/>')
         parts.append(
             f'<style:style style:name="{_highlight_name(style, row)}" style:family="table-cell"'
-            f'{data_attr}>{looks.get(style, "")}'
+            f'{data_attr}>{looks.get(style, "")}{small}'
             f'<style:map style:condition="is-true-formula({condition})" '
-            f'style:apply-style-name="{HIGHLIGHT_STYLE}" '
-            f'style:base-cell-address="{_cell_address(summary.name, row, h.first_col)}"/>'
-            "</style:style>")
+            f'style:apply-style-name="{HIGHLIGHT_STYLE}" {base}/>'
+            + (_tiny_maps() if style == "number" else "") + "</style:style>")
     return "".join(parts)
+
+
+# LibreOffice draws the General section of a conditional number format at full length ("###" in
+# the column) and unsigned (it signs only the first section): a value below 1e-3 in magnitude
+# takes, by a condition on its cell, the named style TINY_STYLE, whose one-section scientific
+# format fits the column and keeps the sign (Gnumeric applies the same conditions); 0 stays "0".
+TINY_FORMAT = "0.########E+00"
+TINY_STYLE, ZERO_STYLE, BEST_TINY_STYLE = "Small_20_number", "Zero", "Best_20_rate_20_small"
+TINY = "cell-content-is-between(-0.001,0.001)"
+
+
+def _tiny_maps() -> str:
+    return (f'<style:map style:condition="cell-content()=0" style:apply-style-name="{ZERO_STYLE}"/>'
+            f'<style:map style:condition="{TINY}" style:apply-style-name="{TINY_STYLE}"/>')
 
 
 def _cell_address(sheet: str, row: int, col: int) -> str:
@@ -202,7 +231,8 @@ def _styles(book: Book) -> str:
                'fo:border="0.5pt solid #000000"/><style:paragraph-properties fo:text-align="center"/>'
                + bold)
         + cell("ceN", '<style:text-properties fo:font-style="italic" fo:color="#c00000"/>')
-        + cell("ceV", data="N1") + cell("ceG", data="N2") + cell("ceI", data="N3")
+        + (_exercise_styles(cell, bold, first) if _is_exercise(book) else "")
+        + cell("ceV", _tiny_maps(), "N1") + cell("ceG", _tiny_maps(), "N2") + cell("ceI", data="N3")
         + cell("ceR", data="N4" if rate_format != "General" else "")
         + (_highlight_styles(book.summary) if book.summary is not None else "")
         + (number_style("N5", book.maps.number_format)
@@ -215,6 +245,21 @@ def _styles(book: Book) -> str:
         + ods_drawing.STYLES
         + "</office:automatic-styles>"
     )
+
+
+def _is_exercise(book: Book) -> bool:
+    return any(c.blank_from is not None for sheet in book.sheets for c in sheet.columns)
+
+
+def _exercise_styles(cell, bold: str, first) -> str:
+    """An exercise's cells left for the student, their headers, its self-check cells."""
+    return (cell("ceB", '<style:table-cell-properties fo:background-color="#e2efda" '
+                 'fo:border="0.5pt dashed #548235"/>', "N1" if first else "")
+            + cell("ceBH", '<style:table-cell-properties fo:background-color="#c6e0b4" '
+                   'fo:border-bottom="0.5pt solid #000000"/>'
+                   '<style:paragraph-properties fo:text-align="center"/>' + bold)
+            + cell("ceC", '<style:paragraph-properties fo:text-align="center"/>'
+                   '<style:text-properties fo:font-style="italic" fo:color="#375623"/>'))
 
 
 def _style_attr(style: str) -> str:
@@ -371,7 +416,8 @@ def _sheet(sheet: Sheet, out, names: dict | None = None) -> None:
         if isinstance(item, Cell):
             return _static_cell(item)
         formula = escape(item.formulas["ods"], _QUOTE)
-        return (f'<table:table-cell{_style_attr("label")} table:formula="of:={formula}" '
+        style = _style_attr(getattr(item, "style", "label"))
+        return (f'<table:table-cell{style} table:formula="of:={formula}" '
                 f'office:value-type="string" office:string-value={quoteattr(item.text)}>'
                 f"<text:p>{escape(item.text)}</text:p></table:table-cell>")
 
@@ -381,5 +427,6 @@ def _sheet(sheet: Sheet, out, names: dict | None = None) -> None:
     out.write("".join(head).encode("utf-8"))
 
     # Row templates, formatted beside a deflate thread: rendering cell by cell takes 1.8x as long.
-    write_ods_body(sheet, out, [_style_attr(c.style) for c in sheet.columns])
+    blank = [_style_attr("blank")] if any(c.blank_from is not None for c in sheet.columns) else []
+    write_ods_body(sheet, out, [_style_attr(c.style) for c in sheet.columns], *blank)
     out.write(b"</table:table>")

@@ -14,7 +14,7 @@ from sheetgen.core.cells import a1, odf_address
 from sheetgen.core.template import template
 from sheetgen.layout.book import Book
 from sheetgen.layout.charts import Chart, Range
-from sheetgen.layout.picture import Picture, label_box
+from sheetgen.layout.picture import Picture, label_box, text_mm
 from sheetgen.write.number_styles import number_style
 
 # LibreOffice's defaults for what sheetgen leaves unset: columns after the declared ones and
@@ -25,6 +25,9 @@ INCH_MM = 25.4
 SERIES_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 CHART_MEDIA = "application/vnd.oasis.opendocument.chart"
+# The box Gnumeric needs around a label's text, measured in its window: width = text_mm × 1.15
+# + 3.2 mm ("w1 = 0.15" wraps at 19.5 mm, fits at 20.5), height 5 mm (4.6 cuts the line's foot).
+GNUMERIC_TEXT = (1.15, 3.2, 5.0)
 
 # Graphic and paragraph styles of the shapes, for content.xml's automatic styles.
 STYLES = (
@@ -39,6 +42,10 @@ STYLES = (
     'draw:textarea-horizontal-align="center" draw:textarea-vertical-align="middle" '
     'fo:padding-top="0mm" fo:padding-bottom="0mm" fo:padding-left="0mm" fo:padding-right="0mm"/>'
     '</style:style>'
+    '<style:style style:name="grText" style:family="graphic"><style:graphic-properties '
+    'draw:stroke="none" draw:fill="none" draw:textarea-horizontal-align="center" '
+    'draw:textarea-vertical-align="middle" fo:padding-top="0mm" fo:padding-bottom="0mm" '
+    'fo:padding-left="0mm" fo:padding-right="0mm"/></style:style>'
     '<style:style style:name="grChart" style:family="graphic"/>'
     '<style:style style:name="PCentre" style:family="paragraph">'
     '<style:paragraph-properties fo:text-align="center"/>'
@@ -131,13 +138,21 @@ def _picture(picture: Picture, x0: float, y0: float) -> str:
                      f'{lines}</draw:{kind}>')
     for e in (e for e in picture.edges if e.label):  # a bias node's edges have none
         left, top, right, bottom = label_box(e.label, e.label_x, e.label_y)
-        width, height = right - left, bottom - top
-        parts.append(f'<draw:frame draw:style-name="grLabel" '
-                     f'svg:x="{_mm(x0 + e.label_x - width / 2)}" svg:y="{_mm(y0 + e.label_y - height / 2)}" '
-                     f'svg:width="{_mm(width)}" svg:height="{_mm(height)}"><draw:text-box>'
-                     f'<text:p text:style-name="PCentre">{escape(e.label)}</text:p>'
-                     "</draw:text-box></draw:frame>")
+        parts.append(_rect("grLabel", x0 + left, y0 + top, right - left, bottom - top))
+        # The text in a transparent box as large as Gnumeric needs: it draws a shape's text in
+        # its own wider font inside about 1.5 mm of padding, wrapping ("w1 =" over "0.15") and
+        # cutting off what does not fit. (Gnumeric fills a rectangle but not a text frame.)
+        width = max(right - left, text_mm(e.label) * GNUMERIC_TEXT[0] + GNUMERIC_TEXT[1])
+        height = max(bottom - top, GNUMERIC_TEXT[2])
+        parts.append(_rect("grText", x0 + e.label_x - width / 2, y0 + e.label_y - height / 2, width, height,
+                           e.label))
     return "".join(parts)
+
+
+def _rect(style: str, x: float, y: float, width: float, height: float, text: str = "") -> str:
+    paragraph = f'<text:p text:style-name="PCentre">{escape(text)}</text:p>' if text else "<text:p/>"
+    return (f'<draw:rect draw:style-name="{style}" svg:x="{_mm(x)}" svg:y="{_mm(y)}" '
+            f'svg:width="{_mm(width)}" svg:height="{_mm(height)}">{paragraph}</draw:rect>')
 
 
 def _range(r: Range) -> str:

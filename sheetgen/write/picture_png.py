@@ -18,7 +18,9 @@ INK = (0, 0, 0)
 FONT_MM = 3.6                      # about 10 pt
 
 
-def render_png(picture: Picture) -> bytes:
+def render_png(picture: Picture, compress_level: int = 6) -> bytes:
+    """The picture as PNG bytes; `compress_level` 1 for hundreds of small books (a class's):
+    twice as fast to encode, a third larger."""
     scale = PX_PER_MM
     image = Image.new("RGB", (round(picture.width * scale), round(picture.height * scale)), "white")
     draw = ImageDraw.Draw(image)
@@ -46,5 +48,5 @@ def render_png(picture: Picture) -> bytes:
         draw.text(at, edge.label, fill=INK, font=font, anchor="mm")
     out = io.BytesIO()
     dpi = PX_PER_MM * 25.4
-    image.save(out, format="PNG", dpi=(dpi, dpi))
+    image.save(out, format="PNG", dpi=(dpi, dpi), compress_level=compress_level)
     return out.getvalue()

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 
 from sheetgen.core import progress
 from sheetgen.core.cells import a1
-from sheetgen.layout.book import Sheet, render_row
+from sheetgen.layout.book import Sheet, is_blank, render_row
 
 ROWS_PER_WRITE = 256  # rows joined into one write: fewer calls, still a small buffer
 # ... of the reference's 32 columns: a wider table joins fewer rows, so a write (and the chunks
@@ -116,6 +116,9 @@ def xlsx_deflate_level(level: int) -> Iterator[None]:
 def _xlsx_row_through_library(ws, sheet: Sheet, styles: dict, k: int, values) -> None:
     row = sheet.first_row + k
     for column, value in zip(sheet.columns, values, strict=True):
+        if is_blank(column, k):  # an exercise's cell for the student: empty, marked
+            ws.write_blank(row, column.index, None, styles["blank"])
+            continue
         fmt = styles[column.style]
         formula = render_row(column, "xlsx", row + 1, first=k == 0)
         if formula is None:
@@ -138,6 +141,10 @@ def _xlsx_needs_no_preparation(ws, sheet: Sheet) -> bool:
     return True
 
 
+def _unprepared(formula: str, expand_future_functions: bool = False) -> str:
+    return formula[1:] if formula.startswith("=") else formula
+
+
 def write_xlsx_body(ws, sheet: Sheet, styles: dict) -> None:
     """The table rows of `sheet` into XlsxWriter worksheet `ws` (cells above already written)."""
     rows = iter(progress.track(sheet.rows, sheet.iterations, f"xlsx {sheet.name}"))
@@ -150,6 +157,7 @@ def write_xlsx_body(ws, sheet: Sheet, styles: dict) -> None:
         return
     formats = {column.style: styles[column.style] for column in sheet.columns}
     fast = (ws.constant_memory and not ws.row_info and not ws.comments
+            and all(column.blank_from is None for column in sheet.columns)
             and None not in formats.values() and _xlsx_needs_no_preparation(ws, sheet))
     k = 1
     if fast:
@@ -170,9 +178,19 @@ def write_xlsx_body(ws, sheet: Sheet, styles: dict) -> None:
         for chunk in _batches(middle(), len(sheet.columns)):
             write(chunk)
     else:
-        for values in rows:
+        # Formulas XlsxWriter would store unchanged skip its ~30 substitutions per cell.
+        plain = _xlsx_needs_no_preparation(ws, sheet)
+        if plain:
+            ws._prepare_formula = _unprepared
+        try:
+            for values in rows:
+                _xlsx_row_through_library(ws, sheet, styles, k, previous)
+                previous, k = values, k + 1
             _xlsx_row_through_library(ws, sheet, styles, k, previous)
-            previous, k = values, k + 1
+        finally:
+            if plain:
+                del ws._prepare_formula
+        return
     # The last row through the library too: XlsxWriter then holds it as its pending row,
     # with its dimensions, exactly as after writing every row itself.
     _xlsx_row_through_library(ws, sheet, styles, k, previous)
@@ -180,10 +198,14 @@ def write_xlsx_body(ws, sheet: Sheet, styles: dict) -> None:
 
 # --- .ods -------------------------------------------------------------------------------------
 
-def ods_row_template(sheet: Sheet, style_attrs: list[str], first: bool) -> str:
+def ods_row_template(sheet: Sheet, style_attrs: list[str], first: bool,
+                     blank_style: str = "") -> str:
     """One table row of content.xml: {0} row number, {1} the row above, {2}... the values."""
     parts = ["<table:table-row>"]
     for i, (column, style) in enumerate(zip(sheet.columns, style_attrs, strict=True)):
+        if is_blank(column, 0 if first else 1):  # an exercise's cell for the student
+            parts.append(f"<table:table-cell{blank_style}/>")
+            continue
         pattern = column.first if first else column.later
         value = f'office:value-type="float" office:value="{{{i + 2}!r}}"/>'
         if pattern is None:
@@ -225,10 +247,10 @@ class _WriterThread:
             raise self._error
 
 
-def write_ods_body(sheet: Sheet, out, style_attrs: list[str]) -> None:
+def write_ods_body(sheet: Sheet, out, style_attrs: list[str], blank_style: str = "") -> None:
     """The table rows of `sheet` as content.xml rows, to the binary stream `out`."""
-    first = ods_row_template(sheet, style_attrs, first=True).format
-    later = ods_row_template(sheet, style_attrs, first=False).format
+    first = ods_row_template(sheet, style_attrs, first=True, blank_style=blank_style).format
+    later = ods_row_template(sheet, style_attrs, first=False, blank_style=blank_style).format
     start = sheet.first_row + 1  # 1-based number of the first table row
 
     def lines() -> Iterator[str]:

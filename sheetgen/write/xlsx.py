@@ -36,7 +36,9 @@ def write(book: Book, path: Path) -> None:
     # constant_memory streams each row to disk once written: memory stays flat for long runs.
     # Its row files go beside `path`, in the folder the caller owns and removes (atomic_path).
     # ZIP64 only where a part needs it (over 2 GiB, about 750,000 rows): smaller files are unchanged.
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+    # A small book (a class's hundreds of exercises) is built in memory: no temporary part files.
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": not book.small, "in_memory": book.small,
+                                               "strings_to_numbers": False,
                                                "tmpdir": str(Path(path).parent), "use_zip64": True})
     workbook.set_properties({"title": book.training.title,
                              "created": FIXED_DATE})
@@ -56,6 +58,13 @@ def write(book: Book, path: Path) -> None:
         styles["integer"] = workbook.add_format({"num_format": "0"})
         styles["input"] = workbook.add_format({"num_format": template()["table"]["input_format"]})
         styles["rate"] = workbook.add_format({"num_format": template()["table"]["rate_format"]})
+        # An exercise: the cells left for the student, their headers, the self-check cells.
+        styles["blank"] = workbook.add_format({"num_format": first.number_format, "bg_color": "#E2EFDA",
+                                               "border": 3, "border_color": "#548235"})
+        styles["blank_header"] = workbook.add_format({"bold": True, "align": "center", "bottom": 1,
+                                                      "bg_color": "#C6E0B4"})
+        styles["check"] = workbook.add_format({"italic": True, "align": "center",
+                                               "font_color": "#375623"})
     if book.maps is not None:
         styles["map"] = workbook.add_format({"num_format": book.maps.number_format, "border": 1,
                                              "border_color": "#BFBFBF", "font_size": 9})
@@ -65,7 +74,7 @@ def write(book: Book, path: Path) -> None:
     pictures: dict = {}
     for sheet in book.sheets:
         ws = _write_sheet(workbook, sheet, styles)
-        _drawings(workbook, ws, sheet, pictures, book.training.shape)
+        _drawings(workbook, ws, sheet, pictures, book.training.shape, book.small)
         xlsx_drawing.page_setup(ws, sheet.print_ranges, book.print_scale, sheet.chart)
     if book.maps is not None:
         xlsx_drawing.write_maps(workbook, add_worksheet(workbook, book.maps.name), book.maps, styles)
@@ -74,9 +83,9 @@ def write(book: Book, path: Path) -> None:
         workbook.close()
 
 
-def _drawings(workbook, ws, sheet: Sheet, pictures: dict, shape: str) -> None:
+def _drawings(workbook, ws, sheet: Sheet, pictures: dict, shape: str, small: bool = False) -> None:
     if sheet.picture is not None:
-        xlsx_drawing.insert_picture(ws, sheet.picture, pictures, shape)
+        xlsx_drawing.insert_picture(ws, sheet.picture, pictures, shape, small)
     if sheet.chart is not None:
         xlsx_drawing.insert_chart(workbook, ws, sheet.chart)
 
@@ -94,8 +103,9 @@ def _write_sheet(workbook, sheet: Sheet, styles: dict):
         cells.append(title)
     # constant_memory: every row before the next one
     for cell in sorted(cells, key=lambda c: (c.row, c.col)):
-        if not isinstance(cell, Cell):  # the chart's title, from the learning-rate cell
-            ws.write_formula(cell.row, cell.col, "=" + cell.formulas["xlsx"], styles["label"], cell.text)
+        if not isinstance(cell, Cell):  # a formula cell: the chart's title, an exercise's check
+            ws.write_formula(cell.row, cell.col, "=" + cell.formulas["xlsx"],
+                             styles[getattr(cell, "style", "label")], cell.text)
         elif cell.span > 1:
             ws.merge_range(cell.row, cell.col, cell.row, cell.col + cell.span - 1, cell.value,
                            styles[cell.style])
@@ -105,4 +115,15 @@ def _write_sheet(workbook, sheet: Sheet, styles: dict):
             ws.write_number(cell.row, cell.col, cell.value, styles[cell.style])
 
     write_xlsx_body(ws, sheet, styles)  # row templates: a write call per cell takes 20x as long
+    last = sheet.first_row + sheet.iterations - 1
+    numeric = [c.index for c in sheet.columns if c.style in ("number", "gradient")]
+    runs: list[list[int]] = []
+    for col in numeric:  # runs of side-by-side columns, one condition each
+        if runs and runs[-1][1] == col - 1:
+            runs[-1][1] = col
+        else:
+            runs.append([col, col])
+    for first_col, last_col in runs:
+        if sheet.iterations:
+            xlsx_drawing.small_numbers(workbook, ws, sheet.first_row, first_col, last, last_col)
     return ws

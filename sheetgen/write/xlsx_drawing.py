@@ -6,16 +6,35 @@ to a sheet at any time before the workbook closes.
 
 from __future__ import annotations
 
+import functools
 import io
 
+from sheetgen.core.cells import column_letter
 from sheetgen.core.template import template
 from sheetgen.layout.charts import Chart, Range
 from sheetgen.layout.picture import Picture
 from sheetgen.layout.summary import Summary
+from sheetgen.write.ods_drawing import SERIES_COLORS
 from sheetgen.write.picture_png import render_png
 
 PX_PER_MM = 96 / 25.4
 HIGHLIGHT = {"bold": True, "bg_color": "#C6EFCE", "font_color": "#006100"}  # the best rate's row
+# LibreOffice draws the General section of the number format at full length ("###") and unsigned:
+# a value below 1e-3 in magnitude takes, by a condition, a one-section scientific format that
+# fits and keeps the sign; 0 stays General (as in the .ods, write/ods.py).
+TINY_FORMAT = "0.########E+00"
+
+
+def small_numbers(workbook, ws, first_row: int, first_col: int, last_row: int, last_col: int,
+                  extra: dict | None = None) -> None:
+    """The conditions for small numbers over a block, `extra` (a highlight) kept with them."""
+    extra = extra or {}
+    ws.conditional_format(first_row, first_col, last_row, last_col, {
+        "type": "cell", "criteria": "==", "value": 0, "stop_if_true": True,
+        "format": workbook.add_format({**extra, "num_format": "General"})})
+    ws.conditional_format(first_row, first_col, last_row, last_col, {
+        "type": "cell", "criteria": "between", "minimum": -0.001, "maximum": 0.001,
+        "format": workbook.add_format({**extra, "num_format": TINY_FORMAT})})
 
 
 def _range(r: Range) -> list:
@@ -47,8 +66,10 @@ def page_setup(ws, ranges, scale_percent: int, chart: Chart | None = None) -> No
 def insert_chart(workbook, ws, chart: Chart) -> None:
     """A scatter chart with straight lines: numeric x (the iteration column), never categories."""
     xl = workbook.add_chart({"type": "scatter", "subtype": "straight"})
-    for s in chart.series:
-        series = {"name": s.name, "categories": _range(s.x), "values": _range(s.y)}
+    for k, s in enumerate(chart.series):
+        # The .ods charts' colours: without them Gnumeric draws the third curve pale yellow.
+        series = {"name": s.name, "categories": _range(s.x), "values": _range(s.y),
+                  "line": {"color": SERIES_COLORS[k % len(SERIES_COLORS)], "width": 1.75}}
         if s.name_cell:  # `name_data`: the cell's text cached, for readers that do not look it up
             series.update(name=list(s.name_cell), name_data=[s.name])
         if s.secondary:
@@ -72,10 +93,16 @@ def insert_chart(workbook, ws, chart: Chart) -> None:
     ws.insert_chart(chart.row, chart.col, xl, {"object_position": 1})
 
 
-def insert_picture(ws, picture: Picture, cache: dict, shape: str = "2-2-2") -> None:
+@functools.lru_cache(maxsize=4)
+def _png(picture: Picture, compress_level: int) -> bytes:
+    """Rendered once for the workbooks that show the same picture (a key and its exercise)."""
+    return render_png(picture, compress_level)
+
+
+def insert_picture(ws, picture: Picture, cache: dict, shape: str = "2-2-2", small: bool = False) -> None:
     """The network drawing as a PNG; rendered once per distinct picture of the workbook."""
     if picture not in cache:
-        cache[picture] = render_png(picture)
+        cache[picture] = _png(picture, 1 if small else 6)
     ws.insert_image(picture.row, picture.col, "network.png",
                     {"image_data": io.BytesIO(cache[picture]), "x_offset": 4, "y_offset": 4,
                      "object_position": 1, "description": f"the {shape} network and its initial weights"})
@@ -96,9 +123,20 @@ def write_summary(workbook, ws, summary: Summary, styles: dict,
             ws.write_number(item.row, item.col, item.value, style)
     if summary.highlight is not None:
         h = summary.highlight
+        criteria = "=" + h.formulas["xlsx"].format(r=h.first_row + 1)
+        numbers = sorted({f.col for f in summary.formulas if f.style == "number"
+                          and h.first_row <= f.row <= h.last_row and h.first_col <= f.col <= h.last_col})
+        for col in numbers:  # the best row's small number: highlighted and scientific, first
+            here = f"{column_letter(col)}{h.first_row + 1}"
+            ws.conditional_format(h.first_row, col, h.last_row, col, {
+                "type": "formula", "criteria": f"=AND({criteria[1:]},ABS({here})<0.001,{here}<>0)",
+                "stop_if_true": True,
+                "format": workbook.add_format({**HIGHLIGHT, "num_format": TINY_FORMAT})})
         ws.conditional_format(h.first_row, h.first_col, h.last_row, h.last_col, {
-            "type": "formula", "criteria": "=" + h.formulas["xlsx"].format(r=h.first_row + 1),
+            "type": "formula", "criteria": criteria, "stop_if_true": True,
             "format": workbook.add_format(HIGHLIGHT)})
+        for col in numbers:
+            small_numbers(workbook, ws, h.first_row, col, h.last_row, col)
     if summary.chart is not None:
         insert_chart(workbook, ws, summary.chart)
 

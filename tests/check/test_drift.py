@@ -11,11 +11,14 @@ import pytest
 
 from sheetgen.check import verify
 from sheetgen.check.drift import (
+    CANCELLATION_RTOL,
     DRIFT_RTOL,
     condition_number,
     is_amplified_drift,
     is_cancellation,
+    is_carried_cancellation,
     references,
+    sensitivities,
 )
 from sheetgen.config import from_file
 from sheetgen.generation import generate
@@ -69,6 +72,51 @@ def test_condition_number_measures_cancellation():
     assert not is_cancellation(1e-11, 2.0, 1e-12)         # a 1e-11 mistake in a plain product
     assert not is_cancellation(2 * DRIFT_RTOL, 1e12, 1e-12)
     assert not is_cancellation(1e-13, None, 1e-12)
+
+
+# Row 60 of softmax-per-layer's lr=0.1 sheet: δ_o1..3 (AP..AR) and E∂b2 = AP60+AQ60+AR60, which is
+# exactly 0 in the maths. Our float64 sum of the stored δ is 9.02e-17; LibreOffice's is 0 (its
+# addition rounds to 0 where the operands agree to 2^-48); Gnumeric's δ differ from ours in their
+# last bits (long double), so its sum is 1e-20 or so.
+DELTAS = {("s", 59, 41): -0.11275528271449253, ("s", 59, 42): 0.057517799520701275,
+          ("s", 59, 43): 0.05523748319379135}
+SUM = "=AP60+AQ60+AR60"
+STORED_SUM = 9.020562075079397e-17
+
+
+def test_sensitivities_are_each_inputs_slope():
+    base, inputs = sensitivities(SUM, "s", DELTAS.get)
+    assert base == STORED_SUM
+    assert [cell for cell, _, _ in inputs] == list(DELTAS)
+    assert [slope for _, _, slope in inputs] == [pytest.approx(1, rel=1e-8)] * 3
+    _, [(_, _, da), (_, _, db)] = sensitivities("of:=[.AP60]*[.AQ60]", "s", DELTAS.get)
+    assert (da, db) == (pytest.approx(0.057517799520701275, rel=1e-6), pytest.approx(0.1127552827, rel=1e-6))
+    assert sensitivities("=AP60*Z99", "s", DELTAS.get) is None
+
+
+def test_a_sum_that_cancels_carries_its_terms_differences_and_no_more():
+    def engine(shift: dict | None = None):
+        return lambda cell: DELTAS[cell] + (shift or {}).get(cell, 0.0)
+
+    # LibreOffice: the same terms, the sum rounded to 0 ("relative 1", 4 ulps of 0.11 is 5.6e-17).
+    assert is_carried_cancellation(STORED_SUM, SUM, "s", DELTAS.get, engine())
+    # Gnumeric: each term a few ulps off, the sum 1e-20 where ours is 9e-17.
+    gnumeric = engine({("s", 59, 41): 1.4e-17, ("s", 59, 42): -6.9e-18})
+    assert is_carried_cancellation(STORED_SUM - 1e-20, SUM, "s", DELTAS.get, gnumeric)
+    # A wrong formula or value still fails: 1e-12 off, where the terms carry 2e-17 and the sum's
+    # own rounding is 2^-44 of Σ |δ| = 1.3e-14.
+    assert not is_carried_cancellation(1e-12, SUM, "s", DELTAS.get, gnumeric)
+    assert not is_carried_cancellation(CANCELLATION_RTOL * 0.2255 * 1.01, SUM, "s", DELTAS.get, engine())
+    # Drift carried in is bounded by what the terms' differences account for, never beyond
+    # DRIFT_RTOL of the terms.
+    off = engine({("s", 59, 41): 1e-9})
+    assert is_carried_cancellation(5e-9, SUM, "s", DELTAS.get, off)
+    assert not is_carried_cancellation(1e-7, SUM, "s", DELTAS.get, off)
+    far = engine({("s", 59, 41): 0.1})
+    assert not is_carried_cancellation(0.5 * DRIFT_RTOL, SUM, "s", DELTAS.get, far)
+    # An input that is an error or no number in the engine, or a formula that cannot be measured.
+    assert not is_carried_cancellation(STORED_SUM, SUM, "s", DELTAS.get, lambda cell: None)
+    assert not is_carried_cancellation(STORED_SUM, "=INDEX(AP60:AR60,1)", "s", DELTAS.get, engine())
 
 
 @pytest.fixture(scope="module")

@@ -88,24 +88,30 @@ def test_too_big_is_one_line_status_2_nothing_written(tmp_path, capsys):
 
 
 @pytest.mark.libreoffice
-def test_the_maps_follow_the_typed_iteration_and_sample(tmp_path):
-    """A book whose maps sheet was typed to iteration 9, sample slot 3: LibreOffice recalculates
-    every block to that step's sample values (the cached ones), so INDEX and CHOOSE follow the
-    typed cells."""
+def test_the_maps_follow_the_typed_rate_sheet_iteration_and_sample(tmp_path):
+    """A book of two rates whose maps sheet was typed to rate sheet 2, iteration 9, sample slot
+    3: LibreOffice recalculates every block to that sheet's step's sample values (the cached
+    ones), so the CHOOSEs and INDEX follow the typed cells."""
     _engine("libreoffice")
     import tomllib
 
     from sheetgen.config import example_text, from_mapping
+    from sheetgen.core.cells import column_letter
     from sheetgen.generation import write_workbook
     from sheetgen.layout.assemble import build_book
     from sheetgen.layout.maps import build_maps
 
     data = tomllib.loads(example_text("conv-edge"))
-    data |= {"iterations": 12, "learning_rates": [0.5], "output_dir": str(tmp_path), "plots": False}
+    data |= {"iterations": 12, "learning_rates": [0.5, 0.25], "output_dir": str(tmp_path), "plots": False}
     training = from_mapping(data, "edge").training()
     book = build_book(training)
-    book.maps = build_maps(training.spec, book.sheets[0], training.data.batch_size, iteration=9, sample=3)
-    assert book.maps.formulas[0].value == book.sheets[0].trace.row(8)["i1_1_1_s3"]
+    book.maps = build_maps(training.spec, book.sheets[:2], training.data.batch_size, iteration=9,
+                           sample=3, rate=2)
+    assert book.maps.formulas[1].value == book.sheets[0].trace.row(8)["i1_1_1_s3"]   # the image
+    column = next(c for c in book.sheets[0].columns if c.quantity == "k1_r1c1")
+    source = f"!${column_letter(column.index)}${book.sheets[0].first_row + 1}:"
+    kernel = next(f for f in book.maps.formulas if source in f.formulas["xlsx"])
+    assert kernel.value == book.sheets[1].trace.row(8)["k1_r1c1"] != book.sheets[0].trace.row(8)["k1_r1c1"]
     for fmt in ("xlsx", "ods"):
         report = verify.verify_file(write_workbook(book, fmt))
         maps = next(sheet for sheet in report.sheets if sheet.name == "maps")

@@ -311,8 +311,16 @@ EARLY = {
     "a gradient check 5 layers deep": (
         "[network]\nlayers = [2, 3, 3, 3, 3, 2]\n[optimizer]\ncheck_gradients = true\n",
         "optimizer.check_gradients: too big for a sheet"),
+    # Its least length by arithmetic (5,886) fits: counted exactly, before the table is built.
+    "a gradient check of 2-4-4-3-2 over two samples": (
+        "[network]\nlayers = [2, 4, 4, 3, 2]\n[data]\nsamples = [{ i1 = 0.1, i2 = 0.2, t1 = 0.3, t2 = 0.4 },"
+        " { i1 = 0.5, i2 = 0.6, t1 = 0.7, t2 = 0.8 }]\n[optimizer]\ncheck_gradients = true\n",
+        "optimizer.check_gradients: too big for a sheet: (E(w1+h)−E)/h's formula needs 8,871 characters"),
     "a full batch of 10,000 samples": ('[network]\nlayers = [2, 2, 1]\n[data]\nfile = "s.csv"\n',
                                        "data: too big for a sheet: it needs 140,014 columns"),
+    # 7,014 columns fit: each gradient sums 500 samples' terms, counted before they are written.
+    "a full batch of 500 samples": ('[network]\nlayers = [2, 2, 1]\n[data]\nfile = "s.csv"\n',
+                                      "data: too big for a sheet: E∂W6's formula needs 10,905 characters"),
     "a full batch of 40,000 samples": ('[network]\nlayers = [2, 2, 1]\n[data]\nfile = "s.csv"\n',
                                        "data: too big for a sheet: it needs 560,014 columns"),
     "1,048,575 samples, one a step": ('[network]\nlayers = [2, 2, 1]\n[data]\nfile = "s.csv"\nbatch = 1\n',
@@ -327,7 +335,7 @@ def test_a_refusal_comes_from_the_sizes_in_a_second(case, tmp_path, capsys):
     import tracemalloc
 
     text, words = EARLY[case]
-    samples = {"10,000": 10_000, "40,000": 40_000, "1,048,575": 1_048_575}
+    samples = {"10,000": 10_000, "40,000": 40_000, "1,048,575": 1_048_575, "500 samples": 500}
     count = next((n for key, n in samples.items() if key in case), 0)
     if count:
         (tmp_path / "s.csv").write_bytes(b"i1,i2,t1\n" + b"0.5,1,0\n" * count)
@@ -345,6 +353,29 @@ def test_a_refusal_comes_from_the_sizes_in_a_second(case, tmp_path, capsys):
     assert err.count("\n") == 1 and words in err, err
     assert seconds < 1 and peak < 100 * 1024**2, (seconds, peak)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("case", ["a gradient check of 2-4-4-3-2 over two samples",
+                                  "a full batch of 500 samples"])
+def test_a_formula_too_long_is_refused_before_its_table_is_built(case, tmp_path, monkeypatch, capsys):
+    from sheetgen.core import training
+
+    def never(*args, **kwargs):
+        raise AssertionError("the table was built before the refusal")
+
+    real = training._data_forward
+    monkeypatch.setattr(training, "_on_data_set", never)
+    if "batch" in case:  # its columns alone are what the count reads (a check's reads the forward pass)
+        monkeypatch.setattr(training, "_data_forward",
+                            lambda *a, formulas=True: never() if formulas else real(*a, formulas=False))
+    (tmp_path / "s.csv").write_bytes(b"i1,i2,t1\n" + b"0.5,1,0\n" * 500)
+    text, words = EARLY[case]
+    config = tmp_path / "x.toml"
+    config.write_text(f'output_dir = "{tmp_path / "out"}"\n{text}', "utf-8")
+    assert main(["generate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_image_networks_data_file_that_is_a_fifo_is_refused(tmp_path, capsys):

@@ -556,10 +556,10 @@ def test_sizes_by_arithmetic_match_the_derived_table(seed):
 def test_a_network_too_big_is_refused_by_arithmetic_naming_the_layer():
     import time
 
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: the machine may be shared
     with pytest.raises(ConfigError) as error:
         _config('[{input = [1, 100, 100]}, {conv2d = 4, kernel = 3}, "flatten"]')
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert "network.layers[2] (conv2d): too big for a sheet" in str(error.value)
     with pytest.raises(ConfigError) as error:
         _config('[{input = [1, 40, 40]}, {conv2d = 1, kernel = 3, stride = 2}, "flatten"]')

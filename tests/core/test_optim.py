@@ -364,3 +364,59 @@ def test_the_least_gradient_check_length_is_a_lower_bound():
                       if c.block == "check")
         assert least_check_chars(spec, k)[0] <= longest, (layers, activations)
     assert built >= 8
+
+
+@pytest.mark.slow
+def test_the_lengths_that_grow_with_the_batch_are_counted_exactly_before_they_are_written(monkeypatch):
+    """The counts that refuse a formula too long before its table is built (core/training.py:
+    `_gradient_check_lengths` for each gradient check, `_batch_lengths` for each gradient and
+    E_total) are the lengths the built formulas have, as check_fits measures them: random
+    networks, batches, orders and activations (softmax too)."""
+    import random
+
+    from sheetgen.core import optimizers, presets, training
+    from sheetgen.core.data import DataSpec
+    from sheetgen.core.network import NetworkSpec
+    from sheetgen.core.training import _longest_references
+
+    counted: dict[str, dict[str, int]] = {}
+    for name in ("_gradient_check_lengths", "_batch_lengths"):
+        real = getattr(training, name)
+        monkeypatch.setattr(training, name,
+                            lambda *a, real=real, name=name: counted.setdefault(name, real(*a)))
+    rng = random.Random(5)
+    compared = totals = 0
+    for _ in range(14):
+        hidden = [rng.randint(1, 3) for _ in range(rng.randint(0, 2))]
+        layers = [rng.randint(1, 3), *hidden, rng.randint(2, 3)]
+        hidden_kinds = ["sigmoid", "tanh", "relu", "leaky_relu", "identity", "softplus", "elu"]
+        activations = [rng.choice(hidden_kinds) for _ in layers[2:]]
+        last, loss = rng.choice([("sigmoid", "mse"), ("softmax", "cross_entropy"), ("identity", "sse")])
+        spec = NetworkSpec(layers=tuple(layers), activations=(*activations, last), loss=loss,
+                           biases=rng.choice(["none", "per_layer", "per_neuron"]), train_biases=True)
+        n = rng.randint(1, 4)
+        names = spec.inputs + spec.targets
+        rows = tuple(tuple(rng.random() for _ in spec.inputs) + (1.0,) + (0.0,) * (len(spec.targets) - 1)
+                     for _ in range(n))
+        batch = rng.choice([None, rng.randint(1, n)])
+        data = DataSpec(names, rows, batch=batch, order=rng.choice(["epochs", "cycle"]),
+                        shuffle=rng.random() < 0.5, reduction=rng.choice(["mean", "sum"]))
+        opt = optimizers.OptimizerSpec(name=rng.choice(sorted(optimizers.OPTIMIZERS)), check_gradients=True)
+        counted.clear()
+        try:
+            built = presets._compile(spec, data, opt, "none", False)
+        except ConfigError as exc:  # refused by the count: then it is over the limit
+            assert "formula needs" in str(exc) and max(counted["_gradient_check_lengths"].values()) > 8192
+            continue
+        column_of = {c.quantity: j for j, c in enumerate(built.columns)}
+        reference, span = _longest_references(column_of, set(built.data_names))
+        lengths = {c.quantity: 1 + len(q.formula.to_formula(reference, ",", span))
+                   for q, c in zip(built.network.quantities, built.columns, strict=True)
+                   if c.block in ("check", "gradient", "total")}
+        checks = {q[len("fd_"):]: n for q, n in lengths.items() if q.startswith("fd_")}
+        assert counted["_gradient_check_lengths"] == checks, (layers, activations, last, batch)
+        grown = counted["_batch_lengths"]   # E_total among them when it sums a batch's losses
+        assert grown == {q: n for q, n in lengths.items() if q.startswith("dE_d") or q in grown}
+        compared += 1
+        totals += "E_total" in grown
+    assert compared >= 10 and totals >= 3

@@ -187,10 +187,10 @@ def test_column_count_by_arithmetic(cell):
 def test_too_long_refused_by_arithmetic_in_one_line():
     x = [[0.1]] * 3000
     case = {"network": {"cell": "lstm", "hidden": [2]}, "data": {"samples": [{"x": x, "y": 0.5}]}}
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: the machine may be shared
     with pytest.raises(ConfigError) as err:
         from_mapping(case)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert "too big for a sheet" in str(err.value) and "\n" not in str(err.value)
 
 

@@ -71,8 +71,7 @@ def ods_pictures(path) -> dict[str, dict]:
         out[table.get(f"{{{NS['table']}}}name")] = {
             "nodes": {"".join(e.itertext()) for e in ellipses},
             "lines": len(shapes.findall("draw:line", NS)),
-            "labels": {"".join(f.itertext()) for f in shapes.findall("draw:frame", NS)
-                       if f.find("draw:text-box", NS) is not None},
+            "labels": {"".join(f.itertext()) for f in shapes.findall("draw:rect", NS)} - {""},
             "right_mm": max(mm(e, "x") + mm(e, "width") for e in ellipses),
             "bottom_mm": max(mm(e, "y") + mm(e, "height") for e in ellipses),
         }

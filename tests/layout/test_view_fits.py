@@ -47,10 +47,6 @@ def test_frozen_rows_leave_the_table_in_view(book):
 
 
 def test_loss_chart_is_seen_whole_below_the_frozen_header(book):
-    if any(sheet.first_row > 16 for sheet in rate_sheets(book)):
-        # Known gap: the recurrent networks' pictures (rnn, lstm, gru) are taller than the upper
-        # block, so their header is at row 21 and a 50 mm chart needs the window scrolled.
-        pytest.xfail("a recurrent network's picture pushes the header to row 21")
     for sheet in rate_sheets(book):
         chart = sheet.chart
         assert chart.row >= sheet.first_row   # in the scrolling part, beside the table's first rows

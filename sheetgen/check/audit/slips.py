@@ -211,6 +211,88 @@ def state_wrong_row(net: Network) -> Slip | None:
     return None
 
 
+# The classes a class exercise's numbers must make visible (sheetgen class), in every blank column.
+CATALOGUE = ("substitution", "other row", "sign", "missing factor", "sequential update")
+
+
+def _same_kind(name: str, other: str, net: Network) -> bool:
+    """Names one may be written for the other: same family (a target for a target, not for an
+    input), not the iteration count."""
+    if "iteration" in (name, other) or family(net, name) != family(net, other):
+        return False
+    return family(net, name) != "data" or name.rstrip("0123456789_s") == other.rstrip("0123456789_s")
+
+
+def _without_products(text: str) -> list[str]:
+    """The expression with one factor left out, for each factor of each product in it."""
+    out = []
+    count = sum(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult)
+                for n in ast.walk(ast.parse(text, mode="eval")))
+    for k in range(count):
+        for side in ("left", "right"):
+            tree = ast.parse(text, mode="eval")
+            products = [n for n in ast.walk(tree) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult)]
+            target = products[k]
+            kept = getattr(target, side)
+            for parent in ast.walk(tree):
+                for field, value in ast.iter_fields(parent):
+                    if value is target:
+                        setattr(parent, field, kept)
+            out.append(ast.unparse(kept if tree.body is target else tree.body))
+    return out
+
+
+def catalogue(net: Network, quantities, layer_of=None) -> list[Slip]:
+    """Every slip of the CATALOGUE classes in the formulas of `quantities` (names): each name
+    written for every other of its kind, each name read from the row above, each subtraction
+    turned round (an update's − made +), each factor of each product left out, each weight read
+    already updated. Slips that would use a column before it is computed are left out.
+    `layer_of` (name -> layer: weights, biases and their gradients): substitutions only within
+    a layer."""
+    layer_of = layer_of or {}
+    slips: dict[tuple[str, str], Slip] = {}
+
+    def add(kind: str, q: Quantity, text: str) -> None:
+        slip = _make(kind, net, q, text)
+        if slip is not None and slip.now != slip.was and (q.name, slip.now) not in slips:
+            slips[(q.name, slip.now)] = slip
+
+    for name in quantities:
+        q = net.quantity(name)
+        e = _expression(q)
+        if e is None or e.text.strip() == q.name:   # a carried input or target: nothing to write
+            continue
+        used = [n for n in sorted(e.names, key=e.text.index) if n in net.names]
+        for n in used:
+            others = _siblings(net, q, n) if not q.is_state else [m for m in net.names if m != n]
+            for m in others:
+                if m not in e.names and _same_kind(n, m, net) and \
+                        layer_of.get(n, -1) == layer_of.get(m, -1):
+                    add("substitution", q, e.substitute({n: m}).text)
+            if not q.is_state and family(net, n) != "data":
+                add("other row", q, e.substitute({n: f"prev({n})"}).text)
+            nxt = net.quantity(n).next
+            if not q.is_state and family(net, n) == "w" and nxt is not None and "cur(" not in nxt.text:
+                grads = {g: f"({net.quantity(g).formula.text})" for g in nxt.names
+                         if g in net.names and net.quantity(g).gradient}
+                add("sequential update", q, e.substitute({n: f"({nxt.substitute(grads).text})"}).text)
+        tree = ast.parse(e.text, mode="eval")
+        subtractions = [node for node in ast.walk(tree) if isinstance(node, ast.BinOp)
+                        and isinstance(node.op, ast.Sub) and not isinstance(node.left, ast.Constant)]
+        for k in range(len(subtractions)):
+            tree = ast.parse(e.text, mode="eval")
+            node = [node for node in ast.walk(tree) if isinstance(node, ast.BinOp)
+                    and isinstance(node.op, ast.Sub) and not isinstance(node.left, ast.Constant)][k]
+            if q.is_state:
+                node.op = ast.Add()
+            else:
+                node.left, node.right = node.right, node.left
+            add("sign", q, ast.unparse(tree))
+        for text in _without_products(e.text):
+            add("missing factor", q, text)
+    return list(slips.values())
+
+
 def inject(net: Network, kind: str, rate: float = 0.5) -> Slip | None:
     """`net` with one slip of class `kind` (SLIPS), or None where the class does not apply."""
     makers = {"substitution": lambda: substitution(net), "two substitutions": lambda: substitution(net, 2),
@@ -223,4 +305,4 @@ def inject(net: Network, kind: str, rate: float = 0.5) -> Slip | None:
     return makers[kind]()
 
 
-__all__ = ["PASTED_FROM", "SLIPS", "Slip", "inject"]
+__all__ = ["CATALOGUE", "PASTED_FROM", "SLIPS", "Slip", "catalogue", "inject"]

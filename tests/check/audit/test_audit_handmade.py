@@ -265,6 +265,7 @@ def test_a_class_audit_csv_json_exit_status_and_mark(tmp_path, capsys):
     assert files[0].read_bytes() == before
 
 
+@pytest.mark.libreoffice
 def test_a_libreoffice_export_audits_like_its_source(tmp_path):
     """One real export, on a small book: LibreOffice saves the hand-made .ods as .xlsx."""
     import shutil

@@ -106,7 +106,9 @@ def test_a_wide_sheet_audits_through_the_cli_with_its_config(tmp_path, capsys):
     config.write_text(example_text("rnn-sum"))
     assert main(["audit", str(path), "--config", str(config)]) == 1
     out = capsys.readouterr().out
-    assert "δ_o1_s1 has the wrong sign" in out and "AH22" in out, out
+    [sheet] = audit(path, expected=expected_of("rnn-sum")).sheets
+    assert sheet.mistakes[0].cell.startswith("AH")   # δ_o1_s1's column, its first row
+    assert "δ_o1_s1 has the wrong sign" in out and f"From {sheet.mistakes[0].cell} on" in out, out
 
 
 def test_the_config_names_the_network_and_a_sheet_of_another_is_refused(tmp_path, capsys):

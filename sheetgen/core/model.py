@@ -17,6 +17,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 
 import numpy as np
 
@@ -105,12 +106,20 @@ class Network:
             if q.next is not None and q.next.names - names:
                 raise ValueError(f"next {q.name} uses unknown {sorted(q.next.names - names)}")
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
         return tuple(q.name for q in self.quantities)
 
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        # A wide network (an LSTM's 1,500 columns) looks names up often: once, not per call.
+        return {n: k for k, n in reversed(list(enumerate(self.names)))}
+
     def index(self, name: str) -> int:
-        return self.names.index(name)
+        try:
+            return self._positions[name]
+        except KeyError:
+            raise ValueError(f"{name!r} is not in the network") from None
 
     def quantity(self, name: str) -> Quantity:
         return self.quantities[self.index(name)]

@@ -86,6 +86,22 @@ _QUANTITY = re.compile(rf"(?:z?{_GATE}|c)[0-9]*_t[0-9]+_[0-9]+|i[0-9]+_[0-9]+_[0
                        r"(?:_t[0-9]+)?")
 # The merged label over one time step's columns ("t = 2", "t = 2, s1"): a step, not target t2.
 _STEP_LABEL = re.compile(r"t\s*=\s*[0-9]+(?:\s*,\s*s[0-9]+)?")
+# The columns of image and recurrent networks (core/layers/conv.py, recurrent.py): kernels
+# k1_r1c2 and their biases b_c1, pixels i1_2_3, maps c1_2_3 (a_c1_2_3), pooled p1_2_3; the
+# recurrent weights Wxh_1_1, Whf_2_1, their biases bh_1, bxn_2, each step's states and gates
+# h_t2_1, c_t2_1, zf_t2_1, the sequence x1_t2, y1_t2 and the outputs o1_t2, a_o1_t2.
+_WIDE_PARAMETER = r"k[0-9]+_r[0-9]+c[0-9]+|b_c[0-9]+|W[xh][a-z]{1,2}_[0-9]+_[0-9]+|b[a-z]{1,3}_[0-9]+"
+_WIDE = re.compile(_WIDE_PARAMETER + r"|(?:a_|δ_)?[cp][0-9]+_[0-9]+_[0-9]+|i[0-9]+_[0-9]+_[0-9]+"
+                   r"|(?:δ_)?z?[a-z]_t[0-9]+_[0-9]+|[xy][0-9]+(?:_t[0-9]+)?"
+                   r"|(?:a_|δ_|exp_)?o[0-9]+_t[0-9]+")
+_WIDE_STATE = re.compile(r"[mvs]_(?:" + _WIDE_PARAMETER + r"|[wb][0-9]+)")
+# A gradient of any parameter, written by hand: ∂E/∂w9, dE_total/dk1_r1c1, δE/δWxh_1_1, ∇w9,
+# E∂W9, δw9 (δ, ∂, d or ∇ for the derivative).
+_ANY_GRADIENT = re.compile(r"(?:[∂dDδ]\s*\(?\s*(?:[Ee]|E_?[Tt]otal|E_?tot|Error|Loss)\s*\)?\s*/\s*[∂dDδ]"
+                           r"|E\s*[∂δ]|[∂δ∇]|∇\s*E\s*/?\s*|[Gg]rad\s*)\s*\(?\s*(?P<p>"
+                           + _WIDE_PARAMETER + r"|[wWbB][0-9]+)\s*\)?")
+# A neuron's δ written by hand: δo1, δ o1, δ_o1, delta o1, Delta_h1 (Δ is a change, not a δ).
+_ANY_DELTA = re.compile(r"(?:δ|[Dd]elta)\s*_?\s*(?P<n>(?:[hH][0-9]+(?:_[0-9]+)?|[oO][0-9]+))")
 # A training sheet's columns (sheetgen.core.optim): one sample's copy of a column (`a_h1_s2`,
 # `E_s2`), the sample a row takes, the optimizer state per parameter (m_w1, s_b1, v_w2) and the
 # gradient check beside a gradient, headed `(E(w1+h)−E)/h`.
@@ -105,8 +121,8 @@ def _squash(text: str) -> str:
 
 
 @cache
-def _rules(names: tuple[str, ...]) -> tuple[dict[str, str], re.Pattern | None, frozenset[str]]:
-    """(squashed spelling -> quantity, the gradient pattern, the network's names)."""
+def _rules(names: tuple[str, ...]) -> tuple[dict[str, str], re.Pattern | None, dict[str, str]]:
+    """(squashed spelling -> quantity, the gradient pattern, squashed parameter -> gradient)."""
     keys: dict[str, str] = {}
 
     def add(key: str, quantity: str) -> None:
@@ -140,18 +156,22 @@ def _rules(names: tuple[str, ...]) -> tuple[dict[str, str], re.Pattern | None, f
     for key, quantity in _ALIASES.items():
         if quantity in names:
             keys.setdefault(key, quantity)
-    of = {m.group(1).lower(): n for n in names if (m := re.fullmatch(r"dE_d(\w+)", n))}
+    # Keyed by the parameter's squashed name (k1_r1c2 -> k1r1c2), as the header is squashed.
+    of: dict[str, str] = {}
+    for n in names:
+        if m := re.fullmatch(r"dE_d(\w+)", n):
+            of.setdefault(_squash(m.group(1)), n)
     gradient = None
     if of:
         gradient = re.compile(_GRADIENT_OF + "(" + "|".join(map(re.escape, of)) + ")")
-    return keys, gradient, frozenset(names)
+    return keys, gradient, of
 
 
 def _lookup(key: str, names: tuple[str, ...]) -> str | None:
-    keys, gradient, _ = _rules(names)
+    keys, gradient, of = _rules(names)
     found = keys.get(key)
     if found is None and gradient is not None and (m := gradient.fullmatch(key)):
-        found = f"dE_d{m.group(1)}"
+        found = of[m.group(1)]
     return found
 
 
@@ -181,9 +201,10 @@ def general_name(header: str) -> str | None:
         return None
     if match := _CHECK.fullmatch(text):
         return "fd_" + match.group("p")
-    if text in ("sample", "iteration") or _STATE.fullmatch(text):
+    if text in ("sample", "iteration") or _STATE.fullmatch(text) or _WIDE_STATE.fullmatch(text):
         return text
-    if (match := _PER_SAMPLE.fullmatch(text)) and not _STATE.fullmatch(text):
+    if (match := _PER_SAMPLE.fullmatch(text)) and not _STATE.fullmatch(text) \
+            and not _WIDE_STATE.fullmatch(text):
         base = match.group("base")
         if base in ("E", "E_total"):
             return f"E_s{match.group('k')}"
@@ -192,9 +213,10 @@ def general_name(header: str) -> str | None:
                 return f"{quantity}_s{match.group('k')}"
     if match := _GENERAL_GRADIENT.fullmatch(text):
         return "dE_d" + match.group(1).lower()
-    if _GENERAL.fullmatch(text):
+    if _GENERAL.fullmatch(text) or _WIDE.fullmatch(text):
         return "E" + text[1:] if text[1:].isdigit() and text[0] == "e" else text.replace("δ_", "delta_")
-    if text.startswith("delta_") and _GENERAL.fullmatch("δ_" + text[6:]):
+    greek = "δ_" + text[6:]
+    if text.startswith("delta_") and (_GENERAL.fullmatch(greek) or _WIDE.fullmatch(greek)):
         return text
     if _PARAMETER.fullmatch(text) or _QUANTITY.fullmatch(text):
         return text
@@ -203,6 +225,11 @@ def general_name(header: str) -> str | None:
     for prefix in ("δ_", "delta_"):
         if text.startswith(prefix) and _QUANTITY.fullmatch(text[len(prefix):]):
             return "delta_" + text[len(prefix):]
+    if match := _ANY_GRADIENT.fullmatch(text):
+        p = match.group("p")
+        return "dE_d" + (p.lower() if re.fullmatch(r"[wWbB][0-9]+", p) else p)
+    if match := _ANY_DELTA.fullmatch(text):
+        return "delta_" + match.group("n").lower()
     return _HYPER.get(_squash(text))
 
 

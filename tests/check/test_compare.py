@@ -88,12 +88,14 @@ def model_rows(rate: float, iterations: int = 22, errata: bool = False) -> list[
     # Columns of other networks, as sheetgen writes them.
     ("w9", "w9"), ("h3", "h3"), ("h2_1", "h2_1"), ("a_h2_1", "a_h2_1"), ("δ_o1", "delta_o1"),
     ("exp_o3", "exp_o3"), ("e3", "E3"), ("E∂W21", "dE_dw21"), ("E∂b4", "dE_db4"),
+    # Their gradients as written by hand: δ, ∂, d or ∇ for the derivative.
+    ("dE/dw9", "dE_dw9"), ("δw9", "dE_dw9"), ("∇E(w9)", "dE_dw9"),
 ])
 def test_common_spellings_name_their_quantity(header, quantity):
     assert canonical_name(header) == quantity
 
 
-@pytest.mark.parametrize("header", ["Learning_rate", "", "  ", "dE/dw9", "w", "AF", "notes",
+@pytest.mark.parametrize("header", ["Learning_rate", "", "  ", "Δw9", "w", "AF", "notes",
                                     "h", None, 0.5, "E∂W", "∂E_total/∂W5 = ∂E1/∂W5"])
 def test_other_texts_name_nothing(header):
     assert canonical_name(header) is None

@@ -88,3 +88,31 @@ def test_a_name_the_network_gains_is_read_by_its_kind():
     assert canonical_name("target 3", names) == "t3"
     assert canonical_name("delta_o1", names) == "delta_o1"
     assert canonical_name("σ(o3)", NAMES) is None
+
+
+# Spellings read in any network sheetgen writes (no network named): a gradient with δ, ∂, d or
+# ∇ for the derivative, a neuron's δ, and the columns of image and recurrent networks. Δ is a
+# change (Δw1 = −η·∂E/∂w1 in many courses), not a derivative: it stays unread.
+GENERAL_SPELLINGS = [
+    ("δo1", "delta_o1"), ("δ o1", "delta_o1"), ("delta o1", "delta_o1"), ("Delta_h1", "delta_h1"),
+    ("δ_h2_1", "delta_h2_1"), ("δw9", "dE_dw9"), ("∂E/∂w9", "dE_dw9"), ("dE_total/dw10", "dE_dw10"),
+    ("δE_total/δW9", "dE_dw9"), ("∇E(w9)", "dE_dw9"), ("∇w9", "dE_dw9"), ("grad b3", "dE_db3"),
+    ("δE/δWxh_1_1", "dE_dWxh_1_1"), ("E∂k1_r1c2", "dE_dk1_r1c2"), ("E∂b_c1", "dE_db_c1"),
+    ("E∂bxn_2", "dE_dbxn_2"), ("k2_r3c1", "k2_r3c1"), ("a_c1_2_3_s4", "a_c1_2_3_s4"),
+    ("δ_p2_1_1", "delta_p2_1_1"), ("i1_8_8", "i1_8_8"), ("Whf_2_1", "Whf_2_1"),
+    ("h_t0_2", "h_t0_2"), ("zf_t3_1_s2", "zf_t3_1_s2"), ("δ_c_t5_1_s1", "delta_c_t5_1_s1"),
+    ("x1_t2_s1", "x1_t2_s1"), ("y1_t6_s3", "y1_t6_s3"), ("a_o1_t2_s1", "a_o1_t2_s1"),
+    ("m_Whf_1_1", "m_Whf_1_1"), ("s_bh_2", "s_bh_2"),
+    ("Δw1", None), ("Δ w9", None), ("ΔWxh_1_1", None),
+]
+
+
+@pytest.mark.parametrize(("header", "quantity"), GENERAL_SPELLINGS)
+def test_a_general_spelling_reads_as_its_quantity(header, quantity):
+    assert canonical_name(header) == quantity
+
+
+def test_a_gradient_of_a_parameter_with_underscores_is_read_with_its_network():
+    names = ("k1_r1c2", "dE_dk1_r1c2", "Wxh_1_1", "dE_dWxh_1_1")
+    assert canonical_name("∂E/∂k1_r1c2", names) == "dE_dk1_r1c2"
+    assert canonical_name("dE_total/dWxh_1_1", names) == "dE_dWxh_1_1"

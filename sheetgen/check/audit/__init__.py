@@ -24,7 +24,7 @@ from sheetgen.check.audit.expected import Expected, from_training
 from sheetgen.check.audit.report import REPORT_FORMATS, report
 from sheetgen.check.audit.result import Audit, ClassAudit
 from sheetgen.check.audit.sheet import ColumnStatus, Mistake, SheetAudit, audit_table, plan
-from sheetgen.check.audit.tables import Found, find_data, find_tables, header_reader
+from sheetgen.check.audit.tables import Found, find_data, find_tables, header_reader, is_data_table
 from sheetgen.core.presets import reference_network as network
 from sheetgen.errors import AuditError, SheetgenError, WorkbookError
 from sheetgen.read.workbook import Workbook
@@ -48,14 +48,18 @@ def audit(path: Path | str, mapping: Mapping[str, str] | None = None,
     headers the rules do not place; `expected`: the exercise the tables should compute
     (`expected_from(config.training())`; inferred from each table's headers when None). WorkbookError when
     the file cannot be read or holds no table."""
-    read = header_reader(_names(), mapping)
+    names, headers = _names(), None
+    if expected is not None and expected.net is not None:
+        names, headers = expected.net.names, expected.headers
+    read = header_reader(names, mapping, headers)
     book = Workbook(path)
     planned, unreadable = [], {}
     grids = {name: book.grid(name) for name in book.sheet_names}
     found_tables = {name: find_tables(grid, name, read) for name, grid in grids.items()}
     data = None
     for name, grid in grids.items():
-        if not found_tables[name] and (data := find_data(grid)) is not None:
+        if all(map(is_data_table, found_tables[name])) and (data := find_data(grid)) is not None:
+            found_tables[name] = []   # the samples: read as data, not audited as a training
             break
     for name in book.sheet_names:
         tables = found_tables[name]

@@ -133,6 +133,16 @@ def depends_on(net: Network, name: str, target: str, seen: set[str] | None = Non
     return any(depends_on(net, n, target, seen) for n in net.quantity(name).formula.names)
 
 
+def dependents(net: Network, target: str) -> set[str]:
+    """`target` and every quantity computed (same row) from it: one pass, as each computed
+    quantity only uses those before it."""
+    found = {target}
+    for q in net.quantities:
+        if not q.is_state and q.formula is not None and q.formula.names & found:
+            found.add(q.name)
+    return found
+
+
 # --- edits of an expression's tree ------------------------------------------------------------
 
 def _fresh(expression: Expression) -> ast.Expression:
@@ -200,14 +210,27 @@ class _Words:
                       text)
 
 
+# An equation naming more than this many quantities (a kernel's gradient sums over every pixel
+# and sample) tries, for each name, only its WIDE_SIBLINGS nearest columns of the same kind:
+# the slips a hand makes, without trying thousands of variants.
+WIDE_EXPRESSION = 32
+WIDE_SIBLINGS = 6
+# Two substitutions are tried among at most this many single ones.
+MAX_SINGLES = 80
+
+
 def candidates(net: Network, q: Quantity, expression: Expression, columns: Columns,
-               headers: Mapping[str, str]) -> Iterator[tuple[Expression, Explanation]]:
-    """Every single change this module knows, as (changed expression, its explanation)."""
+               headers: Mapping[str, str], read: frozenset[str] | None = None
+               ) -> Iterator[tuple[Expression, Explanation]]:
+    """Every single change this module knows, as (changed expression, its explanation).
+    `read`: the names a formula is known to read (a name written for another must be one)."""
     words = _Words(headers.get(q.name, q.name), headers)
     subject = words.subject
     names = columns.names()
-    allowed = {m for m in names if q.is_state or not depends_on(net, m, q.name)}
+    below = set() if q.is_state else dependents(net, q.name)
+    allowed = {m for m in names if m not in below}
     positions = _name_positions(expression)
+    position = {n: k for k, n in enumerate(net.names)}
     is_update = q.is_state
     for name, where in positions.items():
         if name not in net.names and name not in net.parameters:
@@ -216,8 +239,15 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
         others = [m for m in (*net.names, *sorted(net.parameters))
                   if m != name and m in allowed and family(net, m) == mine]
         uses = len(where)
+        wide = len(positions) > WIDE_EXPRESSION
+        if wide:  # a kernel's gradient over every pixel: the neighbours, each name once
+            at = position.get(name, 0)
+            others = sorted(others, key=lambda m: abs(position.get(m, 0) - at))[:WIDE_SIBLINGS]
+        if read is not None:
+            others = [m for m in others if m in read]
         for used in others:
-            choices: list[int | None] = [None] + (list(range(1, uses + 1)) if uses > 1 else [])
+            choices: list[int | None] = [None] + (list(range(1, uses + 1)) if uses > 1 and not wide
+                                                  else [])
             for occurrence in choices:
                 if occurrence is None:
                     variant = expression.substitute({name: used})
@@ -394,10 +424,12 @@ PAIR_ROWS = 6
 
 
 def _pairs_of(net: Network, q: Quantity, expression: Expression, columns: Columns,
-              headers: Mapping[str, str]):
+              headers: Mapping[str, str], read: frozenset[str] | None = None):
     """Every two names each written for another of its kind, as (variant, explanation)."""
-    singles = [(e.belongs, e.used) for _, e in candidates(net, q, expression, columns, headers)
+    singles = [(e.belongs, e.used) for _, e in candidates(net, q, expression, columns, headers,
+                                                          read)
                if e.kind in ("substitution", "other gradient") and e.occurrence is None]
+    singles = singles[:MAX_SINGLES]
     words = _Words(headers.get(q.name, q.name), headers)
     for i, (a, ua) in enumerate(singles):
         for b, ub in singles[i + 1:]:

@@ -43,6 +43,7 @@ class Expected:
     parameters: dict[str, object] = field(default_factory=dict)   # hyper-parameters, data columns
     source: str = "headers"         # headers | config FILE
     biases: str = "none"            # what the report shows
+    headers: dict[str, str] = field(default_factory=dict)   # header as written -> quantity
 
 
 def base_name(name: str) -> str:
@@ -70,8 +71,9 @@ def from_training(training, source: str) -> Expected:
     values = training.setup.values()
     params = {p: values[p] for p in net.parameters if p != "learning_rate" and p in values}
     opt = training.optimizer.spec if training.data is not None else None
+    headers = {c.header: c.quantity for c in training.columns if c.header}
     return Expected(net, describe(training.spec, training.data, opt), params, source,
-                    _bias_text(training.spec))
+                    _bias_text(training.spec), headers)
 
 
 def _bias_text(spec: NetworkSpec) -> str:
@@ -194,12 +196,25 @@ def _bias_mode(bases: set[str], layers: list[int]) -> str:
     return "per_neuron" if count == sum(layers[1:]) else "per_layer"
 
 
+class NeedsConfig(ConfigError):
+    """The headers name a network the audit checks only against its config."""
+
+
+# The columns that only image and recurrent networks have: a kernel, a recurrent weight.
+_WIDE_KINDS = ((re.compile(r"k[0-9]+_r[0-9]+c[0-9]+"), "image layers (conv2d kernels k1_r1c1 …)"),
+               (re.compile(r"W[xh][a-z]{1,2}_[0-9]+_[0-9]+"), "a recurrent network (Wxh_1_1 …)"))
+
+
 def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
           data: Mapping[str, tuple] | None, quantum: float = 0.0) -> Expected:
     """The network, samples and optimizer a table of `cols` computes (ConfigError when the
-    headers describe none sheetgen knows)."""
+    headers describe none sheetgen knows; NeedsConfig for image and recurrent networks)."""
     names = set(cols)
     bases = {base_name(n) for n in names}
+    for pattern, kind in _WIDE_KINDS:
+        if any(pattern.fullmatch(n) for n in bases):
+            raise NeedsConfig(f"its headers name {kind}, which the audit checks against the "
+                              "exercise: give it with --config EXERCISE.toml")
     layers = layers_of(bases)
     if layers is None:
         raise ConfigError("no output neurons or targets among the headers")
@@ -317,5 +332,5 @@ def rate_ratios(columns, q) -> np.ndarray | None:
     return r[ok]
 
 
-__all__ = ["Expected", "TEMPLATE_NAMES", "base_name", "describe", "from_training", "infer",
+__all__ = ["Expected", "NeedsConfig", "TEMPLATE_NAMES", "base_name", "describe", "from_training", "infer",
            "is_template", "layers_of", "rate_ratios", "sample_of"]

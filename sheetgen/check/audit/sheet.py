@@ -17,7 +17,7 @@ import numpy as np
 
 from sheetgen.check.audit.columns import RHO, Columns, infer_fixed_biases, infer_learning_rate
 from sheetgen.check.audit.diagnose import STAGES, Explanation, diagnose, stage
-from sheetgen.check.audit.expected import Expected, infer, is_template
+from sheetgen.check.audit.expected import Expected, NeedsConfig, infer, is_template
 from sheetgen.check.audit.structure import covered_by_rate, refine, structural_mistakes
 from sheetgen.check.audit.tables import Found
 from sheetgen.core import model
@@ -192,6 +192,8 @@ def plan(found: Found, expected: Expected | None = None, data: Mapping[str, tupl
     if expected is None and not is_template(cols):
         try:
             expected = infer(cols, labelled_all, data, quantum_size)
+        except NeedsConfig as exc:
+            raise AuditError(f"the table at {found.span}: {exc}") from None
         except ConfigError as exc:
             raise AuditError(f"the table at {found.span}: its headers describe no network sheetgen "
                              f"knows ({exc})") from None

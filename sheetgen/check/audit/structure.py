@@ -27,7 +27,7 @@ _ODS = re.compile(r"\[\$?'?([^\].\[']*)'?\.(\$?[A-Z]{1,3}\$?[0-9]+)(?::\.(\$?[A-
 _REF = re.compile(r"(?:(?P<sheet>'[^']+'|[A-Za-z_][A-Za-z0-9_.]*)!)?(?P<a>\$?[A-Z]{1,3}\$?[0-9]+)"
                   r"(?::(?P<b>\$?[A-Z]{1,3}\$?[0-9]+))?(?![A-Za-z0-9_(])")
 _FUNCTIONS = ("EXP", "LN", "SQRT", "TANH", "MAX", "MIN", "SUM", "SUMPRODUCT", "INDEX", "MOD", "IF",
-              "ABS", "POWER")
+              "ABS", "POWER", "AND", "OR", "NOT")
 
 
 class Unreadable(Exception):
@@ -51,7 +51,8 @@ NAMESPACE = {"__builtins__": {}, "EXP": math.exp, "LN": math.log, "SQRT": math.s
              "MAX": lambda *a: max(_flat(a)), "MIN": lambda *a: min(_flat(a)),
              "SUM": lambda *a: sum(_flat(a)),
              "SUMPRODUCT": lambda x, y: sum(p * q for p, q in zip(_flat([x]), _flat([y]), strict=True)),
-             "INDEX": _index, "MOD": lambda a, b: a % b, "IF": lambda c, a, b: a if c else b}
+             "INDEX": _index, "MOD": lambda a, b: a % b, "IF": lambda c, a, b: a if c else b,
+             "AND": lambda *a: all(_flat(a)), "OR": lambda *a: any(_flat(a)), "NOT": lambda a: not a}
 
 
 class Reader:
@@ -314,13 +315,15 @@ def _inline(net, expression: Expression, virtual: set[str]) -> Expression:
 
 def _explain(ctx, q, expression, columns, python, base, fixed, params) -> Explanation | None:
     found = []
-    for variant, e in candidates(ctx.net, q, expression, columns, ctx.headers):
+    # A name written for another is one the formula reads: only those are tried.
+    read = frozenset(re.findall(r"V\['([^']+)'", python))
+    for variant, e in candidates(ctx.net, q, expression, columns, ctx.headers, read):
         if variant.text == expression.text and not e.shifts:
             continue
         if same(python, variant, base, e.shifts, fixed, params):
             found.append(e)
     if not found:
-        for variant, e in _pairs_of(ctx.net, q, expression, columns, ctx.headers):
+        for variant, e in _pairs_of(ctx.net, q, expression, columns, ctx.headers, read):
             if same(python, variant, base, {}, fixed, params):
                 found.append(e)
                 break

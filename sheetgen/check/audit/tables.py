@@ -48,10 +48,12 @@ class Found:
         return cell_range("xlsx", a1(min(cols), first), a1(max(cols), last))
 
 
-def header_reader(names: Sequence[str], mapping: Mapping[str, str] | None = None
-                  ) -> Callable[[object], str | None]:
-    """text -> quantity: `mapping` (HEADER=quantity, from --map) first, then the rules."""
+def header_reader(names: Sequence[str], mapping: Mapping[str, str] | None = None,
+                  headers: Mapping[str, str] | None = None) -> Callable[[object], str | None]:
+    """text -> quantity: `mapping` (HEADER=quantity, from --map) first, then `headers` (the
+    headers sheetgen writes for the exercise, exactly), then the rules."""
     names = tuple(names)
+    exact = dict(headers or {})
     known = set(names)
     own = {}
     for header, quantity in (mapping or {}).items():
@@ -65,8 +67,8 @@ def header_reader(names: Sequence[str], mapping: Mapping[str, str] | None = None
         if not isinstance(value, str):
             return None
         if value not in cache:
-            cache[value] = (own.get(_squash(value)) or canonical_name(value, names)
-                            or general_name(value))
+            cache[value] = (own.get(_squash(value)) or exact.get(value.strip())
+                            or canonical_name(value, names) or general_name(value))
         return cache[value]
 
     return read
@@ -179,8 +181,8 @@ class _Taken:
 
 def _texts(row: Sequence) -> list[tuple[int, str]]:
     """The non-empty texts of a row; a row of numbers costs one pass in C."""
-    # Empty cells read as '': a row of numbers and empty cells costs two passes in C.
-    if sum(map(str.__instancecheck__, row)) == row.count(""):
+    # A row of numbers (a table's body) costs one pass in C; with empty cells ('') two more.
+    if str not in set(map(type, row)) or sum(map(str.__instancecheck__, row)) == row.count(""):
         return []
     return [(c, v) for c, v in enumerate(row) if isinstance(v, str) and v.strip()]
 
@@ -190,8 +192,17 @@ def find_tables(grid: Sequence[Sequence], sheet: str, read: Callable[[object], s
     """Every table of a sheet, top to bottom, left to right."""
     found: list[Found] = []
     taken = _Taken()
-    texts = [_texts(row) for row in grid]
-    for r, row_texts in enumerate(texts):
+    texts: list[list[tuple[int, str]]] = []
+    bodies: list[tuple[int, int, int, int]] = []   # rows and columns of each table's numbers
+    for r, row in enumerate(grid):
+        # A table's body row holds numbers in the table's columns: look only beside them.
+        boxes = [(lo, hi) for a, b, lo, hi in bodies if a <= r <= b]
+        if len(boxes) == 1:
+            lo, hi = boxes[0]
+            row_texts = _texts(row[:lo]) + [(c + hi + 1, v) for c, v in _texts(row[hi + 1:])]
+        else:
+            row_texts = _texts(row)
+        texts.append(row_texts)
         if len(row_texts) < 2 or all((r, c) in taken for c, _ in row_texts):
             continue
         cells, header_texts, spans = _header_cells(grid, r, read)
@@ -204,6 +215,8 @@ def find_tables(grid: Sequence[Sequence], sheet: str, read: Callable[[object], s
             if table is None:
                 continue
             taken.add(r - spans + 1, table.first_row + len(table) - 1, block)
+            if len(block) == max(block) - min(block) + 1:   # contiguous: no text between
+                bodies.append((r + 1, table.first_row + len(table) - 1, min(block), max(block)))
             unknown = [(a1(c, r + 1), t) for c, t in table.ignored.items()]
             found.append(Found(table, {}, [], unknown, spans))
     for f in found:
@@ -310,7 +323,14 @@ def _numbers_by(grid, r: int, c: int, many: bool) -> list[tuple[str, float]]:
     return out
 
 
-_DATA_NAME = re.compile(r"[it][0-9]+")
+# A data sheet's columns: inputs and targets (i1, t1), an image's pixels (i1_2_3), a sequence's
+# steps and targets (x1_t2, y1, y1_t2).
+_DATA_NAME = re.compile(r"[it][0-9]+|i[0-9]+_[0-9]+_[0-9]+|[xy][0-9]+(?:_t[0-9]+)?")
+
+
+def is_data_table(found: Found) -> bool:
+    """A table that names only a data sheet's columns (the samples, not a training)."""
+    return all(_DATA_NAME.fullmatch(q) for q in found.table.columns)
 
 
 def find_data(grid: Sequence[Sequence]) -> dict[str, tuple[float, ...]] | None:
@@ -340,4 +360,5 @@ class DataColumns(dict):
     letters: dict[str, str]
 
 
-__all__ = ["Found", "LEARNING_RATE_LABELS", "MIN_TABLE", "find_data", "find_tables", "header_reader"]
+__all__ = ["Found", "LEARNING_RATE_LABELS", "MIN_TABLE", "find_data", "find_tables", "header_reader",
+           "is_data_table"]

@@ -19,22 +19,34 @@ from sheetgen.write import ods, xlsx
 from sheetgen.write.row_templates import render_row
 
 WRITERS = {"xlsx": xlsx.write, "ods": ods.write}
-# The examples of dense networks; image and recurrent networks (conv-*, rnn-*, lstm-*, gru-*)
-# are not audited yet.
-DENSE = tuple(e for e in EXAMPLES if not e.startswith(("conv", "rnn", "lstm", "gru")))
+# The examples of dense networks, audited from their headers alone; the image and recurrent
+# networks (conv-*, rnn-*, lstm-*, gru-*), audited against their config (`audit --config`).
+WIDE = tuple(e for e in EXAMPLES if e.startswith(("conv", "rnn", "lstm", "gru")))
+DENSE = tuple(e for e in EXAMPLES if e not in WIDE)
 ROWS = 6
-# A data set of 30 samples one per row needs a few rows to use some; XOR's full batch fewer.
-ROWS_OF = {"linear-sgd": 8, "linear-momentum": 8, "linear-adam": 8}
+# A data set of 30 samples one per row needs a few rows to use some; XOR's full batch fewer;
+# the wide networks (up to 1,500 columns) as few as a pasted column needs.
+ROWS_OF = {"linear-sgd": 8, "linear-momentum": 8, "linear-adam": 8} | dict.fromkeys(WIDE, 4)
 
 
 def example_config(name: str, rows: int | None = None, rate: float | None = None):
     import tomllib
+    from importlib import resources
 
     data = tomllib.loads(example_text(name))
-    config = from_mapping(data, f"{name}.toml")
+    # The examples' folder as the source: conv-digits reads its CSV beside it.
+    config = from_mapping(data, str(resources.files("sheetgen.examples") / f"{name}.toml"))
     rate = rate if rate is not None else config.learning_rates[0]
     return replace(config, learning_rates=(rate,), iterations=rows or ROWS_OF.get(name, ROWS),
                    plots=False)
+
+
+def expected_of(name: str):
+    """What `audit --config` of the example checks against: its Training (None for the dense
+    examples, whose network the audit infers from the headers)."""
+    from sheetgen.check.audit import expected_from
+
+    return expected_from(example_config(name).training()) if name in WIDE else None
 
 
 def write_book(name: str, fmt: str, path: Path, slip: str | None = None, rows: int | None = None
@@ -84,6 +96,28 @@ def _strip_formulas(path: Path, fmt: str, sheet, quantity: str) -> None:
             out.writestr(info, content)
 
 
+def with_screenshot(path: Path, size: int = 1024**2) -> int:
+    """The .xlsx at `path` with its picture (xl/media/) replaced by a PNG of about `size` bytes
+    of noise, as a student's pasted screenshot; returns the picture's size in bytes."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    side = int((size / 3) ** 0.5) + 1
+    pixels = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    png = io.BytesIO()
+    Image.fromarray(pixels).save(png, format="PNG")
+    with zipfile.ZipFile(path) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    pictures = [info for info, _ in members if info.filename.startswith("xl/media/")]
+    assert pictures, f"{path} holds no picture to replace"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, content in members:
+            out.writestr(info, png.getvalue() if info in pictures else content)
+    return len(png.getvalue())
+
+
 # What the audit must name for each slip class: (the kind of its first mistake, words in it).
 EXPECTED_KIND = {
     "substitution": ("substitution",), "two substitutions": ("substitution",),
@@ -98,7 +132,7 @@ EXPECTED_KIND = {
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for name in DENSE:
+    for name in DENSE + WIDE:
         for fmt in WRITERS:
             write_book(name, fmt, out / f"{name}.{fmt}")
             for slip in SLIPS:

@@ -1,7 +1,8 @@
 """The audit's corpus (tests/check/audit/corpus.py): every shipped example, correct, audits
 clean; each slip class injected into it is named, with its column and first row, in one line.
-The whole matrix (both formats) is slow; a quick slice runs with the fast tests. The image
-networks (conv-*) are not audited yet: they are refused in one line, tested here too."""
+The whole matrix (both formats) is slow; a quick slice runs with the fast tests. The image and
+recurrent networks (conv-*, rnn-*, lstm-*, gru-*) are audited against their config (--config);
+without one they are refused in one line that says so."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from corpus import DENSE, EXPECTED_KIND, write_book
+from corpus import DENSE, EXPECTED_KIND, WIDE, expected_of, write_book
 
 from sheetgen.check.audit import audit, expected_from
 from sheetgen.check.audit.slips import SLIPS
@@ -24,7 +25,10 @@ QUICK = [("reference", "two substitutions"), ("deep", "sequential update"), ("xo
          ("softmax", "other row"), ("linear-adam", "β1 for β2"),
          ("linear-adam", "no bias correction"), ("linear-momentum", "state from the wrong row"),
          ("linear-sgd", "substitution"), ("mazur-trained-biases", "pasted constant"),
-         ("era", "wrong rate"), ("biased", "missing factor"), ("deep", "other gradient")]
+         ("era", "wrong rate"), ("biased", "missing factor"), ("deep", "other gradient"),
+         ("rnn-sum", "sign"), ("conv-edge", "sign")]
+# The wide examples quick enough for the fast tests (one recurrent, one image); the others slow.
+QUICK_WIDE = ("rnn-sum", "conv-edge")
 
 
 def check_slip(tmp_path, name: str, slip: str, fmt: str) -> None:
@@ -32,8 +36,8 @@ def check_slip(tmp_path, name: str, slip: str, fmt: str) -> None:
     injected = write_book(name, fmt, path, slip)
     if injected is None:
         pytest.skip(f"{slip} does not apply to {name}")
-    result = audit(path)
-    assert result.exit_status == 1
+    result = audit(path, expected=expected_of(name))
+    assert result.exit_status == 1, result.unreadable
     [sheet] = result.sheets
     first = sheet.mistakes[0]
     assert first.kind in EXPECTED_KIND[slip], sheet.summary
@@ -42,12 +46,17 @@ def check_slip(tmp_path, name: str, slip: str, fmt: str) -> None:
     assert first.cell in sheet.summary[0] and "\n" not in sheet.summary[0]
 
 
-@pytest.mark.parametrize("name", DENSE)
+def _slow_unless(quick):
+    return [n if n in quick else pytest.param(n, marks=pytest.mark.slow) for n in WIDE]
+
+
+@pytest.mark.parametrize("name", DENSE + tuple(_slow_unless(QUICK_WIDE)))
 def test_every_example_small_audits_clean(tmp_path, name):
     path = tmp_path / f"{name}.xlsx"
     write_book(name, "xlsx", path)
-    result = audit(path)
+    result = audit(path, expected=expected_of(name))
     assert result.exit_status == 0, [s.summary for s in result.sheets] or result.unreadable
+    assert not result.unreadable   # the data sheet is read as samples, not refused as a table
 
 
 @pytest.mark.parametrize(("name", "slip"), QUICK)
@@ -58,17 +67,18 @@ def test_a_slice_of_the_corpus(tmp_path, name, slip):
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["xlsx", "ods"])
 @pytest.mark.parametrize("slip", SLIPS)
-@pytest.mark.parametrize("name", DENSE)
+@pytest.mark.parametrize("name", DENSE + WIDE)
 def test_every_slip_in_every_example(tmp_path, name, slip, fmt):
     check_slip(tmp_path, name, slip, fmt)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", DENSE)
+@pytest.mark.parametrize("name", DENSE + WIDE)
 def test_every_example_small_audits_clean_as_ods(tmp_path, name):
     path = tmp_path / f"{name}.ods"
     write_book(name, "ods", path)
-    assert audit(path).exit_status == 0
+    result = audit(path, expected=expected_of(name))
+    assert result.exit_status == 0 and not result.unreadable, result.unreadable
 
 
 def test_a_rate_held_as_a_number_is_one_line_even_where_another_gradient_fits(tmp_path):
@@ -80,12 +90,25 @@ def test_a_rate_held_as_a_number_is_one_line_even_where_another_gradient_fits(tm
     assert len(sheet.summary) == 1 and "hold the rate as a number" in sheet.summary[0], sheet.summary
 
 
-def test_an_image_network_is_refused_in_one_line(tmp_path):
+def test_an_image_network_without_its_config_is_refused_in_one_line(tmp_path):
     path = tmp_path / "conv-edge.xlsx"
     write_book("conv-edge", "xlsx", path)
     result = audit(path)
     assert result.exit_status == 2 and not result.sheets
-    assert all("describe no network sheetgen knows" in why for why in result.unreadable.values())
+    [why] = result.unreadable.values()
+    assert "--config" in why and "\n" not in why, why
+
+
+def test_a_wide_sheet_audits_through_the_cli_with_its_config(tmp_path, capsys):
+    path = tmp_path / "rnn-sum.xlsx"
+    write_book("rnn-sum", "xlsx", path, "sign")
+    config = tmp_path / "rnn-sum.toml"
+    config.write_text(example_text("rnn-sum"))
+    assert main(["audit", str(path), "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    [sheet] = audit(path, expected=expected_of("rnn-sum")).sheets
+    assert sheet.mistakes[0].cell.startswith("AH")   # δ_o1_s1's column, its first row
+    assert "δ_o1_s1 has the wrong sign" in out and f"From {sheet.mistakes[0].cell} on" in out, out
 
 
 def test_the_config_names_the_network_and_a_sheet_of_another_is_refused(tmp_path, capsys):

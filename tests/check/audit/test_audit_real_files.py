@@ -1,11 +1,13 @@
 """The shapes of real hand-made sheets that audit used to get wrong, written with openpyxl and
 odfpy (tests/check/audit/handmade.py): δ used for ∂ in the headers, values pasted rounded, a
-labelled rate cell the updates do not use, two substitutions in one formula, and a slip the
-values cannot show (t1 for t2 where t1 = t2)."""
+labelled rate cell the updates do not use, two substitutions in one formula, a slip the
+values cannot show (t1 for t2 where t1 = t2), a pasted screenshot over 64 KB, and the δ, ∂, d
+and ∇ spellings of gradients and δ's written by hand."""
 
 from __future__ import annotations
 
 import pytest
+from corpus import with_screenshot, write_book
 from handmade import NET, Block, Wrong, _ods, _xlsx, place, write
 
 from sheetgen.check.audit import audit
@@ -109,3 +111,36 @@ def test_the_same_slip_in_values_only_is_invisible(tmp_path):
     write(path, {"S": [(Block(setup=Setup(t1=0.5, t2=0.5), mistakes={"dE_dw7": wrong}), 0, 0)]},
           formulas=False)
     assert audit(path).sheets[0].correct
+
+
+@pytest.mark.parametrize("slip", [None, "sign"])
+def test_a_book_holding_a_large_screenshot_is_audited(tmp_path, slip):
+    """Any .xlsx holding a picture over 64 KB was refused; the course asks for a screenshot."""
+    path = tmp_path / "screenshot.xlsx"
+    injected = write_book("xor", "xlsx", path, slip)
+    assert with_screenshot(path) > 64 * 1024
+    result = audit(path)
+    if slip is None:
+        assert result.exit_status == 0, [s.summary for s in result.sheets] or result.unreadable
+        return
+    [sheet] = result.sheets
+    [line] = sheet.summary
+    first = sheet.mistakes[0]
+    assert (first.quantity, first.kind) == (injected.quantity, "sign")
+    assert first.cell in line and "\n" not in line
+
+
+# Gradient and δ headers as students write them: δ, ∂, d or ∇ for the derivative.
+HAND_GRADIENTS = {"dE_dw1": "δE_total/δw1", "dE_dw2": "δE/δw2", "dE_dw3": "∂E/∂w3",
+                  "dE_dw4": "dE_total/dw4", "dE_dw5": "∇E(w5)", "dE_dw6": "δw6", "dE_dw7": "∇w7",
+                  "dE_dw8": "d(Etotal)/d(w8)"}
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "ods"])
+def test_hand_written_gradient_spellings_are_placed(tmp_path, fmt):
+    path = tmp_path / f"spellings.{fmt}"
+    write(path, {"S": [(Block(headers=HAND_GRADIENTS), 0, 0)]})
+    [sheet] = audit(path).sheets
+    assert sheet.correct, sheet.summary
+    assert {c.quantity for c in sheet.columns} >= set(HAND_GRADIENTS)
+    assert not sheet.unknown_headers

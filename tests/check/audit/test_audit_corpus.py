@@ -64,10 +64,13 @@ def test_a_slice_of_the_corpus(tmp_path, name, slip):
     check_slip(tmp_path, name, slip, "xlsx")
 
 
+# The image and recurrent examples' whole slip matrix takes minutes a slip under the structural
+# check of a kernel's gradient: `python tests/check/audit/corpus.py OUT_DIR` writes it for a run
+# by hand; the suite keeps their quick slices (QUICK) and clean audits.
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["xlsx", "ods"])
 @pytest.mark.parametrize("slip", SLIPS)
-@pytest.mark.parametrize("name", DENSE + WIDE)
+@pytest.mark.parametrize("name", DENSE)
 def test_every_slip_in_every_example(tmp_path, name, slip, fmt):
     check_slip(tmp_path, name, slip, fmt)
 

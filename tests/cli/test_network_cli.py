@@ -66,14 +66,21 @@ def test_examples_formats_compare_equal(example_books):
         assert comparison.equal, name
 
 
+# A layered network, a cancelling sum, a full batch, an optimizer, an image and a recurrent one.
+ONE_OF_EACH_KIND = {"deep", "softmax-per-layer", "xor", "linear-adam", "conv-edge", "rnn-sum"}
+
+
 @pytest.mark.libreoffice
-def test_libreoffice_agrees_with_every_example_in_both_formats(example_books):
-    """One LibreOffice-backed run over all examples (small books keep it short)."""
+def test_libreoffice_agrees_with_one_example_of_each_kind_in_both_formats(example_books):
+    """One LibreOffice-backed run over one example of each kind (small books keep it short); .ci/run
+    recalculates every example, larger, in both engines."""
     try:
         verify.find_uno_python()
     except VerifyError:
         pytest.skip("LibreOffice is not installed")
-    books = [(name, fmt, path) for name, paths in example_books.items() for fmt, path in paths.items()]
+    books = [(name, fmt, path) for name, paths in example_books.items() if name in ONE_OF_EACH_KIND
+             for fmt, path in paths.items()]
+    assert {name for name, _, _ in books} == ONE_OF_EACH_KIND
     # Two private LibreOffice instances at a time: the start-up, not the sheet, is most of the time.
     with ThreadPoolExecutor(max_workers=2) as pool:
         reports = list(pool.map(lambda book: verify.verify_file(book[2]), books))

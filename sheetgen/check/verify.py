@@ -259,16 +259,22 @@ def _start(command: list[str], stdout, scratch: Path | None = None) -> subproces
     if scratch is not None:
         (scratch / "tmp").mkdir(exist_ok=True)
         env = {**os.environ, "TMPDIR": str(scratch / "tmp")}
+    preexec = None
+    if sys.platform.startswith("linux"):
+        setpriv = shutil.which("setpriv")  # util-linux: sets it with no Python code in the child
+        if setpriv:
+            command = [setpriv, "--pdeathsig", "KILL", "--", *command]
+        else:
+            preexec = _die_with_parent()
     return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE
                             if stdout is subprocess.PIPE else subprocess.DEVNULL, env=env,
-                            start_new_session=True, preexec_fn=_die_with_parent())
+                            start_new_session=True, preexec_fn=preexec)
 
 
 def _die_with_parent():
     """A preexec_fn giving the child SIGKILL when this process ends, SIGKILL included (Linux's
-    PR_SET_PDEATHSIG); None elsewhere."""
-    if not sys.platform.startswith("linux"):
-        return None
+    PR_SET_PDEATHSIG). Only where setpriv is missing: Python code run between fork and exec can
+    deadlock when this process has other threads."""
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child must not load
     except (OSError, AttributeError):

@@ -26,6 +26,7 @@ from sheetgen.core.model import Setup, run
 from sheetgen.core.presets import reference_network as network
 from sheetgen.core.template import sheet_name, template
 from sheetgen.generation import generate
+from tests.children import sheetgen_command
 
 SHEETS = [sheet_name(rate) for rate in DEFAULT_LEARNING_RATES]
 FIRST_ROW = 16  # 0-based index of spreadsheet row 17, the first iteration
@@ -114,6 +115,17 @@ def no_process_mentions(text: str, wait: float = 5.0) -> bool:
         if not found or time.monotonic() > deadline:
             return not found
         time.sleep(0.1)
+
+
+def process_state(pid: int) -> str:
+    """A stuck child's state and where the kernel has it waiting, for the failure message."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        wchan = Path(f"/proc/{pid}/wchan").read_text()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError as exc:
+        return f"unreadable ({exc})"
+    return f"in state {stat}, waiting in {wchan or '-'}, with children {children}"
 
 
 # --- without LibreOffice: reading cached values, comparing, refusing ---------------------------
@@ -305,12 +317,6 @@ def test_changed_parameters_recalculate_the_sheet(libreoffice, default_books, tm
     assert largest_difference_from_model(untouched, model_cells(Setup(), 2.0, 22)) <= 1e-12
 
 
-def interruptible() -> None:
-    """Ctrl-C reaches the child even when the test run itself ignores SIGINT (started in the
-    background by a non-interactive shell), which the child would inherit."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 needs_proc = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
 
 
@@ -329,16 +335,17 @@ def test_timeout_leaves_no_libreoffice_behind(libreoffice, long_books, tmp_path,
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_kill_leaves_no_libreoffice_behind(libreoffice, long_books, tmp_path, signum):
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    child = subprocess.Popen([sys.executable, "-m", "sheetgen", "verify", str(long_books["ods"])],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             preexec_fn=interruptible)
+    child = subprocess.Popen(sheetgen_command("verify", str(long_books["ods"]), sigint=True),
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120  # a busy machine takes its time to start LibreOffice
         while no_process_mentions(str(tmp_path), wait=0) and time.monotonic() < deadline:
             time.sleep(0.1)
         if no_process_mentions(str(tmp_path), wait=0):
+            state = process_state(child.pid)
             child.kill()
-            raise AssertionError(f"LibreOffice never started: {child.communicate()}")
+            raise AssertionError(f"LibreOffice never started; the verify child was {state}, "
+                                 f"exit {child.poll()}: {child.communicate()}")
         time.sleep(1.0)  # let it get into loading the file
         child.send_signal(signum)
         _, err = child.communicate(timeout=30)

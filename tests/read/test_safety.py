@@ -406,15 +406,18 @@ print(json.dumps({"results": results, "peak_kib": peak_kib()}))
 MEMORY_LIMIT = 2 * 1024**3
 
 
+def limited(probe: str) -> str:
+    """`probe` run under MEMORY_LIMIT of address space, set by its own first line (no preexec_fn:
+    Python code between fork and exec can deadlock in a test process with threads)."""
+    return (f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_LIMIT}, {MEMORY_LIMIT}))\n"
+            + probe)
+
+
 def run_limited(commands: list[list[str]]) -> dict:
     import json
-    import resource
 
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(commands)], capture_output=True,
-                            text=True, timeout=120, preexec_fn=limit,
+    result = subprocess.run([sys.executable, "-c", limited(PROBE), json.dumps(commands)],
+                            capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PYTHONWARNINGS": "ignore", "OPENBLAS_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.splitlines()[-1])
@@ -525,7 +528,6 @@ TIMED_PROBE = PROBE.replace("from sheetgen.cli import main", "from sheetgen.cli 
 
 def test_a_sheet_under_another_name_is_refused_fast_and_small(good, tmp_path):
     import json
-    import resource
 
     names = [n for n in ("compare A", "compare B", "audit", "verify") if n != "verify" or HAS_SOFFICE]
     for far, message in RENAMED.items():
@@ -533,12 +535,10 @@ def test_a_sheet_under_another_name_is_refused_fast_and_small(good, tmp_path):
         with pytest.raises(WorkbookError, match=message):
             check_workbook(bad)
 
-        def limit() -> None:
-            resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
         result = subprocess.run(
-            [sys.executable, "-c", TIMED_PROBE, json.dumps([commands(bad, good)[n] for n in names])],
-            capture_output=True, text=True, timeout=120, preexec_fn=limit,
+            [sys.executable, "-c", limited(TIMED_PROBE),
+             json.dumps([commands(bad, good)[n] for n in names])],
+            capture_output=True, text=True, timeout=120,
             env={**os.environ, "PYTHONWARNINGS": "ignore", "OPENBLAS_NUM_THREADS": "1"})
         assert result.returncode == 0, result.stderr[-2000:]  # a reader let loose aborts the child
         run = json.loads(result.stdout.splitlines()[-1])

@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,15 +16,15 @@ import pytest
 from sheetgen.config import Config
 from sheetgen.core.model import Setup
 from sheetgen.generation import generate
+from tests.children import sheetgen_command
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "sheetgen" / "examples"
 
 
 def run_generate(out: Path, env: dict[str, str], umask: int, *args: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sheetgen", "generate", "--no-plots", "--output-dir", str(out), *args],
-        capture_output=True, text=True, timeout=120, env={**os.environ, **env},
-        preexec_fn=lambda: os.umask(umask))
+        sheetgen_command("generate", "--no-plots", "--output-dir", str(out), *args, umask=umask),
+        capture_output=True, text=True, timeout=120, env={**os.environ, **env})
     assert result.returncode == 0, result.stderr
 
 
@@ -156,12 +155,10 @@ def test_ctrl_c_during_a_big_write(tmp_path, fmt, signum):
     previous = out / f"BackPropagation.{fmt}"
     previous.write_bytes(b"the workbook of an earlier run")
     process = subprocess.Popen(
-        [sys.executable, "-m", "sheetgen", "generate", "--iterations", "100000", "--format", fmt,
-         "--learning-rates", "0.5", "--no-plots", "--output-dir", str(out)],
+        sheetgen_command("generate", "--iterations", "100000", "--format", fmt, "--learning-rates",
+                         "0.5", "--no-plots", "--output-dir", str(out), sigint=True),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "TMPDIR": str(scratch)},
-        # SIGINT reaches it even when this test run ignores it (started in the background).
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        env={**os.environ, "TMPDIR": str(scratch)})
     try:
         # Wait until the write is well under way.
         deadline = time.time() + 90

@@ -56,7 +56,9 @@ def page_setup(ws, ranges, scale_percent: int, chart: Chart | None = None) -> No
     ws.print_area(min(r[0] for r in ranges), min(r[1] for r in ranges),
                   max(r[2] for r in ranges), max(r[3] for r in ranges))
     rows = sorted({r[0] for r in ranges} - {0})
-    cols = sorted({r[1] for r in ranges} - {0} | ({chart.col} if chart else set()))
+    # A chart right of the table starts a page; one in the upper block prints with it.
+    beside = chart is not None and chart.row >= min(r[0] for r in ranges[1:] or ranges)
+    cols = sorted({r[1] for r in ranges} - {0} | ({chart.col} if beside else set()))
     if rows:
         ws.set_h_pagebreaks(rows)
     if cols:
@@ -90,7 +92,8 @@ def insert_chart(workbook, ws, chart: Chart) -> None:
         xl.set_legend({"position": "bottom"})
     xl.set_size({"width": round(chart.width_mm * PX_PER_MM),
                  "height": round(chart.height_mm * PX_PER_MM)})
-    ws.insert_chart(chart.row, chart.col, xl, {"object_position": 1})
+    ws.insert_chart(chart.row, chart.col, xl, {"object_position": 1,
+                                               "x_offset": round(chart.x_offset_mm * PX_PER_MM)})
 
 
 @functools.lru_cache(maxsize=4)

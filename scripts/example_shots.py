@@ -37,20 +37,23 @@ def command(app: str, book: Path, profile: Path) -> list[str]:
             f"-env:UserInstallation=file://{profile}", str(book)]
 
 
-def wait_for_book(app: str, env: dict, name: str, timeout: float) -> str:
+def wait_for_book(app: str, env: dict, name: str, timeout: float, process: subprocess.Popen) -> str:
     """The book's window, once shown. Gnumeric first shows a dialog of what it could not read (an
     .xlsx colour scale: "Ignoring unhandled conditional format of type 'colorScale'") and the
-    book's window only once it is closed: Escape closes any window not the book's."""
+    book's window only once it is closed: Return, with focus on it, presses its Close."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             return wait_for_window(env, name, min(10.0, max(0.5, deadline - time.monotonic())))
         except SystemExit:
+            if process.poll() is not None:   # LibreOffice under load sometimes ends at start
+                raise SystemExit(f"error: {app} ended before showing {name!r}") from None
             if time.monotonic() >= deadline:
                 raise SystemExit(f"error: no window named {name!r} after {timeout:.0f} s") from None
         if app == "gnumeric":
             for other in run(["xdotool", "search", "--onlyvisible", "--class", "gnumeric"], env).split():
-                run(["xdotool", "key", "--window", other, "Escape"], env)
+                run(["xdotool", "windowfocus", "--sync", other], env)
+                run(["xdotool", "key", "Return"], env)   # a sent key does not reach a dialog
 
 
 def shoot(app: str, book: Path, out: Path, width: int, height: int) -> list[Path]:
@@ -69,7 +72,7 @@ def shoot(app: str, book: Path, out: Path, width: int, height: int) -> list[Path
         process = subprocess.Popen(command(app, book, profile), env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
         try:
-            window = wait_for_book(app, env, book.name, float(os.environ.get("SHOT_WAIT", 600)))
+            window = wait_for_book(app, env, book.name, float(os.environ.get("SHOT_WAIT", 600)), process)
         except SystemExit:   # what the screen holds instead, then the error
             ImageGrab.grab(xdisplay=f":{display}").save(out / f"{stem}-failed.png")
             raise

@@ -157,6 +157,34 @@ def signed_scale(first: str, last: str) -> dict:
             "max_type": "formula", "max_value": f"={largest}", "max_color": "#B2182B"}
 
 
+BANDS = {"g3": "#808080", "g2": "#A6A6A6", "g1": "#CCCCCC",
+         "r2": "#D6604D", "r1": "#F4A582", "b2": "#4393C3", "b1": "#92C5DE"}
+
+
+def band_formats(workbook, colour: str, cache: dict = {}) -> object:  # noqa: B006 (one per book)
+    key = (id(workbook), colour)
+    if key not in cache:
+        cache[key] = workbook.add_format({"bg_color": colour})
+    return cache[key]
+
+
+def bands(block, first: str, last: str) -> list[tuple[str, str]]:
+    """The colour scale's bands, strongest first, relative to the block's first cell (the .ods
+    has the same: write/ods.py, _band_maps)."""
+    from sheetgen.core.cells import column_letter
+
+    rng, cell = f"${first}:${last}", f"{column_letter(block.col)}{block.row + 2}"
+    if block.scale == "gray":
+        span = f"(MAX({rng})-MIN({rng}))"
+        return [(f"AND({span}>0,{cell}-MIN({rng})>={share}*{span})", BANDS[name])
+                for share, name in (("0.75", "g3"), ("0.5", "g2"), ("0.25", "g1"))]
+    largest = f"MAX(MAX({rng}),-MIN({rng}))"
+    return [(f"AND({cell}>0,{cell}>=0.5*{largest})", BANDS["r2"]),
+            (f"AND({cell}<0,{cell}<=-0.5*{largest})", BANDS["b2"]),
+            (f"AND({cell}>0,{cell}>=0.15*{largest})", BANDS["r1"]),
+            (f"AND({cell}<0,{cell}<=-0.15*{largest})", BANDS["b1"])]
+
+
 def write_maps(workbook, ws, maps, styles: dict) -> None:
     """The maps sheet: labels, the typed cells, live INDEX formulas, a colour scale per block."""
     from sheetgen.core.cells import column_letter
@@ -176,3 +204,8 @@ def write_maps(workbook, ws, maps, styles: dict) -> None:
         last = f"{column_letter(block.last_col)}${block.last_row + 1}"
         scale = GRAY if block.scale == "gray" else signed_scale(first, last)
         ws.conditional_format(block.row + 1, block.col, block.last_row, block.last_col, dict(scale))
+        # Gnumeric reads no colorScale: bands of the same colours by formula rules, after it.
+        for formula, colour in bands(block, first, last):
+            ws.conditional_format(block.row + 1, block.col, block.last_row, block.last_col, {
+                "type": "formula", "criteria": "=" + formula,
+                "format": band_formats(workbook, colour)})

@@ -189,11 +189,12 @@ class OdsHeads:
             tag_end = buf.find(b">", start) if start >= 0 else -1
             if tag_end < 0:
                 self.buf = buf
-                self.failed = len(buf) > self.LIMIT
+                if len(buf) > self.LIMIT:
+                    self._fail()
                 return
             self._keep(buf[:tag_end + 1])
             at, self.started, self.seeking = tag_end + 1, True, True
-        while not self.done():
+        while not self.failed and not self.done():
             if self.taking:
                 row_end = buf.find(_ROW_END, at)
                 end = buf.find(_SHEET_END, at, None if row_end < 0 else row_end)
@@ -233,15 +234,20 @@ class OdsHeads:
                 else:
                     self.seeking = False
                 at = tag_end + 1
+        if self.failed:
+            return
         self.buf = buf[at:]
         if len(self.buf) > self.LIMIT:
-            self.failed = True
+            self._fail()
 
     def _keep(self, piece: bytes) -> None:
         self.size += len(piece)
-        if self.size > self.LIMIT:
-            self.failed = True
         self.parts.append(piece)
+        if self.size > self.LIMIT:
+            self._fail()
+
+    def _fail(self) -> None:
+        self.failed, self.parts, self.buf = True, [], b""
 
     def close(self) -> bytes | None:
         if self.failed or not self.started:

@@ -357,8 +357,6 @@ def _inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
         name_length, extra_length = struct.unpack("<HH", header[26:30])
         f.seek(info.header_offset + 30 + name_length + extra_length)
         packed, left = info.compress_size, info.file_size
-        if info.compress_type == zipfile.ZIP_STORED:
-            packed = left
         inflate = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
         pending = b""
         while left > 0:

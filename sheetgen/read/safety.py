@@ -347,8 +347,8 @@ def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
 
 def _inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
     """The entry's bytes in pieces of up to SCAN_CHUNK, inflated straight from the archive and
-    never past the size its directory states, as the zip library reads it. The CRC, which costs
-    a third as much as inflating, is left to the reader that follows (it guards nothing here)."""
+    never past the size its directory states, as the zip library reads it. No CRC: a further pass
+    over every byte that guards nothing the check looks for (the readers read the entry anew)."""
     with open(zf.filename, "rb") as f:
         f.seek(info.header_offset)
         header = f.read(30)

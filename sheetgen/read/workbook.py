@@ -57,6 +57,11 @@ class Workbook:
         except Exception as exc:  # calamine raises several types; all mean the same to a user
             raise WorkbookError(f"{self.path}: cannot read: {one_line(exc)}") from None
 
+    def in_forked_process(self) -> None:
+        """Called first in a forked worker: the reader it inherited shares the parent's file
+        offset, so the worker opens its own (the file was checked once, in the parent)."""
+        self.__dict__.pop("_calamine", None)
+
     @cached_property
     def sheet_names(self) -> list[str]:
         try:

@@ -41,13 +41,15 @@ def wait_for_book(app: str, env: dict, name: str, timeout: float, process: subpr
     """The book's window, once shown. Gnumeric first shows a dialog of what it could not read (an
     .xlsx colour scale: "Ignoring unhandled conditional format of type 'colorScale'") and the
     book's window only once it is closed: Return, with focus on it, presses its Close."""
-    deadline = time.monotonic() + timeout
+    deadline, ended = time.monotonic() + timeout, None
     while True:
         try:
             return wait_for_window(env, name, min(10.0, max(0.5, deadline - time.monotonic())))
         except SystemExit:
             if process.poll() is not None:   # LibreOffice under load sometimes ends at start
-                raise SystemExit(f"error: {app} ended before showing {name!r}") from None
+                ended = ended or time.monotonic()
+                if time.monotonic() - ended > 30:
+                    raise SystemExit(f"error: {app} ended before showing {name!r}") from None
             if time.monotonic() >= deadline:
                 raise SystemExit(f"error: no window named {name!r} after {timeout:.0f} s") from None
         if app == "gnumeric":
@@ -94,11 +96,13 @@ def shoot(app: str, book: Path, out: Path, width: int, height: int) -> list[Path
             written.append(target)
     finally:
         if process is not None:
-            os.killpg(process.pid, signal.SIGTERM)
             try:
+                os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass   # its group ended already
         xvfb.terminate()
         xvfb.wait(timeout=15)
         shutil.rmtree(profile, ignore_errors=True)
@@ -114,7 +118,7 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
     for book in books:
-        for attempt in (1, 2):   # a window that never shows under load gets a second chance
+        for attempt in (1, 2, 3):   # a window that never shows under load gets more chances
             try:
                 for path in shoot(app, book.resolve(), out, width, height):
                     print(f"wrote {path}")

@@ -20,6 +20,7 @@ from sheetgen.check.audit.diagnose import STAGES, Explanation, diagnose, stage
 from sheetgen.check.audit.expected import Expected, NeedsConfig, infer, is_template
 from sheetgen.check.audit.structure import covered_by_rate, refine, structural_mistakes
 from sheetgen.check.audit.tables import Found
+from sheetgen.check.audit.wide import infer_wide
 from sheetgen.core import model
 from sheetgen.core.cells import a1, cell_range, column_letter
 from sheetgen.core.expressions import Expression
@@ -191,7 +192,8 @@ def plan(found: Found, expected: Expected | None = None, data: Mapping[str, tupl
     labelled_all = {q: v for q, (_, v) in found.labelled.items()}
     if expected is None and not is_template(cols):
         try:
-            expected = infer(cols, labelled_all, data, quantum_size)
+            expected = infer_wide(cols, labelled_all, data, quantum_size) or \
+                infer(cols, labelled_all, data, quantum_size)
         except NeedsConfig as exc:
             raise AuditError(f"the table at {found.span}: {exc}") from None
         except ConfigError as exc:

@@ -220,10 +220,13 @@ MAX_SINGLES = 80
 
 
 def candidates(net: Network, q: Quantity, expression: Expression, columns: Columns,
-               headers: Mapping[str, str], read: frozenset[str] | None = None
-               ) -> Iterator[tuple[Expression, Explanation]]:
+               headers: Mapping[str, str], read: frozenset[str] | None = None,
+               focus: frozenset[str] | None = None) -> Iterator[tuple[Expression, Explanation]]:
     """Every single change this module knows, as (changed expression, its explanation).
-    `read`: the names a formula is known to read (a name written for another must be one)."""
+    `read`: the names a formula is known to read (a name written for another must be one);
+    `focus`: the names a formula reads more or less often (or from other rows) than the
+    expression: a change that could turn one into the other touches them (empty: no name count
+    differs, so a sign or a number changed)."""
     words = _Words(headers.get(q.name, q.name), headers)
     subject = words.subject
     names = columns.names()
@@ -235,6 +238,8 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
     for name, where in positions.items():
         if name not in net.names and name not in net.parameters:
             continue
+        if focus and name not in focus and not _updated_in(net, name, focus):
+            continue
         mine = family(net, name)
         others = [m for m in (*net.names, *sorted(net.parameters))
                   if m != name and m in allowed and family(net, m) == mine]
@@ -245,6 +250,8 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
             others = sorted(others, key=lambda m: abs(position.get(m, 0) - at))[:WIDE_SIBLINGS]
         if read is not None:
             others = [m for m in others if m in read]
+        if focus:
+            others = [m for m in others if m in focus] if name in focus else []
         for used in others:
             choices: list[int | None] = [None] + (list(range(1, uses + 1)) if uses > 1 and not wide
                                                   else [])
@@ -271,7 +278,7 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                 yield variant, Explanation(kind, name, used, variant.text, text, {}, occurrence, uses,
                                            KINDS.index(kind))
         # The same name read from another row.
-        if name in columns.columns and mine != "data":
+        if name in columns.columns and mine != "data" and (not focus or name in focus):
             new_state = name in cur_names(expression) and name not in expression.text.replace(
                 f"cur({name})", "")
             base = -1 if is_update and not new_state else 0
@@ -307,16 +314,30 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                 f"the row above")
         yield variant, Explanation("one after another", " ".join(weights), "updated", variant.text,
                                    text, {}, None, 1, KINDS.index("one after another") - 0.5)
-    yield from _sign_candidates(expression, words, is_update)
-    yield from _factor_candidates(expression, words)
-    yield from _divisor_candidates(expression, words)
+    if not focus:   # a sign reads every name as often as before
+        yield from _sign_candidates(expression, words, is_update)
+    yield from _factor_candidates(expression, words, focus)
+    yield from _divisor_candidates(expression, words, focus)
 
 
-def _divisor_candidates(expression: Expression, words: _Words):
+def _updated_in(net: Network, name: str, focus: frozenset[str]) -> bool:
+    """Whether `name` written already updated (w − η·∂E/∂w) brings in a name of `focus`."""
+    if name not in net.names or net.quantity(name).next is None:
+        return False
+    return bool(net.quantity(name).next.names & focus)
+
+
+def _touches(node: ast.expr, focus: frozenset[str] | None) -> bool:
+    """Whether leaving `node` out could explain the focus (no focus: anything could)."""
+    return not focus or any(isinstance(n, ast.Name) and n.id in focus for n in ast.walk(node))
+
+
+def _divisor_candidates(expression: Expression, words: _Words, focus=None):
     """x / d written as x: a division left out (Adam's bias correction 1 − β1ᵗ, say)."""
     nodes = list(ast.walk(_fresh(expression)))
     for k, node in enumerate(nodes):
-        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)) or \
+                not _touches(node.right, focus):
             continue
         divisor = ast.unparse(node.right)
         if isinstance(node.right, ast.Constant):
@@ -364,7 +385,7 @@ def _sign_candidates(expression: Expression, words: _Words, is_update: bool):
                                rank + 0.5)
 
 
-def _factor_candidates(expression: Expression, words: _Words):
+def _factor_candidates(expression: Expression, words: _Words, focus=None):
     subject = words.subject
     nodes = list(ast.walk(_fresh(expression)))
     tops = {id(n.left) for n in nodes if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult)}
@@ -379,14 +400,25 @@ def _factor_candidates(expression: Expression, words: _Words):
             if _is_derivative_pair(factors[j], factors[j + 1]):
                 x = ast.unparse(factors[j])
                 drops.append(([j, j + 1], f"σ′ = {words.show(x)}·(1 − {words.show(x)})"))
-        drops += [([j], words.show(ast.unparse(f))) for j, f in enumerate(factors)]
+        drops += [([j], _factor_words(f, words)) for j, f in enumerate(factors)]
         for dropped, shown in drops:
+            if not any(_touches(factors[j], focus) for j in dropped):
+                continue
             kept = [f for j, f in enumerate(factors) if j not in dropped]
             if not kept:
                 continue
             variant = _with_node(expression, k, lambda _n, kept=kept: _product(kept))
             text = f"{subject} leaves out the factor {shown}"
             yield variant, Explanation("missing factor", shown, "", variant.text, text, {}, None, 1, rank)
+
+
+def _factor_words(factor: ast.expr, words: _Words) -> str:
+    """A factor as the report names it: relu′ for the step if_positive(z, 1, 0)."""
+    if isinstance(factor, ast.Call) and getattr(factor.func, "id", "") == "if_positive" and \
+            len(factor.args) == 3 and [ast.unparse(a) for a in factor.args[1:]] == ["1", "0"]:
+        z = words.show(ast.unparse(factor.args[0]))
+        return f"relu′({z}) = (1 if {z} > 0, else 0)"
+    return words.show(ast.unparse(factor))
 
 
 def diagnose(net: Network, q: Quantity, expression: Expression, columns: Columns,
@@ -424,10 +456,11 @@ PAIR_ROWS = 6
 
 
 def _pairs_of(net: Network, q: Quantity, expression: Expression, columns: Columns,
-              headers: Mapping[str, str], read: frozenset[str] | None = None):
+              headers: Mapping[str, str], read: frozenset[str] | None = None,
+              focus: frozenset[str] | None = None):
     """Every two names each written for another of its kind, as (variant, explanation)."""
     singles = [(e.belongs, e.used) for _, e in candidates(net, q, expression, columns, headers,
-                                                          read)
+                                                          read, focus)
                if e.kind in ("substitution", "other gradient") and e.occurrence is None]
     singles = singles[:MAX_SINGLES]
     words = _Words(headers.get(q.name, q.name), headers)

@@ -245,13 +245,13 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                   if m != name and m in allowed and family(net, m) == mine]
         uses = len(where)
         wide = len(positions) > WIDE_EXPRESSION
-        if wide:  # a kernel's gradient over every pixel: the neighbours, each name once
+        if focus:  # the formula's own changes: few, however wide the equation
+            others = [m for m in others if m in focus] if name in focus else []
+        elif wide:  # a kernel's gradient over every pixel: the neighbours, each name once
             at = position.get(name, 0)
             others = sorted(others, key=lambda m: abs(position.get(m, 0) - at))[:WIDE_SIBLINGS]
         if read is not None:
             others = [m for m in others if m in read]
-        if focus:
-            others = [m for m in others if m in focus] if name in focus else []
         for used in others:
             choices: list[int | None] = [None] + (list(range(1, uses + 1)) if uses > 1 and not wide
                                                   else [])
@@ -422,8 +422,10 @@ def _factor_words(factor: ast.expr, words: _Words) -> str:
 
 
 def diagnose(net: Network, q: Quantity, expression: Expression, columns: Columns,
-             headers: Mapping[str, str], wrong: np.ndarray) -> list[Explanation]:
-    """The changes that reproduce every checkable row of the column, best first."""
+             headers: Mapping[str, str], wrong: np.ndarray,
+             focus: frozenset[str] | None = None) -> list[Explanation]:
+    """The changes that reproduce every checkable row of the column, best first. `focus`: the
+    names the cell's formula reads more or less often than its equation (`candidates`)."""
     full = columns
     start = 0
     if columns.n > WINDOW:
@@ -433,14 +435,14 @@ def diagnose(net: Network, q: Quantity, expression: Expression, columns: Columns
         columns = Columns({n: v[start:stop] for n, v in full.columns.items()}, full.parameters)
         wrong = wrong[start:stop]
     found: dict[tuple, Explanation] = {}
-    for variant, explanation in candidates(net, q, expression, columns, headers):
+    for variant, explanation in candidates(net, q, expression, columns, headers, focus=focus):
         if explanation.key in found or (variant.text == expression.text and not explanation.shifts):
             continue
         if not _reproduces(columns, q, variant, explanation.shifts, wrong):
             continue
         found[explanation.key] = explanation
     if not found:
-        for _variant, explanation in _pairs(net, q, expression, columns, headers, wrong):
+        for _variant, explanation in _pairs(net, q, expression, columns, headers, wrong, focus):
             found[explanation.key] = explanation
             if len(found) >= MAX_EXPLANATIONS:
                 break
@@ -466,25 +468,27 @@ def _pairs_of(net: Network, q: Quantity, expression: Expression, columns: Column
     words = _Words(headers.get(q.name, q.name), headers)
     for i, (a, ua) in enumerate(singles):
         for b, ub in singles[i + 1:]:
-            if b == a or ub == ua:
+            # One name written for two others is tried where the formula shows it (`focus`).
+            if b == a or (ub == ua and not focus):
                 continue
             variant = expression.substitute({a: ua, b: ub})
             (n1, u1), (n2, u2) = sorted(((a, ua), (b, ub)), key=lambda p: expression.text.index(p[0]))
-            text = (f"{words.subject} uses {words.name(u1)} and {words.name(u2)} where "
-                    f"{words.name(n1)} and {words.name(n2)} belong")
+            used = words.name(u1) if u1 == u2 else f"{words.name(u1)} and {words.name(u2)}"
+            text = (f"{words.subject} uses {used} where {words.name(n1)} and {words.name(n2)} "
+                    "belong")
             yield variant, Explanation("substitution", f"{n1} {n2}", f"{u1} {u2}", variant.text,
                                        text, {}, None, 2, KINDS.index("substitution") + 0.5)
 
 
 def _pairs(net: Network, q: Quantity, expression: Expression, columns: Columns,
-           headers: Mapping[str, str], wrong: np.ndarray):
+           headers: Mapping[str, str], wrong: np.ndarray, focus: frozenset[str] | None = None):
     """Two names each written for another of its kind: 'uses w5 and w7 where w6 and w8 belong'."""
     first = int(np.argmax(wrong))
     rows = slice(max(0, first - 1), first + PAIR_ROWS)
     small = Columns({n: v[rows] for n, v in columns.columns.items()}, columns.parameters,
                     columns.quantum)
     small_wrong = wrong[rows]
-    for variant, explanation in _pairs_of(net, q, expression, columns, headers):
+    for variant, explanation in _pairs_of(net, q, expression, columns, headers, focus=focus):
         if _reproduces(small, q, variant, {}, small_wrong) and \
                 _reproduces(columns, q, variant, {}, wrong):
             yield variant, explanation

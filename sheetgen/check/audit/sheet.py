@@ -18,7 +18,12 @@ import numpy as np
 from sheetgen.check.audit.columns import RHO, Columns, infer_fixed_biases, infer_learning_rate
 from sheetgen.check.audit.diagnose import STAGES, Explanation, diagnose, stage
 from sheetgen.check.audit.expected import Expected, NeedsConfig, infer, is_template
-from sheetgen.check.audit.structure import covered_by_rate, refine, structural_mistakes
+from sheetgen.check.audit.structure import (
+    covered_by_rate,
+    formula_focus,
+    refine,
+    structural_mistakes,
+)
 from sheetgen.check.audit.tables import Found
 from sheetgen.check.audit.wide import infer_wide
 from sheetgen.core import model
@@ -480,7 +485,8 @@ def _mistake(ctx: _Context, columns: Columns, q: Quantity, expression: Expressio
             words += f"; it is the value of {pasted}"
         sentence = f"{header}: {words}"
     else:
-        explanations = diagnose(ctx.net, q, expression, columns, ctx.headers, wrong)
+        explanations = diagnose(ctx.net, q, expression, columns, ctx.headers, wrong,
+                                formula_focus(ctx, columns, q, expression, formula, row))
         if explanations:
             kind = explanations[0].kind
             sentence = _sentence(cell, check, explanations[0].words, wrong)

@@ -284,6 +284,21 @@ def _reading(ctx, columns):
     return reader, fixed, params, virtual
 
 
+def formula_focus(ctx, columns, q, expression: Expression, formula: str | None,
+                  row: int) -> frozenset[str] | None:
+    """`focus` of a wrong cell's formula against its equation (None: no formula, or one the
+    audit cannot read): the values' diagnosis then tries only the changes that touch it."""
+    if not formula:
+        return None
+    reader, _, _, virtual = _reading(ctx, columns)
+    try:
+        python = reader.python(formula, row)[0]
+    except (Unreadable, ValueError, SyntaxError):
+        return None
+    rendered = _rendered(ctx, reader, q, _inline(ctx.net, expression, virtual), row)
+    return None if rendered is None else focus(python, rendered)
+
+
 def refine(ctx, columns, formulas: Mapping[str, str], mistakes: list) -> list:
     """A mistake the values explain by one change, whose formula shows more (a second
     substitution whose names hold equal values): the formula's own reading replaces it."""
@@ -423,4 +438,5 @@ def _structural(ctx, q, expression, cell, iteration, formula, explanation, colum
                    [explanation] if explanation else [], [cell])
 
 
-__all__ = ["Reader", "Unreadable", "covered_by_rate", "same", "structural_mistakes"]
+__all__ = ["Reader", "Unreadable", "covered_by_rate", "focus", "formula_focus", "same",
+           "structural_mistakes"]

@@ -429,11 +429,13 @@ class _Context:
     def correct_formula(self, q: Quantity, expression: Expression, row: int) -> str:
         """The equation in the sheet's own references, for the cell in 1-based sheet row `row`."""
         table = self.found.table
-        offset = -1 if q.is_state else 0
+        # Row templates as the writers take them ({r} this row, {p} the row above): an update
+        # reads the row above, its optimizer's new state (cur) this row.
+        here = "{p}" if q.is_state else "{r}"
 
         def ref(name: str) -> str:
             if name in table.columns:
-                return a1(table.columns[name], row + offset)
+                return re.sub(r"[0-9]+$", here, a1(table.columns[name], row))
             if name in self.found.labelled:
                 cell = self.found.labelled[name][0]
                 return re.sub(r"([A-Z]+)([0-9]+)", r"$\1$\2", cell)
@@ -446,7 +448,8 @@ class _Context:
             if name in self.parameters:
                 return format_rate(self.parameters[name])
             return name
-        return "=" + expression.to_formula(ref)
+        text = expression.to_formula(ref)
+        return "=" + text.replace("{r}", str(row)).replace("{p}", str(row - 1))
 
 
 def _mistake(ctx: _Context, columns: Columns, q: Quantity, expression: Expression, check,

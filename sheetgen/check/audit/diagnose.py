@@ -120,19 +120,6 @@ def _rows(k: int) -> str:
     return f"{abs(k)} rows {'above' if k < 0 else 'below'}"
 
 
-def depends_on(net: Network, name: str, target: str, seen: set[str] | None = None) -> bool:
-    """Whether `name` (same row) is computed from `target`."""
-    if name == target:
-        return True
-    if name not in net.names or net.quantity(name).is_state:
-        return False
-    seen = seen if seen is not None else set()
-    if name in seen:
-        return False
-    seen.add(name)
-    return any(depends_on(net, n, target, seen) for n in net.quantity(name).formula.names)
-
-
 def dependents(net: Network, target: str) -> set[str]:
     """`target` and every quantity computed (same row) from it: one pass, as each computed
     quantity only uses those before it."""
@@ -503,4 +490,4 @@ def _reproduces(columns: Columns, q: Quantity, variant: Expression, shifts: Mapp
     return wrong is None or bool((wrong & np.isfinite(check.values)).any())
 
 
-__all__ = ["Explanation", "KINDS", "STAGES", "candidates", "depends_on", "diagnose", "family", "stage"]
+__all__ = ["Explanation", "KINDS", "STAGES", "candidates", "dependents", "diagnose", "family", "stage"]

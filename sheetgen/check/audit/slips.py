@@ -13,7 +13,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from sheetgen.check.audit.diagnose import depends_on, family
+from sheetgen.check.audit.diagnose import dependents, family
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity
 
@@ -64,8 +64,9 @@ def _make(kind: str, net: Network, q: Quantity, text: str, paste: bool = False) 
 def _siblings(net: Network, q: Quantity, name: str) -> list[str]:
     """Names of `name`'s family the formula of q could use instead (no circle)."""
     mine = family(net, name)
-    return [m for m in net.names if m != name and family(net, m) == mine
-            and not depends_on(net, m, q.name) and "iteration" not in (m, name)]
+    below = dependents(net, q.name)   # what q's row computes from q: using one makes a circle
+    return [m for m in net.names if m != name and m not in below and family(net, m) == mine
+            and "iteration" not in (m, name)]
 
 
 def _gradients(net: Network) -> list[Quantity]:

@@ -44,8 +44,8 @@ def _variant(name: str, *edits: tuple[str, str]) -> str:
 
 
 # Shapes beyond the shipped examples: stacked recurrent layers with a dense layer between, an
-# rnn of relu units; an lstm backpropagated over its last 2 steps; a conv layer of 2 maps with
-# an activation, and a dense layer after flatten.
+# rnn of relu units; an lstm backpropagated over its last 2 steps; a conv layer with an activation,
+# and a dense layer after flatten.
 SHAPES = [
     ("stacked rnn", _variant("rnn-sum", ("hidden = [2]", "hidden = [3, 2]"),
                              ('activation = "tanh"', 'activation = "relu"'),
@@ -53,7 +53,7 @@ SHAPES = [
                              ('activations = ["identity"]', 'activations = ["tanh", "identity"]'))),
     ("lstm over the last 2 steps", _variant("rnn-sum", ('cell = "rnn"', 'cell = "lstm"\nbptt = 2'))),
     ("conv then dense", _variant("conv-edge", ('{ conv2d = 1, kernel = 3 }',
-                                               '{ conv2d = 2, kernel = 3, activation = "tanh" }'),
+                                               '{ conv2d = 1, kernel = 3, activation = "tanh" }'),
                                  ('"flatten",', '"flatten", { dense = 16, activation = "sigmoid" },'))),
 ]
 

@@ -135,7 +135,7 @@ def _sizes(bases, prefix: str) -> list[int]:
 def _finish(spec, cols, labelled, data, quantum: float, trained_names) -> Expected:
     """The network of `spec` on the sheet's samples with the optimizer its columns show."""
     spec.check()
-    data_spec, _ = samples_of(cols, spec.inputs + spec.targets, data, quantum)
+    data_spec, have_data = samples_of(cols, spec.inputs + spec.targets, data, quantum)
     trained = set(trained_names)
     _, training = choose_optimizer(lambda o: presets.training(spec, {}, data=data_spec, optimizer=o),
                                    cols, labelled, trained.__contains__)
@@ -143,7 +143,11 @@ def _finish(spec, cols, labelled, data, quantum: float, trained_names) -> Expect
     missing = [c for c in cols if c not in names and c != "iteration"]
     if missing:
         raise ConfigError(f"columns {', '.join(missing[:3])} are not in the network read off them")
-    return from_training(training, "headers")
+    expected = from_training(training, "headers")
+    if not have_data:   # no data sheet: its stand-in zeros are no values to check the inputs by
+        expected.parameters = {k: v for k, v in expected.parameters.items()
+                               if not isinstance(v, tuple)}
+    return expected
 
 
 # --- recurrent ----------------------------------------------------------------------------------

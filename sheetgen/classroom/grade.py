@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 import json
 import math
-import multiprocessing
 import os
 import re
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from sheetgen.check.audit import audit, expected_from, mark
 from sheetgen.core.training import Training
+from sheetgen.core.workers import can_fork, map_in_processes
 from sheetgen.errors import SheetgenError, UsageError
 from sheetgen.read.workbook import Workbook
 
@@ -275,9 +275,8 @@ def grade(paths: Sequence[Path], record: ClassRecord, training: Training, varian
     _JOB.update(paths=paths, record=record, training=training, mark_dir=mark_dir, variant_of=variant_of)
     jobs = jobs or min(4, os.cpu_count() or 1)
     try:
-        if jobs > 1 and len(paths) > 4 and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(min(jobs, len(paths))) as pool:
-                entries = pool.map(_one, range(len(paths)), chunksize=max(1, len(paths) // (jobs * 8)))
+        if jobs > 1 and len(paths) > 4 and can_fork():
+            entries = map_in_processes(_one, range(len(paths)), jobs)
         else:
             entries = [_one(k) for k in range(len(paths))]
     finally:

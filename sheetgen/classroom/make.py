@@ -7,7 +7,6 @@ import collections
 import csv
 import io
 import json
-import multiprocessing
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,8 @@ from pathlib import Path
 from sheetgen.check.compare import csv_text
 from sheetgen.classroom.roster import Student
 from sheetgen.classroom.variants import (
+    STEP_CHANGE,
+    STRICT_DRAWS,
     SlipCheck,
     Variant,
     blank_columns,
@@ -25,6 +26,7 @@ from sheetgen.classroom.variants import (
 )
 from sheetgen.core.exercise import BLANK_GROUPS, ExerciseSpec
 from sheetgen.core.training import Training
+from sheetgen.core.workers import can_fork, map_in_processes
 from sheetgen.errors import ConfigError, UsageError
 from sheetgen.generation import write_workbook
 from sheetgen.layout.assemble import build_book
@@ -178,9 +180,8 @@ def make_class(plan: Plan, jobs: int | None = None) -> ClassResult:
     n = len(plan.students)
     try:
         with output_set(plan.folder, plan.targets()):
-            if jobs > 1 and n > 4 and "fork" in multiprocessing.get_all_start_methods():
-                with multiprocessing.get_context("fork").Pool(min(jobs, n)) as pool:
-                    done = pool.map(_student, range(n), chunksize=max(1, n // (jobs * 8)))
+            if jobs > 1 and n > 4 and can_fork():
+                done = map_in_processes(_student, range(n), jobs)
             else:
                 done = [_student(k) for k in range(n)]
             variants = [v for v, _ in done]
@@ -216,7 +217,7 @@ def class_record(plan: Plan, result: ClassResult) -> dict:
                   "rows": plan.spec.slip_rows, "min_change": plan.spec.min_change},
         "draws": result.draws,
         "students": [{"id": s.id, "name": s.name, "variant_seed": v.seed, "draws": v.draws,
-                      "values": v.values,
+                      "step_change": v.step_change or plan.spec.min_change, "values": v.values,
                       "exercise": [_relative(plan, plan.exercise_path(s, f)) for f in fmts],
                       "key": [_relative(plan, plan.key_path(s, f)) for f in fmts]}
                      for s, v in zip(plan.students, result.variants, strict=True)],
@@ -285,6 +286,18 @@ def teacher_readme(plan: Plan, record: dict) -> str:
         f"fewest {draws['min']}, most {draws['max']}).",
         "",
     ]
+    stepped = [e["id"] for e in record["students"] if e["step_change"] < slips["min_change"]]
+    if stepped:
+        lines[-1:-1] = [
+            "",
+            f"A name read from the row above, or a weight read already updated, changes a cell by "
+            f"one training step only. For {len(stepped)} student{'s' * (len(stepped) != 1)} "
+            f"({', '.join(stepped[:20])}{', …' if len(stepped) > 20 else ''}) no draw in "
+            f"{STRICT_DRAWS} made those slips move a cell by {slips['min_change']:g}: theirs move one "
+            f"by {STEP_CHANGE:g} relative or more (the 7th of the 10 significant digits the sheet "
+            "shows; the self-check cells and `grade` see far smaller differences). A larger "
+            "learning rate makes these slips show more.",
+        ]
     if plan.spec.self_check:
         lines += [
             "## Self-check cells",

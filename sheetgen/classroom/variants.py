@@ -6,7 +6,12 @@ the same graph, so no maths is written per network here. Its seed comes from the
 seed and the student's id, so the same roster gives the same variants on any machine.
 
 A slip "shows" when it moves at least one graded cell (a blank column's cell) by `min_change`
-relative within the first `slip_rows` iterations. Until its first differing row, a sheet with
+relative within the first `slip_rows` iterations. A name read from the row above, or a weight
+read already updated, differs from the right one by one training step only, which at small
+learning rates stays under `min_change` for any numbers: when STRICT_DRAWS draws cannot show
+those two kinds by `min_change`, later draws need them to show by STEP_CHANGE (the 7th of the 10
+significant digits a sheet shows, a thousand times the self-check's tolerance), and the variant
+says so. Until its first differing row, a sheet with
 the slip equals the key; so where the slipped equation, evaluated on the key's own row values,
 first differs from the key by that much, the slipped sheet differs there by exactly that. When
 its first difference is smaller, the slipped sheet is run in full to see whether it grows.
@@ -29,6 +34,10 @@ from sheetgen.errors import ConfigError, ModelError
 
 # Relative differences below this are the rounding of two evaluation orders, not a slip.
 SAME = 1e-12
+# The slips that one training step bounds, what they must change after STRICT_DRAWS draws.
+STEP_BOUNDED = ("other row", "sequential update")
+STEP_CHANGE = 1e-6
+STRICT_DRAWS = 200
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class Variant:
     seed: int
     draws: int                       # numbers drawn until every slip showed
     values: dict[str, float]         # the drawn start values (inputs, targets, weights, biases)
+    step_change: float = 0.0         # what step-bounded slips change at least (0: min_change)
 
 
 def check_supported(training: Training) -> None:
@@ -158,8 +168,9 @@ class SlipCheck:
             q = slip.net.quantity(slip.quantity)
             self._equations[id(slip)] = (q.next if q.is_state else q.formula, q.is_state)
 
-    def visible(self, values: Mapping[str, float]) -> tuple[bool, str]:
-        """(True, "") or (False, the first slip that does not show, in words)."""
+    def visible(self, values: Mapping[str, float], step_change: float | None = None) -> tuple[bool, str]:
+        """(True, "") or (False, the first slip that does not show, in words). `step_change`:
+        what the STEP_BOUNDED slips must change, when not `min_change`."""
         setup = self.training.starting_from(dict(values)).setup
         try:
             key = model.trace(self.net, setup, self.rate, self.rows)
@@ -175,14 +186,15 @@ class SlipCheck:
                    -1: (dict(zip(key.names, up1.T, strict=True)) | params,
                         dict(zip(key.names, up2.T, strict=True)) | params)}
         for k, slip in enumerate(self.slips):
-            if not self._shows(slip, columns, cols, setup):
+            needed = step_change if step_change and slip.kind in STEP_BOUNDED else self.min_change
+            if not self._shows(slip, columns, cols, setup, needed):
                 # Tried first next time: a draw is mostly refused by the slip that refused the last
                 # (the order changes the time taken, never which draw is kept).
                 self.slips.insert(0, self.slips.pop(k))
                 return False, slip.words
         return True, ""
 
-    def _shows(self, slip: Slip, columns, cols, setup) -> bool:
+    def _shows(self, slip: Slip, columns, cols, setup, needed: float) -> bool:
         expression, is_update = self._equations[id(slip)]
         here, above = columns[-1 if is_update else 0]
         values = expression.evaluate_array(here, above)
@@ -193,7 +205,7 @@ class SlipCheck:
         differs[:self.first[slip.quantity]] = False
         if not differs.any():
             return False
-        if change[int(np.argmax(differs))] >= self.min_change:
+        if change[int(np.argmax(differs))] >= needed:
             return True
         # A small first difference: does it grow within the rows?
         try:
@@ -204,7 +216,7 @@ class SlipCheck:
             k = slipped.names.index(name)
             a, b = slipped.values[self.first[name]:, k], cols[name][self.first[name]:]
             with np.errstate(all="ignore"):
-                if (np.abs(a - b) >= self.min_change * np.abs(b)).any():
+                if (np.abs(a - b) >= needed * np.abs(b)).any():
                     return True
         return False
 
@@ -217,9 +229,10 @@ def make_variant(training: Training, spec: ExerciseSpec, student: str, check: Sl
     why = ""
     for k in range(1, spec.max_draws + 1):
         values = draw(training, spec, rng)
-        ok, why = check.visible(values)
+        step_change = STEP_CHANGE if k > STRICT_DRAWS and spec.min_change > STEP_CHANGE else None
+        ok, why = check.visible(values, step_change)
         if ok:
-            return Variant(student, seed, k, values)
+            return Variant(student, seed, k, values, step_change or 0.0)
     raise ModelError(f"student {student!r}: no draw in {spec.max_draws:,} made every slip show "
                      f"(the last one hid: {why}); widen the [class] ranges or blank fewer columns")
 

@@ -108,12 +108,9 @@ def insert_picture(ws, picture: Picture, cache: dict, shape: str = "2-2-2", smal
                      "object_position": 1, "description": f"the {shape} network and its initial weights"})
 
 
-def write_summary(workbook, ws, summary: Summary, styles: dict,
-                  scale_percent: int = 100) -> None:
-    page_setup(ws, summary.print_ranges, scale_percent)
-    ws.set_column(0, summary.n_columns - 1, summary.column_width)
-    items = sorted([*summary.cells, *summary.formulas], key=lambda c: (c.row, c.col))
-    for item in items:
+def write_items(ws, items, styles: dict) -> None:
+    """A side sheet's labels, numbers and formulas, row by row; text always as text."""
+    for item in sorted(items, key=lambda c: (c.row, c.col)):
         style = styles[item.style]
         if hasattr(item, "formulas"):
             ws.write_formula(item.row, item.col, "=" + item.formulas["xlsx"], style, item.value)
@@ -121,6 +118,13 @@ def write_summary(workbook, ws, summary: Summary, styles: dict,
             ws.write_string(item.row, item.col, item.value, style)
         else:
             ws.write_number(item.row, item.col, item.value, style)
+
+
+def write_summary(workbook, ws, summary: Summary, styles: dict,
+                  scale_percent: int = 100) -> None:
+    page_setup(ws, summary.print_ranges, scale_percent)
+    ws.set_column(0, summary.n_columns - 1, summary.column_width)
+    write_items(ws, [*summary.cells, *summary.formulas], styles)
     if summary.highlight is not None:
         h = summary.highlight
         criteria = "=" + h.formulas["xlsx"].format(r=h.first_row + 1)
@@ -160,14 +164,7 @@ def write_maps(workbook, ws, maps, styles: dict) -> None:
 
     page_setup(ws, maps.print_ranges, 100)
     ws.set_column(0, maps.n_columns - 1, maps.column_width)
-    for item in sorted([*maps.cells, *maps.formulas], key=lambda c: (c.row, c.col)):
-        style = styles[item.style]
-        if hasattr(item, "formulas"):
-            ws.write_formula(item.row, item.col, "=" + item.formulas["xlsx"], style, item.value)
-        elif isinstance(item.value, str):
-            ws.write_string(item.row, item.col, item.value, style)
-        else:
-            ws.write_number(item.row, item.col, item.value, style)
+    write_items(ws, [*maps.cells, *maps.formulas], styles)
     for block in maps.blocks:
         first = f"{column_letter(block.col)}${block.row + 2}"
         last = f"{column_letter(block.last_col)}${block.last_row + 1}"

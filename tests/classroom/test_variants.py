@@ -9,6 +9,9 @@ import pytest
 
 from sheetgen.check.audit.slips import CATALOGUE
 from sheetgen.classroom.variants import (
+    STEP_BOUNDED,
+    STEP_CHANGE,
+    STRICT_DRAWS,
     SlipCheck,
     blank_columns,
     draw,
@@ -29,8 +32,8 @@ def reference():
     return from_mapping({"learning_rates": [0.5], "iterations": 6}).training()
 
 
-def moved(training, slip, values, blanks, rows=3, rate=0.5) -> bool:
-    """Whether the slip moves a graded cell by 1e-3 relative: both networks run in full."""
+def moved(training, slip, values, blanks, rows=3, rate=0.5, change=1e-3) -> bool:
+    """Whether the slip moves a graded cell by `change` relative: both networks run in full."""
     setup = training.starting_from(training.setup.values() | values).setup
     key = model.trace(training.network, setup, rate, rows)
     try:
@@ -41,7 +44,7 @@ def moved(training, slip, values, blanks, rows=3, rate=0.5) -> bool:
         first = 1 if training.network.quantity(q).is_state else 0
         k = key.names.index(q)
         a, b = wrong.values[first:, k], key.values[first:, k]
-        if (np.abs(a - b) >= 1e-3 * np.abs(b)).any():
+        if (np.abs(a - b) >= change * np.abs(b)).any():
             return True
     return False
 
@@ -118,3 +121,28 @@ def test_a_dense_network_config_gets_variants():
     blanks = blank_columns(deep, spec.blank)
     variant = make_variant(deep, spec, "x", SlipCheck(deep, blanks, spec, 0.5))
     assert all(moved(deep, s, variant.values, blanks) for s in slips_of(deep, blanks))
+
+
+@pytest.mark.slow
+def test_at_a_small_rate_step_bounded_slips_show_in_the_seventh_digit():
+    """At 0.1 a gradient reading a_h2 from the row above moves it by one step's change only, under
+    1e-3 for any draw: after STRICT_DRAWS draws those slips need STEP_CHANGE, the others still 1e-3."""
+    slow = from_mapping({"learning_rates": [0.1], "iterations": 6}).training()
+    spec = ExerciseSpec(seed=1, blank=("gradients",))
+    blanks = blank_columns(slow, spec.blank)
+    variant = make_variant(slow, spec, "s002", SlipCheck(slow, blanks, spec, 0.1))
+    assert variant.draws > STRICT_DRAWS and variant.step_change == STEP_CHANGE
+    slips = slips_of(slow, blanks)
+    bounded = [s for s in slips if s.kind in STEP_BOUNDED]
+    assert bounded and all(moved(slow, s, variant.values, blanks, rate=0.1, change=STEP_CHANGE)
+                           for s in bounded)
+    assert not all(moved(slow, s, variant.values, blanks, rate=0.1) for s in bounded)
+    assert all(moved(slow, s, variant.values, blanks, rate=0.1) for s in slips
+               if s.kind not in STEP_BOUNDED)
+
+
+def test_where_every_slip_can_show_by_1e_3_the_strict_rule_stays(reference):
+    spec = ExerciseSpec(seed=1, blank=("gradients",))
+    blanks = blank_columns(reference, spec.blank)
+    variant = make_variant(reference, spec, "s002", SlipCheck(reference, blanks, spec, 0.5))
+    assert variant.draws <= STRICT_DRAWS and variant.step_change == 0.0

@@ -26,6 +26,7 @@ from sheetgen.check.audit.result import Audit, ClassAudit
 from sheetgen.check.audit.sheet import ColumnStatus, Mistake, SheetAudit, audit_table, plan
 from sheetgen.check.audit.tables import Found, find_data, find_tables, header_reader, is_data_table
 from sheetgen.core.presets import reference_network as network
+from sheetgen.core.workers import can_fork, map_in_processes
 from sheetgen.errors import AuditError, SheetgenError, WorkbookError
 from sheetgen.read.workbook import Workbook
 
@@ -97,12 +98,8 @@ def audit_files(paths: Iterable[Path | str], mapping: Mapping[str, str] | None =
     paths = list(paths)
     work = [(p, mapping, expected) for p in paths]
     if jobs > 1 and len(paths) > 1:
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork" if "fork" in
-                                              multiprocessing.get_all_start_methods() else "spawn")
-        with context.Pool(min(jobs, len(paths))) as pool:
-            results = pool.map(_one, work, chunksize=max(1, len(work) // (jobs * 4)))
+        results = map_in_processes(_one, work, jobs, chunks_per_job=4,
+                                   start="fork" if can_fork() else "spawn")
     else:
         results = map(_one, work)
     audits, failures = [], {}

@@ -1,0 +1,37 @@
+"""Work spread over forked processes whose end is quiet.
+
+A pool ends its workers with SIGTERM, and a Ctrl-C reaches every process of the terminal's
+group: a worker that kept the command's own handlers would print a traceback of its own. The
+parent does the cleaning up; a worker ignores Ctrl-C and ends on SIGTERM or SIGHUP at once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+def _quiet_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def map_in_processes(function: Callable[[Any], Any], items: Sequence[Any], jobs: int,
+                     chunks_per_job: int = 8, start: str = "fork") -> list[Any]:
+    """`[function(x) for x in items]` in up to `jobs` processes, in the items' order."""
+    context = multiprocessing.get_context(start)
+    with context.Pool(min(jobs, len(items)), initializer=_quiet_worker) as pool:
+        results = pool.map(function, items, chunksize=max(1, len(items) // (jobs * chunks_per_job)))
+        pool.close()  # the workers finish and leave; terminate() on the way out finds none
+        pool.join()
+    return results
+
+
+__all__ = ["can_fork", "map_in_processes"]

@@ -41,6 +41,15 @@ def example_config(name: str, rows: int | None = None, rate: float | None = None
                    plots=False)
 
 
+def variant(name: str, *edits: tuple[str, str]) -> str:
+    """The example's config text with each (old, new) edit made (old must be in it)."""
+    text = example_text(name)
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
 def expected_of(name: str):
     """What `audit --config` of an image or recurrent example checks against: its Training
     (None for the dense examples)."""

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from corpus import DENSE, EXPECTED_KIND, WIDE, expected_of, write_book
+from corpus import DENSE, EXPECTED_KIND, WIDE, expected_of, variant, write_book
 
 from sheetgen.check.audit import audit, expected_from
 from sheetgen.check.audit.slips import SLIPS
@@ -173,26 +173,18 @@ def test_jobs_keep_the_order_and_the_verdicts(tmp_path, capsys):
     assert [line.split(",")[6] for line in lines] == ["right", "sign", "right"]
 
 
-def _variant(name: str, *edits: tuple[str, str]) -> str:
-    text = example_text(name)
-    for old, new in edits:
-        assert old in text
-        text = text.replace(old, new)
-    return text
-
-
 # Shapes sheetgen writes beyond the shipped examples: (label, config text, what is inferred).
 SHAPES = [
-    ("expanded gradients", _variant("deep", ("seed = 0", 'seed = 0\ngradients = "expanded"')),
+    ("expanded gradients", variant("deep", ("seed = 0", 'seed = 0\ngradients = "expanded"')),
      "2-3-3-2 (tanh, tanh, sigmoid), half_sse, biases none"),
-    ("nesterov", _variant("linear-momentum", ('name = "momentum"', 'name = "nesterov"')),
+    ("nesterov", variant("linear-momentum", ('name = "momentum"', 'name = "nesterov"')),
      "nesterov (β = 0.9)"),
-    ("batches of 2, summed", _variant("xor", ('batch = "full"', "batch = 2"),
+    ("batches of 2, summed", variant("xor", ('batch = "full"', "batch = 2"),
                                       ('reduction = "mean"', 'reduction = "sum"')),
      "4 samples, batches of 2 (sum); gd"),
-    ("relu layers", _variant("deep", ('["tanh", "tanh", "sigmoid"]', '["relu", "leaky_relu", "sigmoid"]')),
+    ("relu layers", variant("deep", ('["tanh", "tanh", "sigmoid"]', '["relu", "leaky_relu", "sigmoid"]')),
      "2-3-3-2 (relu, leaky_relu, sigmoid)"),
-    ("adam without correction", _variant("xor", ('name = "gd"', 'name = "adam"\nbias_correction = false')),
+    ("adam without correction", variant("xor", ('name = "gd"', 'name = "adam"\nbias_correction = false')),
      "adam (β1 = 0.9, β2 = 0.999, ε = 1e-08, no bias correction)"),
 ]
 

@@ -9,13 +9,13 @@ from importlib import resources
 
 import numpy as np
 import pytest
-from corpus import write_book
+from corpus import variant, write_book
 
 import sheetgen.check.audit.structure as structure
 from sheetgen.check.audit import audit
 from sheetgen.check.audit.expected import NeedsConfig, from_training
 from sheetgen.check.audit.wide import infer_wide
-from sheetgen.config import example_text, from_mapping
+from sheetgen.config import from_mapping
 from sheetgen.core.expressions import Expression
 from sheetgen.layout.assemble import build_book
 from sheetgen.write import xlsx
@@ -35,24 +35,16 @@ def test_an_image_table_that_cannot_be_read_asks_for_its_config_in_one_line():
     assert "--config" in why and "input pixels" in why and "\n" not in why
 
 
-def _variant(name: str, *edits: tuple[str, str]) -> str:
-    text = example_text(name)
-    for old, new in edits:
-        assert old in text
-        text = text.replace(old, new)
-    return text
-
-
 # Shapes beyond the shipped examples: stacked recurrent layers with a dense layer between, an
 # rnn of relu units; an lstm backpropagated over its last 2 steps; a conv layer with an activation,
 # and a dense layer after flatten.
 SHAPES = [
-    ("stacked rnn", _variant("rnn-sum", ("hidden = [2]", "hidden = [3, 2]"),
+    ("stacked rnn", variant("rnn-sum", ("hidden = [2]", "hidden = [3, 2]"),
                              ('activation = "tanh"', 'activation = "relu"'),
                              ("layers = [1]", "layers = [2, 1]"),
                              ('activations = ["identity"]', 'activations = ["tanh", "identity"]'))),
-    ("lstm over the last 2 steps", _variant("rnn-sum", ('cell = "rnn"', 'cell = "lstm"\nbptt = 2'))),
-    ("conv then dense", _variant("conv-edge", ('{ conv2d = 1, kernel = 3 }',
+    ("lstm over the last 2 steps", variant("rnn-sum", ('cell = "rnn"', 'cell = "lstm"\nbptt = 2'))),
+    ("conv then dense", variant("conv-edge", ('{ conv2d = 1, kernel = 3 }',
                                                '{ conv2d = 1, kernel = 3, activation = "tanh" }'),
                                  ('"flatten",', '"flatten", { dense = 16, activation = "sigmoid" },'))),
 ]

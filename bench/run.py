@@ -8,9 +8,10 @@ wall time (interpreter start included), CPU time and peak resident memory (from 
   floor         the same formula-and-value cell XML from a precompiled row template, written
                 into deflate zip entries with the standard library only, no workbook around it
   compare       `sheetgen compare` of the two big books
-  audit         `sheetgen audit` of each big book (the reference's, xor's and deep's), and of 60
-                typical hand-made sheets (22 rows, human headers, the shapes and mistakes of
-                tests/check/audit) in one command, and of 200 with --jobs 2
+  audit         `sheetgen audit` of each big book (the reference's; xor's and deep's in each
+                format), and of 60 typical hand-made sheets (22 rows, human headers, the shapes
+                and mistakes of tests/check/audit) in one command, and of 200 with --jobs 2
+                (--only-audit: xor's and deep's big books and the 200 sheets alone)
   one sheet     1,000 and 50,000 iterations, one sheet: memory must not grow with the run
   default       `sheetgen generate` with the default settings (6 x 22, both formats, no plots)
   deep          the `deep` example (2-3-3-2, tanh then sigmoid) at the big run's size, each
@@ -314,6 +315,9 @@ def main() -> int:
                         help="leave the files in DIR (default: a temporary folder, removed)")
     parser.add_argument("--only-class", action="store_true",
                         help="only sheetgen class of 200 students and sheetgen grade of 200 submissions")
+    parser.add_argument("--only-audit", action="store_true",
+                        help="only the audits of xor's and deep's big books (each format) and of "
+                             f"{JOBS_CLASS_SIZE} hand-made sheets with --jobs {JOBS}")
     for key in ("xor", "conv", "lstm"):
         parser.add_argument(f"--only-{key}", action="store_true",
                             help=f"only the reference network's big runs and the "
@@ -335,6 +339,11 @@ def main() -> int:
         if args.only_class:
             class_steps(out, steps)
             raise _Done
+        if args.only_audit:
+            for key in ("xor", "deep"):
+                audit_example(EXAMPLES[key], out, n, rates, plots + quiet, steps, cells)
+            jobs_step(out, steps)
+            raise _Done
         big = {}
         for fmt in FORMATS:
             big[fmt] = out / f"sheetgen-{fmt}" / f"BackPropagation.{fmt}"
@@ -346,10 +355,10 @@ def main() -> int:
         cells["reference"] = sheets * n * table_columns(None)
         only = [key for key in EXAMPLES if getattr(args, f"only_{key}", False)]
         for key in only or ("conv", "lstm", "xor"):
-            made = run_example(EXAMPLES[key], out, n, rates, plots + quiet, steps, cells)
-            if key == "xor" and made.is_file():
-                steps["audit xor"] = measure(f"sheetgen audit xlsx {sheets}x{n} xor",
-                                             sheetgen("audit", str(made)))
+            if key == "xor":
+                audit_example(EXAMPLES[key], out, n, rates, plots + quiet, steps, cells)
+            else:
+                run_example(EXAMPLES[key], out, n, rates, plots + quiet, steps, cells)
         if only:
             raise _Done
         steps["pandas"] = measure(f"pandas to_excel values only {sheets}x{n}",
@@ -372,12 +381,7 @@ def main() -> int:
         steps["audit class"] = measure(
             f"sheetgen audit {CLASS_SIZE} hand-made sheets",
             sheetgen("audit", "--format", "csv", *map(str, sorted((out / "class").iterdir()))))
-        subprocess.run(python(__file__, "--child-class", str(out / "class200"), str(JOBS_CLASS_SIZE)),
-                       cwd=ROOT, check=True)
-        steps["audit jobs"] = measure(
-            f"sheetgen audit --jobs {JOBS} {JOBS_CLASS_SIZE} hand-made sheets",
-            sheetgen("audit", "--jobs", str(JOBS), "--format", "csv",
-                     *map(str, sorted((out / "class200").iterdir()))))
+        jobs_step(out, steps)
         class_steps(out, steps)
         for rows in (1_000, 50_000):
             for fmt in FORMATS:
@@ -387,10 +391,7 @@ def main() -> int:
                              "--format", fmt, "--output-dir", str(out / f"one-{rows}"),
                              *plots, *quiet),
                     out / f"one-{rows}" / f"BackPropagation.{fmt}")
-        deep = run_example(EXAMPLES["deep"], out, n, rates, plots + quiet, steps, cells)
-        if deep.is_file():
-            steps["audit deep"] = measure(f"sheetgen audit xlsx {sheets}x{n} deep",
-                                          sheetgen("audit", str(deep)))
+        audit_example(EXAMPLES["deep"], out, n, rates, plots + quiet, steps, cells)
         defaults = [measure("sheetgen generate (default, both)",
                             sheetgen("generate", "--output-dir", str(out / "default"), *plots, *quiet))
                     for _ in range(3)]
@@ -412,6 +413,29 @@ def main() -> int:
     print()
     print(report(steps, level, cells))
     return 0
+
+
+def audit_example(example: Example, out: Path, n: int, rates: str, flags: list[str],
+                  steps: dict[str, Step], cells: dict[str, int]) -> None:
+    """Generate `example` big in each format (`run_example`), then audit each book."""
+    xlsx = run_example(example, out, n, rates, flags, steps, cells)
+    rows = example.rows or n
+    for fmt in FORMATS:
+        book = xlsx.with_suffix(f".{fmt}")
+        if book.is_file():
+            steps[f"audit {example.key} {fmt}"] = measure(
+                f"sheetgen audit {fmt} {len(rates.split(','))}x{rows} {example.key}",
+                sheetgen("audit", str(book)))
+
+
+def jobs_step(out: Path, steps: dict[str, Step]) -> None:
+    """`audit --jobs JOBS` of JOBS_CLASS_SIZE hand-made sheets."""
+    subprocess.run(python(__file__, "--child-class", str(out / "class200"), str(JOBS_CLASS_SIZE)),
+                   cwd=ROOT, check=True)
+    steps["audit jobs"] = measure(
+        f"sheetgen audit --jobs {JOBS} {JOBS_CLASS_SIZE} hand-made sheets",
+        sheetgen("audit", "--jobs", str(JOBS), "--format", "csv",
+                 *map(str, sorted((out / "class200").iterdir()))))
 
 
 def class_steps(out: Path, steps: dict[str, Step]) -> None:
@@ -476,16 +500,17 @@ def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = No
             target(f"audit of {fmt} 6x10,000 under {AUDIT_BIG_SECONDS:g} s", f"{a.seconds:.2f} s",
                    a.seconds < AUDIT_BIG_SECONDS and a.status == 0)
     for name in ("xor", "deep"):
-        if f"audit {name}" in steps:
-            a = steps[f"audit {name}"]
-            # CPU beside wall: on a loaded machine the wall time says more about the others.
-            target(f"audit of {name} xlsx 6x10,000 under {AUDIT_BIG_SECONDS:g} s",
-                   f"{a.seconds:.2f} s (CPU {a.cpu:.2f} s)",
-                   a.seconds < AUDIT_BIG_SECONDS and a.status == 0)
+        for fmt in FORMATS:
+            if f"audit {name} {fmt}" in steps:
+                a = steps[f"audit {name} {fmt}"]
+                # CPU beside wall: on a loaded machine the wall time says more about the others.
+                target(f"audit of {name} {fmt} 6x10,000 under {AUDIT_BIG_SECONDS:g} s",
+                       f"{a.seconds:.2f} s (CPU {a.cpu:.2f} s, {a.rss_mb:.0f} MB)",
+                       a.seconds < AUDIT_BIG_SECONDS and a.status == 0)
     if "audit jobs" in steps:
         a = steps["audit jobs"]
         target(f"audit --jobs {JOBS} of {JOBS_CLASS_SIZE} hand-made sheets under "
-               f"{AUDIT_CLASS_SECONDS:g} s", f"{a.seconds:.2f} s",
+               f"{AUDIT_CLASS_SECONDS:g} s", f"{a.seconds:.2f} s (CPU {a.cpu:.2f} s, {a.rss_mb:.0f} MB)",
                a.seconds < AUDIT_CLASS_SECONDS and a.status in (0, 1))
     for key, what, limit in (("class", f"class: {CLASS_STUDENTS} variants, exercises and keys",
                               CLASS_SECONDS),
@@ -527,7 +552,7 @@ def report(steps: dict[str, Step], level: int, cells: dict[str, int] | None = No
         v = steps["verify"]
         target("LibreOffice verify of both big books", f"exit {v.status}, {v.seconds:.0f} s", v.status == 0)
     failed = [s.name for k, s in steps.items()
-              if s.status != (2 if k.startswith("bomb ") else 0) and k != "audit class"]
+              if s.status != (2 if k.startswith("bomb ") else 0) and k not in ("audit class", "audit jobs")]
     if failed:
         lines.append(f"\nfailed steps: {', '.join(failed)}")
     return "\n".join(lines)

@@ -13,12 +13,14 @@ import functools
 import html
 import posixpath
 import re
+import struct
 import zipfile
 import zlib
 from pathlib import Path
 
 from sheetgen.core.cells import a1, column_letter, column_number
 from sheetgen.errors import WorkbookError
+from sheetgen.read.xml_stream import OdsHeads
 
 # Every file `generate` can write must pass: a generated table row is 2.7-3.2 KB of XML in .xlsx
 # and 5.3-6.2 KB in .ods (6.2 with trained biases), a sheet holds up to 1,048,576 rows, and a
@@ -38,8 +40,11 @@ METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
 # Files that passed, by identity and version: the command line checks its inputs before loading
-# the readers (pandas takes a second to import), and the readers' own check is then free.
-_PASSED: dict[tuple, None] = {}
+# the readers (pandas takes a second to import), and the readers' own check is then free. An
+# .ods file's entry keeps its sheets' first rows, cut from content.xml as the check streams it
+# (`ods_head`), for the last few files only.
+_PASSED: dict[tuple, bytes | None] = {}
+HEADS_KEPT = 4
 
 
 def check_workbook(path: Path) -> None:
@@ -50,17 +55,32 @@ def check_workbook(path: Path) -> None:
         raise WorkbookError(f"{path}: no such file")
     if not path.is_file():
         raise WorkbookError(f"{path}: not a regular file")
-    info = path.stat()
-    key = (str(path.resolve()), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    key = _key(path)
     if key in _PASSED:
         return
-    _check(path)
-    _PASSED[key] = None
+    _PASSED[key] = _check(path)
+    with_heads = [k for k, head in _PASSED.items() if head is not None]
+    for old in with_heads[:-HEADS_KEPT]:
+        _PASSED[old] = None
     if len(_PASSED) > 64:
         del _PASSED[next(iter(_PASSED))]
 
 
-def _check(path: Path) -> None:
+def ods_head(path: Path) -> bytes | None:
+    """content.xml of an .ods file that passed, cut down to each sheet's first
+    OdsHeads.ROWS table rows (None if not kept, or if the file changed since)."""
+    try:
+        return _PASSED.get(_key(Path(path)))
+    except OSError:
+        return None
+
+
+def _key(path: Path) -> tuple:
+    info = path.stat()
+    return (str(path.resolve()), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _check(path: Path) -> bytes | None:
     suffix = path.suffix.lower()
     if suffix not in REQUIRED:
         raise WorkbookError(f"{path}: not an .xlsx or .ods file")
@@ -74,7 +94,7 @@ def _check(path: Path) -> None:
             parts, strings = _parts_read(path, zf, infos)
             for info in parts:
                 _check_prolog(path, zf, info)
-            _check_extents(path, zf, parts, strings, suffix)
+            return _check_extents(path, zf, parts, strings, suffix)
     except zipfile.BadZipFile as exc:
         raise WorkbookError(f"{path}: {_zip_problem(path, suffix, exc)}") from None
     except (zlib.error, EOFError) as exc:
@@ -288,11 +308,11 @@ MAX_ROW_BYTES = 64 * 1024**2  # no table row (or tag) is this long
 
 
 def _check_extents(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], shared: set[str],
-                   suffix: str) -> None:
-    """`infos`: the parts a reader may parse as XML; `shared`: the shared-strings parts."""
+                   suffix: str) -> bytes | None:
+    """`infos`: the parts a reader may parse as XML; `shared`: the shared-strings parts. Returns
+    an .ods file's sheets' first rows (`ods_head`)."""
     if suffix == ".ods":
-        _check_ods(path, zf, zf.getinfo("content.xml"))
-        return
+        return _check_ods(path, zf, zf.getinfo("content.xml"))
     strings = [i for i in infos if i.filename in shared]
     longest = max((_longest_string(zf, i) for i in strings), default=0)
     sheets = [i for i in infos if i not in strings]
@@ -305,24 +325,62 @@ def _check_extents(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]
     if longest * string_cells > MAX_COPIED:
         raise WorkbookError(f"{path}: refused: {string_cells:,} cells would each copy a shared string "
                             f"of up to {longest:,} bytes (a shared-strings bomb?)")
+    return None
 
 
 def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
     """The entry's bytes in SCAN_CHUNK pieces, as UTF-8 (a UTF-16 or UTF-32 part is transcoded,
-    so that the byte patterns below see it too); the zip library stops at the stated size."""
-    with zf.open(info) as raw:
-        chunk = raw.read(SCAN_CHUNK)
-        encoding, skip = _sniff(chunk)
-        if encoding == "utf-8":
-            while chunk:
-                yield chunk
-                chunk = raw.read(SCAN_CHUNK)
-            return
-        decoder = codecs.getincrementaldecoder(encoding)("replace")
-        chunk = chunk[skip:]
-        while chunk:
-            yield decoder.decode(chunk).encode()
-            chunk = raw.read(SCAN_CHUNK)
+    so that the byte patterns below see it too)."""
+    pieces = _inflated(zf, info)
+    chunk = next(pieces, b"")
+    encoding, skip = _sniff(chunk)
+    if encoding == "utf-8":
+        if chunk:
+            yield chunk
+        yield from pieces
+        return
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    yield decoder.decode(chunk[skip:]).encode()
+    for chunk in pieces:
+        yield decoder.decode(chunk).encode()
+
+
+def _inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """The entry's bytes in pieces of up to SCAN_CHUNK, inflated straight from the archive and
+    never past the size its directory states, as the zip library reads it. No CRC: a further pass
+    over every byte that guards nothing the check looks for (the readers read the entry anew)."""
+    with open(zf.filename, "rb") as f:
+        f.seek(info.header_offset)
+        header = f.read(30)
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"bad local file header of {info.filename}")
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        f.seek(info.header_offset + 30 + name_length + extra_length)
+        packed, left = info.compress_size, info.file_size
+        inflate = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        pending = b""
+        while left > 0:
+            if not pending:
+                if packed <= 0:
+                    if inflate is not None and not inflate.eof:
+                        raise EOFError(f"{info.filename}: the data ends before its end-of-stream marker")
+                    return
+                pending = f.read(min(SCAN_CHUNK, packed))
+                if not pending:
+                    raise EOFError(f"{info.filename}: the archive ends inside it")
+                packed -= len(pending)
+            if inflate is None:
+                out, pending = pending[:left], pending[left:]
+            else:
+                out = inflate.decompress(pending, min(SCAN_CHUNK, left))
+                pending = inflate.unconsumed_tail
+                if inflate.eof:
+                    if len(out) < left:
+                        raise zipfile.BadZipFile(f"{info.filename} is shorter than its stated size")
+                    pending, packed = b"", 0
+            left -= len(out)
+            if out:
+                yield out
 
 
 def _check_grid(path: Path, part: str, rows: int, columns: int, size: int) -> None:
@@ -377,7 +435,7 @@ def _letters_greater(n: int) -> bytes:
 @functools.lru_cache(maxsize=64)
 def _cells_pattern(rows: int, columns: int) -> re.Pattern:
     """Cells past row `rows` or column `columns`, or of an unusual shape."""
-    return re.compile(rb'<c(?: r="(?:(' + _letters_greater(columns) + rb')([1-9][0-9]{0,6})|[A-Z]{1,3}('
+    return re.compile(rb'<c(?: r="(?:(' + _letters_greater(columns) + rb')([1-9][0-9]{0,6})|[A-Z]{1,3}+('
                       + _greater(rows) + rb'))"|(?! r="[A-Z]{1,3}[1-9][0-9]{0,6}")[\s>/])')
 
 
@@ -387,27 +445,27 @@ def _check_xlsx_part(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, cou
     slow: _XlsxCounter | None = None
     carry = b""
     for chunk in _chunks(zf, info):
-        text = carry + chunk
-        cut = text.rfind(b"<")
-        text, carry = text[:cut], text[cut:]
+        text = carry + chunk if carry else chunk
+        cut = max(0, text.rfind(b"<"))   # the bytes before `cut` are scanned; the rest carried
+        carry = text[cut:]
         if len(carry) > MAX_ROW_BYTES:
             raise WorkbookError(f"{path}: refused: {info.filename} has a tag longer than "
                                 f"{MAX_ROW_BYTES:,} bytes")
         if count_strings:
-            strings += sum(1 for _ in _SHARED.finditer(text))
-        if slow is None and b":c" in text and _PREFIXED_CELL.search(text):
+            strings += sum(1 for _ in _SHARED.finditer(text, 0, cut))
+        if slow is None and text.find(b":c", 0, cut) >= 0 and _PREFIXED_CELL.search(text, 0, cut):
             slow = _XlsxCounter(rows)
         if slow is None:
-            at = text.rfind(b'<c r="')
-            last = _LAST_CELL.match(text, at) if at >= 0 else None
+            at = text.rfind(b'<c r="', 0, cut)
+            last = _LAST_CELL.match(text, at, cut) if at >= 0 else None
             if last:
                 rows = max(rows, int(last.group(1)))
-            row_end = text.rfind(b'</row>')
+            row_end = text.rfind(b'</row>', 0, cut)
             widest = _LAST_CELL.match(text, text.rfind(b'<c r="', 0, row_end)) if row_end > 0 else None
             if widest:  # a row's last cell: in a table, the widest; the regex then skips the rest
                 letters = widest.group(0)[6:].rstrip(b'"0123456789')
                 columns = max(columns, column_number(letters.decode("ascii")))
-            for letters, row, past in _cells_pattern(rows, columns).findall(text):
+            for letters, row, past in _cells_pattern(rows, columns).findall(text, 0, cut):
                 if letters:
                     columns, rows = max(columns, column_number(letters.decode("ascii"))), max(rows, int(row))
                 elif past:
@@ -416,7 +474,7 @@ def _check_xlsx_part(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, cou
                     slow = _XlsxCounter(rows)
                     break
         if slow is not None:
-            slow.feed(text)
+            slow.feed(text[:cut])
             rows, columns = max(rows, slow.rows), max(columns, slow.columns)
         _check_grid(path, info.filename, rows, columns, info.file_size)
     return strings
@@ -494,10 +552,14 @@ class _OdsTable:
             self.name = f"content.xml, sheet {found.group(1).decode('utf-8', 'replace')!r},"
 
 
-def _check_ods(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+def _check_ods(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
+    """Refuse a sheet that asks for too much; return the sheets' first rows (`ods_head`), cut
+    from the same bytes."""
     table = _OdsTable()
+    heads = OdsHeads()
     carry = b""
     for chunk in _chunks(zf, info):
+        heads.feed(chunk)
         text = carry + chunk
         cut = text.rfind(_ODS_ROW)
         if cut <= 0:
@@ -509,6 +571,7 @@ def _check_ods(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         text, carry = text[:cut], text[cut:]
         table = _scan_ods(path, text, table)
     _scan_ods(path, carry, table, last=True)
+    return heads.close()
 
 
 def _scan_ods(path: Path, text: bytes, table: _OdsTable, last: bool = False) -> _OdsTable:

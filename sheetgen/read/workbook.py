@@ -8,19 +8,24 @@ values all come from that one object. Every failure is a one-line WorkbookError.
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from xml.sax.saxutils import unescape
 
 from defusedxml import ElementTree
 
 from sheetgen.core.cells import parse_cell
 from sheetgen.errors import WorkbookError
-from sheetgen.read.safety import check_workbook
-from sheetgen.read.xml_stream import Value, ods_formula_cells, xlsx_cached_values, xlsx_shared_strings
+from sheetgen.read.safety import check_workbook, ods_head
+from sheetgen.read.xml_stream import (
+    OdsFormulaCell,
+    OdsHeads,
+    Value,
+    ods_formula_cells,
+    xlsx_cached_values,
+    xlsx_shared_strings,
+)
 
 XLSX_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -51,6 +56,11 @@ class Workbook:
             return CalamineWorkbook.from_path(str(self.path))
         except Exception as exc:  # calamine raises several types; all mean the same to a user
             raise WorkbookError(f"{self.path}: cannot read: {one_line(exc)}") from None
+
+    def in_forked_process(self) -> None:
+        """Called first in a forked worker: the reader it inherited shares the parent's file
+        offset, so the worker opens its own (the file was checked once, in the parent)."""
+        self.__dict__.pop("_calamine", None)
 
     @cached_property
     def sheet_names(self) -> list[str]:
@@ -105,13 +115,7 @@ class Workbook:
         cells = {sheet: {parse_cell(c): c for c in refs} for sheet, refs in wanted.items()}
         last = max(r for found in cells.values() for r, _ in found)
         try:
-            with zipfile.ZipFile(self.path) as zf, zf.open("content.xml") as stream:
-                head = _ods_rows_only(stream, set(wanted), last)
-            if head is None:
-                with zipfile.ZipFile(self.path) as zf, zf.open("content.xml") as stream:
-                    _, found = ods_formula_cells(stream, set(wanted), last_row=last)
-            else:
-                _, found = ods_formula_cells(io.BytesIO(head), set(wanted), last_row=last)
+            found = self._ods_first_rows(set(wanted), last)
         except Exception as exc:
             raise WorkbookError(f"{self.path}: cannot read formulas: {one_line(exc)}") from None
         out: dict[str, dict[str, str]] = {sheet: {} for sheet in wanted}
@@ -185,69 +189,34 @@ class Workbook:
                 book.close()
 
     def _ods_formulas(self, sheet: str, wanted: dict[tuple[int, int], str]) -> dict[str, str]:
-        with zipfile.ZipFile(self.path) as zf, zf.open("content.xml") as stream:
-            _, found = ods_formula_cells(stream, {sheet}, last_row=max(r for r, _ in wanted))
+        found = self._ods_first_rows({sheet}, max(r for r, _ in wanted))
         return {wanted[(c.row, c.col)]: c.formula for c in found if (c.row, c.col) in wanted}
 
+    def _ods_first_rows(self, sheets: set[str], last: int) -> list[OdsFormulaCell]:
+        """The formula cells of `sheets` down to row `last` (0-based). From the first rows the
+        safety check kept of content.xml as it streamed it, when they reach that far: then
+        content.xml is inflated once in all. Otherwise only those sheets' rows are parsed."""
+        head = ods_head(self.path) if last < OdsHeads.ROWS else None
+        if head is not None:
+            try:
+                return ods_formula_cells(io.BytesIO(head), sheets, last_row=last)[1]
+            except ValueError:
+                pass   # content.xml laid out otherwise (rows in groups): read it below
+        heads = OdsHeads(rows=last + 1, sheets=set(sheets))
+        with zipfile.ZipFile(self.path) as zf, zf.open("content.xml") as stream:
+            while not heads.done() and (chunk := stream.read(_CHUNK)):
+                heads.feed(chunk)
+        head = heads.close()
+        if head is not None:
+            try:
+                return ods_formula_cells(io.BytesIO(head), sheets, last_row=last)[1]
+            except ValueError:
+                pass
+        with zipfile.ZipFile(self.path) as zf, zf.open("content.xml") as stream:
+            return ods_formula_cells(stream, sheets, last_row=last)[1]
 
-_SPREADSHEET = b"<office:spreadsheet"
-_SHEET, _SHEET_END, _ROW_END = b"<table:table ", b"</table:table>", b"</table:table-row>"
+
 _CHUNK = 1 << 20
-
-
-def _ods_rows_only(stream, sheets: set[str], last_row: int) -> bytes | None:
-    """content.xml cut down to the named sheets' first rows (0-based, through `last_row`): the
-    bytes of other sheets and later rows are skipped unparsed, so a big book's rows cost no XML
-    parsing. None when the file is not laid out as expected (then parse it whole)."""
-    buf = b""
-    while _SPREADSHEET not in buf or buf.find(b">", buf.find(_SPREADSHEET)) < 0:
-        chunk = stream.read(_CHUNK)
-        if not chunk:
-            return None
-        buf += chunk
-    cut = buf.find(b">", buf.find(_SPREADSHEET)) + 1
-    parts, buf = [buf[:cut]], buf[cut:]
-    pending = set(sheets)
-    taking, rows = False, 0
-    eof = False
-    while (pending or taking) and not (eof and not buf):
-        if taking:
-            row_end, end = buf.find(_ROW_END), buf.find(_SHEET_END)
-            if end >= 0 and (row_end < 0 or end < row_end):
-                parts.append(buf[:end + len(_SHEET_END)])
-                buf, taking = buf[end + len(_SHEET_END):], False
-                continue
-            if row_end >= 0:
-                rows += 1
-                parts.append(buf[:row_end + len(_ROW_END)])
-                buf = buf[row_end + len(_ROW_END):]
-                if rows > last_row:
-                    parts.append(_SHEET_END)
-                    taking = False
-                continue
-        else:
-            start = buf.find(_SHEET)
-            tag_end = buf.find(b">", start) if start >= 0 else -1
-            if tag_end >= 0:
-                name = re.search(rb'table:name="([^"]*)"', buf[start:tag_end])
-                buf = buf[start:]
-                if name and unescape(name.group(1).decode("utf-8")) in pending:
-                    pending.discard(unescape(name.group(1).decode("utf-8")))
-                    taking, rows = True, 0
-                    parts.append(buf[:tag_end - start + 1])
-                buf = buf[tag_end - start + 1:]
-                continue
-            if start < 0:
-                keep = len(_SHEET) - 1
-                buf = buf[-keep:] if len(buf) > keep else buf
-        if eof:
-            break
-        chunk = stream.read(_CHUNK)
-        eof = not chunk
-        buf += chunk
-    if taking:
-        parts.append(_SHEET_END)
-    return b"".join(parts) + b"</office:spreadsheet></office:body></office:document-content>"
 
 
 __all__ = ["Workbook", "one_line"]

@@ -7,9 +7,11 @@ Names arrive as "namespace local" (expat's namespace mode); no DTD or entity is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from xml.parsers import expat
+from xml.sax.saxutils import unescape
 
 from sheetgen.core.cells import parse_cell
 
@@ -146,6 +148,114 @@ def ods_formula_cells(stream, sheets: set[str] | None = None,
     except _Done:
         pass
     return names, found
+
+
+_SPREADSHEET = b"<office:spreadsheet"
+_SHEET, _SHEET_END, _ROW_END = b"<table:table ", b"</table:table>", b"</table:table-row>"
+_SHEET_NAME = re.compile(rb'table:name="([^"]*)"')
+_CLOSING = b"</office:spreadsheet></office:body></office:document-content>"
+
+
+class OdsHeads:
+    """content.xml cut down, as its bytes stream past (`feed`), to each sheet's first ROWS table
+    rows: the bytes of later rows are skipped unparsed. `close()` gives that document, or None
+    if it would pass LIMIT bytes or content.xml is not laid out as expected. `sheets`: only
+    those sheets (then `done()` says when all are taken)."""
+
+    ROWS = 64
+    LIMIT = 32 * 1024**2
+
+    def __init__(self, rows: int | None = None, sheets: set[str] | None = None) -> None:
+        self.rows = self.ROWS if rows is None else rows
+        self.wanted = sheets            # None: every sheet
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.buf = b""
+        self.started = self.taking = self.failed = False
+        self.seeking = True             # the next sheet's start, not the end of one skipped
+        self.taken = 0                  # rows of the sheet being taken
+
+    def done(self) -> bool:
+        """Every wanted sheet is taken: the rest of content.xml need not be fed."""
+        return self.wanted is not None and not self.wanted and not self.taking
+
+    def feed(self, chunk: bytes) -> None:
+        if self.failed or self.done():
+            return
+        buf = self.buf + chunk if self.buf else chunk
+        at = 0
+        if not self.started:
+            start = buf.find(_SPREADSHEET)
+            tag_end = buf.find(b">", start) if start >= 0 else -1
+            if tag_end < 0:
+                self.buf = buf
+                if len(buf) > self.LIMIT:
+                    self._fail()
+                return
+            self._keep(buf[:tag_end + 1])
+            at, self.started, self.seeking = tag_end + 1, True, True
+        while not self.failed and not self.done():
+            if self.taking:
+                row_end = buf.find(_ROW_END, at)
+                end = buf.find(_SHEET_END, at, None if row_end < 0 else row_end)
+                if end >= 0:
+                    self._keep(buf[at:end + len(_SHEET_END)])
+                    at, self.taking, self.seeking = end + len(_SHEET_END), False, True
+                elif row_end >= 0:
+                    self.taken += 1
+                    self._keep(buf[at:row_end + len(_ROW_END)])
+                    at = row_end + len(_ROW_END)
+                    if self.taken >= self.rows:
+                        self._keep(_SHEET_END)
+                        self.taking = self.seeking = False
+                else:
+                    break
+            elif not self.seeking:
+                # The rest of a sheet: skipped up to its end ("</table:table-row>" shares only a
+                # prefix with it), the next sheet starting right after.
+                end = buf.find(_SHEET_END, at)
+                if end < 0:
+                    at = max(at, len(buf) - len(_SHEET_END) + 1)
+                    break
+                at, self.seeking = end + len(_SHEET_END), True
+            else:
+                start = buf.find(_SHEET, at)
+                tag_end = buf.find(b">", start) if start >= 0 else -1
+                if tag_end < 0:
+                    at = start if start >= 0 else max(at, len(buf) - len(_SHEET) + 1)
+                    break
+                found = _SHEET_NAME.search(buf, start, tag_end)
+                name = unescape(found.group(1).decode("utf-8", "replace")) if found else ""
+                if self.wanted is None or name in self.wanted:
+                    if self.wanted is not None:
+                        self.wanted.discard(name)
+                    self.taking, self.taken = True, 0
+                    self._keep(buf[start:tag_end + 1])
+                else:
+                    self.seeking = False
+                at = tag_end + 1
+        if self.failed:
+            return
+        self.buf = buf[at:]
+        if len(self.buf) > self.LIMIT:
+            self._fail()
+
+    def _keep(self, piece: bytes) -> None:
+        self.size += len(piece)
+        self.parts.append(piece)
+        if self.size > self.LIMIT:
+            self._fail()
+
+    def _fail(self) -> None:
+        self.failed, self.parts, self.buf = True, [], b""
+
+    def close(self) -> bytes | None:
+        if self.failed or not self.started:
+            return None
+        if self.taking:
+            self._keep(_SHEET_END)
+            self.taking = False
+        return None if self.failed else b"".join(self.parts) + _CLOSING
 
 
 def _ods_value(attrs: dict, text: str) -> Value:

@@ -708,3 +708,19 @@ def test_any_other_doctype_is_still_refused(good, tmp_path, name, text):
         book = with_basic(good["ods"], tmp_path / "macros.ods", {name: text})
     with pytest.raises(WorkbookError, match=f"{name} declares a DTD"):
         check_workbook(book)
+
+
+def test_the_check_inflates_each_part_as_the_zip_library_reads_it(good, tmp_path):
+    """The check reads entries straight from the archive: the same bytes as the zip library,
+    deflated or stored, and no more than a directory that understates a part's size says."""
+    from sheetgen.read.safety import _inflated
+
+    stored = tmp_path / "stored.xlsx"
+    with zipfile.ZipFile(good["xlsx"]) as zin, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info))
+    lying = lying_sizes(good["xlsx"], tmp_path / "lying.xlsx", SHEET_PART)
+    for path in (good["xlsx"], good["ods"], stored, lying):
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                assert b"".join(_inflated(zf, info)) == zf.read(info), (path, info.filename)

@@ -16,6 +16,8 @@ Files are read only through `sheetgen.read.workbook.Workbook` (opened and checke
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -55,13 +57,12 @@ def audit(path: Path | str, mapping: Mapping[str, str] | None = None,
     read = header_reader(names, mapping, headers)
     book = Workbook(path)
     planned, unreadable = [], {}
-    grids = {name: book.grid(name) for name in book.sheet_names}
-    found_tables = {name: find_tables(grid, name, read) for name, grid in grids.items()}
-    data = None
-    for name, grid in grids.items():
-        if all(map(is_data_table, found_tables[name])) and (data := find_data(grid)) is not None:
-            found_tables[name] = []   # the samples: read as data, not audited as a training
+    found_tables, data = _tables_of(book, read), None
+    for name, (_, samples) in found_tables.items():
+        if samples is not None:
+            found_tables[name], data = ([], None), samples  # the samples: data, not a training
             break
+    found_tables = {name: found for name, (found, _) in found_tables.items()}
     for name in book.sheet_names:
         tables = found_tables[name]
         for found in tables:
@@ -80,6 +81,41 @@ def audit(path: Path | str, mapping: Mapping[str, str] | None = None,
         raise WorkbookError(f"{book.path}: no backpropagation table found in any sheet "
                             "(no header row naming its columns, e.g. w1 w2 E_total)")
     return Audit(str(book.path), sheets, unreadable)
+
+
+# A workbook this big has its sheets read (calamine) and searched for tables in worker
+# processes, one sheet each, when it has several: the reading is most of an audit's time.
+PARALLEL_BYTES = 4_000_000
+_SHEETS: dict = {}
+
+
+def _tables_of(book: Workbook, read) -> dict[str, tuple[list[Found], dict | None]]:
+    """{sheet: (its tables, its samples when it is a data sheet)}, in the sheets' order."""
+    names = book.sheet_names
+    jobs = min(4, os.cpu_count() or 1, len(names))
+    if jobs > 1 and can_fork() and not multiprocessing.current_process().daemon and \
+            book.path.stat().st_size > PARALLEL_BYTES:
+        _SHEETS.update(book=book, read=read, parent=os.getpid())
+        try:
+            return dict(zip(names, map_in_processes(_sheet_tables, names, jobs, chunks_per_job=1),
+                            strict=True))
+        finally:
+            _SHEETS.clear()
+    _SHEETS.update(book=book, read=read, parent=os.getpid())
+    try:
+        return {name: _sheet_tables(name) for name in names}
+    finally:
+        _SHEETS.clear()
+
+
+def _sheet_tables(name: str) -> tuple[list[Found], dict | None]:
+    book = _SHEETS["book"]
+    if os.getpid() != _SHEETS["parent"] and _SHEETS.get("worker") != os.getpid():
+        book.in_forked_process()
+        _SHEETS["worker"] = os.getpid()
+    grid = book.grid(name)
+    found = find_tables(grid, name, _SHEETS["read"])
+    return found, find_data(grid) if all(map(is_data_table, found)) else None
 
 
 def _one(args) -> tuple[str, Audit | None, str | None]:

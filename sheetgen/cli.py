@@ -314,8 +314,7 @@ def _add_audit(commands) -> None:
                           "correct formula in a comment, and a findings sheet")
     aud.add_argument("--config", type=Path, metavar="EXERCISE.toml",
                      help="check each table against the network, data and optimizer this config "
-                          "sets (without it: inferred from each table's headers and values; "
-                          "image and recurrent networks need it)")
+                          "sets (without it: inferred from each table's headers and values)")
     aud.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                      help="audit N files at once, each in its own process (default 1)")
     aud.set_defaults(run=_audit)

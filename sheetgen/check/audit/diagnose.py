@@ -120,19 +120,6 @@ def _rows(k: int) -> str:
     return f"{abs(k)} rows {'above' if k < 0 else 'below'}"
 
 
-def depends_on(net: Network, name: str, target: str, seen: set[str] | None = None) -> bool:
-    """Whether `name` (same row) is computed from `target`."""
-    if name == target:
-        return True
-    if name not in net.names or net.quantity(name).is_state:
-        return False
-    seen = seen if seen is not None else set()
-    if name in seen:
-        return False
-    seen.add(name)
-    return any(depends_on(net, n, target, seen) for n in net.quantity(name).formula.names)
-
-
 def dependents(net: Network, target: str) -> set[str]:
     """`target` and every quantity computed (same row) from it: one pass, as each computed
     quantity only uses those before it."""
@@ -220,10 +207,13 @@ MAX_SINGLES = 80
 
 
 def candidates(net: Network, q: Quantity, expression: Expression, columns: Columns,
-               headers: Mapping[str, str], read: frozenset[str] | None = None
-               ) -> Iterator[tuple[Expression, Explanation]]:
+               headers: Mapping[str, str], read: frozenset[str] | None = None,
+               focus: frozenset[str] | None = None) -> Iterator[tuple[Expression, Explanation]]:
     """Every single change this module knows, as (changed expression, its explanation).
-    `read`: the names a formula is known to read (a name written for another must be one)."""
+    `read`: the names a formula is known to read (a name written for another must be one);
+    `focus`: the names a formula reads more or less often (or from other rows) than the
+    expression: a change that could turn one into the other touches them (empty: no name count
+    differs, so a sign or a number changed)."""
     words = _Words(headers.get(q.name, q.name), headers)
     subject = words.subject
     names = columns.names()
@@ -235,12 +225,16 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
     for name, where in positions.items():
         if name not in net.names and name not in net.parameters:
             continue
+        if focus and name not in focus and not _updated_in(net, name, focus):
+            continue
         mine = family(net, name)
         others = [m for m in (*net.names, *sorted(net.parameters))
                   if m != name and m in allowed and family(net, m) == mine]
         uses = len(where)
         wide = len(positions) > WIDE_EXPRESSION
-        if wide:  # a kernel's gradient over every pixel: the neighbours, each name once
+        if focus:  # the formula's own changes: few, however wide the equation
+            others = [m for m in others if m in focus] if name in focus else []
+        elif wide:  # a kernel's gradient over every pixel: the neighbours, each name once
             at = position.get(name, 0)
             others = sorted(others, key=lambda m: abs(position.get(m, 0) - at))[:WIDE_SIBLINGS]
         if read is not None:
@@ -271,7 +265,7 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                 yield variant, Explanation(kind, name, used, variant.text, text, {}, occurrence, uses,
                                            KINDS.index(kind))
         # The same name read from another row.
-        if name in columns.columns and mine != "data":
+        if name in columns.columns and mine != "data" and (not focus or name in focus):
             new_state = name in cur_names(expression) and name not in expression.text.replace(
                 f"cur({name})", "")
             base = -1 if is_update and not new_state else 0
@@ -307,16 +301,30 @@ def candidates(net: Network, q: Quantity, expression: Expression, columns: Colum
                 f"the row above")
         yield variant, Explanation("one after another", " ".join(weights), "updated", variant.text,
                                    text, {}, None, 1, KINDS.index("one after another") - 0.5)
-    yield from _sign_candidates(expression, words, is_update)
-    yield from _factor_candidates(expression, words)
-    yield from _divisor_candidates(expression, words)
+    if not focus:   # a sign reads every name as often as before
+        yield from _sign_candidates(expression, words, is_update)
+    yield from _factor_candidates(expression, words, focus)
+    yield from _divisor_candidates(expression, words, focus)
 
 
-def _divisor_candidates(expression: Expression, words: _Words):
+def _updated_in(net: Network, name: str, focus: frozenset[str]) -> bool:
+    """Whether `name` written already updated (w − η·∂E/∂w) brings in a name of `focus`."""
+    if name not in net.names or net.quantity(name).next is None:
+        return False
+    return bool(net.quantity(name).next.names & focus)
+
+
+def _touches(node: ast.expr, focus: frozenset[str] | None) -> bool:
+    """Whether leaving `node` out could explain the focus (no focus: anything could)."""
+    return not focus or any(isinstance(n, ast.Name) and n.id in focus for n in ast.walk(node))
+
+
+def _divisor_candidates(expression: Expression, words: _Words, focus=None):
     """x / d written as x: a division left out (Adam's bias correction 1 − β1ᵗ, say)."""
     nodes = list(ast.walk(_fresh(expression)))
     for k, node in enumerate(nodes):
-        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)) or \
+                not _touches(node.right, focus):
             continue
         divisor = ast.unparse(node.right)
         if isinstance(node.right, ast.Constant):
@@ -364,7 +372,7 @@ def _sign_candidates(expression: Expression, words: _Words, is_update: bool):
                                rank + 0.5)
 
 
-def _factor_candidates(expression: Expression, words: _Words):
+def _factor_candidates(expression: Expression, words: _Words, focus=None):
     subject = words.subject
     nodes = list(ast.walk(_fresh(expression)))
     tops = {id(n.left) for n in nodes if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult)}
@@ -379,8 +387,10 @@ def _factor_candidates(expression: Expression, words: _Words):
             if _is_derivative_pair(factors[j], factors[j + 1]):
                 x = ast.unparse(factors[j])
                 drops.append(([j, j + 1], f"σ′ = {words.show(x)}·(1 − {words.show(x)})"))
-        drops += [([j], words.show(ast.unparse(f))) for j, f in enumerate(factors)]
+        drops += [([j], _factor_words(f, words)) for j, f in enumerate(factors)]
         for dropped, shown in drops:
+            if not any(_touches(factors[j], focus) for j in dropped):
+                continue
             kept = [f for j, f in enumerate(factors) if j not in dropped]
             if not kept:
                 continue
@@ -389,9 +399,20 @@ def _factor_candidates(expression: Expression, words: _Words):
             yield variant, Explanation("missing factor", shown, "", variant.text, text, {}, None, 1, rank)
 
 
+def _factor_words(factor: ast.expr, words: _Words) -> str:
+    """A factor as the report names it: relu′ for the step if_positive(z, 1, 0)."""
+    if isinstance(factor, ast.Call) and getattr(factor.func, "id", "") == "if_positive" and \
+            len(factor.args) == 3 and [ast.unparse(a) for a in factor.args[1:]] == ["1", "0"]:
+        z = words.show(ast.unparse(factor.args[0]))
+        return f"relu′({z}) = (1 if {z} > 0, else 0)"
+    return words.show(ast.unparse(factor))
+
+
 def diagnose(net: Network, q: Quantity, expression: Expression, columns: Columns,
-             headers: Mapping[str, str], wrong: np.ndarray) -> list[Explanation]:
-    """The changes that reproduce every checkable row of the column, best first."""
+             headers: Mapping[str, str], wrong: np.ndarray,
+             focus: frozenset[str] | None = None) -> list[Explanation]:
+    """The changes that reproduce every checkable row of the column, best first. `focus`: the
+    names the cell's formula reads more or less often than its equation (`candidates`)."""
     full = columns
     start = 0
     if columns.n > WINDOW:
@@ -401,14 +422,14 @@ def diagnose(net: Network, q: Quantity, expression: Expression, columns: Columns
         columns = Columns({n: v[start:stop] for n, v in full.columns.items()}, full.parameters)
         wrong = wrong[start:stop]
     found: dict[tuple, Explanation] = {}
-    for variant, explanation in candidates(net, q, expression, columns, headers):
+    for variant, explanation in candidates(net, q, expression, columns, headers, focus=focus):
         if explanation.key in found or (variant.text == expression.text and not explanation.shifts):
             continue
         if not _reproduces(columns, q, variant, explanation.shifts, wrong):
             continue
         found[explanation.key] = explanation
     if not found:
-        for _variant, explanation in _pairs(net, q, expression, columns, headers, wrong):
+        for _variant, explanation in _pairs(net, q, expression, columns, headers, wrong, focus):
             found[explanation.key] = explanation
             if len(found) >= MAX_EXPLANATIONS:
                 break
@@ -424,34 +445,37 @@ PAIR_ROWS = 6
 
 
 def _pairs_of(net: Network, q: Quantity, expression: Expression, columns: Columns,
-              headers: Mapping[str, str], read: frozenset[str] | None = None):
+              headers: Mapping[str, str], read: frozenset[str] | None = None,
+              focus: frozenset[str] | None = None):
     """Every two names each written for another of its kind, as (variant, explanation)."""
     singles = [(e.belongs, e.used) for _, e in candidates(net, q, expression, columns, headers,
-                                                          read)
+                                                          read, focus)
                if e.kind in ("substitution", "other gradient") and e.occurrence is None]
     singles = singles[:MAX_SINGLES]
     words = _Words(headers.get(q.name, q.name), headers)
     for i, (a, ua) in enumerate(singles):
         for b, ub in singles[i + 1:]:
-            if b == a or ub == ua:
+            # One name written for two others is tried where the formula shows it (`focus`).
+            if b == a or (ub == ua and not focus):
                 continue
             variant = expression.substitute({a: ua, b: ub})
             (n1, u1), (n2, u2) = sorted(((a, ua), (b, ub)), key=lambda p: expression.text.index(p[0]))
-            text = (f"{words.subject} uses {words.name(u1)} and {words.name(u2)} where "
-                    f"{words.name(n1)} and {words.name(n2)} belong")
+            used = words.name(u1) if u1 == u2 else f"{words.name(u1)} and {words.name(u2)}"
+            text = (f"{words.subject} uses {used} where {words.name(n1)} and {words.name(n2)} "
+                    "belong")
             yield variant, Explanation("substitution", f"{n1} {n2}", f"{u1} {u2}", variant.text,
                                        text, {}, None, 2, KINDS.index("substitution") + 0.5)
 
 
 def _pairs(net: Network, q: Quantity, expression: Expression, columns: Columns,
-           headers: Mapping[str, str], wrong: np.ndarray):
+           headers: Mapping[str, str], wrong: np.ndarray, focus: frozenset[str] | None = None):
     """Two names each written for another of its kind: 'uses w5 and w7 where w6 and w8 belong'."""
     first = int(np.argmax(wrong))
     rows = slice(max(0, first - 1), first + PAIR_ROWS)
     small = Columns({n: v[rows] for n, v in columns.columns.items()}, columns.parameters,
                     columns.quantum)
     small_wrong = wrong[rows]
-    for variant, explanation in _pairs_of(net, q, expression, columns, headers):
+    for variant, explanation in _pairs_of(net, q, expression, columns, headers, focus=focus):
         if _reproduces(small, q, variant, {}, small_wrong) and \
                 _reproduces(columns, q, variant, {}, wrong):
             yield variant, explanation
@@ -466,4 +490,4 @@ def _reproduces(columns: Columns, q: Quantity, variant: Expression, shifts: Mapp
     return wrong is None or bool((wrong & np.isfinite(check.values)).any())
 
 
-__all__ = ["Explanation", "KINDS", "STAGES", "candidates", "depends_on", "diagnose", "family", "stage"]
+__all__ = ["Explanation", "KINDS", "STAGES", "candidates", "dependents", "diagnose", "family", "stage"]

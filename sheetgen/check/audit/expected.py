@@ -81,9 +81,13 @@ def _bias_text(spec: NetworkSpec) -> str:
     return spec.biases + (" (trained)" if trained else "")
 
 
-def describe(spec: NetworkSpec, data=None, opt=None) -> str:
-    acts = ", ".join(spec.activations)
-    text = f"{'-'.join(map(str, spec.layers))} ({acts}), {spec.loss}, biases {_bias_text(spec)}"
+def describe(spec, data=None, opt=None) -> str:
+    if spec.images or spec.unrolled:   # an image or recurrent network's own words for its layers
+        text = f"{spec.describe() if spec.unrolled else spec.shape_text + '; ' + spec.loss}, " \
+               f"biases {_bias_text(spec)}"
+    else:
+        acts = ", ".join(spec.activations)
+        text = f"{'-'.join(map(str, spec.layers))} ({acts}), {spec.loss}, biases {_bias_text(spec)}"
     if data is not None:
         batch = "full batch" if data.batch is None else f"batches of {data.batch}"
         text += f"; {data.n} samples, {batch} ({data.reduction})"
@@ -126,7 +130,7 @@ def layers_of(bases: set[str]) -> list[int] | None:
     return [max(inputs), *hidden, n_out]
 
 
-def _fits(values: np.ndarray, target: np.ndarray, quantum: float = 0.0) -> float:
+def fits(values: np.ndarray, target: np.ndarray, quantum: float = 0.0) -> float:
     """The share of rows (where both are numbers) on which values match target."""
     ok = np.isfinite(values) & np.isfinite(target)
     if not ok.any():
@@ -135,7 +139,7 @@ def _fits(values: np.ndarray, target: np.ndarray, quantum: float = 0.0) -> float
     return float(close.mean())
 
 
-def _activations() -> dict:
+def activation_functions() -> dict:
     """Each one-argument activation of the registry over arrays (leaky ReLU at its default)."""
     out = {"identity": lambda z: z}
     for name in ("sigmoid", "tanh", "relu", "softplus", "elu", "leaky_relu"):
@@ -159,12 +163,12 @@ def _activation(cols, spec_neurons: tuple[str, ...], k: int, softmax: bool, quan
     if softmax:
         return "softmax"
     best, score = "sigmoid", -1.0
-    for kind, f in _activations().items():
+    for kind, f in activation_functions().items():
         shares = []
         for z in spec_neurons:
             pre, act = _column(cols, z, k), _column(cols, "a_" + z, k)
             if pre is not None and act is not None:
-                shares.append(_fits(f(pre), act, quantum))
+                shares.append(fits(f(pre), act, quantum))
         share = float(np.mean(shares)) if shares else 0.0
         if share > score + 1e-9:
             best, score = kind, share
@@ -178,13 +182,13 @@ def _loss(cols, n_out: int, k: int, quantum: float) -> str:
     with np.errstate(all="ignore"):
         terms = {"half_sse": 0.5 * (t - a) ** 2, "sse": (t - a) ** 2, "cross_entropy": -t * np.log(a),
                  "binary_cross_entropy": -(t * np.log(a) + (1 - t) * np.log(1 - a))}
-    best = max(terms, key=lambda name: _fits(terms[name], e, quantum))
+    best = max(terms, key=lambda name: fits(terms[name], e, quantum))
     if best == "sse" and n_out > 1:
         errors = [_column(cols, f"E{j}", k) for j in range(1, n_out + 1)]
         total = cols.get("E_total" if k == 1 else "E_s1")
         if total is not None and all(x is not None for x in errors):
             mean = sum(errors) / n_out
-            if _fits(mean, total, quantum) > _fits(sum(errors), total, quantum):
+            if fits(mean, total, quantum) > fits(sum(errors), total, quantum):
                 return "mse"
     return best
 
@@ -200,21 +204,12 @@ class NeedsConfig(ConfigError):
     """The headers name a network the audit checks only against its config."""
 
 
-# The columns that only image and recurrent networks have: a kernel, a recurrent weight.
-_WIDE_KINDS = ((re.compile(r"k[0-9]+_r[0-9]+c[0-9]+"), "image layers (conv2d kernels k1_r1c1 …)"),
-               (re.compile(r"W[xh][a-z]{1,2}_[0-9]+_[0-9]+"), "a recurrent network (Wxh_1_1 …)"))
-
-
 def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
           data: Mapping[str, tuple] | None, quantum: float = 0.0) -> Expected:
-    """The network, samples and optimizer a table of `cols` computes (ConfigError when the
-    headers describe none sheetgen knows; NeedsConfig for image and recurrent networks)."""
+    """The dense network, samples and optimizer a table of `cols` computes (ConfigError when
+    the headers describe none sheetgen knows; image and recurrent ones: wide.py)."""
     names = set(cols)
     bases = {base_name(n) for n in names}
-    for pattern, kind in _WIDE_KINDS:
-        if any(pattern.fullmatch(n) for n in bases):
-            raise NeedsConfig(f"its headers name {kind}, which the audit checks against the "
-                              "exercise: give it with --config EXERCISE.toml")
     layers = layers_of(bases)
     if layers is None:
         raise ConfigError("no output neurons or targets among the headers")
@@ -225,22 +220,39 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
                                     softmax and layer == len(layers) - 1, quantum)
                         for layer in range(1, len(layers)))
     loss = "cross_entropy" if softmax else _loss(cols, layers[-1], k, quantum)
-    if softmax and loss == "cross_entropy":
-        pass
     biases = _bias_mode(bases, layers)
     trained = any(re.fullmatch(r"dE_db[0-9]+", n) for n in bases)
     gradients = "delta" if any(n.startswith("delta_") for n in bases) else "expanded"
     spec = NetworkSpec(tuple(layers), activations, loss, biases, trained and biases != "none",
                        gradients=gradients)
     spec.check()
-    states = {n.split("_", 1)[0] for n in names if re.fullmatch(r"[mvs]_[wb][0-9]+", n)}
+    states = {n for n in names if re.fullmatch(r"[mvs]_[wb][0-9]+", n)}
     has_sample = "sample" in names or "sample_s1" in names
     checks = any(n.startswith("fd_") for n in names)
     training = k > 1 or has_sample or bool(states) or checks or bool(data)
     if not training:
         net = presets.training(spec, {}).network
         return Expected(net, describe(spec), {}, "headers", _bias_text(spec))
-    columns = spec.inputs + spec.targets
+    data_spec, have_data = samples_of(cols, spec.inputs + spec.targets, data, quantum)
+    opt, training = choose_optimizer(
+        lambda o: presets.training(spec, {}, data=data_spec, optimizer=o), cols, labelled,
+        lambda n: re.fullmatch(r"[wb][0-9]+", n) is not None, checks)
+    params: dict[str, object] = {key: float(getattr(opt, key))
+                                 for key in optimizers.optimizer(opt).hyper}
+    if have_data:
+        params |= {data_name(c): tuple(data[c]) for c in data_spec.names}
+    return Expected(training.network, describe(spec, data_spec if have_data else None, opt), params,
+                    "headers", _bias_text(spec))
+
+
+def samples_of(cols: Mapping[str, np.ndarray], columns: tuple[str, ...],
+               data: Mapping[str, tuple] | None, quantum: float = 0.0) -> tuple[DataSpec, bool]:
+    """The samples a table trains on, (DataSpec, whether the data sheet gave them): the data
+    sheet's `columns` when it holds them all, else as many blank samples as the `sample` column
+    counts; batches from the `_sN` copies beside a `sample` column, the reduction from E_total."""
+    names = set(cols)
+    k = max([sample_of(n) for n in names] + [1])
+    has_sample = "sample" in names or "sample_s1" in names
     have_data = bool(data) and all(c in data for c in columns) and \
         len({len(data[c]) for c in columns}) == 1
     if have_data:
@@ -250,21 +262,28 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
         n = int(np.nanmax(samples)) + (k - 1) if has_sample and samples is not None and \
             np.isfinite(samples).any() else k
         rows = ((0.0,) * len(columns),) * max(n, k)
-    n = len(rows)
-    batch = k if has_sample and k < n else None
+    batch = k if has_sample and k < len(rows) else None
     reduction = "mean"
     if k > 1:
         total = cols.get("E_total")
         parts = [cols.get(f"E_s{j}") for j in range(1, k + 1)]
         if total is not None and all(p is not None for p in parts):
-            if _fits(sum(parts), total, quantum) > _fits(sum(parts) / k, total, quantum):
+            if fits(sum(parts), total, quantum) > fits(sum(parts) / k, total, quantum):
                 reduction = "sum"
-    data_spec = DataSpec(columns, rows, batch, reduction, "sheet")
+    return DataSpec(tuple(columns), rows, batch, reduction, "sheet"), have_data
+
+
+def choose_optimizer(build, cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
+                     trained, checks: bool = False):
+    """(OptimizerSpec, Training): the rule whose state columns (m_, v_, s_ of a parameter
+    `trained(name)` says the optimizer updates) the sheet has, with its labelled
+    hyper-parameters, whose updates fit the columns best; `build(spec)` gives the Training."""
+    state_columns = [n for n in cols if n[:2] in ("m_", "v_", "s_") and trained(n[2:])]
+    states = {n[0] for n in state_columns}
     hyper = {key: float(labelled[key]) for key in ("beta", "beta1", "beta2", "epsilon", "h")
              if key in labelled}
     # Every rule whose state columns the sheet has (momentum and nesterov both keep v).
-    names_of = [name for name in optimizers.OPTIMIZERS
-                if set(_states(name)) == states]
+    names_of = [name for name in optimizers.OPTIMIZERS if set(_states(name)) == states]
     options = []
     for name in names_of or ["gd"]:
         for correction in ((True, False) if name == "adam" else (True,)):
@@ -272,27 +291,22 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
                                 epsilon=hyper.get("epsilon", 0.0)))
     best = None
     for option in options:
-        initial = tuple((n2, float(cols[n2][0])) for n2 in names
-                        if re.fullmatch(r"[mvs]_[wb][0-9]+", n2) and np.isfinite(cols[n2][0])
-                        and n2.split("_", 1)[0] in _states(option["name"]))
-        opt = optimizers.OptimizerSpec(**{**{k2: v for k2, v in hyper.items() if k2 != "epsilon"},
+        initial = tuple((n, float(cols[n][0])) for n in state_columns
+                        if np.isfinite(cols[n][0]) and n[0] in _states(option["name"]))
+        opt = optimizers.OptimizerSpec(**{**{k: v for k, v in hyper.items() if k != "epsilon"},
                                           **option}, initial_state=initial, check_gradients=checks)
         try:
-            training_net = presets.training(spec, {}, data=data_spec, optimizer=opt).network
+            training = build(opt)
         except (ConfigError, ValueError):
             continue
-        score = _update_fit(training_net, cols, {**hyper, **option})
-        if best is None or score > best[0] + 1e-9:
-            best = (score, opt, training_net)
+        steady, updates = _update_fit(training.network, cols, {**hyper, **option})
+        if best is None or steady > best[0] + 1e-9:
+            best = (steady, opt, training)
+        if updates and steady == updates:   # every update fits: no later rule can fit better
+            break
     if best is None:
         raise ConfigError("no optimizer sheetgen knows keeps these state columns")
-    _, opt, net = best
-    params: dict[str, object] = {key: float(getattr(opt, key))
-                                 for key in optimizers.optimizer(opt).hyper}
-    if have_data:
-        params |= {data_name(c): tuple(data[c]) for c in columns}
-    return Expected(net, describe(spec, data_spec if have_data else None, opt), params, "headers",
-                    _bias_text(spec))
+    return best[1], best[2]
 
 
 def _states(name: str) -> tuple[str, ...]:
@@ -300,21 +314,22 @@ def _states(name: str) -> tuple[str, ...]:
     return tuple(optimizers.optimizer(optimizers.OptimizerSpec(name=name)).states)
 
 
-def _update_fit(net: Network, cols, hyper) -> float:
-    """How many update columns imply one steady learning rate row by row (a slip in one
-    column leaves the others to decide)."""
+def _update_fit(net: Network, cols, hyper) -> tuple[int, int]:
+    """(steady, updates): of the update columns, how many imply one steady learning rate row
+    by row (a slip in one column leaves the others to decide)."""
     from sheetgen.check.audit.columns import Columns
 
-    steady = 0
+    steady = updates = 0
     for q in net.quantities:
         if not (q.is_state and q.next is not None and "learning_rate" in q.next.names
                 and q.name in cols):
             continue
+        updates += 1
         ratios = rate_ratios(Columns(cols, {**hyper}), q)
         if ratios is not None and len(ratios) > 1 and \
                 np.std(ratios) <= 1e-6 * (abs(np.median(ratios)) + 1e-300):
             steady += 1
-    return float(steady)
+    return steady, updates
 
 
 def rate_ratios(columns, q) -> np.ndarray | None:
@@ -332,5 +347,6 @@ def rate_ratios(columns, q) -> np.ndarray | None:
     return r[ok]
 
 
-__all__ = ["Expected", "NeedsConfig", "TEMPLATE_NAMES", "base_name", "describe", "from_training", "infer",
-           "is_template", "layers_of", "rate_ratios", "sample_of"]
+__all__ = ["Expected", "NeedsConfig", "TEMPLATE_NAMES", "activation_functions", "base_name",
+           "choose_optimizer", "describe", "fits", "from_training", "infer", "is_template",
+           "layers_of", "rate_ratios", "sample_of", "samples_of"]

@@ -18,8 +18,14 @@ import numpy as np
 from sheetgen.check.audit.columns import RHO, Columns, infer_fixed_biases, infer_learning_rate
 from sheetgen.check.audit.diagnose import STAGES, Explanation, diagnose, stage
 from sheetgen.check.audit.expected import Expected, NeedsConfig, infer, is_template
-from sheetgen.check.audit.structure import covered_by_rate, refine, structural_mistakes
+from sheetgen.check.audit.structure import (
+    covered_by_rate,
+    formula_focus,
+    refine,
+    structural_mistakes,
+)
 from sheetgen.check.audit.tables import Found
+from sheetgen.check.audit.wide import infer_wide
 from sheetgen.core import model
 from sheetgen.core.cells import a1, cell_range, column_letter
 from sheetgen.core.expressions import Expression
@@ -191,7 +197,8 @@ def plan(found: Found, expected: Expected | None = None, data: Mapping[str, tupl
     labelled_all = {q: v for q, (_, v) in found.labelled.items()}
     if expected is None and not is_template(cols):
         try:
-            expected = infer(cols, labelled_all, data, quantum_size)
+            expected = infer_wide(cols, labelled_all, data, quantum_size) or \
+                infer(cols, labelled_all, data, quantum_size)
         except NeedsConfig as exc:
             raise AuditError(f"the table at {found.span}: {exc}") from None
         except ConfigError as exc:
@@ -422,11 +429,13 @@ class _Context:
     def correct_formula(self, q: Quantity, expression: Expression, row: int) -> str:
         """The equation in the sheet's own references, for the cell in 1-based sheet row `row`."""
         table = self.found.table
-        offset = -1 if q.is_state else 0
+        # Row templates as the writers take them ({r} this row, {p} the row above): an update
+        # reads the row above, its optimizer's new state (cur) this row.
+        here = "{p}" if q.is_state else "{r}"
 
         def ref(name: str) -> str:
             if name in table.columns:
-                return a1(table.columns[name], row + offset)
+                return re.sub(r"[0-9]+$", here, a1(table.columns[name], row))
             if name in self.found.labelled:
                 cell = self.found.labelled[name][0]
                 return re.sub(r"([A-Z]+)([0-9]+)", r"$\1$\2", cell)
@@ -439,7 +448,8 @@ class _Context:
             if name in self.parameters:
                 return format_rate(self.parameters[name])
             return name
-        return "=" + expression.to_formula(ref)
+        text = expression.to_formula(ref)
+        return "=" + text.replace("{r}", str(row)).replace("{p}", str(row - 1))
 
 
 def _mistake(ctx: _Context, columns: Columns, q: Quantity, expression: Expression, check,
@@ -478,7 +488,8 @@ def _mistake(ctx: _Context, columns: Columns, q: Quantity, expression: Expressio
             words += f"; it is the value of {pasted}"
         sentence = f"{header}: {words}"
     else:
-        explanations = diagnose(ctx.net, q, expression, columns, ctx.headers, wrong)
+        explanations = diagnose(ctx.net, q, expression, columns, ctx.headers, wrong,
+                                formula_focus(ctx, columns, q, expression, formula, row))
         if explanations:
             kind = explanations[0].kind
             sentence = _sentence(cell, check, explanations[0].words, wrong)

@@ -13,7 +13,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from sheetgen.check.audit.diagnose import family
+from sheetgen.check.audit.diagnose import dependents, family
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity
 
@@ -61,23 +61,12 @@ def _make(kind: str, net: Network, q: Quantity, text: str, paste: bool = False) 
     return Slip(kind, q.name, slipped, _expression(q).text, Expression.parse(text).text, paste)
 
 
-def _depends(net: Network, name: str, target: str, seen=None) -> bool:
-    if name == target:
-        return True
-    if name not in net.names or net.quantity(name).is_state:
-        return False
-    seen = seen if seen is not None else set()
-    if name in seen:
-        return False
-    seen.add(name)
-    return any(_depends(net, n, target, seen) for n in net.quantity(name).formula.names)
-
-
 def _siblings(net: Network, q: Quantity, name: str) -> list[str]:
     """Names of `name`'s family the formula of q could use instead (no circle)."""
     mine = family(net, name)
-    return [m for m in net.names if m != name and family(net, m) == mine
-            and not _depends(net, m, q.name) and "iteration" not in (m, name)]
+    below = dependents(net, q.name)   # what q's row computes from q: using one makes a circle
+    return [m for m in net.names if m != name and m not in below and family(net, m) == mine
+            and "iteration" not in (m, name)]
 
 
 def _gradients(net: Network) -> list[Quantity]:

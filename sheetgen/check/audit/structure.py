@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections import Counter
 from collections.abc import Mapping
 
 import numpy as np
@@ -23,6 +24,10 @@ from sheetgen.core.expressions import Expression
 from sheetgen.read.formulas import plain_formula
 
 POINTS = 3
+# Points of either sign, for an equation with a step (relu′ = if_positive(z, 1, 0), max-pool's
+# first_max) that agrees at the positive ones: a left-out step differs at about one point in 8.
+SIGNED = 24
+_STEPS = re.compile(r"\b(?:if_positive|first_max|max|min|abs|relu|leaky_relu)\(")
 _ODS = re.compile(r"\[\$?'?([^\].\[']*)'?\.(\$?[A-Z]{1,3}\$?[0-9]+)(?::\.(\$?[A-Z]{1,3}\$?[0-9]+))?\]")
 _REF = re.compile(r"(?:(?P<sheet>'[^']+'|[A-Za-z_][A-Za-z0-9_.]*)!)?(?P<a>\$?[A-Z]{1,3}\$?[0-9]+)"
                   r"(?::(?P<b>\$?[A-Z]{1,3}\$?[0-9]+))?(?![A-Za-z0-9_(])")
@@ -111,17 +116,26 @@ class Reader:
 
 
 class Values(dict):
-    """Random values per (name, row offset), made on first use; fixed parameters as given."""
+    """Random values per (name, row offset), made on first use; fixed parameters as given.
+    `signed`: either sign, so that a step (relu′ = 1 where its input is positive) takes both
+    of its values."""
 
-    def __init__(self, seed: int, fixed: Mapping[str, float], parameters=frozenset()):
+    def __init__(self, seed: int, fixed: Mapping[str, float], parameters=frozenset(),
+                 signed: bool = False):
         super().__init__()
         self.rng = random.Random(seed)
         self.fixed = fixed
         self.parameters = parameters
+        self.signed = signed
 
     def __missing__(self, key):
         name, _ = key
-        value = self.fixed[name] if name in self.fixed else self.rng.uniform(0.15, 0.85)
+        if name in self.fixed:
+            value = self.fixed[name]
+        else:
+            value = self.rng.uniform(0.15, 0.85)
+            if self.signed and self.rng.random() < 0.5:
+                value = -value
         self[key] = value
         return value
 
@@ -129,7 +143,7 @@ class Values(dict):
 def _expected(expression: Expression, base: int, shifts: Mapping[str, int], V: Values) -> float:
     """The equation at the random point: each name at its row (base: the update's row above)."""
     values, previous = {}, {}
-    for name in expression.names:
+    for name in sorted(expression.names):   # drawn in one order: the same points every run
         k = shifts.get(name, 0)
         if name in V.fixed or name in V.parameters:   # one cell, whatever the row
             values[name] = previous[name] = values["_next_" + name] = V[name, None]
@@ -146,22 +160,48 @@ def _close(a: float, b: float) -> bool:
 
 
 def same(python: str, expression: Expression, base: int, shifts: Mapping[str, int],
-         fixed: Mapping[str, float], parameters=frozenset()) -> bool | None:
+         fixed: Mapping[str, float], parameters=frozenset(), signed: bool = False) -> bool | None:
     """Whether the formula and the equation agree at POINTS random points (None: either fails
-    to evaluate there, so this cannot tell)."""
+    to evaluate there, so this cannot tell). `signed`: at SIGNED points of either sign too, each
+    where both evaluate (ln of a negative number is no point to compare at)."""
     code = compile(python, "<formula>", "eval")
-    for seed in range(POINTS):
-        V = Values(seed, fixed, parameters)
+    for seed in range(POINTS + (SIGNED if signed else 0)):
+        V = Values(seed, fixed, parameters, signed=seed >= POINTS)
         try:
             got = eval(code, NAMESPACE, {"V": V})  # noqa: S307 (our own translation, no names)
             want = _expected(expression, base, shifts, V)
         except (ArithmeticError, ValueError, TypeError, KeyError):
+            if seed >= POINTS:
+                continue
             return None
-        if not (isinstance(got, int | float) and math.isfinite(got) and math.isfinite(want)):
+        if not (isinstance(got, int | float) and math.isfinite(got) and isinstance(want, int | float)
+                and math.isfinite(want)):
+            if seed >= POINTS:
+                continue
             return None
         if not _close(float(got), want):
             return False
     return True
+
+
+def _references(python: str) -> Counter:
+    return Counter(re.findall(r"V\['([^']+)', (-?[0-9]+|None)\]", python))
+
+
+def focus(python: str, rendered: str) -> frozenset[str]:
+    """The names the formula reads more or less often, or from other rows, than the equation
+    written in the sheet's references (`rendered`, read as the formula is): any change that
+    turns one into the other touches them."""
+    read, wanted = _references(python), _references(rendered)
+    return frozenset(name for name, _ in (read - wanted) + (wanted - read))
+
+
+def _rendered(ctx, reader, q, expression, row: int) -> str | None:
+    """The equation written as the sheet's formula for `row` would be, read back as Python."""
+    try:
+        return reader.python(ctx.correct_formula(q, expression, row), row)[0]
+    except (Unreadable, ValueError, SyntaxError, KeyError):
+        return None
 
 
 def structural_mistakes(ctx, columns, formulas: Mapping[str, str], already: set[str],
@@ -197,9 +237,12 @@ def structural_mistakes(ctx, columns, formulas: Mapping[str, str], already: set[
             try:
                 python, _ = reader.python(formula, table.first_row + iteration)
                 agree = same(python, expression, base, {}, fixed, params)
+                signed = agree is True and bool(_STEPS.search(expression.text)) and \
+                    same(python, expression, base, {}, fixed, params, signed=True) is False
             except (Unreadable, ValueError, SyntaxError):
                 return None
-            return None if agree is not False else (expression, python, formula)
+            return None if agree is not False and not signed else (expression, python, formula,
+                                                                    signed)
 
         # Row 2 shows every reference (row 1 of an update is a number); row 1 is read when row 2
         # differs, or when the equation reads the row above (row 1 then has its own form).
@@ -213,9 +256,14 @@ def structural_mistakes(ctx, columns, formulas: Mapping[str, str], already: set[
                 continue
             if iteration == 2 and not q.is_state and 1 not in rows and (first := differs(1)):
                 iteration, found = 1, first
-            expression, python, formula = found
+            expression, python, formula, signed = found
             cell = table.cell(q.name, iteration)
-            explanation = _explain(ctx, q, expression, columns, python, base, fixed, params)
+            explanation = _explain(ctx, q, expression, columns, python, base, fixed, params, signed,
+                                   _rendered(ctx, reader, q, expression, table.first_row + iteration))
+            if signed and explanation is None:
+                # Other maths only where a step's input is negative: a slip when a change found
+                # among the candidates makes it; else an equal form (a > 0 for z > 0 in relu′).
+                break
             out.append(_structural(ctx, q, expression, cell, iteration, formula, explanation, columns,
                                    Mistake, stage))
             break
@@ -234,6 +282,21 @@ def _reading(ctx, columns):
     params = frozenset(ctx.net.parameters) | frozenset(ctx.parameters)
     virtual = {n for n in columns.columns if n not in ctx.found.table.columns}
     return reader, fixed, params, virtual
+
+
+def formula_focus(ctx, columns, q, expression: Expression, formula: str | None,
+                  row: int) -> frozenset[str] | None:
+    """`focus` of a wrong cell's formula against its equation (None: no formula, or one the
+    audit cannot read): the values' diagnosis then tries only the changes that touch it."""
+    if not formula:
+        return None
+    reader, _, _, virtual = _reading(ctx, columns)
+    try:
+        python = reader.python(formula, row)[0]
+    except (Unreadable, ValueError, SyntaxError):
+        return None
+    rendered = _rendered(ctx, reader, q, _inline(ctx.net, expression, virtual), row)
+    return None if rendered is None else focus(python, rendered)
 
 
 def refine(ctx, columns, formulas: Mapping[str, str], mistakes: list) -> list:
@@ -264,7 +327,8 @@ def refine(ctx, columns, formulas: Mapping[str, str], mistakes: list) -> list:
         if agree is not False:
             out.append(m)
             continue
-        better = _explain(ctx, q, expression, columns, python, base, fixed, params)
+        better = _explain(ctx, q, expression, columns, python, base, fixed, params, False,
+                          _rendered(ctx, reader, q, expression, table.first_row + m.iteration))
         if better is None:
             out.append(m)
             continue
@@ -313,18 +377,21 @@ def _inline(net, expression: Expression, virtual: set[str]) -> Expression:
     return expression
 
 
-def _explain(ctx, q, expression, columns, python, base, fixed, params) -> Explanation | None:
+def _explain(ctx, q, expression, columns, python, base, fixed, params,
+             signed: bool = False, rendered: str | None = None) -> Explanation | None:
     found = []
-    # A name written for another is one the formula reads: only those are tried.
+    # A name written for another is one the formula reads: only those are tried, and only the
+    # changes that touch a name the formula reads more or less often than the equation.
     read = frozenset(re.findall(r"V\['([^']+)'", python))
-    for variant, e in candidates(ctx.net, q, expression, columns, ctx.headers, read):
+    touched = focus(python, rendered) if rendered is not None else None
+    for variant, e in candidates(ctx.net, q, expression, columns, ctx.headers, read, touched):
         if variant.text == expression.text and not e.shifts:
             continue
-        if same(python, variant, base, e.shifts, fixed, params):
+        if same(python, variant, base, e.shifts, fixed, params, signed):
             found.append(e)
     if not found:
-        for variant, e in _pairs_of(ctx.net, q, expression, columns, ctx.headers, read):
-            if same(python, variant, base, {}, fixed, params):
+        for variant, e in _pairs_of(ctx.net, q, expression, columns, ctx.headers, read, touched):
+            if same(python, variant, base, {}, fixed, params, signed):
                 found.append(e)
                 break
     return min(found, key=lambda e: (e.rank, e.occurrence or 0)) if found else None
@@ -371,4 +438,5 @@ def _structural(ctx, q, expression, cell, iteration, formula, explanation, colum
                    [explanation] if explanation else [], [cell])
 
 
-__all__ = ["Reader", "Unreadable", "covered_by_rate", "same", "structural_mistakes"]
+__all__ = ["Reader", "Unreadable", "covered_by_rate", "focus", "formula_focus", "same",
+           "structural_mistakes"]

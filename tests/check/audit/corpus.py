@@ -19,8 +19,8 @@ from sheetgen.write import ods, xlsx
 from sheetgen.write.row_templates import render_row
 
 WRITERS = {"xlsx": xlsx.write, "ods": ods.write}
-# The examples of dense networks, audited from their headers alone; the image and recurrent
-# networks (conv-*, rnn-*, lstm-*, gru-*), audited against their config (`audit --config`).
+# The examples of dense networks, and those of image and recurrent networks (conv-*, rnn-*,
+# lstm-*, gru-*): all audited from their headers and values alone.
 WIDE = tuple(e for e in EXAMPLES if e.startswith(("conv", "rnn", "lstm", "gru")))
 DENSE = tuple(e for e in EXAMPLES if e not in WIDE)
 ROWS = 6
@@ -41,9 +41,18 @@ def example_config(name: str, rows: int | None = None, rate: float | None = None
                    plots=False)
 
 
+def variant(name: str, *edits: tuple[str, str]) -> str:
+    """The example's config text with each (old, new) edit made (old must be in it)."""
+    text = example_text(name)
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
 def expected_of(name: str):
-    """What `audit --config` of the example checks against: its Training (None for the dense
-    examples, whose network the audit infers from the headers)."""
+    """What `audit --config` of an image or recurrent example checks against: its Training
+    (None for the dense examples)."""
     from sheetgen.check.audit import expected_from
 
     return expected_from(example_config(name).training()) if name in WIDE else None

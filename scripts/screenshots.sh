@@ -30,7 +30,9 @@ done
 # On screen, every shipped example with 1,000 iterations (scrolling shows whether the header
 # stays), each format, in LibreOffice Calc's window and in Gnumeric's, under a virtual display
 # (Xvfb) at 1366x768: the summary, the first learning-rate sheet on opening and scrolled about
-# 1,000 rows (scripts/example_shots.py): window/<book>-<fmt>-<app>-<view>.png.
+# 1,000 rows, and an image network's `maps` (scripts/example_shots.py):
+# window/<book>-<fmt>-<app>-<view>.png. A book over a million cells keeps fewer rate sheets or
+# rows (scripts/shot_books.py; window/BOOKS.txt says which).
 # The LibreOffice window needs a LibreOffice with a GUI: the -nogui packages have none.
 missing=""
 command -v Xvfb >/dev/null 2>&1 || missing="$missing xvfb"
@@ -52,13 +54,15 @@ command -v gnumeric >/dev/null 2>&1 && apps="$apps gnumeric" \
 VCL=gen
 [ -e "$program/libvclplug_gtk3lo.so" ] && VCL=gtk3
 rm -rf "$OUT/window"
-for example in sheetgen/examples/*.toml; do
-    "$BIN/sheetgen" generate --quiet --no-plots --iterations 1000 --config "$example" \
-        --output-dir "$WORK/long" >/dev/null
-done
+mkdir -p "$OUT/window"
+"$BIN/python" scripts/shot_books.py "$WORK/long" >/dev/null
+cp "$WORK/long/BOOKS.txt" "$OUT/window/BOOKS.txt"
+failed=0
 for app in $apps; do
     for book in "$WORK"/long/*.ods "$WORK"/long/*.xlsx; do
-        VCL=$VCL "$BIN/python" scripts/example_shots.py "$app" "$OUT/window" 1366x768 "$book" >/dev/null
+        VCL=$VCL "$BIN/python" scripts/example_shots.py "$app" "$OUT/window" 1366x768 "$book" \
+            >/dev/null || failed=$((failed + 1))
     done
 done
-echo "wrote $(ls "$OUT/window" 2>/dev/null | wc -l) window screenshots as $OUT/window/*.png"
+echo "wrote $(ls "$OUT/window"/*.png 2>/dev/null | wc -l) window screenshots as $OUT/window/*.png" \
+     "($failed books not shown: see $OUT/window/*-failed.png)"

@@ -67,7 +67,7 @@ def wait_for_window(env: dict, name: str, timeout: float = 240) -> str:
         if ids:
             return ids[-1]
         time.sleep(0.5)
-    raise SystemExit(f"error: no LibreOffice window named {name!r} after {timeout:.0f} s")
+    raise SystemExit(f"error: no window named {name!r} after {timeout:.0f} s")
 
 
 def start_xvfb(width: int, height: int) -> tuple[subprocess.Popen, int]:

@@ -119,8 +119,9 @@ def test_biased_example_workbook_records_its_settings(tmp_path):
     (path,) = generate(config.training())
     assert path.name == "BackPropagation-biased.xlsx"
     ws = openpyxl.load_workbook(path, data_only=True)["lr=0.5"]
-    # The settings block H1:I4 and the fixed biases' cells H12:I13.
-    settings = {ws.cell(r, 8).value: ws.cell(r, 9).value for r in (2, 3, 4, 12, 13)}
+    # The settings in A1:A7 (each label above its value) and the fixed biases' cells H12:I13.
+    settings = {ws.cell(r, 1).value: ws.cell(r + 1, 1).value for r in (2, 4, 6)}
+    settings |= {ws.cell(r, 8).value: ws.cell(r, 9).value for r in (12, 13)}
     assert settings == {"iterations": 22, "biases": "fixed", "b1": 0.35, "b2": 0.6, "maths": "correct"}
     assert ws["G13"].value == 0.5
     assert [ws.cell(17, c).value for c in range(1, 5)] == [0.01, 0.99, 0.05, 0.1]

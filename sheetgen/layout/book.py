@@ -210,7 +210,7 @@ def build_sheet(training: Training, learning_rate: float, net: Network | None = 
         number_format=table["number_format"],
         gradient_format=table["gradient_format"],
         chart=_loss_chart(learning_rate, specs, table["first_row"] - 1, training.iterations, tpl),
-        picture=network_picture(training),
+        picture=network_picture(training, tpl),
     )
     sheet.print_ranges = print_ranges(sheet, tpl)
     return sheet
@@ -239,13 +239,15 @@ def _loss_chart(learning_rate: float, specs: list[dict], first_row: int, iterati
                       parse_cell(tpl["parameters"]["learning_rate"]["cell"]), column_of.get("lr"))
 
 
-def network_picture(training: Training) -> Picture:
-    """The network drawing, labelled with this workbook's initial weights."""
+def network_picture(training: Training, tpl: dict | None = None) -> Picture:
+    """The network drawing, labelled with this workbook's initial weights, from B1 (or, after
+    the loss chart, where the sheet's template puts it: layout/upper.py, chart_place)."""
     values = training.setup.values()
     if training.design != "reference":
         from sheetgen.layout.network_layout import network_drawing
 
-        return network_drawing(training.spec, values, parse_cell(template()["picture"]["anchor"]))
+        col = (tpl or sheet_template(training)).get("picture_col", 1)
+        return network_drawing(training.spec, values, (0, col))
     spec = template()["picture"]
     weights = {f"w{k}": values[f"w{k}"] for k in range(1, 9)}
     return build_picture(spec, weights, parse_cell(spec["anchor"]), training.setup.biases != "none")

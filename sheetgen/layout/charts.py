@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sheetgen.core.cells import DIALECTS, ref, separator
+from sheetgen.core.cells import DIALECTS, parse_cell, ref, separator
 
 # The narrowest default column and shortest default row of the two formats (an .xlsx column is
 # 64 px, a LibreOffice row 4.52 mm): the cells a chart covers are at most these many.
@@ -62,6 +62,7 @@ class Chart:
     legend: bool
     title_cell: TitleCell | None = None
     y2_title: str = ""        # the second y axis's title, when a series uses it
+    x_offset_mm: float = 0.0  # from the anchor column's left edge
 
 
 def as_typed(reference: str, dialect: str) -> str:
@@ -91,16 +92,23 @@ def title_formulas(title: str, rate_cell: tuple[int, int]) -> dict[str, str]:
 def loss_chart(spec: dict, sheet: str, rate_text: str, x_col: int, y_col: int,
                first_row: int, last_row: int, n_columns: int,
                rate_cell: tuple[int, int] | None = None, lr_col: int | None = None) -> Chart:
-    """E_total against iteration for one sheet, right of its last table column. With
-    `rate_cell` (0-based row, column of the learning rate) a title cell two rows above the chart
-    (above the table's header row) names the rate, live; the chart's own title does not. With
-    `lr_col` (a schedule's lr column) the rate of each step is a second series on a second y axis."""
+    """E_total against iteration for one sheet. With `spec["anchor"]` (the upper block's place:
+    layout/upper.py, chart_place) it sits in the frozen rows, seen whole on opening and never
+    scrolled away; else right of the table's last column. With `rate_cell` (0-based row, column
+    of the learning rate) a title cell names the rate, live (the chart's own title does not):
+    `spec["title_cell"]`, else two rows above the chart. With `lr_col` (a schedule's lr column)
+    the rate of each step is a second series on a second y axis."""
     x = Range(sheet, first_row, last_row, x_col)
     y = Range(sheet, first_row, last_row, y_col)
-    col = n_columns + spec["gap_columns"]
+    if "anchor" in spec:
+        row, col = parse_cell(spec["anchor"])
+        title_at = parse_cell(spec["title_cell"])
+    else:
+        row, col = first_row, n_columns + spec["gap_columns"]
+        title_at = (first_row - 2, col)
     title_cell = None
     if rate_cell is not None and "{rate}" in spec["title"]:
-        title_cell = TitleCell(first_row - 2, col, title_formulas(spec["title"], rate_cell),
+        title_cell = TitleCell(*title_at, title_formulas(spec["title"], rate_cell),
                                spec["title"].format(rate=rate_text))
     series = (Series(sheet, x, y),)
     if lr_col is not None:
@@ -112,9 +120,10 @@ def loss_chart(spec: dict, sheet: str, rate_text: str, x_col: int, y_col: int,
         title=spec["sheet_title"] if title_cell else spec["title"].format(rate=rate_text),
         x_title=spec["x_title"], y_title=spec["y_title"],
         series=series,
-        row=first_row, col=col,
+        row=row, col=col,
         width_mm=spec["width_mm"], height_mm=spec["height_mm"], legend=lr_col is not None,
         title_cell=title_cell, y2_title="learning rate (lr)" if lr_col is not None else "",
+        x_offset_mm=spec.get("x_offset_mm", 0.0),
     )
 
 
@@ -139,4 +148,4 @@ def columns_spanned(width_mm: float, column_width: int) -> int:
 def extent(chart: Chart) -> tuple[int, int]:
     """The last row and column (0-based) the chart can reach, beyond the table's columns."""
     return (chart.row + math.ceil(chart.height_mm / MIN_ROW_MM),
-            chart.col + math.ceil(chart.width_mm / MIN_COLUMN_MM))
+            chart.col + math.ceil((chart.x_offset_mm + chart.width_mm) / MIN_COLUMN_MM))

@@ -12,23 +12,14 @@ import copy
 import math
 
 from sheetgen.core.cells import a1, cell_range, column_letter
-from sheetgen.core.network import NetworkSpec
 from sheetgen.core.template import template
 from sheetgen.core.training import Training
-from sheetgen.layout.upper import HEADER_ROW, columns_for, text_groups
+from sheetgen.layout.upper import HEADER_ROW, chart_place, columns_for, text_groups
 
 ROW_MM = 4.52          # LibreOffice's default row height: how many rows the picture covers
 MAX_SUMMARY_WEIGHTS = 12
 SETTINGS_CHARS = 48    # the longest settings value (an optimizer with its parameters)
 LEARNING_RATE_CELL = "A2"
-
-
-def picture_columns(spec: NetworkSpec, column_width: int) -> int:
-    """The columns from B that the picture covers, in the format with the narrower columns."""
-    from sheetgen.layout.charts import columns_spanned
-
-    picture = _picture(spec)
-    return columns_spanned(picture.width + 4, column_width)
 
 
 def _picture(spec):
@@ -66,7 +57,15 @@ def upper_block(tpl: dict, training: Training, extra_parameters: list[tuple[str,
                                                     "cell": LEARNING_RATE_CELL}}
     for k, (name, text) in enumerate(extra_parameters, start=1):
         tpl["parameters"][name] = {"label": text, "label_cell": f"A{2 * k + 1}", "cell": f"A{2 * k + 2}"}
-    col = 1 + picture_columns(spec, width)            # the first column right of the picture
+    # A picture taller than the block (an image network's), or more parameters than its rows
+    # hold (an optimizer with a schedule: label and value rows each), push the header below them.
+    picture = _picture(spec)
+    rows = math.ceil((picture.height + 2) / ROW_MM)
+    parameter_rows = 2 * (1 + len(extra_parameters))
+    header_row = max(HEADER_ROW, rows + 2, parameter_rows + 2)
+    # The loss chart beside the picture (or before it), in the frozen rows and in view on opening.
+    tpl["picture_col"], place, col = chart_place(picture.width, header_row, width)
+    tpl["chart"] = {**tpl["chart"], **place}
     s_label, s_value = column_letter(col), column_letter(col + 1)
     keys = [("iterations", "iterations"), ("network", "network"), ("biases", "biases"),
             ("maths", "maths"), *extra_settings]
@@ -81,11 +80,7 @@ def upper_block(tpl: dict, training: Training, extra_parameters: list[tuple[str,
     for title, lines in blocks:
         cells, col = text_groups(title, lines, col, width)
         tpl["text"].append({"cells": cells})
-    # A picture taller than the block (an image network's), or more parameters than its rows
-    # hold (an optimizer with a schedule: label and value rows each), push the header below them.
-    rows = math.ceil((_picture(spec).height + 2) / ROW_MM)
-    parameter_rows = 2 * (1 + len(extra_parameters))
-    return max(HEADER_ROW, rows + 2, parameter_rows + 2), col - 1
+    return header_row, col - 1
 
 
 def network_template(training: Training) -> dict:

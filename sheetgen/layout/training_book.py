@@ -161,7 +161,8 @@ def judge_by_epochs(summary: Summary, training: Training, sheets: list[Sheet]) -
     shown = min(math.ceil(training.iterations / per), MAX_EPOCHS_SHOWN)
     first_row, last_row = epoch_header.row + 1, epoch_header.row + shown
     x = Range(summary.name, first_row, last_row, epoch_header.col)
-    y_title = f"{fn.lower()} of E_total per epoch"
+    # Short: the sheets' charts are as tall as the frozen rows, and a long axis title wraps.
+    y_title = f"E_total, epoch {'sum' if fn == 'SUM' else 'mean'}"
     for j, sheet in enumerate(sheets):
         if sheet.chart is None or len(sheet.chart.series) > 1:
             continue  # a schedule's chart keeps its steps: the rate of each is its second series

@@ -145,7 +145,10 @@ def _named_styles() -> str:
             f'style:family="table-cell" style:data-style-name="NT">{best}</style:style>'
             f'<style:style style:name="{TINY_STYLE}" style:display-name="Small number" '
             'style:family="table-cell" style:data-style-name="NT"/>'
-            f'<style:style style:name="{ZERO_STYLE}" style:family="table-cell"/>')
+            f'<style:style style:name="{ZERO_STYLE}" style:family="table-cell"/>'
+            + "".join(f'<style:style style:name="{MAP_BAND}{name}" style:family="table-cell">'
+                      f'<style:table-cell-properties fo:background-color="{colour}"/></style:style>'
+                      for name, colour in BANDS.items()))
 
 
 def _highlight_name(style: str, row: int) -> str:
@@ -236,8 +239,9 @@ def _styles(book: Book) -> str:
         + cell("ceR", data="N4" if rate_format != "General" else "")
         + (_highlight_styles(book.summary) if book.summary is not None else "")
         + (number_style("N5", book.maps.number_format)
-           + cell("ceM", '<style:table-cell-properties fo:border="0.5pt solid #bfbfbf"/>'
-                  '<style:text-properties fo:font-size="9pt"/>', "N5")
+           + cell("ceM", MAP_LOOK, "N5")
+           + "".join(cell(f"ceM{k}", MAP_LOOK + _band_maps(block, book.maps.name), "N5")
+                     for k, block in enumerate(book.maps.blocks))
            + '<style:style style:name="co3" style:family="table-column">'
            f'<style:table-column-properties style:column-width='
            f'"{book.maps.column_width * COLUMN_WIDTH_IN:.3f}in"/></style:style>'
@@ -245,6 +249,10 @@ def _styles(book: Book) -> str:
         + ods_drawing.STYLES
         + "</office:automatic-styles>"
     )
+
+
+MAP_LOOK = ('<style:table-cell-properties fo:border="0.5pt solid #bfbfbf"/>'
+            '<style:text-properties fo:font-size="9pt"/>')
 
 
 def _is_exercise(book: Book) -> bool:
@@ -319,13 +327,57 @@ def _signed(first: str, last: str) -> tuple:
             ("formula", f"={largest}", "#b2182b"))
 
 
+# Gnumeric reads no colour scale (an .ods calcext:color-scale nor an .xlsx colorScale), but it
+# does read a cell style's style:map conditions, which LibreOffice ignores in a document that has
+# calcext:conditional-formats: for Gnumeric each block's cells take bands of the same colours,
+# by the same measure (the block's range; ±its largest magnitude), strongest first.
+MAP_BAND = "Map_20_band_20_"
+BANDS = {"g3": "#808080", "g2": "#a6a6a6", "g1": "#cccccc",
+         "r2": "#d6604d", "r1": "#f4a582", "b2": "#4393c3", "b1": "#92c5de"}
+
+
+def _band_maps(block, sheet: str) -> str:
+    """A block's banded conditions, relative to its first cell."""
+    first = f"{column_letter(block.col)}${block.row + 2}"
+    last = f"{column_letter(block.last_col)}${block.last_row + 1}"
+    rng = f"[.${first}:.${last}]"
+    cell = f"[.{column_letter(block.col)}{block.row + 2}]"
+    if block.scale == "gray":
+        low, span = f"MIN({rng})", f"(MAX({rng})-MIN({rng}))"
+        bands = [(f"AND({span}&gt;0;{cell}-{low}&gt;={share}*{span})", name)
+                 for share, name in (("0.75", "g3"), ("0.5", "g2"), ("0.25", "g1"))]
+    else:
+        largest = f"MAX(MAX({rng});-MIN({rng}))"
+        bands = [(f"AND({cell}&gt;0;{cell}&gt;=0.5*{largest})", "r2"),
+                 (f"AND({cell}&lt;0;{cell}&lt;=-0.5*{largest})", "b2"),
+                 (f"AND({cell}&gt;0;{cell}&gt;=0.15*{largest})", "r1"),
+                 (f"AND({cell}&lt;0;{cell}&lt;=-0.15*{largest})", "b1")]
+    base = _cell_address(sheet, block.row + 1, block.col)
+    return "".join(f'<style:map style:condition="is-true-formula({condition})" '
+                   f'style:apply-style-name="{MAP_BAND}{name}" style:base-cell-address="{base}"/>'
+                   for condition, name in bands)
+
+
+def _in_block(item, block) -> bool:
+    return block.row < item.row <= block.last_row and block.col <= item.col <= block.last_col
+
+
 def _maps(maps) -> str:
-    """The maps sheet: labels, the typed cells, live INDEX formulas, a colour scale per block."""
+    """The maps sheet: labels, the typed cells, live INDEX formulas, a colour scale per block
+    (and for Gnumeric its bands: _band_maps)."""
     parts = [f"<table:table table:name={quoteattr(maps.name)}"
              f"{ods_drawing.print_ranges(maps.name, maps.print_ranges)}>",
              f'<table:table-column table:style-name="co3" table:number-columns-repeated="{maps.n_columns}"/>']
     items = sorted([*maps.cells, *maps.formulas], key=lambda c: (c.row, c.col))
-    rows, _ = _upper_rows(items, lambda item: _summary_cell(item, _style_attr(item.style)))
+
+    def render(item) -> str:
+        if item.style == "map":
+            k = next((k for k, b in enumerate(maps.blocks) if _in_block(item, b)), None)
+            if k is not None:
+                return _summary_cell(item, f' table:style-name="ceM{k}"')
+        return _summary_cell(item, _style_attr(item.style))
+
+    rows, _ = _upper_rows(items, render)
     parts.append(rows)
     parts.append("<calcext:conditional-formats>")
     for block in maps.blocks:

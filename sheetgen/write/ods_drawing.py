@@ -113,7 +113,7 @@ def shapes(picture: Picture | None, chart: tuple[str, Chart] | None, declared_co
         ranges = " ".join(_range(r) for s in spec.series for r in (s.y, s.x))
         parts.append(
             f'<draw:frame draw:style-name="grChart" draw:name={quoteattr(spec.title)} '
-            f'svg:x="{_mm(_x(spec.col, declared_columns, column_mm))}" '
+            f'svg:x="{_mm(_x(spec.col, declared_columns, column_mm) + spec.x_offset_mm)}" '
             f'svg:y="{_mm(spec.row * DEFAULT_ROW_MM)}" '
             f'svg:width="{_mm(spec.width_mm)}" svg:height="{_mm(spec.height_mm)}">'
             f'<draw:object draw:notify-on-update-of-ranges={quoteattr(ranges)} '

@@ -16,6 +16,19 @@ PX_PER_MM = 8                      # 203.2 dpi: crisp when zoomed
 FILL = (207, 226, 243)             # the reference's light blue
 INK = (0, 0, 0)
 FONT_MM = 3.6                      # about 10 pt
+# Pillow's own font has no "×", "δ" or "…" (a conv picture's "1×8×8" came out as boxes): the
+# font LibreOffice draws the .ods picture with, where installed.
+FONTS = ("LiberationSans-Regular.ttf", "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+         "DejaVuSans.ttf")
+
+
+def _font(size: int):
+    for name in FONTS:
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
 
 
 def render_png(picture: Picture, compress_level: int = 6) -> bytes:
@@ -24,7 +37,7 @@ def render_png(picture: Picture, compress_level: int = 6) -> bytes:
     scale = PX_PER_MM
     image = Image.new("RGB", (round(picture.width * scale), round(picture.height * scale)), "white")
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=round(FONT_MM * scale))
+    font = _font(round(FONT_MM * scale))
     line = max(1, round(0.3 * scale))
     for edge in picture.edges:
         draw.line([(edge.x1 * scale, edge.y1 * scale), (edge.x2 * scale, edge.y2 * scale)],

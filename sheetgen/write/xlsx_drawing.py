@@ -56,7 +56,9 @@ def page_setup(ws, ranges, scale_percent: int, chart: Chart | None = None) -> No
     ws.print_area(min(r[0] for r in ranges), min(r[1] for r in ranges),
                   max(r[2] for r in ranges), max(r[3] for r in ranges))
     rows = sorted({r[0] for r in ranges} - {0})
-    cols = sorted({r[1] for r in ranges} - {0} | ({chart.col} if chart else set()))
+    # A chart right of the table starts a page; one in the upper block prints with it.
+    beside = chart is not None and chart.row >= min(r[0] for r in ranges[1:] or ranges)
+    cols = sorted({r[1] for r in ranges} - {0} | ({chart.col} if beside else set()))
     if rows:
         ws.set_h_pagebreaks(rows)
     if cols:
@@ -90,7 +92,8 @@ def insert_chart(workbook, ws, chart: Chart) -> None:
         xl.set_legend({"position": "bottom"})
     xl.set_size({"width": round(chart.width_mm * PX_PER_MM),
                  "height": round(chart.height_mm * PX_PER_MM)})
-    ws.insert_chart(chart.row, chart.col, xl, {"object_position": 1})
+    ws.insert_chart(chart.row, chart.col, xl, {"object_position": 1,
+                                               "x_offset": round(chart.x_offset_mm * PX_PER_MM)})
 
 
 @functools.lru_cache(maxsize=4)
@@ -158,6 +161,34 @@ def signed_scale(first: str, last: str) -> dict:
             "max_type": "formula", "max_value": f"={largest}", "max_color": "#B2182B"}
 
 
+BANDS = {"g3": "#808080", "g2": "#A6A6A6", "g1": "#CCCCCC",
+         "r2": "#D6604D", "r1": "#F4A582", "b2": "#4393C3", "b1": "#92C5DE"}
+
+
+def band_formats(workbook, colour: str, cache: dict = {}) -> object:  # noqa: B006 (one per book)
+    key = (id(workbook), colour)
+    if key not in cache:
+        cache[key] = workbook.add_format({"bg_color": colour})
+    return cache[key]
+
+
+def bands(block, first: str, last: str) -> list[tuple[str, str]]:
+    """The colour scale's bands, strongest first, relative to the block's first cell (the .ods
+    has the same: write/ods.py, _band_maps)."""
+    from sheetgen.core.cells import column_letter
+
+    rng, cell = f"${first}:${last}", f"{column_letter(block.col)}{block.row + 2}"
+    if block.scale == "gray":
+        span = f"(MAX({rng})-MIN({rng}))"
+        return [(f"AND({span}>0,{cell}-MIN({rng})>={share}*{span})", BANDS[name])
+                for share, name in (("0.75", "g3"), ("0.5", "g2"), ("0.25", "g1"))]
+    largest = f"MAX(MAX({rng}),-MIN({rng}))"
+    return [(f"AND({cell}>0,{cell}>=0.5*{largest})", BANDS["r2"]),
+            (f"AND({cell}<0,{cell}<=-0.5*{largest})", BANDS["b2"]),
+            (f"AND({cell}>0,{cell}>=0.15*{largest})", BANDS["r1"]),
+            (f"AND({cell}<0,{cell}<=-0.15*{largest})", BANDS["b1"])]
+
+
 def write_maps(workbook, ws, maps, styles: dict) -> None:
     """The maps sheet: labels, the typed cells, live INDEX formulas, a colour scale per block."""
     from sheetgen.core.cells import column_letter
@@ -170,3 +201,8 @@ def write_maps(workbook, ws, maps, styles: dict) -> None:
         last = f"{column_letter(block.last_col)}${block.last_row + 1}"
         scale = GRAY if block.scale == "gray" else signed_scale(first, last)
         ws.conditional_format(block.row + 1, block.col, block.last_row, block.last_col, dict(scale))
+        # Gnumeric reads no colorScale: bands of the same colours by formula rules, after it.
+        for formula, colour in bands(block, first, last):
+            ws.conditional_format(block.row + 1, block.col, block.last_row, block.last_col, {
+                "type": "formula", "criteria": "=" + formula,
+                "format": band_formats(workbook, colour)})

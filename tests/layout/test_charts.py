@@ -72,11 +72,11 @@ def test_xlsx_one_loss_chart_per_sheet_plotting_its_own_columns(default_books):
         charts = drawings[name]["charts"]
         assert len(charts) == 1, name
         (col, row), chart = charts[0]
-        assert col > 31 and row == 16  # right of AF, the last table column; beside row 17
+        assert (col, row) == (7, 1)  # H2, in the frozen rows: right of the equations in G
         assert chart.find(".//c:scatterChart", NS) is not None  # numeric x, not categories
         assert chart.find(".//c:cat", NS) is None
         # The chart's own title names no rate (LibreOffice shows a cell-linked title as fixed
-        # text); the live cell two rows above the chart does (tests/write/test_view.py).
+        # text); the live cell above the chart does (tests/write/test_view.py).
         assert chart.find("c:chart/c:title/c:tx/c:strRef", NS) is None
         title = "".join(t.text for t in chart.find("c:chart/c:title", NS).iter(f"{{{NS['a']}}}t"))
         assert title == "E_total per iteration"
@@ -105,12 +105,13 @@ def test_xlsx_combined_chart_has_one_named_series_per_rate(default_books):
 def test_ods_one_loss_chart_per_sheet_plotting_its_own_columns(default_books):
     charts = ods_charts(default_books["ods"])
     assert list(charts) == ["summary", *SHEETS]
-    table_width_mm = 32 * 16 * 0.075 * 25.4  # 32 columns of the template's width
+    column_mm = 16 * 0.085 * 25.4  # the .ods columns: 16 characters of 0.085 in
     for name in SHEETS:
         [frame] = charts[name]
         assert frame["class"] == "chart:scatter"
         assert frame["title"] == "E_total per iteration"   # no rate to go stale
-        assert frame["x_mm"] > table_width_mm
+        # In H (the upper block, clear of the equations in G), not right of the table.
+        assert 7 * column_mm < frame["x_mm"] < 8 * column_mm
         [series] = frame["series"]
         assert series["x"] == f"'{name}'.AF17:'{name}'.AF{LAST}"
         assert series["y"] == f"'{name}'.W17:'{name}'.W{LAST}"
@@ -121,10 +122,10 @@ def test_ods_one_loss_chart_per_sheet_plotting_its_own_columns(default_books):
     assert [s["label"] for s in combined["series"]] == [f"'summary'.F{5 + k}" for k in range(6)]
 
 
-def test_chart_sits_right_of_the_trained_bias_columns():
+def test_chart_plots_iteration_and_e_total_with_trained_bias_columns():
     sheet = build_sheet(Config(setup=Setup(biases="trained")).training(), 0.5)
     assert [c.header for c in sheet.columns][-4:] == ["b1", "b2", "E∂b1", "E∂b2"]  # up to AJ
-    assert sheet.chart.col > len(sheet.columns) - 1
+    assert sheet.chart.row < sheet.header_row    # in the frozen rows, whatever the columns
     (series,) = sheet.chart.series
     headers = {c.index: c.header for c in sheet.columns}
     assert (headers[series.x.col], headers[series.y.col]) == ("iteration", "E_total")

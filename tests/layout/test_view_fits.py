@@ -46,15 +46,132 @@ def test_frozen_rows_leave_the_table_in_view(book):
             assert frozen + 5 * row_px <= ROWS_PX, (sheet.name, sheet.first_row)
 
 
-def test_loss_chart_is_seen_whole_below_the_frozen_header(book):
+def test_loss_chart_sits_in_the_frozen_rows(book):
+    """Each sheet's chart and its live title cell are above the header: scrolling the table
+    never hides them (the files' own positions: test_chart_in_view_on_opening_in_the_files)."""
     for sheet in rate_sheets(book):
         chart = sheet.chart
-        assert chart.row >= sheet.first_row   # in the scrolling part, beside the table's first rows
-        for row_px in (ODS_ROW_PX, XLSX_ROW_PX):
-            assert sheet.first_row * row_px + chart.height_mm * MM_PX <= ROWS_PX, sheet.name
+        assert chart.title_cell is not None and chart.title_cell.row < chart.row
+        assert chart.row * ODS_ROW_PX / MM_PX + chart.height_mm <= sheet.header_row * 4.52, sheet.name
     if book.summary is not None and book.summary.chart is not None:
         chart = book.summary.chart
         assert chart.row * XLSX_ROW_PX + chart.height_mm * MM_PX <= ROWS_PX
+
+
+# LibreOffice's window at 1366 x 768 shows 1,268 px of cells across (measured on its screenshots),
+# drawing an .ods at 4.0 px a mm and an .xlsx at 4.19 px a mm at its 100 %: 317 and 302 mm of the
+# sheet. Gnumeric's shows 342 mm of either.
+VIEW_MM = {"ods": 1268 / 4.0, "xlsx": 1268 / 4.19}
+EMU_MM = 36000
+
+
+def _xml(zf: zipfile.ZipFile, name: str):
+    from xml.etree import ElementTree
+
+    return ElementTree.fromstring(zf.read(name))
+
+
+def xlsx_charts_in_view(path: Path) -> dict[str, tuple[int, list[tuple[float, float, int, int]]]]:
+    """Per sheet: its frozen rows, and each chart's left and right edges (mm) and its first and
+    last rows (0-based, the last the row its bottom edge falls in), from the sheet's own XML."""
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+          "xdr": "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing",
+          "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        names = [s.get("name") for s in _xml(zf, "xl/workbook.xml").iter(f"{{{ns['m']}}}sheet")]
+        for k, name in enumerate(names, start=1):
+            sheet = _xml(zf, f"xl/worksheets/sheet{k}.xml")
+            pane = sheet.find("m:sheetViews/m:sheetView/m:pane", ns)
+            frozen = int(float(pane.get("ySplit", 0))) if pane is not None else 0
+            widths = {}   # 0-based column: px (XlsxWriter writes w + 5/7 characters: 7 px each)
+            for col in sheet.iterfind("m:cols/m:col", ns):
+                for c in range(int(col.get("min")) - 1, int(col.get("max"))):
+                    widths[c] = round(float(col.get("width")) * 7)
+            drawing = sheet.find("m:drawing", ns)
+            charts = []
+            if drawing is not None:
+                rels = _xml(zf, f"xl/worksheets/_rels/sheet{k}.xml.rels")
+                target = next(r.get("Target") for r in rels if r.get("Id") == drawing.get(f"{{{ns['r']}}}id"))
+                anchors = _xml(zf, "xl/" + target.removeprefix("../"))
+
+                def x_mm(marker, widths=widths) -> float:
+                    col = int(marker.find("xdr:col", ns).text)
+                    px = sum(widths.get(c, 64) for c in range(col))
+                    return px * 25.4 / 96 + int(marker.find("xdr:colOff", ns).text) / EMU_MM
+
+                for anchor in anchors.iterfind("xdr:twoCellAnchor", ns):
+                    if anchor.find("xdr:graphicFrame", ns) is None:
+                        continue    # the picture
+                    start, end = anchor.find("xdr:from", ns), anchor.find("xdr:to", ns)
+                    last = int(end.find("xdr:row", ns).text) - (int(end.find("xdr:rowOff", ns).text) == 0)
+                    charts.append((x_mm(start), x_mm(end), int(start.find("xdr:row", ns).text), last))
+            out[name] = (frozen, charts)
+    return out
+
+
+def ods_charts_in_view(path: Path) -> dict[str, tuple[int, list[tuple[float, float, float, float]]]]:
+    """Per sheet: its frozen rows, and each chart's left, right, top and bottom edges (mm)."""
+    ns = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+          "draw": "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0",
+          "svg": "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0",
+          "config": "urn:oasis:names:tc:opendocument:xmlns:config:1.0"}
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        frozen = {}
+        for entry in _xml(zf, "settings.xml").iter(f"{{{ns['config']}}}config-item-map-entry"):
+            items = {i.get(f"{{{ns['config']}}}name"): i.text
+                     for i in entry.iterfind("config:config-item", ns)}
+            if "VerticalSplitPosition" in items:
+                mode = items.get("VerticalSplitMode")
+                frozen[entry.get(f"{{{ns['config']}}}name")] = (
+                    int(items["VerticalSplitPosition"]) if mode == "2" else 0)
+        content = _xml(zf, "content.xml")
+        for table in content.iter(f"{{{ns['table']}}}table"):
+            name = table.get(f"{{{ns['table']}}}name")
+            charts = []
+            for frame in table.iterfind("table:shapes/draw:frame", ns):
+                if frame.find("draw:object", ns) is None:
+                    continue
+
+                def mm(attr: str, frame=frame) -> float:
+                    return float(frame.get(f"{{{ns['svg']}}}{attr}").removesuffix("mm"))
+
+                charts.append((mm("x"), mm("x") + mm("width"), mm("y"), mm("y") + mm("height")))
+            out[name] = (frozen.get(name, 0), charts)
+    return out
+
+
+@pytest.mark.slow
+def test_chart_in_view_on_opening_in_the_files(tmp_path):
+    """Every shipped example, both formats, read back: each learning-rate sheet's loss chart lies
+    within the frozen rows (scrolling never hides it) and within the columns LibreOffice's
+    window shows at 1366 x 768 on opening; the frozen rows leave table rows in view."""
+    from dataclasses import replace
+
+    from sheetgen.generation import generate
+
+    seen = 0
+    for example in EXAMPLES:
+        config = from_file(example)
+        training = replace(config, iterations=3, plots=False, output_dir=tmp_path / example.stem).training()
+        rates = {s.name for s in build_book(training).sheets if s.chart is not None}
+        for path in generate(training):
+            views = xlsx_charts_in_view(path) if path.suffix == ".xlsx" else ods_charts_in_view(path)
+            for name in rates:
+                frozen, charts = views[name]
+                assert len(charts) == 1, (example.stem, path.suffix, name)
+                left, right, top, bottom = charts[0]
+                row_px = XLSX_ROW_PX if path.suffix == ".xlsx" else ODS_ROW_PX
+                assert 0 < frozen and frozen * row_px + 5 * row_px <= ROWS_PX, (example.stem, name, frozen)
+                assert 0 <= left and right <= VIEW_MM[path.suffix[1:]], (example.stem, path.suffix, right)
+                if path.suffix == ".xlsx":   # rows: the first and the last the chart covers
+                    assert 0 <= top and bottom < frozen, (example.stem, name, top, bottom, frozen)
+                else:                        # mm: LibreOffice's rows of 4.52 mm
+                    assert 0 <= top and bottom <= frozen * 4.52, (example.stem, name, bottom, frozen)
+                seen += 1
+    assert seen >= 2 * 6 * len(EXAMPLES) // 2   # most examples have several rates
 
 
 def test_picture_labels_are_clear_of_nodes_lines_and_each_other(book):

@@ -4,6 +4,7 @@ line and exit status 2, in bounded time and memory, before any parser or LibreOf
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -448,9 +449,9 @@ def test_harmless_extents_are_read_as_usual(good, tmp_path):
     claiming the whole sheet, an .ods column declaration repeated a billion times, and empty
     rows and cells repeated to the sheet's end (LibreOffice writes these)."""
     sheet = zipfile.ZipFile(good["xlsx"]).read(SHEET_PART).decode()
-    assert '<dimension ref="A1:AH19"/>' in sheet
+    dimension = re.search(r'<dimension ref="(A1:[A-Z]+\d+)"/>', sheet).group(1)
     whole = replace_entries(good["xlsx"], tmp_path / "dimension.xlsx",
-                            {SHEET_PART: sheet.replace("A1:AH19", "A1:XFD1048576").encode()})
+                            {SHEET_PART: sheet.replace(dimension, "A1:XFD1048576").encode()})
     trailing = ods_rows(good["ods"], tmp_path / "trailing.ods",
                         '<table:table-row table:number-rows-repeated="1048000"><table:table-cell '
                         'table:number-columns-repeated="16384"/></table:table-row>', keep=True,

@@ -196,10 +196,10 @@ def test_xlsx_chart_title_cell_follows_the_learning_rate(default_books):
     formulas = openpyxl.load_workbook(default_books["xlsx"])
     values = openpyxl.load_workbook(default_books["xlsx"], data_only=True)
     for name in SHEETS:
-        # The chart's title refers to AH15 (tests/layout/test_charts.py), two rows above it.
-        assert formulas[name]["AH15"].value == ('="when learning rate is "&IF($G$13=INT($G$13),'
+        # The title cell H1, just above the chart at H2 (tests/layout/test_charts.py).
+        assert formulas[name]["H1"].value == ('="when learning rate is "&IF($G$13=INT($G$13),'
                                                  'TEXT($G$13,"0"),TEXT($G$13,"0.############"))')
-        assert values[name]["AH15"].value == f"when learning rate is {name.removeprefix('lr=')}"
+        assert values[name]["H1"].value == f"when learning rate is {name.removeprefix('lr=')}"
 
 
 def test_xlsx_chart_axes_have_few_decimals(default_books):

@@ -83,9 +83,10 @@ def audit(path: Path | str, mapping: Mapping[str, str] | None = None,
     return Audit(str(book.path), sheets, unreadable)
 
 
-# An .xlsx this big has its sheets read (calamine) and searched for tables in worker processes,
-# one sheet each, when it has several: the reading is most of an audit's time. Not an .ods: its
-# sheets share one content.xml, which each worker's reader would parse whole.
+# A workbook this big has its sheets read and searched for tables in worker processes, one sheet
+# each, when it has several: the reading is most of an audit's time. An .xlsx worker reads its
+# sheet's own part; an .ods's sheets share one content.xml, which the reader parses on opening,
+# here, once: its workers inherit that and only search their sheet.
 PARALLEL_BYTES = 4_000_000
 _SHEETS: dict = {}
 
@@ -94,8 +95,8 @@ def _tables_of(book: Workbook, read) -> dict[str, tuple[list[Found], dict | None
     """{sheet: (its tables, its samples when it is a data sheet)}, in the sheets' order."""
     names = book.sheet_names
     jobs = min(4, os.cpu_count() or 1, len(names))
-    if jobs > 1 and not book.is_ods and can_fork() and not multiprocessing.current_process().daemon \
-            and book.path.stat().st_size > PARALLEL_BYTES:
+    if jobs > 1 and can_fork() and not multiprocessing.current_process().daemon and \
+            book.path.stat().st_size > PARALLEL_BYTES:
         _SHEETS.update(book=book, read=read, parent=os.getpid())
         try:
             return dict(zip(names, map_in_processes(_sheet_tables, names, jobs, chunks_per_job=1),
@@ -111,7 +112,7 @@ def _tables_of(book: Workbook, read) -> dict[str, tuple[list[Found], dict | None
 
 def _sheet_tables(name: str) -> tuple[list[Found], dict | None]:
     book = _SHEETS["book"]
-    if os.getpid() != _SHEETS["parent"] and _SHEETS.get("worker") != os.getpid():
+    if not book.is_ods and os.getpid() != _SHEETS["parent"] and _SHEETS.get("worker") != os.getpid():
         book.in_forked_process()
         _SHEETS["worker"] = os.getpid()
     grid = book.grid(name)

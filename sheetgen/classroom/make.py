@@ -25,6 +25,7 @@ from sheetgen.classroom.variants import (
     make_variant,
 )
 from sheetgen.core.exercise import BLANK_GROUPS, ExerciseSpec
+from sheetgen.core.text import markdown_text
 from sheetgen.core.training import Training
 from sheetgen.core.workers import can_fork, map_in_processes
 from sheetgen.errors import ConfigError, UsageError
@@ -292,7 +293,8 @@ def teacher_readme(plan: Plan, record: dict) -> str:
             "",
             f"A name read from the row above, or a weight read already updated, changes a cell by "
             f"one training step only. For {len(stepped)} student{'s' * (len(stepped) != 1)} "
-            f"({', '.join(stepped[:20])}{', …' if len(stepped) > 20 else ''}) no draw in "
+            f"({', '.join(map(markdown_text, stepped[:20]))}{', …' if len(stepped) > 20 else ''}) "
+            "no draw in "
             f"{STRICT_DRAWS} made those slips move a cell by {slips['min_change']:g}: theirs move one "
             f"by {STEP_CHANGE:g} relative or more (the 7th of the 10 significant digits the sheet "
             "shows; the self-check cells and `grade` see far smaller differences). A larger "

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote
 
+from sheetgen.core.text import markdown_text
 from sheetgen.report.document import Document, Equation, Heading, Image, Math, Paragraph, Table, Verbatim
-
-# Every ASCII punctuation mark may be escaped in Markdown; these could start markup, a link,
-# HTML or math in user text (`<script>`, `[x](javascript:…)`, `$…$`).
-_MARKUP = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$~&])")
-
-
-def escape(text: str) -> str:
-    """User text as Markdown that shows it exactly."""
-    return _MARKUP.sub(r"\\\1", text)
 
 
 def _cell(text: str) -> str:
@@ -29,7 +20,7 @@ def to_markdown(doc: Document) -> str:
                 out += ["#" * level + " " + text, ""]
             case Paragraph(parts=parts):
                 out += ["".join(f"${p.latex}$" if isinstance(p, Math)
-                                else escape(p) if isinstance(p, Verbatim) else p for p in parts), ""]
+                                else markdown_text(p) if isinstance(p, Verbatim) else p for p in parts), ""]
             case Equation(lines=lines) if len(lines) == 1:
                 out += ["$$", lines[0], "$$", ""]
             case Equation(lines=lines):

@@ -115,3 +115,16 @@ def test_grade_refuses_a_folder_that_is_no_class(tmp_path, capsys):
     assert main(["grade", str(tmp_path / "x.xlsx"), "--class", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no class.json" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_the_class_readme_shows_roster_ids_as_text(tmp_path, capsys):
+    """At rate 0.1 the README names the students whose step-bounded slips show by 1e-6 only: their
+    ids, written as the roster has them, are escaped Markdown, never a link or HTML."""
+    (tmp_path / "exercise.toml").write_text('iterations = 4\n[class]\nblank = ["gradients"]\n', "utf-8")
+    (tmp_path / "roster.csv").write_text('id\n"[x](javascript:alert(1))"\n<b>Bo</b>\n', "utf-8")
+    assert main(["class", "--config", str(tmp_path / "exercise.toml"), "--students",
+                 str(tmp_path / "roster.csv"), "--output-dir", str(tmp_path / "class")]) == 0
+    readme = (tmp_path / "class" / "README.md").read_text("utf-8")
+    assert r"\[x\]\(javascript:alert\(1\)\)" in readme and r"\<b\>Bo\</b\>" in readme
+    assert "[x](" not in readme and "<b>" not in readme

@@ -196,24 +196,23 @@ class Workbook:
         """The formula cells of `sheets` down to row `last` (0-based). From the first rows the
         safety check kept of content.xml as it streamed it, when they reach that far: then
         content.xml is inflated once in all. Otherwise only those sheets' rows are parsed."""
-        head = ods_head(self.path) if last < OdsHeads.ROWS else None
-        if head is not None:
+        def from_head(head: bytes | None) -> list[OdsFormulaCell] | None:
             try:
-                return ods_formula_cells(io.BytesIO(head), sheets, last_row=last)[1]
+                return None if head is None else ods_formula_cells(io.BytesIO(head), sheets, last_row=last)[1]
             except ValueError:
-                pass   # content.xml laid out otherwise (rows in groups): read it below
-        heads = OdsHeads(rows=last + 1, sheets=set(sheets))
-        with zipfile.ZipFile(self.path) as zf, zf.open("content.xml") as stream:
-            while not heads.done() and (chunk := stream.read(_CHUNK)):
-                heads.feed(chunk)
-        head = heads.close()
-        if head is not None:
-            try:
-                return ods_formula_cells(io.BytesIO(head), sheets, last_row=last)[1]
-            except ValueError:
-                pass
-        with zipfile.ZipFile(self.path) as zf, zf.open("content.xml") as stream:
-            return ods_formula_cells(stream, sheets, last_row=last)[1]
+                return None   # content.xml laid out otherwise (rows in groups): read it whole
+
+        found = from_head(ods_head(self.path) if last < OdsHeads.ROWS else None)
+        if found is None:
+            heads = OdsHeads(rows=last + 1, sheets=set(sheets))
+            with zipfile.ZipFile(self.path) as zf, zf.open("content.xml") as stream:
+                while not heads.done() and (chunk := stream.read(_CHUNK)):
+                    heads.feed(chunk)
+            found = from_head(heads.close())
+        if found is None:
+            with zipfile.ZipFile(self.path) as zf, zf.open("content.xml") as stream:
+                found = ods_formula_cells(stream, sheets, last_row=last)[1]
+        return found
 
 
 _CHUNK = 1 << 20

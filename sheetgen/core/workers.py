@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 
@@ -34,4 +34,17 @@ def map_in_processes(function: Callable[[Any], Any], items: Sequence[Any], jobs:
     return results
 
 
-__all__ = ["can_fork", "map_in_processes"]
+def map_as_made(function: Callable[[Any], Any], items: Iterable[Any], jobs: int,
+                start: str = "fork") -> list[Any]:
+    """`[function(x) for x in items]` in up to `jobs` processes, in the items' order; each item
+    goes to a worker as soon as `items` makes it, so making the next overlaps work on the last."""
+    context = multiprocessing.get_context(start)
+    with context.Pool(jobs, initializer=_quiet_worker) as pool:
+        pending = [pool.apply_async(function, (item,)) for item in items]
+        results = [result.get() for result in pending]
+        pool.close()
+        pool.join()
+    return results
+
+
+__all__ = ["can_fork", "map_as_made", "map_in_processes"]

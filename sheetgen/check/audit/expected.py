@@ -24,7 +24,7 @@ from sheetgen.core import optimizers, presets
 from sheetgen.core.data import DataSpec, data_name
 from sheetgen.core.model import Network
 from sheetgen.core.network import NetworkSpec
-from sheetgen.core.ops import OPS
+from sheetgen.core.ops import OPS, activation_params
 from sheetgen.core.presets import reference_network as network
 from sheetgen.errors import ConfigError
 
@@ -83,10 +83,11 @@ def _bias_text(spec: NetworkSpec) -> str:
 
 def describe(spec, data=None, opt=None) -> str:
     if spec.images or spec.unrolled:   # an image or recurrent network's own words for its layers
-        text = f"{spec.describe() if spec.unrolled else spec.shape_text + '; ' + spec.loss}, " \
-               f"biases {_bias_text(spec)}"
+        text = spec.describe() if spec.unrolled else spec.shape_text + '; ' + spec.loss
+        shown = [activation_text(spec, name) for name in ("leaky_relu", "elu") if name in text]
+        text += "".join(f", {s}" for s in shown if "(" in s) + f", biases {_bias_text(spec)}"
     else:
-        acts = ", ".join(spec.activations)
+        acts = ", ".join(activation_text(spec, a) for a in spec.activations)
         text = f"{'-'.join(map(str, spec.layers))} ({acts}), {spec.loss}, biases {_bias_text(spec)}"
     if data is not None:
         batch = "full batch" if data.batch is None else f"batches of {data.batch}"
@@ -139,19 +140,60 @@ def fits(values: np.ndarray, target: np.ndarray, quantum: float = 0.0) -> float:
     return float(close.mean())
 
 
-def activation_functions() -> dict:
-    """Each one-argument activation of the registry over arrays (leaky ReLU at its default)."""
+def activation_functions(params: Mapping[str, float] | None = None) -> dict:
+    """Each one-argument activation of the registry over arrays, its constants (leaky_relu_slope,
+    elu_alpha) from `params` or at their defaults."""
+    given = dict(params or {})
     out = {"identity": lambda z: z}
+    constants = {name: (key, default) for key, (name, _, default) in activation_params().items()}
     for name in ("sigmoid", "tanh", "relu", "softplus", "elu", "leaky_relu"):
         op = OPS.get(name)
         if op is None:
             continue
-        if name == "leaky_relu":
-            out[name] = lambda z, f=op.array: f(z, 0.01)
-        elif name == "elu":
-            out[name] = lambda z, f=op.array: f(z, 1.0)
+        if name in constants:
+            key, default = constants[name]
+            constant = given.get(key, default)
+            out[name] = lambda z, f=op.array, c=constant: f(z, c)
         else:
             out[name] = op.array
+    return out
+
+
+def activation_constants(pairs) -> dict[str, float]:
+    """The constants (leaky_relu_slope, elu_alpha) that (pre-activation, activation) column
+    pairs imply where the pre-activation is negative: a / z and a / (e^z − 1), at their median
+    (a slip in one cell leaves the rest to decide). Empty where no pre-activation is negative."""
+    zs, acts = [], []
+    for z, a in pairs:
+        if z is None or a is None:
+            continue
+        ok = np.isfinite(z) & np.isfinite(a) & (z < -1e-9)
+        zs.append(z[ok])
+        acts.append(a[ok])
+    if not zs or not sum(len(z) for z in zs):
+        return {}
+    z, a = np.concatenate(zs), np.concatenate(acts)
+    with np.errstate(all="ignore"):
+        found = {"leaky_relu_slope": np.median(a / z), "elu_alpha": np.median(a / np.expm1(z))}
+    # Read back as the number a config would give (0.2, not 0.19999999999999998).
+    return {key: float(f"{v:.10g}") for key, v in found.items() if np.isfinite(v) and v > 0}
+
+
+def activation_text(spec, name: str) -> str:
+    """'leaky_relu(0.2)' where a constant is not its default; else the name."""
+    default = {n: d for _, (n, _, d) in activation_params().items()}
+    constants = spec.params_of(name) if hasattr(spec, "params_of") else {}
+    shown = [f"{v:g}" for v in constants.values() if name in default and v != default[name]]
+    return f"{name}({', '.join(shown)})" if shown else name
+
+
+def spec_constants(found: Mapping[str, float], used) -> dict:
+    """NetworkSpec/ConvSpec keyword arguments for the constants of the activations `used`."""
+    out: dict = {}
+    if "leaky_relu" in used and "leaky_relu_slope" in found:
+        out["leaky_relu_slope"] = found["leaky_relu_slope"]
+    if "elu" in used and "elu_alpha" in found and found["elu_alpha"] != 1.0:
+        out["activation_params"] = (("elu_alpha", found["elu_alpha"]),)
     return out
 
 
@@ -159,20 +201,21 @@ def _column(cols: Mapping[str, np.ndarray], name: str, k: int) -> np.ndarray | N
     return cols.get(name if k == 1 and name in cols else f"{name}_s1", cols.get(name))
 
 
-def _activation(cols, spec_neurons: tuple[str, ...], k: int, softmax: bool, quantum: float) -> str:
+def _activation(cols, spec_neurons: tuple[str, ...], k: int, softmax: bool, quantum: float
+                ) -> tuple[str, dict[str, float]]:
+    """The layer's activation, and the constants its values imply (leaky_relu_slope, …)."""
     if softmax:
-        return "softmax"
+        return "softmax", {}
+    pairs = [(_column(cols, z, k), _column(cols, "a_" + z, k)) for z in spec_neurons]
+    pairs = [(pre, act) for pre, act in pairs if pre is not None and act is not None]
+    constants = activation_constants(pairs)
     best, score = "sigmoid", -1.0
-    for kind, f in activation_functions().items():
-        shares = []
-        for z in spec_neurons:
-            pre, act = _column(cols, z, k), _column(cols, "a_" + z, k)
-            if pre is not None and act is not None:
-                shares.append(fits(f(pre), act, quantum))
+    for kind, f in activation_functions(constants).items():
+        shares = [fits(f(pre), act, quantum) for pre, act in pairs]
         share = float(np.mean(shares)) if shares else 0.0
         if share > score + 1e-9:
             best, score = kind, share
-    return best
+    return best, constants
 
 
 def _loss(cols, n_out: int, k: int, quantum: float) -> str:
@@ -216,15 +259,19 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
     k = max([sample_of(n) for n in names] + [1])
     softmax = any(n.startswith("exp_o") for n in bases)
     probe = NetworkSpec(tuple(layers), ("sigmoid",) * (len(layers) - 1))
-    activations = tuple(_activation(cols, probe.neurons(layer), k,
-                                    softmax and layer == len(layers) - 1, quantum)
-                        for layer in range(1, len(layers)))
+    chosen = [_activation(cols, probe.neurons(layer), k, softmax and layer == len(layers) - 1, quantum)
+              for layer in range(1, len(layers))]
+    activations = tuple(kind for kind, _ in chosen)
+    constants: dict[str, float] = {}
+    for kind, found in chosen:   # one slope (one α) per network: the first layer that has it
+        for key, value in spec_constants(found, {kind}).items():
+            constants.setdefault(key, value)
     loss = "cross_entropy" if softmax else _loss(cols, layers[-1], k, quantum)
     biases = _bias_mode(bases, layers)
     trained = any(re.fullmatch(r"dE_db[0-9]+", n) for n in bases)
     gradients = "delta" if any(n.startswith("delta_") for n in bases) else "expanded"
     spec = NetworkSpec(tuple(layers), activations, loss, biases, trained and biases != "none",
-                       gradients=gradients)
+                       gradients=gradients, **constants)
     spec.check()
     states = {n for n in names if re.fullmatch(r"[mvs]_[wb][0-9]+", n)}
     has_sample = "sample" in names or "sample_s1" in names
@@ -347,6 +394,7 @@ def rate_ratios(columns, q) -> np.ndarray | None:
     return r[ok]
 
 
-__all__ = ["Expected", "NeedsConfig", "TEMPLATE_NAMES", "activation_functions", "base_name",
+__all__ = ["Expected", "NeedsConfig", "TEMPLATE_NAMES", "activation_constants", "activation_functions",
+           "activation_text", "base_name", "spec_constants",
            "choose_optimizer", "describe", "fits", "from_training", "infer", "is_template",
            "layers_of", "rate_ratios", "sample_of", "samples_of"]

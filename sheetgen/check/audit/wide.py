@@ -20,6 +20,7 @@ import numpy as np
 from sheetgen.check.audit.expected import (
     Expected,
     NeedsConfig,
+    activation_constants,
     activation_functions,
     base_name,
     choose_optimizer,
@@ -27,6 +28,7 @@ from sheetgen.check.audit.expected import (
     from_training,
     sample_of,
     samples_of,
+    spec_constants,
 )
 from sheetgen.core import conv, presets, recurrent
 from sheetgen.core.expressions import Expression
@@ -74,11 +76,19 @@ def _best(pairs, candidates: dict, quantum: float) -> str:
     return best
 
 
-def _activation(samples, pairs: list[tuple[str, str]], allowed, quantum: float) -> str:
-    """The activation that gives each pair's second column from its first, in every sample."""
-    acts = activation_functions()
-    return _best([(one.get(z), one.get(a)) for one in samples for z, a in pairs],
-                 {name: acts[name] for name in allowed if name in acts}, quantum)
+def _activation(samples, pairs: list[tuple[str, str]], allowed, quantum: float,
+                found: dict | None = None) -> str:
+    """The activation that gives each pair's second column from its first, in every sample;
+    the constants its values imply (a leaky ReLU's slope, an elu's α) go into `found`, the first
+    layer's kept (one per network, as a config sets it)."""
+    columns = [(one.get(z), one.get(a)) for one in samples for z, a in pairs]
+    constants = activation_constants(columns)
+    acts = activation_functions(constants)
+    best = _best(columns, {name: acts[name] for name in allowed if name in acts}, quantum)
+    if found is not None:
+        for key, value in spec_constants(constants, {best}).items():
+            found.setdefault(key, value)
+    return best
 
 
 def _samples(cols: Mapping[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
@@ -221,6 +231,7 @@ def _image(cols, bases: set[str], labelled, data, quantum: float) -> Expected:
             kernels[first] = (max(size, row), max(channels, channel))
     samples = _samples(cols)
     acts = activation_functions()
+    constants: dict = {}
     m = 1
     while m in maps:
         channels, height, width = shape
@@ -240,7 +251,7 @@ def _image(cols, bases: set[str], labelled, data, quantum: float) -> Expected:
                               f"of a {size}×{size} kernel on {height}×{width}")
         cells = [(f"c{m}_{r}_{x}", f"a_c{m}_{r}_{x}") for r in range(1, out[0] + 1)
                  for x in range(1, out[1] + 1)]
-        activation = _activation(samples, cells, [a for a in acts if a != "softmax"], quantum)
+        activation = _activation(samples, cells, [a for a in acts if a != "softmax"], quantum, constants)
         layers.append(conv.Conv2dLayer(len(group), size, stride, padding, activation))
         shape = (len(group), *out)
         if m in pooled:
@@ -257,12 +268,13 @@ def _image(cols, bases: set[str], labelled, data, quantum: float) -> Expected:
     for layer, size in enumerate(hidden, start=1):
         names = [f"h{layer}_{j}" if deep else f"h{j}" for j in range(1, size + 1)]
         layers.append(conv.DenseLayer(size, _activation(samples, [(z, "a_" + z) for z in names],
-                                                        [a for a in acts if a != "softmax"], quantum)))
+                                                        [a for a in acts if a != "softmax"], quantum,
+                                                        constants)))
     if outputs:
         size = max(j for (j,) in outputs)
         activation = "softmax" if softmax else _activation(
             samples, [(f"o{j}", f"a_o{j}") for j in range(1, size + 1)],
-            [a for a in acts if a != "softmax"], quantum)
+            [a for a in acts if a != "softmax"], quantum, constants)
         layers.append(conv.DenseLayer(size, activation))
     biases = "per_neuron" if any(re.fullmatch(r"b_?c?[0-9]+", n) for n in bases) else "none"
     train = any(re.fullmatch(r"dE_db_?c?[0-9]+", n) for n in bases)
@@ -270,7 +282,7 @@ def _image(cols, bases: set[str], labelled, data, quantum: float) -> Expected:
     targets = probe.targets
     loss = "cross_entropy" if softmax else _loss(
         cols, targets, probe.outputs, [name for name in LOSSES if name != "cross_entropy"], quantum)
-    spec = conv.ConvSpec(tuple(layers), loss=loss, biases=biases, train_biases=train)
+    spec = conv.ConvSpec(tuple(layers), loss=loss, biases=biases, train_biases=train, **constants)
     trained = spec.weight_names + (spec.bias_names if train else ())
     return _finish(spec, cols, labelled, data, quantum, trained)
 

@@ -46,6 +46,9 @@ class DataSpec:
     drop_last: bool = False
     seed: int = 0
     epochs: int = 1                          # permutations stored (shuffle): enough for the run
+    # The stored permutations as given (one after another, 1-based), in place of the seed's: the
+    # order a data sheet holds, read back by the audit.
+    given_order: tuple[int, ...] = ()
 
     @property
     def n(self) -> int:
@@ -79,6 +82,8 @@ class DataSpec:
 
     def permutation(self, epoch: int) -> list[int]:
         """Epoch `epoch`'s order of the samples (1-based numbers), from `seed`: the same every run."""
+        if self.given_order:
+            return list(self.given_order[epoch * self.n:(epoch + 1) * self.n])
         rng = random.Random(f"sheetgen-shuffle-{self.seed}-{epoch}")
         order = list(range(1, self.n + 1))
         rng.shuffle(order)
@@ -89,6 +94,8 @@ class DataSpec:
 
     def order_column(self) -> tuple[int, ...]:
         """Every stored epoch's permutation, one after another (the data sheet's `order`)."""
+        if self.given_order:
+            return self.given_order
         return tuple(k for e in range(self.epochs) for k in self.permutation(e))
 
     def divisor(self, spec: NetworkSpec) -> int:

@@ -23,6 +23,7 @@ import pandas as pd
 from sheetgen.core.cells import a1
 from sheetgen.core.model import BIAS_MODES
 from sheetgen.core.recurrent import GATES
+from sheetgen.core.schedules import LABELS as SCHEDULE_LABELS
 from sheetgen.core.template import column_specs
 from sheetgen.errors import WorkbookError
 from sheetgen.read.workbook import Workbook
@@ -111,7 +112,8 @@ _CHECK = re.compile(rf"\(E\((?P<p>{_PARAMETER.pattern})\s*\+\s*h\)\s*[−-]\s*E\
 # The optimizer's hyper-parameters, as their cells are labelled (squashed).
 HYPER_LABELS = {"β": "beta", "beta": "beta", "β1": "beta1", "beta1": "beta1", "β2": "beta2",
                 "beta2": "beta2", "ε": "epsilon", "epsilon": "epsilon", "eps": "epsilon",
-                "hgradientcheck": "h"}
+                "hgradientcheck": "h"} | \
+    {label: key for key, shown in SCHEDULE_LABELS.items() for label in (key, shown)}
 
 
 def _squash(text: str) -> str:
@@ -201,7 +203,8 @@ def general_name(header: str) -> str | None:
         return None
     if match := _CHECK.fullmatch(text):
         return "fd_" + match.group("p")
-    if text in ("sample", "iteration") or _STATE.fullmatch(text) or _WIDE_STATE.fullmatch(text):
+    # lr: a schedule's rate of the row (core/schedules.py).
+    if text in ("sample", "iteration", "lr") or _STATE.fullmatch(text) or _WIDE_STATE.fullmatch(text):
         return text
     if (match := _PER_SAMPLE.fullmatch(text)) and not _STATE.fullmatch(text) \
             and not _WIDE_STATE.fullmatch(text):

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from sheetgen.core import optimizers, presets
+from sheetgen.core import optimizers, presets, schedules
 from sheetgen.core.data import DataSpec, data_name
+from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network
 from sheetgen.core.network import NetworkSpec
 from sheetgen.core.ops import OPS, activation_params
@@ -91,6 +92,10 @@ def describe(spec, data=None, opt=None) -> str:
         text = f"{'-'.join(map(str, spec.layers))} ({acts}), {spec.loss}, biases {_bias_text(spec)}"
     if data is not None:
         batch = "full batch" if data.batch is None else f"batches of {data.batch}"
+        if data.batch is not None:
+            batch += "".join(f", {word}" for word, shown in (
+                ("cycled", data.order == "cycle"), ("shuffled", data.shuffle and data.order == "epochs"),
+                ("drop_last", data.drop_last and data.order == "epochs")) if shown)
         text += f"; {data.n} samples, {batch} ({data.reduction})"
     if opt is not None:
         text += f"; {optimizers.optimizer(opt).describe()}"
@@ -228,7 +233,8 @@ def _loss(cols, n_out: int, k: int, quantum: float) -> str:
     best = max(terms, key=lambda name: fits(terms[name], e, quantum))
     if best == "sse" and n_out > 1:
         errors = [_column(cols, f"E{j}", k) for j in range(1, n_out + 1)]
-        total = cols.get("E_total" if k == 1 else "E_s1")
+        # A sample's own loss (E_s1 beside a torch reduction's E_total = E_s1 / outputs).
+        total = cols.get("E_s1", cols.get("E_total"))
         if total is not None and all(x is not None for x in errors):
             mean = sum(errors) / n_out
             if fits(mean, total, quantum) > fits(sum(errors), total, quantum):
@@ -280,23 +286,29 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
     if not training:
         net = presets.training(spec, {}).network
         return Expected(net, describe(spec), {}, "headers", _bias_text(spec))
-    data_spec, have_data = samples_of(cols, spec.inputs + spec.targets, data, quantum)
+    data_spec, have_data = samples_of(cols, spec.inputs + spec.targets, data, quantum,
+                                      len(spec.targets))
     opt, training = choose_optimizer(
         lambda o: presets.training(spec, {}, data=data_spec, optimizer=o), cols, labelled,
-        lambda n: re.fullmatch(r"[wb][0-9]+", n) is not None, checks)
-    params: dict[str, object] = {key: float(getattr(opt, key))
-                                 for key in optimizers.optimizer(opt).hyper}
+        lambda n: re.fullmatch(r"[wb][0-9]+", n) is not None, checks, quantum)
+    rule = optimizers.optimizer(opt)
+    params: dict[str, object] = {key: rule.value(key) for key in rule.hyper}
     if have_data:
         params |= {data_name(c): tuple(data[c]) for c in data_spec.names}
+        if data_spec.shuffle:
+            params[data_name("order")] = data_spec.given_order
     return Expected(training.network, describe(spec, data_spec if have_data else None, opt), params,
                     "headers", _bias_text(spec))
 
 
 def samples_of(cols: Mapping[str, np.ndarray], columns: tuple[str, ...],
-               data: Mapping[str, tuple] | None, quantum: float = 0.0) -> tuple[DataSpec, bool]:
+               data: Mapping[str, tuple] | None, quantum: float = 0.0,
+               outputs: int = 1) -> tuple[DataSpec, bool]:
     """The samples a table trains on, (DataSpec, whether the data sheet gave them): the data
     sheet's `columns` when it holds them all, else as many blank samples as the `sample` column
-    counts; batches from the `_sN` copies beside a `sample` column, the reduction from E_total."""
+    counts; batches from the `_sN` copies beside a `sample` column, the order the batches take
+    them in (epochs or cycle, shuffled by the data sheet's `order`, a short last batch dropped)
+    from the sample columns, the reduction (of `outputs` outputs) from E_total."""
     names = set(cols)
     k = max([sample_of(n) for n in names] + [1])
     has_sample = "sample" in names or "sample_s1" in names
@@ -311,17 +323,107 @@ def samples_of(cols: Mapping[str, np.ndarray], columns: tuple[str, ...],
         rows = ((0.0,) * len(columns),) * max(n, k)
     batch = k if has_sample and k < len(rows) else None
     reduction = "mean"
-    if k > 1:
-        total = cols.get("E_total")
-        parts = [cols.get(f"E_s{j}") for j in range(1, k + 1)]
-        if total is not None and all(p is not None for p in parts):
-            if fits(sum(parts), total, quantum) > fits(sum(parts) / k, total, quantum):
-                reduction = "sum"
-    return DataSpec(tuple(columns), rows, batch, reduction, "sheet"), have_data
+    parts = [cols.get(f"E_s{j}") for j in range(1, k + 1)]
+    total = cols.get("E_total")
+    if total is not None and all(p is not None for p in parts):
+        step = sum(parts)
+        # torch: the mean over every output too (the element-wise losses); equal to mean for one.
+        options = {"mean": step / k, "sum": step, "torch": step / (k * outputs)}
+        reduction = max(options, key=lambda r: fits(options[r], total, quantum))
+    spec = DataSpec(tuple(columns), rows, batch, reduction, "sheet")
+    if batch is not None:
+        spec = _order_of(spec, cols, (data or {}).get("order"))
+    return spec, have_data
+
+
+def _order_of(spec: DataSpec, cols: Mapping[str, np.ndarray], order: tuple | None) -> DataSpec:
+    """The order a table's batches take the samples in: the one whose picks (DataSpec.picks) its
+    sample columns hold in the most cells (a slip in one column leaves the others to decide);
+    epochs in order first, as among equals."""
+    k = spec.batch_size
+    taken = [cols.get("sample" if k == 1 and "sample" in cols else f"sample_s{j}")
+             for j in range(1, k + 1)]
+    iteration = cols.get("iteration")
+    if any(c is None for c in taken) or iteration is None:
+        return spec
+    ok = np.isfinite(iteration) & np.all([np.isfinite(c) for c in taken], axis=0)
+    steps = iteration[ok].astype(int) - 1
+    if not len(steps) or steps.min() < 0:
+        return spec
+    seen = np.stack([c[ok] for c in taken], axis=1)
+    given = tuple(int(v) for v in order) if order else ()
+    options = [dict(order="epochs"), dict(order="epochs", drop_last=True), dict(order="cycle")]
+    if given and len(given) % spec.n == 0 and sorted(given[:spec.n]) == list(range(1, spec.n + 1)):
+        options += [dict(order="epochs", shuffle=True, given_order=given, epochs=len(given) // spec.n),
+                    dict(order="epochs", shuffle=True, drop_last=True, given_order=given,
+                         epochs=len(given) // spec.n)]
+    best, score = spec, -1
+    for option in options:
+        candidate = replace(spec, **option)
+        picks = candidate.picks(int(steps.max()) + 1)
+        hits = sum(seen[row, j] == p + 1 for row, t in enumerate(steps) for j, p in enumerate(picks[t]))
+        if hits > score:
+            best, score = candidate, hits
+    return best
+
+
+def schedule_of(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
+                quantum: float = 0.0) -> schedules.ScheduleSpec | None:
+    """The learning-rate schedule whose formula gives the `lr` column (each row's rate) from the
+    iteration, up to the base rate: its settings from their labelled cells (step_size, γ, …)
+    where the sheet has them, else read off the rates. None without an `lr` column or when its
+    rate never changes."""
+    rate, iteration = cols.get("lr"), cols.get("iteration")
+    if rate is None or iteration is None:
+        return None
+    ok = np.isfinite(rate) & np.isfinite(iteration)
+    rate, iteration = rate[ok], iteration[ok]
+    if len(rate) < 2 or np.ptp(rate) <= 1e-12 * np.abs(rate).max():
+        return None
+    best, score = None, None
+    for name, kind in schedules.Schedule.registry.items():
+        for spec in _schedule_options(name, kind.keys, rate, iteration, labelled):
+            try:
+                kind(spec).check()
+            except ConfigError:
+                continue
+            shape = Expression.parse(kind(spec).formula()).evaluate_array(
+                {"iteration": iteration, "learning_rate": 1.0,
+                 **{key: float(getattr(spec, key)) for key in kind.keys}})
+            with np.errstate(all="ignore"):
+                base = float(np.median(rate / shape))
+            share = fits(base * shape, rate, quantum) if np.isfinite(base) else 0.0
+            # Among equals (a step of 1 is an exponential), the one whose cells the sheet labels.
+            rank = (share, sum(key in labelled for key in kind.keys), -len(kind.keys))
+            if best is None or rank > score:
+                best, score = spec, rank
+    return best
+
+
+def _schedule_options(name: str, keys, rate: np.ndarray, iteration: np.ndarray,
+                      labelled: Mapping[str, float]):
+    """The settings to try for schedule `name`: the labelled ones, the rest read off the rates
+    (a step's size and γ, an exponential's γ) or at their defaults."""
+    known = {key: labelled[key] for key in keys if key in labelled}
+    ints = {f.name for f in fields(schedules.ScheduleSpec) if f.type in ("int", "int | None")}
+    guesses: dict[str, float] = {}
+    first = rate[np.argmin(iteration)]
+    changes = np.flatnonzero(np.abs(np.diff(rate)) > 1e-12 * np.abs(rate).max())
+    if name == "step" and len(changes):
+        guesses = {"step_size": float(iteration[changes[0] + 1] - iteration.min()),
+                   "gamma": float(rate[changes[0] + 1] / first)}
+    elif name == "exponential" and first != 0:
+        guesses = {"gamma": float(rate[1] / first)}
+    values = {key: known.get(key, guesses.get(key)) for key in keys}
+    values = {key: (int(round(v)) if key in ints else float(f"{v:.10g}"))
+              for key, v in values.items() if v is not None}
+    if name == "one_cycle" and "total_steps" not in values:
+        values["total_steps"] = int(iteration.max())
+    yield schedules.ScheduleSpec(name=name, **values)
 
 
 def choose_optimizer(build, cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
-                     trained, checks: bool = False):
+                     trained, checks: bool = False, quantum: float = 0.0):
     """(OptimizerSpec, Training): the rule whose state columns (m_, v_, s_ of a parameter
     `trained(name)` says the optimizer updates) the sheet has, with its labelled
     hyper-parameters, whose updates fit the columns best; `build(spec)` gives the Training."""
@@ -336,12 +438,14 @@ def choose_optimizer(build, cols: Mapping[str, np.ndarray], labelled: Mapping[st
         for correction in ((True, False) if name == "adam" else (True,)):
             options.append(dict(name=name, bias_correction=correction,
                                 epsilon=hyper.get("epsilon", 0.0)))
+    schedule = schedule_of(cols, labelled, quantum)
     best = None
     for option in options:
         initial = tuple((n, float(cols[n][0])) for n in state_columns
                         if np.isfinite(cols[n][0]) and n[0] in _states(option["name"]))
         opt = optimizers.OptimizerSpec(**{**{k: v for k, v in hyper.items() if k != "epsilon"},
-                                          **option}, initial_state=initial, check_gradients=checks)
+                                          **option}, initial_state=initial, check_gradients=checks,
+                                          schedule=schedule)
         try:
             training = build(opt)
         except (ConfigError, ValueError):
@@ -396,5 +500,5 @@ def rate_ratios(columns, q) -> np.ndarray | None:
 
 __all__ = ["Expected", "NeedsConfig", "TEMPLATE_NAMES", "activation_constants", "activation_functions",
            "activation_text", "base_name", "spec_constants",
-           "choose_optimizer", "describe", "fits", "from_training", "infer", "is_template",
+           "choose_optimizer", "describe", "schedule_of", "fits", "from_training", "infer", "is_template",
            "layers_of", "rate_ratios", "sample_of", "samples_of"]

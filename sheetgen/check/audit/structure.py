@@ -52,7 +52,7 @@ def _index(data, k):
 
 
 NAMESPACE = {"__builtins__": {}, "EXP": math.exp, "LN": math.log, "SQRT": math.sqrt,
-             "TANH": math.tanh, "ABS": abs, "POWER": pow,
+             "TANH": math.tanh, "COS": math.cos, "ABS": abs, "POWER": pow,
              "MAX": lambda *a: max(_flat(a)), "MIN": lambda *a: min(_flat(a)),
              "SUM": lambda *a: sum(_flat(a)),
              "SUMPRODUCT": lambda x, y: sum(p * q for p, q in zip(_flat([x]), _flat([y]), strict=True)),

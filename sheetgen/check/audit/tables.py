@@ -335,9 +335,12 @@ def is_data_table(found: Found) -> bool:
 
 def find_data(grid: Sequence[Sequence]) -> dict[str, tuple[float, ...]] | None:
     """A data sheet's samples: a header row naming only inputs and targets (i1 i2 t1), one
-    sample per row below it. None when the sheet holds no such block."""
+    sample per row below it, and the shuffled order beside them (`order`, a permutation of the
+    samples per epoch, as long as it is). None when the sheet holds no such block."""
     for r, row in enumerate(grid[:20]):
-        texts = _texts(row)
+        found_texts = _texts(row)
+        texts = [(c, t) for c, t in found_texts if t.strip() != "order"]
+        order = [c for c, t in found_texts if t.strip() == "order"]
         if len(texts) < 2 or not all(_DATA_NAME.fullmatch(t.strip()) for _, t in texts):
             continue
         out: dict[str, list[float]] = {t.strip(): [] for _, t in texts}
@@ -347,6 +350,14 @@ def find_data(grid: Sequence[Sequence]) -> dict[str, tuple[float, ...]] | None:
                 break
             for (_, t), v in zip(texts, values, strict=True):
                 out[t.strip()].append(float(v))
+        if order:
+            out["order"] = []
+            for below in grid[r + 1:]:
+                v = _cell([below], 0, order[0])
+                if not _is_number(v):
+                    break
+                out["order"].append(float(v))
+            texts.append((order[0], "order"))
         if all(out.values()):
             found = DataColumns({k: tuple(v) for k, v in out.items()})
             found.letters = {column_letter(c): "data_" + t.strip() for c, t in texts}

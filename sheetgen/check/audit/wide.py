@@ -125,7 +125,7 @@ def _loss(cols, targets, outputs, allowed, quantum: float) -> str:
     if best in ("sse", "mse") and n_errors > 1 and "mse" in allowed:
         one = samples[0]
         errors = [one.get(f"E{j}") for j in range(1, n_errors + 1)]
-        total = one.get("E" if len(samples) > 1 else "E_total")
+        total = one.get("E", one.get("E_s1", one.get("E_total")))
         if total is not None and all(x is not None for x in errors):
             mean = sum(errors) / n_errors
             return "mse" if fits(mean, total, quantum) > fits(sum(errors), total, quantum) else "sse"
@@ -145,10 +145,11 @@ def _sizes(bases, prefix: str) -> list[int]:
 def _finish(spec, cols, labelled, data, quantum: float, trained_names) -> Expected:
     """The network of `spec` on the sheet's samples with the optimizer its columns show."""
     spec.check()
-    data_spec, have_data = samples_of(cols, spec.inputs + spec.targets, data, quantum)
+    data_spec, have_data = samples_of(cols, spec.inputs + spec.targets, data, quantum,
+                                      len(spec.targets))
     trained = set(trained_names)
     _, training = choose_optimizer(lambda o: presets.training(spec, {}, data=data_spec, optimizer=o),
-                                   cols, labelled, trained.__contains__)
+                                   cols, labelled, trained.__contains__, quantum=quantum)
     names = set(training.network.names)
     missing = [c for c in cols if c not in names and c != "iteration"]
     if missing:

@@ -102,7 +102,9 @@ class DataSpec:
         """What a step's summed loss is divided by per sample: 1 (mean), or the outputs too
         (torch: its mean over every element for the element-wise losses)."""
         if self.reduction == "torch" and spec.loss in ("half_sse", "sse", "binary_cross_entropy"):
-            return spec.layers[-1]
+            last = spec.layers[-1]
+            # An image network's last layer is a layer object (flatten, dense): its outputs.
+            return last if isinstance(last, int) else len(spec.targets)
         return 1
 
     def picks(self, iterations: int) -> list[list[int]]:

@@ -286,8 +286,7 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
     if not training:
         net = presets.training(spec, {}).network
         return Expected(net, describe(spec), {}, "headers", _bias_text(spec))
-    data_spec, have_data = samples_of(cols, spec.inputs + spec.targets, data, quantum,
-                                      len(spec.targets))
+    data_spec, have_data = samples_of(cols, spec.inputs + spec.targets, data, quantum, spec)
     opt, training = choose_optimizer(
         lambda o: presets.training(spec, {}, data=data_spec, optimizer=o), cols, labelled,
         lambda n: re.fullmatch(r"[wb][0-9]+", n) is not None, checks, quantum)
@@ -303,12 +302,13 @@ def infer(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
 
 def samples_of(cols: Mapping[str, np.ndarray], columns: tuple[str, ...],
                data: Mapping[str, tuple] | None, quantum: float = 0.0,
-               outputs: int = 1) -> tuple[DataSpec, bool]:
+               spec=None) -> tuple[DataSpec, bool]:
     """The samples a table trains on, (DataSpec, whether the data sheet gave them): the data
     sheet's `columns` when it holds them all, else as many blank samples as the `sample` column
     counts; batches from the `_sN` copies beside a `sample` column, the order the batches take
     them in (epochs or cycle, shuffled by the data sheet's `order`, a short last batch dropped)
-    from the sample columns, the reduction (of `outputs` outputs) from E_total."""
+    from the sample columns, the reduction from E_total (torch's, over the outputs of the
+    network `spec` too, where its loss is element-wise)."""
     names = set(cols)
     k = max([sample_of(n) for n in names] + [1])
     has_sample = "sample" in names or "sample_s1" in names
@@ -328,6 +328,7 @@ def samples_of(cols: Mapping[str, np.ndarray], columns: tuple[str, ...],
     if total is not None and all(p is not None for p in parts):
         step = sum(parts)
         # torch: the mean over every output too (the element-wise losses); equal to mean for one.
+        outputs = DataSpec(columns, rows, reduction="torch").divisor(spec) if spec is not None else 1
         options = {"mean": step / k, "sum": step, "torch": step / (k * outputs)}
         reduction = max(options, key=lambda r: fits(options[r], total, quantum))
     spec = DataSpec(tuple(columns), rows, batch, reduction, "sheet")
@@ -361,7 +362,9 @@ def _order_of(spec: DataSpec, cols: Mapping[str, np.ndarray], order: tuple | Non
     for option in options:
         candidate = replace(spec, **option)
         picks = candidate.picks(int(steps.max()) + 1)
-        hits = sum(seen[row, j] == p + 1 for row, t in enumerate(steps) for j, p in enumerate(picks[t]))
+        # An empty slot of a short last batch reads sample 1 (and weighs 0).
+        hits = sum(seen[row, j] == p + 1 for row, t in enumerate(steps)
+                   for j, p in enumerate(picks[t] + [0] * (k - len(picks[t]))))
         if hits > score:
             best, score = candidate, hits
     return best

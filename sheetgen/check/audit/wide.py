@@ -145,8 +145,7 @@ def _sizes(bases, prefix: str) -> list[int]:
 def _finish(spec, cols, labelled, data, quantum: float, trained_names) -> Expected:
     """The network of `spec` on the sheet's samples with the optimizer its columns show."""
     spec.check()
-    data_spec, have_data = samples_of(cols, spec.inputs + spec.targets, data, quantum,
-                                      len(spec.targets))
+    data_spec, have_data = samples_of(cols, spec.inputs + spec.targets, data, quantum, spec)
     trained = set(trained_names)
     _, training = choose_optimizer(lambda o: presets.training(spec, {}, data=data_spec, optimizer=o),
                                    cols, labelled, trained.__contains__, quantum=quantum)

@@ -115,6 +115,8 @@ SLIPS = {
         "shuffled", "sample_s1",
         "index(data_order, (iteration - 1 - mod(iteration - 1, 2)) / 2 * 4 + mod(iteration - 1, 2) * 2 + 2)",
         "shuffled"),
+    "a gradient averaged over the samples only": (
+        "torch reduction", "dE_dw5", "(delta_o1_s1 * a_h1_s1 + delta_o1_s2 * a_h1_s2) / 2", "(torch)"),
 }
 
 

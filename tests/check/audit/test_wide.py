@@ -18,7 +18,7 @@ from sheetgen.check.audit.wide import infer_wide
 from sheetgen.config import from_mapping
 from sheetgen.core.expressions import Expression
 from sheetgen.layout.assemble import build_book
-from sheetgen.write import xlsx
+from sheetgen.write import ods, xlsx
 
 
 def test_a_dense_table_is_left_to_the_dense_reader():
@@ -102,3 +102,36 @@ def test_a_kernel_gradients_hidden_slip_is_explained_from_a_few_candidates(tmp_p
     [sheet] = audit(path).sheets
     assert sheet.mistakes[0].kind == "substitution" and "could not show it" in sheet.summary[0]
     assert 0 < len(tried) <= 50, len(tried)
+
+
+# Settings beyond the examples', read off the sheet as for a dense table (expected.py): the
+# samples' order, torch's reduction over an image's outputs, a schedule, a leaky ReLU's slope.
+_STEP = '[optimizer]\nname = "gd"\n\n[schedule]\nname = "step"\nstep_size = 2\ngamma = 0.5'
+SETTINGS = {
+    "rnn, shuffled": (variant("rnn-sum", ('batch = "full"', "batch = 3\nshuffle = true")), "shuffled"),
+    "rnn, cycled": (variant("rnn-sum", ('batch = "full"', 'batch = 3\norder = "cycle"')), "cycled"),
+    "rnn, step schedule": (variant("rnn-sum", ('[optimizer]\nname = "gd"', _STEP)),
+                           "schedule step (step_size = 2, γ = 0.5)"),
+    "conv, shuffled": (variant("conv-edge", ('batch = "full"', "batch = 2\nshuffle = true")), "shuffled"),
+    "conv, torch sse": (variant("conv-edge", ('batch = "full"', 'batch = 2\nreduction = "torch"'),
+                                ('loss = "mse"', 'loss = "sse"')), "(torch)"),
+    "conv, leaky_relu slope": (variant("conv-edge", ("{ conv2d = 1, kernel = 3 }",
+                                                     '{ conv2d = 1, kernel = 3, activation = "leaky_relu" }'),
+                                       ("seed = 0", "seed = 0\nleaky_relu_slope = 0.2"),
+                                       ('batch = "full"', "batch = 1")), "leaky_relu(0.2)"),
+}
+
+
+@pytest.mark.parametrize("case", list(SETTINGS))
+def test_settings_beyond_the_examples_are_read_off_an_image_or_recurrent_sheet(tmp_path, case):
+    text, words = SETTINGS[case]
+    config = from_mapping(tomllib.loads(text), str(resources.files("sheetgen.examples") / "x.toml"))
+    training = replace(config, learning_rates=config.learning_rates[:1], iterations=4,
+                       plots=False).training()
+    fmt = "ods" if "shuffled" in case else "xlsx"   # both formats, each once
+    path = tmp_path / f"book.{fmt}"
+    (xlsx.write if fmt == "xlsx" else ods.write)(build_book(training), path)
+    result = audit(path)
+    assert result.exit_status == 0, [s.summary for s in result.sheets] or result.unreadable
+    assert words in result.sheets[0].network
+    assert result.sheets[0].network == from_training(training, "x").description

@@ -169,13 +169,14 @@ def infer_learning_rate(columns: Columns, net, updates) -> float | None:
     ratios, spreads = [], []
     for name in updates:
         q = net.quantity(name)
-        expression = q.next
+        # A schedule's lr column is a formula of the row, linear in the base rate as well.
+        expression, base = (q.next, -1) if q.is_state else (q.formula, 0)
         if not expression.names - {"learning_rate"} <= columns.names():
             continue
         zero = Columns(columns.columns, {**columns.parameters, "learning_rate": 0.0}, columns.quantum)
         one = Columns(columns.columns, {**columns.parameters, "learning_rate": 1.0}, columns.quantum)
-        a = zero.evaluate(expression, -1)
-        b = one.evaluate(expression, -1) - a
+        a = zero.evaluate(expression, base)
+        b = one.evaluate(expression, base) - a
         target = columns.columns[name]
         step = target - a
         error = columns._error(name, target) + columns._error(name, a)

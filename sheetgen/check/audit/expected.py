@@ -432,7 +432,7 @@ def choose_optimizer(build, cols: Mapping[str, np.ndarray], labelled: Mapping[st
     hyper-parameters, whose updates fit the columns best; `build(spec)` gives the Training."""
     state_columns = [n for n in cols if n[:2] in ("m_", "v_", "s_") and trained(n[2:])]
     states = {n[0] for n in state_columns}
-    hyper = {key: float(labelled[key]) for key in ("beta", "beta1", "beta2", "epsilon", "h")
+    hyper = {key: float(labelled[key]) for key in ("beta", "beta1", "beta2", "epsilon", "h", "alpha")
              if key in labelled}
     # Every rule whose state columns the sheet has (momentum and nesterov both keep v).
     names_of = [name for name in optimizers.OPTIMIZERS if set(_states(name)) == states]
@@ -475,7 +475,7 @@ def _update_fit(net: Network, cols, hyper) -> tuple[int, int]:
 
     steady = updates = 0
     for q in net.quantities:
-        if not (q.is_state and q.next is not None and "learning_rate" in q.next.names
+        if not (q.is_state and q.next is not None and q.next.names & {"learning_rate", "lr"}
                 and q.name in cols):
             continue
         updates += 1
@@ -487,8 +487,11 @@ def _update_fit(net: Network, cols, hyper) -> tuple[int, int]:
 
 
 def rate_ratios(columns, q) -> np.ndarray | None:
-    """The learning rate each row's update of `q` implies: next = A + rate·B, linear in it."""
+    """The learning rate each row's update of `q` implies: next = A + rate·B, linear in it
+    (under a schedule, the factor on each row's lr: 1 throughout when the rule fits)."""
     expression = q.next
+    if "lr" in expression.names and "learning_rate" not in expression.names:
+        expression = expression.substitute({"lr": "lr * learning_rate"})
     if not expression.names - {"learning_rate"} <= columns.names():
         return None
     zero = type(columns)(columns.columns, {**columns.parameters, "learning_rate": 0.0})

@@ -256,6 +256,9 @@ def plan(found: Found, expected: Expected | None = None, data: Mapping[str, tupl
     quantum = {q: quantum_size for q in cols} if decimals is not None else {}
     all_cols = {**cols, **derived}
     learning_rate = infer_learning_rate(Columns(all_cols, parameters, quantum), net, updates)
+    if learning_rate is None and "lr" in all_cols and "lr" in net.names:
+        # A schedule: the updates read each row's lr, which the base rate gives.
+        learning_rate = infer_learning_rate(Columns(all_cols, parameters, quantum), net, ["lr"])
     listed = found.learning_rate_cells
     if listed and learning_rate is not None and \
             not math.isclose(listed[0][1], learning_rate, rel_tol=1e-9):
@@ -317,7 +320,7 @@ def plan(found: Found, expected: Expected | None = None, data: Mapping[str, tupl
         mistakes: list[Mistake] = []
         for q, expression, check in pending:
             mistakes.append(_mistake(context, columns, q, expression, check, formulas, values_only))
-        if rate_mistake or (not values_only and listed and updates and len(frame) > 1):
+        if updates and (rate_mistake or (not values_only and listed and len(frame) > 1)):
             m = _rate_mistake(context, columns, updates, rate_mistake, listed, formulas, notes)
             if m is not None:
                 mistakes.append(m)

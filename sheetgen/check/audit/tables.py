@@ -27,6 +27,7 @@ MIN_TABLE = 5
 # Labels of the learning-rate cell, squashed.
 LEARNING_RATE_LABELS = frozenset({"learningrate", "lr", "η", "eta", "alpha", "α", "rate",
                                   "learningrateη", "learningrateα"})
+WEAK_RATE_LABELS = frozenset({"alpha", "α", "rate"})
 _INLINE = re.compile(r"^\s*(?P<label>[^=:]+?)\s*[=:]\s*(?P<value>[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*$")
 
 
@@ -283,7 +284,7 @@ def _labelled(grid, texts: list[list[tuple[int, str]]], f: Found, taken: _Taken,
             label = inline.group("label") if inline else v
             key = _squash(label)
             is_rate = key in LEARNING_RATE_LABELS
-            q = None if is_rate else read(label)
+            q = read(label) if not is_rate or key in WEAK_RATE_LABELS else None
             if q is None and not is_rate:
                 continue
             distance = (t.header_row - r if r <= t.header_row else 10_000 + r - t.header_row) \
@@ -295,8 +296,10 @@ def _labelled(grid, texts: list[list[tuple[int, str]]], f: Found, taken: _Taken,
             if not values:
                 continue
             if is_rate:
-                rates.append((distance, values))
-            else:
+                # α and "rate" may label another setting (rmsprop's α): a cell labelled as the
+                # learning rate itself comes first.
+                rates.append((distance + (100_000 if key in WEAK_RATE_LABELS else 0), values))
+            if q is not None:
                 candidates.setdefault(q, []).append((distance, *values[0]))
     labelled = {q: (min(options)[1], min(options)[2]) for q, options in candidates.items()
                 if q not in t.columns}

@@ -64,6 +64,11 @@ CASES = {
                                      'total_iters = 4'), "schedule linear_warmup"),
     "one cycle": (dense(schedule='[schedule]\nname = "one_cycle"\ntotal_steps = 12\npct_start = 0.25'),
                   "schedule one_cycle (total_steps = 12"),
+    "adam without bias correction, scheduled": (
+        dense(schedule='[schedule]\nname = "step"\nstep_size = 4\ngamma = 0.5').replace(
+            'name = "sgd"', 'name = "adam"\nbias_correction = false'), "no bias correction"),
+    # rmsprop's α labelled beside the learning rate: a setting, not the rate.
+    "rmsprop": (dense().replace('name = "sgd"', 'name = "rmsprop"'), "rmsprop (α = 0.99"),
     "shuffled": (dense(data="batch = 2\nshuffle = true"), "shuffled"),
     "shuffled, short last batch": (dense(data="batch = 3\nshuffle = true"), "shuffled"),
     "shuffled, drop_last": (dense(data="batch = 3\nshuffle = true\ndrop_last = true"),

@@ -396,8 +396,9 @@ def schedule_of(cols: Mapping[str, np.ndarray], labelled: Mapping[str, float],
             with np.errstate(all="ignore"):
                 base = float(np.median(rate / shape))
             share = fits(base * shape, rate, quantum) if np.isfinite(base) else 0.0
-            # Among equals (a step of 1 is an exponential), the one whose cells the sheet labels.
-            rank = (share, sum(key in labelled for key in kind.keys), -len(kind.keys))
+            # The schedule whose settings the sheet labels (its cells say which it means; a slip
+            # in its formula stays a slip), then the one that fits (a step of 1 is an exponential).
+            rank = (sum(key in labelled for key in kind.keys), share, -len(kind.keys))
             if best is None or rank > score:
                 best, score = spec, rank
     return best

@@ -9,9 +9,11 @@ import tomllib
 from dataclasses import replace
 from importlib import resources
 
+import numpy as np
 import pytest
 
 from sheetgen.check.audit import audit
+from sheetgen.check.audit.expected import activation_constants, schedule_of
 from sheetgen.config import from_mapping
 from sheetgen.core.expressions import Expression
 from sheetgen.core.model import Network, Quantity
@@ -133,3 +135,22 @@ def test_a_slip_in_what_was_inferred_is_named(tmp_path, slip):
     [sheet] = audit(path).sheets
     assert words in sheet.network, sheet.network
     assert [m.quantity for m in sheet.mistakes][:1] == [quantity], sheet.summary
+
+
+def test_a_schedule_without_labelled_cells_is_read_off_its_rates():
+    iteration = np.arange(1.0, 13.0)
+    rate = 0.5 * 0.25 ** ((iteration - 1) // 3)
+    spec = schedule_of({"lr": rate, "iteration": iteration}, {})
+    assert (spec.name, spec.step_size, spec.gamma) == ("step", 3, 0.25)
+    # Labelled cells win over what the rates say: a slip in the rate formula stays a slip.
+    assert schedule_of({"lr": rate, "iteration": iteration}, {"step_size": 4.0}).step_size == 4
+    assert schedule_of({"lr": np.full(12, 0.5), "iteration": iteration}, {}) is None
+
+
+def test_leaky_relu_slope_and_elu_alpha_are_read_where_the_pre_activation_is_negative():
+    z = np.array([-2.0, -0.5, 0.3, 1.0])
+    leaky = np.where(z > 0, z, 0.2 * z)
+    assert activation_constants([(z, leaky)])["leaky_relu_slope"] == 0.2
+    elu = np.where(z > 0, z, 0.5 * np.expm1(z))
+    assert activation_constants([(z, elu)])["elu_alpha"] == 0.5
+    assert activation_constants([(np.array([0.3, 1.0]), np.array([0.3, 1.0]))]) == {}

@@ -111,7 +111,7 @@ _CHECK = re.compile(rf"\(E\((?P<p>{_PARAMETER.pattern})\s*\+\s*h\)\s*[−-]\s*E\
 # The optimizer's hyper-parameters, as their cells are labelled (squashed).
 HYPER_LABELS = {"β": "beta", "beta": "beta", "β1": "beta1", "beta1": "beta1", "β2": "beta2",
                 "beta2": "beta2", "ε": "epsilon", "epsilon": "epsilon", "eps": "epsilon",
-                "hgradientcheck": "h"}
+                "hgradientcheck": "h", "hgradcheck": "h"}   # the label before and now
 
 
 def _squash(text: str) -> str:

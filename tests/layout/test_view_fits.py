@@ -212,8 +212,8 @@ def xlsx_upper(path: Path) -> dict[str, tuple[list[float], list[tuple[int, int, 
     return out
 
 
-def ods_upper(path: Path) -> dict[str, tuple[list[float], list[tuple[int, int, str]], float | None]]:
-    """As xlsx_upper, for an .ods: the frozen rows from settings.xml, the column widths from the
+def ods_upper(path: Path, frozen_rows: dict[str, int]) -> dict[str, tuple[list[float], list, float | None]]:
+    """As xlsx_upper, for an .ods and its sheets' `frozen_rows`: the column widths from the
     table's column styles, the picture's right edge from its shapes (the chart's frame aside)."""
     ns = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
           "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
@@ -221,7 +221,6 @@ def ods_upper(path: Path) -> dict[str, tuple[list[float], list[tuple[int, int, s
           "svg": "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0",
           "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
           "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0"}
-    frozen_rows = {name: frozen for name, (frozen, _) in ods_charts_in_view(path).items()}
 
     def mm(text: str) -> float:
         if text.endswith("in"):
@@ -275,13 +274,16 @@ def cut_texts(edges: list[float], cells: list[tuple[int, int, str]], fonts: tupl
     of its row stops short. A text overflows into empty cells to its right; the cells at `bold`
     (the labels) are measured in the bold face."""
     faces = [ImageFont.truetype(FONT_DIRS + name, round(fonts[2] * 96 / 72)) for name in fonts[:2]]
-    filled = {(r, c) for r, c, _ in cells}
+    filled: dict[int, list[int]] = {}
+    for r, c, _ in sorted(cells):
+        filled.setdefault(r, []).append(c)
     cut = []
     for r, c, text in cells:
         face = faces[(r, c) in bold]
         width = max(face.getlength(line) for line in text.split("\n")) * 25.4 / 96 + 2 * CELL_PAD_MM
         left, right = edges[c], edges[c] + width
-        stop = next((edges[k] for k in range(c + 1, len(edges) - 1) if (r, k) in filled), math.inf)
+        after = [k for k in filled[r] if k > c]
+        stop = edges[after[0]] if after else math.inf
         if right > max(stop, edges[c + 1]):
             cut.append(f"{text!r} at row {r + 1}, column {c + 1}: stopped at {stop:.0f} mm")
         for low, high in views:
@@ -316,7 +318,8 @@ def test_chart_in_view_on_opening_in_the_files(tmp_path):
         for path in generate(training):
             fmt = path.suffix[1:]
             views = xlsx_charts_in_view(path) if fmt == "xlsx" else ods_charts_in_view(path)
-            upper = xlsx_upper(path) if fmt == "xlsx" else ods_upper(path)
+            upper = xlsx_upper(path) if fmt == "xlsx" else ods_upper(
+                path, {name: frozen for name, (frozen, _) in views.items()})
             for name in rates:
                 frozen, charts = views[name]
                 # The picture ends in LibreOffice's narrower view too (Gnumeric's is wider).

@@ -1,9 +1,10 @@
 """Guards for workbook files read from users: checked before any parser sees them.
 
 The checks read the zip directory, at most PROLOG_LIMIT bytes from the start of each XML entry,
-and then stream the sheet parts once (a big .xlsx's parts side by side, in worker processes). A file that passes cannot expand beyond MAX_UNCOMPRESSED
-through the zip library, none of its XML declares a DTD, so no parser can be made to expand
-entities, and no sheet asks a reader for a grid or copied text out of proportion to its bytes.
+and then stream the sheet parts once (a big .xlsx's parts side by side, in worker processes).
+A file that passes cannot expand beyond MAX_UNCOMPRESSED through the zip library, none of its
+XML declares a DTD, so no parser can be made to expand entities, and no sheet asks a reader for
+a grid or copied text out of proportion to its bytes.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Guards for workbook files read from users: checked before any parser sees them.
 
 The checks read the zip directory, at most PROLOG_LIMIT bytes from the start of each XML entry,
-and then stream the sheet parts once. A file that passes cannot expand beyond MAX_UNCOMPRESSED
-through the zip library, none of its XML declares a DTD, so no parser can be made to expand
-entities, and no sheet asks a reader for a grid or copied text out of proportion to its bytes.
+and then stream the sheet parts once (a big .xlsx's parts side by side, in worker processes).
+A file that passes cannot expand beyond MAX_UNCOMPRESSED through the zip library, none of its
+XML declares a DTD, so no parser can be made to expand entities, and no sheet asks a reader for
+a grid or copied text out of proportion to its bytes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import codecs
 import functools
 import html
+import multiprocessing
+import os
 import posixpath
 import re
 import struct
@@ -19,6 +22,7 @@ import zlib
 from pathlib import Path
 
 from sheetgen.core.cells import a1, column_letter, column_number
+from sheetgen.core.workers import can_fork, map_in_processes
 from sheetgen.errors import WorkbookError
 from sheetgen.read.xml_stream import OdsHeads
 
@@ -319,19 +323,44 @@ def _check_extents(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]
     # Every shared-string cell may copy the longest string: count them only when that matters.
     cells_bound = sum(i.file_size for i in sheets) // 20
     count_strings = longest * cells_bound > MAX_COPIED
-    string_cells = 0
-    for info in sheets:
-        string_cells += _check_xlsx_part(path, zf, info, count_strings)
+    if _in_workers(sheets):
+        _PARTS.update(path=path, zf=zf, count_strings=count_strings)
+        try:
+            jobs = min(4, os.cpu_count() or 1, len(sheets))
+            biggest_first = sorted(sheets, key=lambda i: -i.file_size)
+            string_cells = sum(map_in_processes(_check_part, biggest_first, jobs,
+                                                chunks_per_job=len(sheets)))
+        finally:
+            _PARTS.clear()
+    else:
+        string_cells = sum(_check_xlsx_part(path, zf, info, count_strings) for info in sheets)
     if longest * string_cells > MAX_COPIED:
         raise WorkbookError(f"{path}: refused: {string_cells:,} cells would each copy a shared string "
                             f"of up to {longest:,} bytes (a shared-strings bomb?)")
     return None
 
 
+# Parts this big are checked side by side in worker processes, one part each: inflating and
+# scanning a 6 x 10,000-row book's sheets takes three seconds in one process.
+PARALLEL_PART_BYTES = 32 * 1024**2
+_PARTS: dict = {}
+
+
+def _in_workers(parts: list[zipfile.ZipInfo]) -> bool:
+    return len(parts) > 1 and (os.cpu_count() or 1) > 1 and can_fork() and \
+        not multiprocessing.current_process().daemon and \
+        sum(i.file_size for i in parts) > PARALLEL_PART_BYTES
+
+
+def _check_part(info: zipfile.ZipInfo) -> int:
+    # Each part is read through its own file handle (`inflated`), never the parent's.
+    return _check_xlsx_part(_PARTS["path"], _PARTS["zf"], info, _PARTS["count_strings"])
+
+
 def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
     """The entry's bytes in SCAN_CHUNK pieces, as UTF-8 (a UTF-16 or UTF-32 part is transcoded,
     so that the byte patterns below see it too)."""
-    pieces = _inflated(zf, info)
+    pieces = inflated(zf, info)
     chunk = next(pieces, b"")
     encoding, skip = _sniff(chunk)
     if encoding == "utf-8":
@@ -345,7 +374,7 @@ def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
         yield decoder.decode(chunk).encode()
 
 
-def _inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
+def inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
     """The entry's bytes in pieces of up to SCAN_CHUNK, inflated straight from the archive and
     never past the size its directory states, as the zip library reads it. No CRC: a further pass
     over every byte that guards nothing the check looks for (the readers read the entry anew)."""
@@ -546,8 +575,8 @@ class _OdsTable:
         self.rows = self.pending = self.columns = self.copied = self.size = 0
         self.name = "content.xml"
 
-    def named(self, text: bytes) -> None:
-        found = _TABLE_NAME.search(text)
+    def named(self, text: bytes, stop: int) -> None:
+        found = _TABLE_NAME.search(text, 0, stop)
         if found:
             self.name = f"content.xml, sheet {found.group(1).decode('utf-8', 'replace')!r},"
 
@@ -577,12 +606,18 @@ def _check_ods(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes 
 def _scan_ods(path: Path, text: bytes, table: _OdsTable, last: bool = False) -> _OdsTable:
     parts = text.split(_ODS_TABLE_END)
     for i, part in enumerate(parts):
-        pieces = part.split(_ODS_ROW)
-        table.size += len(pieces[0])
-        table.named(pieces[0])
-        for piece in pieces[1:]:
-            _ods_row(piece, table)
-            table.size += len(piece) + len(_ODS_ROW)
+        # Rows are read in place, between offsets: splitting would copy all of content.xml.
+        repeats = b"repeated" in part
+        at = part.find(_ODS_ROW)
+        head = len(part) if at < 0 else at
+        table.size += head
+        table.named(part, head)
+        while at >= 0:
+            start = at + len(_ODS_ROW)
+            at = part.find(_ODS_ROW, start)
+            stop = len(part) if at < 0 else at
+            _ods_row(part, start, stop, table, repeats)
+            table.size += stop - start + len(_ODS_ROW)
         if i < len(parts) - 1 or last:
             _check_ods_table(path, table)
             if i < len(parts) - 1:
@@ -593,46 +628,50 @@ def _scan_ods(path: Path, text: bytes, table: _OdsTable, last: bool = False) -> 
     return table
 
 
-def _ods_row(piece: bytes, table: _OdsTable) -> None:
-    end = piece.find(b">")
-    if end < 0 or piece[:1] not in (b" ", b"\t", b"\n", b"\r", b">", b"/"):
+def _ods_row(text: bytes, start: int, stop: int, table: _OdsTable, repeats: bool) -> None:
+    """The row in text[start:stop], after its "<table:table-row"; `repeats`: whether "repeated"
+    occurs anywhere in `text`."""
+    end = text.find(b">", start, stop)
+    if end < 0 or text[start:start + 1] not in (b" ", b"\t", b"\n", b"\r", b">", b"/"):
         return  # <table:table-rows>, <table:table-row-group>: not a row
-    row_repeats = _repeats(_ROWS_REPEATED.search(piece, 0, end))
+    row_repeats = _repeats(_ROWS_REPEATED.search(text, start, end))
     copied = 0
-    if not (_VALUE.search(piece, end) or b"</table:table-cell>" in piece):
+    if not (_VALUE.search(text, end, stop) or text.find(b"</table:table-cell>", start, stop) >= 0):
         width = 0  # an empty row: the reader fills it in only below a row with values
-    elif piece.find(b"repeated", end) < 0:
-        width = len(piece) // MIN_CELL_BYTES  # a bound: every cell costs at least this much
+    elif not repeats or text.find(b"repeated", end, stop) < 0:
+        width = (stop - start) // MIN_CELL_BYTES  # a bound: every cell costs at least this much
         if width > 1024:
-            width = _cell_count(piece)
+            width = _cell_count(text, start, stop)
     else:
         # Each cell counts once, a repeated one as often as it repeats unless nothing with a
         # value follows it (trailing empty cells are not filled in).
-        width = _cell_count(piece)
-        for repeat in _COLUMNS_REPEATED.finditer(piece, end):
+        width = _cell_count(text, start, stop)
+        for repeat in _COLUMNS_REPEATED.finditer(text, end, stop):
             count = _repeats(repeat)
-            start, close = piece.rfind(b"<", 0, repeat.start()), piece.find(b">", repeat.end())
+            begin = max(start, text.rfind(b"<", start, repeat.start()))
+            close = text.find(b">", repeat.end(), stop)
             if close < 0 or count == 1:
                 continue
-            tag = piece[start:close + 1]
+            tag = text[begin:close + 1]
             if _VALUE.search(tag) or not tag.endswith(b"/>"):
-                following = [at for at in (piece.find(b"<table:table-cell", close),
-                                           piece.find(b"<table:covered-table-cell", close)) if at >= 0]
-                copied += (count - 1) * ((min(following) if following else len(piece)) - start)
+                following = [at for at in (text.find(b"<table:table-cell", close, stop),
+                                           text.find(b"<table:covered-table-cell", close, stop)) if at >= 0]
+                copied += (count - 1) * ((min(following) if following else stop) - begin)
                 width += count - 1
-            elif _VALUE.search(piece, close) or piece.find(b"</table:table-cell>", close) >= 0:
+            elif _VALUE.search(text, close, stop) or text.find(b"</table:table-cell>", close, stop) >= 0:
                 width += count - 1
     if width:
         table.rows += table.pending + row_repeats
         table.pending = 0
         table.columns = max(table.columns, width)
-        table.copied += row_repeats * copied + (row_repeats - 1) * len(piece)
+        table.copied += row_repeats * copied + (row_repeats - 1) * (stop - start)
     else:
         table.pending += row_repeats
 
 
-def _cell_count(piece: bytes) -> int:
-    return piece.count(b"<table:table-cell") + piece.count(b"<table:covered-table-cell")
+def _cell_count(text: bytes, start: int, stop: int) -> int:
+    return (text.count(b"<table:table-cell", start, stop)
+            + text.count(b"<table:covered-table-cell", start, stop))
 
 
 def _repeats(found: re.Match | None) -> int:

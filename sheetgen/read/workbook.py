@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
@@ -17,8 +17,10 @@ from defusedxml import ElementTree
 
 from sheetgen.core.cells import parse_cell
 from sheetgen.errors import WorkbookError
+from sheetgen.read.ods_sheets import Unsplittable, sheet_files
 from sheetgen.read.safety import check_workbook, ods_head
 from sheetgen.read.xml_stream import (
+    SHEET,
     OdsFormulaCell,
     OdsHeads,
     Value,
@@ -61,6 +63,15 @@ class Workbook:
         """Called first in a forked worker: the reader it inherited shares the parent's file
         offset, so the worker opens its own (the file was checked once, in the parent)."""
         self.__dict__.pop("_calamine", None)
+
+    def sheets_apart(self, folder: Path) -> Iterator[Path]:
+        """An .ods's sheets, each written to a one-sheet file in `folder` as content.xml streams
+        past, for worker processes to read side by side (`read.ods_sheets.sheet_grid`).
+        Unsplittable when it has one sheet, or is laid out otherwise: read it whole."""
+        head = ods_head(self.path)
+        if not self.is_ods or (head is not None and head.count(SHEET) < 2):
+            raise Unsplittable("one sheet, or not an .ods")
+        return sheet_files(self.path, folder)
 
     @cached_property
     def sheet_names(self) -> list[str]:

@@ -150,10 +150,10 @@ def ods_formula_cells(stream, sheets: set[str] | None = None,
     return names, found
 
 
-_SPREADSHEET = b"<office:spreadsheet"
-_SHEET, _SHEET_END, _ROW_END = b"<table:table ", b"</table:table>", b"</table:table-row>"
+SPREADSHEET = b"<office:spreadsheet"
+SHEET, SHEET_END, _ROW_END = b"<table:table ", b"</table:table>", b"</table:table-row>"
 _SHEET_NAME = re.compile(rb'table:name="([^"]*)"')
-_CLOSING = b"</office:spreadsheet></office:body></office:document-content>"
+CLOSING = b"</office:spreadsheet></office:body></office:document-content>"
 
 
 class OdsHeads:
@@ -185,7 +185,7 @@ class OdsHeads:
         buf = self.buf + chunk if self.buf else chunk
         at = 0
         if not self.started:
-            start = buf.find(_SPREADSHEET)
+            start = buf.find(SPREADSHEET)
             tag_end = buf.find(b">", start) if start >= 0 else -1
             if tag_end < 0:
                 self.buf = buf
@@ -197,32 +197,32 @@ class OdsHeads:
         while not self.failed and not self.done():
             if self.taking:
                 row_end = buf.find(_ROW_END, at)
-                end = buf.find(_SHEET_END, at, None if row_end < 0 else row_end)
+                end = buf.find(SHEET_END, at, None if row_end < 0 else row_end)
                 if end >= 0:
-                    self._keep(buf[at:end + len(_SHEET_END)])
-                    at, self.taking, self.seeking = end + len(_SHEET_END), False, True
+                    self._keep(buf[at:end + len(SHEET_END)])
+                    at, self.taking, self.seeking = end + len(SHEET_END), False, True
                 elif row_end >= 0:
                     self.taken += 1
                     self._keep(buf[at:row_end + len(_ROW_END)])
                     at = row_end + len(_ROW_END)
                     if self.taken >= self.rows:
-                        self._keep(_SHEET_END)
+                        self._keep(SHEET_END)
                         self.taking = self.seeking = False
                 else:
                     break
             elif not self.seeking:
                 # The rest of a sheet: skipped up to its end ("</table:table-row>" shares only a
                 # prefix with it), the next sheet starting right after.
-                end = buf.find(_SHEET_END, at)
+                end = buf.find(SHEET_END, at)
                 if end < 0:
-                    at = max(at, len(buf) - len(_SHEET_END) + 1)
+                    at = max(at, len(buf) - len(SHEET_END) + 1)
                     break
-                at, self.seeking = end + len(_SHEET_END), True
+                at, self.seeking = end + len(SHEET_END), True
             else:
-                start = buf.find(_SHEET, at)
+                start = buf.find(SHEET, at)
                 tag_end = buf.find(b">", start) if start >= 0 else -1
                 if tag_end < 0:
-                    at = start if start >= 0 else max(at, len(buf) - len(_SHEET) + 1)
+                    at = start if start >= 0 else max(at, len(buf) - len(SHEET) + 1)
                     break
                 found = _SHEET_NAME.search(buf, start, tag_end)
                 name = unescape(found.group(1).decode("utf-8", "replace")) if found else ""
@@ -253,9 +253,9 @@ class OdsHeads:
         if self.failed or not self.started:
             return None
         if self.taking:
-            self._keep(_SHEET_END)
+            self._keep(SHEET_END)
             self.taking = False
-        return None if self.failed else b"".join(self.parts) + _CLOSING
+        return None if self.failed else b"".join(self.parts) + CLOSING
 
 
 def _ods_value(attrs: dict, text: str) -> Value:

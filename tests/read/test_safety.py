@@ -19,7 +19,9 @@ import pytest
 
 from sheetgen import cli
 from sheetgen.config import Config
+from sheetgen.core.workers import can_fork
 from sheetgen.generation import generate
+from sheetgen.read import safety
 from sheetgen.read.safety import MAX_UNCOMPRESSED, WorkbookError, check_workbook
 
 HAS_SOFFICE = shutil.which("soffice") is not None
@@ -714,7 +716,7 @@ def test_any_other_doctype_is_still_refused(good, tmp_path, name, text):
 def test_the_check_inflates_each_part_as_the_zip_library_reads_it(good, tmp_path):
     """The check reads entries straight from the archive: the same bytes as the zip library,
     deflated or stored, and no more than a directory that understates a part's size says."""
-    from sheetgen.read.safety import _inflated
+    from sheetgen.read.safety import inflated
 
     stored = tmp_path / "stored.xlsx"
     with zipfile.ZipFile(good["xlsx"]) as zin, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as zout:
@@ -724,4 +726,27 @@ def test_the_check_inflates_each_part_as_the_zip_library_reads_it(good, tmp_path
     for path in (good["xlsx"], good["ods"], stored, lying):
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
-                assert b"".join(_inflated(zf, info)) == zf.read(info), (path, info.filename)
+                assert b"".join(inflated(zf, info)) == zf.read(info), (path, info.filename)
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork")
+@pytest.mark.parametrize("case", [c for c in SPRAWL_MESSAGES if not c.startswith("repeated")])
+def test_parts_checked_side_by_side_are_refused_alike(case, sprawling, monkeypatch):
+    """A big .xlsx has its parts checked in worker processes: the same verdict, the same line."""
+    monkeypatch.setattr(safety, "PARALLEL_PART_BYTES", 0)
+    checked = []
+    real = safety.map_in_processes
+    monkeypatch.setattr(safety, "map_in_processes",
+                        lambda function, items, *a, **k: (checked.append(len(items)),
+                                                          real(function, items, *a, **k))[1])
+    with pytest.raises(WorkbookError) as caught:
+        safety._check(sprawling[case])
+    assert checked and checked[0] > 1
+    assert "\n" not in str(caught.value) and SPRAWL_MESSAGES[case] in str(caught.value)
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork")
+def test_a_real_workbook_checked_side_by_side_passes(good, monkeypatch):
+    monkeypatch.setattr(safety, "PARALLEL_PART_BYTES", 0)
+    assert safety._in_workers(zipfile.ZipFile(good["xlsx"]).infolist())
+    assert safety._check(good["xlsx"]) is None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -28,9 +29,11 @@ from sheetgen.check.audit.result import Audit, ClassAudit
 from sheetgen.check.audit.sheet import ColumnStatus, Mistake, SheetAudit, audit_table, plan
 from sheetgen.check.audit.tables import Found, find_data, find_tables, header_reader, is_data_table
 from sheetgen.core.presets import reference_network as network
-from sheetgen.core.workers import can_fork, map_in_processes
+from sheetgen.core.tempfolder import owned_folder
+from sheetgen.core.workers import can_fork, map_as_made, map_in_processes
 from sheetgen.errors import AuditError, SheetgenError, WorkbookError
-from sheetgen.read.workbook import Workbook
+from sheetgen.read.ods_sheets import Unsplittable, sheet_grid
+from sheetgen.read.workbook import Workbook, one_line
 
 
 def _names() -> tuple[str, ...]:
@@ -63,8 +66,7 @@ def audit(path: Path | str, mapping: Mapping[str, str] | None = None,
             found_tables[name], data = ([], None), samples  # the samples: data, not a training
             break
     found_tables = {name: found for name, (found, _) in found_tables.items()}
-    for name in book.sheet_names:
-        tables = found_tables[name]
+    for name, tables in found_tables.items():
         for found in tables:
             label = name if len(tables) == 1 else f"{name} {found.span}"
             try:
@@ -85,29 +87,42 @@ def audit(path: Path | str, mapping: Mapping[str, str] | None = None,
 
 # A workbook this big has its sheets read and searched for tables in worker processes, one sheet
 # each, when it has several: the reading is most of an audit's time. An .xlsx worker reads its
-# sheet's own part; an .ods's sheets share one content.xml, which the reader parses on opening,
-# here, once: its workers inherit that and only search their sheet.
+# sheet's own part. An .ods's sheets share one content.xml, which calamine parses whole: it is
+# streamed apart into one file per sheet, each read by a worker while the next is written; laid
+# out otherwise, it is parsed here once, and the workers inherit that and only search their sheet.
 PARALLEL_BYTES = 4_000_000
 _SHEETS: dict = {}
 
 
 def _tables_of(book: Workbook, read) -> dict[str, tuple[list[Found], dict | None]]:
     """{sheet: (its tables, its samples when it is a data sheet)}, in the sheets' order."""
-    names = book.sheet_names
-    jobs = min(4, os.cpu_count() or 1, len(names))
-    if jobs > 1 and can_fork() and not multiprocessing.current_process().daemon and \
-            book.path.stat().st_size > PARALLEL_BYTES:
-        _SHEETS.update(book=book, read=read, parent=os.getpid())
-        try:
-            return dict(zip(names, map_in_processes(_sheet_tables, names, jobs, chunks_per_job=1),
-                            strict=True))
-        finally:
-            _SHEETS.clear()
+    jobs = min(4, os.cpu_count() or 1)
+    parallel = jobs > 1 and can_fork() and not multiprocessing.current_process().daemon and \
+        book.path.stat().st_size > PARALLEL_BYTES
     _SHEETS.update(book=book, read=read, parent=os.getpid())
     try:
+        if parallel and book.is_ods:
+            apart = _ods_tables_apart(book, jobs)
+            if apart is not None:
+                return apart
+        names = book.sheet_names
+        if parallel and len(names) > 1:
+            found = map_in_processes(_sheet_tables, names, min(jobs, len(names)), chunks_per_job=1)
+            return dict(zip(names, found, strict=True))
         return {name: _sheet_tables(name) for name in names}
     finally:
         _SHEETS.clear()
+
+
+def _ods_tables_apart(book: Workbook, jobs: int) -> dict[str, tuple[list[Found], dict | None]] | None:
+    try:
+        with owned_folder(Path(tempfile.gettempdir())) as folder:
+            # Each file waits in the folder until read: at most one per worker, and one more.
+            found = map_as_made(_sheet_file_tables, book.sheets_apart(folder), jobs, ahead=jobs + 1)
+    except (Unsplittable, WorkbookError, OSError):
+        return None  # read whole, as any .ods can be; a damaged one is refused there
+    tables = {name: (tables, samples) for name, tables, samples in found}
+    return tables if len(tables) == len(found) else None
 
 
 def _sheet_tables(name: str) -> tuple[list[Found], dict | None]:
@@ -115,7 +130,18 @@ def _sheet_tables(name: str) -> tuple[list[Found], dict | None]:
     if not book.is_ods and os.getpid() != _SHEETS["parent"] and _SHEETS.get("worker") != os.getpid():
         book.in_forked_process()
         _SHEETS["worker"] = os.getpid()
-    grid = book.grid(name)
+    return _tables_in(book.grid(name), name)
+
+
+def _sheet_file_tables(path: Path) -> tuple[str, list[Found], dict | None]:
+    try:
+        name, grid = sheet_grid(path)
+    except Exception as exc:  # calamine raises several types; the whole file is read instead
+        raise WorkbookError(f"{path}: cannot read: {one_line(exc)}") from None
+    return (name, *_tables_in(grid, name))
+
+
+def _tables_in(grid: list[list], name: str) -> tuple[list[Found], dict | None]:
     found = find_tables(grid, name, _SHEETS["read"])
     return found, find_data(grid) if all(map(is_data_table, found)) else None
 

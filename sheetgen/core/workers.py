@@ -35,12 +35,18 @@ def map_in_processes(function: Callable[[Any], Any], items: Sequence[Any], jobs:
 
 
 def map_as_made(function: Callable[[Any], Any], items: Iterable[Any], jobs: int,
-                start: str = "fork") -> list[Any]:
+                ahead: int | None = None, start: str = "fork") -> list[Any]:
     """`[function(x) for x in items]` in up to `jobs` processes, in the items' order; each item
-    goes to a worker as soon as `items` makes it, so making the next overlaps work on the last."""
+    goes to a worker as soon as `items` makes it, so making the next overlaps work on the last.
+    `ahead`: the next item is made only while fewer than that many wait or are being worked on
+    (items that hold room, such as files, stay bounded)."""
     context = multiprocessing.get_context(start)
     with context.Pool(jobs, initializer=_quiet_worker) as pool:
-        pending = [pool.apply_async(function, (item,)) for item in items]
+        pending: list = []
+        for item in items:
+            pending.append(pool.apply_async(function, (item,)))
+            while ahead is not None and sum(not r.ready() for r in pending) >= ahead:
+                next(r for r in pending if not r.ready()).wait(0.05)
         results = [result.get() for result in pending]
         pool.close()
         pool.join()

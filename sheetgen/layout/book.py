@@ -8,7 +8,7 @@ column into a row template (``{r}`` this row, ``{p}`` the row above) in each wri
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sheetgen.core.cells import DIALECTS, parse_cell, ref, separator
@@ -20,6 +20,7 @@ from sheetgen.core.template import applies, format_rate, sheet_name, template
 from sheetgen.core.training import Training
 from sheetgen.layout.charts import Chart, extent, loss_chart
 from sheetgen.layout.picture import Picture, build_picture
+from sheetgen.layout.settings import setting_value
 
 if TYPE_CHECKING:
     from sheetgen.layout.summary import Summary
@@ -64,6 +65,13 @@ class Sheet:
     chart: Chart | None = None       # the loss chart, right of the table
     picture: Picture | None = None   # the network drawing, from B1
     print_ranges: tuple[tuple[int, int, int, int], ...] = ()  # (row, col, last row, last col)
+
+    @property
+    def n_columns(self) -> int:
+        """The columns the writers give the sheet's width: the table's, and those of the block
+        above it (its printed upper block), whose text runs on into them."""
+        upper = self.print_ranges[0][3] + 1 if self.print_ranges else 0
+        return max(len(self.columns), upper)
 
     @property
     def rows(self) -> Iterator[list[float]]:
@@ -130,19 +138,6 @@ def _formula_templates(net: Network, column_of: dict[str, int], params: dict[str
     return rendered
 
 
-def _settings_value(key: str, training: Training) -> str | float:
-    if key in ("data", "batch", "reduction", "optimizer"):
-        from sheetgen.layout.training_layout import settings_value
-
-        return settings_value(key, training)
-    return {
-        "iterations": training.iterations,
-        "network": training.describe(),
-        "biases": training.setup.biases,
-        "maths": "reference errata" if training.reference_errata else "correct",
-    }[key]
-
-
 def build_sheet(training: Training, learning_rate: float, net: Network | None = None,
                 trace: Trace | None = None) -> Sheet:
     """One learning rate's sheet; `trace` is that rate's run of `net` (run here when None)."""
@@ -170,7 +165,7 @@ def build_sheet(training: Training, learning_rate: float, net: Network | None = 
     cells.append(Cell(*parse_cell(settings["title_cell"]), settings["title"], "label"))
     for entry in settings["rows"]:
         cells.append(Cell(*parse_cell(entry["label_cell"]), entry["label"], "label"))
-        cells.append(Cell(*parse_cell(entry["cell"]), _settings_value(entry["key"], training), "text"))
+        cells.append(Cell(*parse_cell(entry["cell"]), setting_value(entry["key"], training), "text"))
     if training.reference_errata:
         note = tpl["errata_note"]
         cells.append(Cell(*parse_cell(note["cell"]), note["text"], "note"))
@@ -246,8 +241,9 @@ def network_picture(training: Training, tpl: dict | None = None) -> Picture:
     if training.design != "reference":
         from sheetgen.layout.network_layout import network_drawing
 
-        col = (tpl or sheet_template(training)).get("picture_col", 1)
-        return network_drawing(training.spec, values, (0, col))
+        tpl = tpl or sheet_template(training)
+        picture = network_drawing(training.spec, values, (0, tpl.get("picture_col", 1)))
+        return replace(picture, scale=tpl.get("picture_scale", 1.0))
     spec = template()["picture"]
     weights = {f"w{k}": values[f"w{k}"] for k in range(1, 9)}
     return build_picture(spec, weights, parse_cell(spec["anchor"]), training.setup.biases != "none")

@@ -14,11 +14,12 @@ import math
 from sheetgen.core.cells import a1, cell_range, column_letter
 from sheetgen.core.template import template
 from sheetgen.core.training import Training
-from sheetgen.layout.upper import HEADER_ROW, chart_place, columns_for, text_groups
+from sheetgen.layout.picture import text_mm
+from sheetgen.layout.settings import setting_value
+from sheetgen.layout.upper import HEADER_ROW, chart_place, columns_for, settings_col, text_groups
 
 ROW_MM = 4.52          # LibreOffice's default row height: how many rows the picture covers
 MAX_SUMMARY_WEIGHTS = 12
-SETTINGS_CHARS = 48    # the longest settings value (an optimizer with its parameters)
 LEARNING_RATE_CELL = "A2"
 
 
@@ -64,15 +65,18 @@ def upper_block(tpl: dict, training: Training, extra_parameters: list[tuple[str,
     parameter_rows = 2 * (1 + len(extra_parameters))
     header_row = max(HEADER_ROW, rows + 2, parameter_rows + 2)
     # The loss chart beside the picture (or before it), in the frozen rows and in view on opening.
-    tpl["picture_col"], place, col = chart_place(picture.width, header_row, width)
+    tpl["picture_col"], place, col, tpl["picture_scale"] = chart_place(picture.width, header_row, width)
     tpl["chart"] = {**tpl["chart"], **place}
-    s_label, s_value = column_letter(col), column_letter(col + 1)
     keys = [("iterations", "iterations"), ("network", "network"), ("biases", "biases"),
             ("maths", "maths"), *extra_settings]
+    # The values run on into the empty columns after them: room for the longest.
+    value = max((str(setting_value(key, training)) for _, key in keys), key=text_mm)
+    col = settings_col(col, width, value)
+    s_label, s_value = column_letter(col), column_letter(col + 1)
     tpl["settings"] = {"title_cell": f"{s_label}1", "title": "Settings", "rows": [
         {"label_cell": f"{s_label}{k}", "cell": f"{s_value}{k}", "label": text, "key": key}
         for k, (text, key) in enumerate(keys, start=2)]}
-    col += 1 + columns_for(SETTINGS_CHARS, width) + 1
+    col += 1 + columns_for(value, width) + 1
     blocks = [("Forward", forward if forward is not None else list(training.equations)),
               ("Backward: δ = ∂E_total/∂(pre-activation), by the chain rule", list(training.derivations)),
               *more]

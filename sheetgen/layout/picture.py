@@ -45,6 +45,18 @@ class Picture:
     height: float
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+    # Drawn at this fraction of its size, text included, to fit the screen beside the chart
+    # (layout/upper.py, chart_place); everything above is in its own 10 pt coordinates, where
+    # the labels are placed clear of each other.
+    scale: float = 1.0
+
+    @property
+    def drawn_width(self) -> float:
+        return self.width * self.scale
+
+    @property
+    def drawn_height(self) -> float:
+        return self.height * self.scale
 
 
 def format_weight(value: float) -> str:

@@ -12,8 +12,8 @@ from sheetgen.core.data import data_name
 from sheetgen.core.optimizers import LABELS
 from sheetgen.core.training import Training
 from sheetgen.layout.network_layout import network_template, upper_block
+from sheetgen.layout.settings import DATA_SHEET
 
-DATA_SHEET = "data"
 DATA_FIRST_ROW = 3          # 1-based: title, header, then the samples
 MAX_EPOCHS_SHOWN = 1000     # rows of the summary's loss-per-epoch table
 
@@ -60,22 +60,3 @@ def training_template(train: Training) -> dict:
         tpl["ranges"][data_name(name)] = {d: cell_range(d, first, last, DATA_SHEET, quote=False)
                                           for d in DIALECTS}
     return tpl
-
-
-def batch_text(data) -> str:
-    if data.batch is None:
-        return "full: every sample in every step"
-    each = "1: one sample per step" if data.batch == 1 else f"{data.batch}: {data.batch} samples per step"
-    if data.order == "cycle":
-        return f"{each}, in order, cycling"
-    how = "shuffled each epoch (data sheet, order)" if data.shuffle else "in order"
-    last = ("; a short last batch dropped" if data.drop_last and data.n % data.batch
-            else f"; a last batch of {data.short_last}" if data.short_last else "")
-    return f"{each}, {how}, an epoch = one pass{last}"
-
-
-def settings_value(key: str, training: Training) -> str:
-    data, opt = training.data, training.optimizer
-    return {"data": f"{data.n} samples ({data.source}), on sheet {DATA_SHEET}",
-            "batch": batch_text(data),
-            "reduction": data.reduction, "optimizer": opt.describe()}[key]

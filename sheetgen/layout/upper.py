@@ -15,14 +15,16 @@ from __future__ import annotations
 import math
 
 from sheetgen.core.cells import column_letter
+from sheetgen.layout.picture import text_mm
 
 UPPER_ROWS = 14            # rows 1..14; row 15 stays empty and the header is row 16
 HEADER_ROW = UPPER_ROWS + 2
 PICTURE_MAX_MM = 60.0      # 14 rows of LibreOffice's 4.52 mm are 63 mm
-# Text overflows into empty cells to its right: a line of n characters needs n * CHAR_PX of
-# them (a 10 pt Liberation Sans or 11 pt Carlito character is about 6-7 px; a column of w
-# characters is 7w + 5 px wide in an .xlsx, wider in an .ods).
-CHAR_PX = 7.0
+# Text overflows into empty cells to its right: a line needs its width in the widest font an
+# application draws it in (Gnumeric's DejaVu Sans for an .ods, up to 1.18 times Liberation
+# Sans's metrics, layout/picture.py's text_mm) and about 1.5 mm of margin either side.
+TEXT_WIDE = 1.2
+TEXT_PAD_MM = 3.0
 
 
 # What LibreOffice's window shows of a sheet at 1366 x 768 and 100 % (menus, toolbars, formula bar,
@@ -41,34 +43,62 @@ def column_mm(column_width: int) -> dict[str, float]:
     return {"ods": column_width * 0.085 * 25.4, "xlsx": (column_width * 7 + 5) * 25.4 / 96}
 
 
-def chart_place(picture_mm: float, header_row: int, column_width: int) -> tuple[int, dict, int]:
+# Drawn smaller than this its labels (10 pt at full size) would be hard to read: a picture that
+# would need less runs past the screen's right edge instead.
+PICTURE_MIN_SCALE = 0.7
+
+
+def chart_place(picture_mm: float, header_row: int, column_width: int) -> tuple[int, dict, int, float]:
     """Where a general network's loss chart goes: in the frozen rows, so that scrolling the table
     never hides it, and whole in view on opening at 1366 x 768 in both formats. Right of the
     picture (from B1, `picture_mm` wide) from the first column clear of it in both formats, when
     at least CHART_MIN_MM remain in view there; otherwise first, over B:C, with the picture moved
-    right of it (a picture that wide cannot share the screen: its right part is scrolled to).
+    right of it and drawn smaller (down to PICTURE_MIN_SCALE) to end in view too.
     Its live title cell is in row 1, the chart from row 2 to two rows above the header
     (`header_row`, 1-based). Returns the picture's column, the chart spec's place (anchor,
-    title_cell, width_mm, height_mm) and the first column free after both."""
+    title_cell, width_mm, height_mm), the first column free after both, and the picture's
+    scale."""
     mm = column_mm(column_width)
     # Clear of the picture: the .ods draws it 1 mm right of B's left edge, the .xlsx at B's edge.
     col = max(math.ceil((mm["ods"] + 1 + picture_mm) / mm["ods"]),
               math.ceil((mm["xlsx"] + picture_mm) / mm["xlsx"]))
     width = min(CHART_MAX_MM, *(VIEW_MM[f] - col * mm[f] for f in mm))
-    picture_col = 1
+    picture_col, scale = 1, 1.0
     if width < CHART_MIN_MM:
         col, width, picture_col = 1, 2 * min(mm.values()) - 3, 3
+        room = min(VIEW_MM[f] - picture_col * mm[f] - PICTURE_OFFSET_MM[f] for f in mm)
+        scale = max(PICTURE_MIN_SCALE, min(1.0, room / picture_mm))
     height = (header_row - 3) * ROW_MM - 1.5
     place = {"anchor": f"{column_letter(col)}2", "title_cell": f"{column_letter(col)}1",
              "width_mm": round(width, 1), "height_mm": round(height, 1), "x_offset_mm": 0.0}
     chart_end = col + math.ceil((width + 2) / min(mm.values()))
-    picture_end = picture_col + math.ceil((picture_mm + 4) / min(mm.values()))
-    return picture_col, place, max(chart_end, picture_end)
+    picture_end = picture_col + math.ceil((picture_mm * scale + 4) / min(mm.values()))
+    return picture_col, place, max(chart_end, picture_end), scale
 
 
-def columns_for(text_chars: int, column_width: int) -> int:
-    """How many columns of `column_width` characters a line of `text_chars` characters covers."""
-    return max(1, math.ceil(text_chars * CHAR_PX / (column_width * 7 + 5)))
+# The picture's offset from its column's left edge: the .ods draws it 1 mm in, the .xlsx 4 px.
+PICTURE_OFFSET_MM = {"ods": 1.0, "xlsx": 4 * 25.4 / 96}
+# Gnumeric's window at 1366 x 768 shows up to 348 mm of either format (a short book's narrow row
+# headers leave it the most): a block starting past this is wholly out of view on opening.
+OUT_OF_VIEW_MM = 350.0
+
+
+def settings_col(col: int, column_width: int, value: str) -> int:
+    """The settings block's first column, from `col` on: the block (a label column, then values
+    as long as `value` running into the columns after) ends in view on opening
+    in both formats, or it starts past every view. A label cut at the window's edge reads
+    "iterat" beside no value."""
+    mm = column_mm(column_width)
+    end = col + 1 + columns_for(value, column_width)
+    if all(end * mm[f] <= VIEW_MM[f] for f in mm):
+        return col
+    return max(col, *(math.ceil(OUT_OF_VIEW_MM / mm[f]) for f in mm))
+
+
+def columns_for(text: str, column_width: int) -> int:
+    """How many columns of `column_width` characters a line of `text` covers in either format."""
+    width = text_mm(text) * TEXT_WIDE + TEXT_PAD_MM
+    return max(1, math.ceil(width / min(column_mm(column_width).values())))
 
 
 def text_groups(title: str, lines: list[str], first_col: int, column_width: int,
@@ -79,7 +109,7 @@ def text_groups(title: str, lines: list[str], first_col: int, column_width: int,
     cells = [[f"{column_letter(first_col)}1", title]]
     per_group = rows - 1
     col = first_col
-    width = columns_for(len(title), column_width)
+    width = columns_for(title, column_width)
     for start in range(0, len(lines), per_group):
         group = lines[start:start + per_group]
         if start:
@@ -87,8 +117,9 @@ def text_groups(title: str, lines: list[str], first_col: int, column_width: int,
             width = 0
         for k, line in enumerate(group):
             cells.append([f"{column_letter(col)}{k + 2}", line])
-        width = max(width, max(columns_for(len(line), column_width) for line in group))
+        width = max(width, max(columns_for(line, column_width) for line in group))
     return cells, col + width + 1
 
 
-__all__ = ["HEADER_ROW", "PICTURE_MAX_MM", "UPPER_ROWS", "chart_place", "columns_for", "text_groups"]
+__all__ = ["HEADER_ROW", "PICTURE_MAX_MM", "UPPER_ROWS", "chart_place", "columns_for", "settings_col",
+           "text_groups"]

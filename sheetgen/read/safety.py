@@ -1,9 +1,10 @@
 """Guards for workbook files read from users: checked before any parser sees them.
 
 The checks read the zip directory, at most PROLOG_LIMIT bytes from the start of each XML entry,
-and then stream the sheet parts once (a big .xlsx's parts side by side, in worker processes). A file that passes cannot expand beyond MAX_UNCOMPRESSED
-through the zip library, none of its XML declares a DTD, so no parser can be made to expand
-entities, and no sheet asks a reader for a grid or copied text out of proportion to its bytes.
+and then stream the sheet parts once (a big .xlsx's parts side by side, in worker processes).
+A file that passes cannot expand beyond MAX_UNCOMPRESSED through the zip library, none of its
+XML declares a DTD, so no parser can be made to expand entities, and no sheet asks a reader for
+a grid or copied text out of proportion to its bytes.
 """
 
 from __future__ import annotations
@@ -352,14 +353,14 @@ def _in_workers(parts: list[zipfile.ZipInfo]) -> bool:
 
 
 def _check_part(info: zipfile.ZipInfo) -> int:
-    # Each part is read through its own file handle (`_inflated`), never the parent's.
+    # Each part is read through its own file handle (`inflated`), never the parent's.
     return _check_xlsx_part(_PARTS["path"], _PARTS["zf"], info, _PARTS["count_strings"])
 
 
 def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
     """The entry's bytes in SCAN_CHUNK pieces, as UTF-8 (a UTF-16 or UTF-32 part is transcoded,
     so that the byte patterns below see it too)."""
-    pieces = _inflated(zf, info)
+    pieces = inflated(zf, info)
     chunk = next(pieces, b"")
     encoding, skip = _sniff(chunk)
     if encoding == "utf-8":
@@ -373,7 +374,7 @@ def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
         yield decoder.decode(chunk).encode()
 
 
-def _inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
+def inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
     """The entry's bytes in pieces of up to SCAN_CHUNK, inflated straight from the archive and
     never past the size its directory states, as the zip library reads it. No CRC: a further pass
     over every byte that guards nothing the check looks for (the readers read the entry anew)."""

@@ -112,7 +112,8 @@ _CHECK = re.compile(rf"\(E\((?P<p>{_PARAMETER.pattern})\s*\+\s*h\)\s*[−-]\s*E\
 # The optimizer's hyper-parameters, as their cells are labelled (squashed).
 HYPER_LABELS = {"β": "beta", "beta": "beta", "β1": "beta1", "beta1": "beta1", "β2": "beta2",
                 "beta2": "beta2", "ε": "epsilon", "epsilon": "epsilon", "eps": "epsilon",
-                "hgradientcheck": "h", "α": "alpha", "alpha": "alpha"} | \
+                "hgradientcheck": "h", "hgradcheck": "h",   # the label before and now
+                "α": "alpha", "alpha": "alpha"} | \
     {label: key for key, shown in SCHEDULE_LABELS.items() for label in (key, shown)}
 
 

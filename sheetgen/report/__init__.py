@@ -9,6 +9,7 @@ at all.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from sheetgen.core.model import Trace
@@ -58,7 +59,8 @@ def _write(training: Training, net, runs, correct, folder: Path, images: Path) -
     written = []
     target = images / "network.png"
     with atomic_path(target) as tmp:
-        tmp.write_bytes(render_png(network_picture(training)))
+        # Full size: the sheets draw it smaller only to share a laptop's screen with the chart.
+        tmp.write_bytes(render_png(replace(network_picture(training), scale=1.0)))
     written.append(target)
     plots = write_plots(training, runs, images, titled=False)  # the report captions them
     written += plots

@@ -247,6 +247,7 @@ def _styles(book: Book) -> str:
            f'"{book.maps.column_width * COLUMN_WIDTH_IN:.3f}in"/></style:style>'
            if book.maps is not None else "")
         + ods_drawing.STYLES
+        + ods_drawing.picture_styles(book)
         + "</office:automatic-styles>"
     )
 
@@ -454,7 +455,7 @@ def _summary(summary: Summary, names: dict) -> str:
 
 
 def _sheet(sheet: Sheet, out, names: dict | None = None) -> None:
-    n_columns = len(sheet.columns)
+    n_columns = sheet.n_columns
     head = [f"<table:table table:name={quoteattr(sheet.name)}"
             f"{ods_drawing.print_ranges(sheet.name, sheet.print_ranges)}>",
             _shapes(sheet.picture, sheet.chart, names or {}, n_columns, sheet.column_width),

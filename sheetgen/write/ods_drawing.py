@@ -122,35 +122,58 @@ def shapes(picture: Picture | None, chart: tuple[str, Chart] | None, declared_co
     return f"<table:shapes>{''.join(parts)}</table:shapes>" if parts else ""
 
 
+def _text_style(scale: float) -> str:
+    return f"TPicture{round(scale * 1000)}"
+
+
+def _text(text: str, scale: float) -> str:
+    """A centred line of a picture's text, smaller in a span when the picture is drawn smaller
+    (Gnumeric reads a span's font size, not a paragraph style's)."""
+    if scale != 1:
+        text = f'<text:span text:style-name="{_text_style(scale)}">{escape(text)}</text:span>'
+    else:
+        text = escape(text)
+    return f'<text:p text:style-name="PCentre">{text}</text:p>'
+
+
+def picture_styles(book: Book) -> str:
+    """The text style of each scale below full size that the book's pictures are drawn at."""
+    scales = sorted({s.picture.scale for s in book.sheets if s.picture is not None} - {1.0})
+    return "".join(
+        f'<style:style style:name="{_text_style(scale)}" style:family="text">'
+        f'<style:text-properties fo:font-size="{10 * scale:.2f}pt"/></style:style>'
+        for scale in scales)
+
+
 def _picture(picture: Picture, x0: float, y0: float) -> str:
+    s = picture.scale
     parts = []
     for e in picture.edges:
-        parts.append(f'<draw:line draw:style-name="grLine" svg:x1="{_mm(x0 + e.x1)}" '
-                     f'svg:y1="{_mm(y0 + e.y1)}" svg:x2="{_mm(x0 + e.x2)}" svg:y2="{_mm(y0 + e.y2)}">'
-                     "<text:p/></draw:line>")
+        parts.append(f'<draw:line draw:style-name="grLine" svg:x1="{_mm(x0 + s * e.x1)}" '
+                     f'svg:y1="{_mm(y0 + s * e.y1)}" svg:x2="{_mm(x0 + s * e.x2)}" '
+                     f'svg:y2="{_mm(y0 + s * e.y2)}"><text:p/></draw:line>')
     for n in picture.nodes:
         kind = "rect" if n.shape == "rect" else "ellipse"
-        lines = "".join(f'<text:p text:style-name="PCentre">{escape(line)}</text:p>'
-                        for line in n.shown.split("\n"))
+        lines = "".join(_text(line, s) for line in n.shown.split("\n"))
         parts.append(f'<draw:{kind} draw:style-name="grNode" draw:name={quoteattr(n.name.split(chr(10))[0])} '
-                     f'svg:x="{_mm(x0 + n.x - n.width / 2)}" svg:y="{_mm(y0 + n.y - n.height / 2)}" '
-                     f'svg:width="{_mm(n.width)}" svg:height="{_mm(n.height)}">'
+                     f'svg:x="{_mm(x0 + s * (n.x - n.width / 2))}" '
+                     f'svg:y="{_mm(y0 + s * (n.y - n.height / 2))}" '
+                     f'svg:width="{_mm(s * n.width)}" svg:height="{_mm(s * n.height)}">'
                      f'{lines}</draw:{kind}>')
     for e in (e for e in picture.edges if e.label):  # a bias node's edges have none
         left, top, right, bottom = label_box(e.label, e.label_x, e.label_y)
-        parts.append(_rect("grLabel", x0 + left, y0 + top, right - left, bottom - top))
+        parts.append(_rect("grLabel", x0 + s * left, y0 + s * top, s * (right - left), s * (bottom - top)))
         # The text in a transparent box as large as Gnumeric needs: it draws a shape's text in
         # its own wider font inside about 1.5 mm of padding, wrapping ("w1 =" over "0.15") and
         # cutting off what does not fit. (Gnumeric fills a rectangle but not a text frame.)
-        width = max(right - left, text_mm(e.label) * GNUMERIC_TEXT[0] + GNUMERIC_TEXT[1])
-        height = max(bottom - top, GNUMERIC_TEXT[2])
-        parts.append(_rect("grText", x0 + e.label_x - width / 2, y0 + e.label_y - height / 2, width, height,
-                           e.label))
+        width = max(s * (right - left), s * text_mm(e.label) * GNUMERIC_TEXT[0] + GNUMERIC_TEXT[1])
+        height = max(s * (bottom - top), GNUMERIC_TEXT[2])
+        parts.append(_rect("grText", x0 + s * e.label_x - width / 2, y0 + s * e.label_y - height / 2,
+                           width, height, _text(e.label, s)))
     return "".join(parts)
 
 
-def _rect(style: str, x: float, y: float, width: float, height: float, text: str = "") -> str:
-    paragraph = f'<text:p text:style-name="PCentre">{escape(text)}</text:p>' if text else "<text:p/>"
+def _rect(style: str, x: float, y: float, width: float, height: float, paragraph: str = "<text:p/>") -> str:
     return (f'<draw:rect draw:style-name="{style}" svg:x="{_mm(x)}" svg:y="{_mm(y)}" '
             f'svg:width="{_mm(width)}" svg:height="{_mm(height)}">{paragraph}</draw:rect>')
 

@@ -92,7 +92,7 @@ def _drawings(workbook, ws, sheet: Sheet, pictures: dict, shape: str, small: boo
 
 def _write_sheet(workbook, sheet: Sheet, styles: dict):
     ws = add_worksheet(workbook, sheet.name)
-    ws.set_column(0, len(sheet.columns) - 1, sheet.column_width)
+    ws.set_column(0, sheet.n_columns - 1, sheet.column_width)
     # Opens at A1 with the rows down to the header frozen (the template keeps them few enough
     # for a laptop screen), so the header stays in view while the table scrolls.
     ws.freeze_panes(sheet.first_row, 0)

@@ -114,7 +114,7 @@ def test_gradient_check_columns_sit_beside_the_gradients_and_read_h():
     sheet = book.sheets[0]
     names = [c.quantity for c in sheet.columns]
     assert names[names.index("dE_dw1") + 1] == "fd_w1"
-    h = _parameter(sheet, "h (gradient check)")
+    h = _parameter(sheet, "h (grad. check)")
     assert _cell(sheet, "fd_w1").endswith(f")/{h}")
 
 

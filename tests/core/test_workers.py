@@ -65,3 +65,20 @@ def test_a_failure_making_items_ends_the_workers():
     with pytest.raises(ValueError, match="no more"):
         map_as_made(abs, made(), jobs=2)
     assert set(multiprocessing.active_children()) <= before
+
+
+def slow_touch(path: str) -> str:
+    time.sleep(0.2)
+    return touch(path)
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork")
+def test_items_are_made_no_further_ahead_than_asked(tmp_path):
+    """With ahead=1, an item is made only once the one before it is done."""
+    def made():
+        for i in range(3):
+            if i:
+                assert (tmp_path / str(i - 1)).exists(), f"item {i} made while item {i - 1} was pending"
+            yield str(tmp_path / str(i))
+
+    assert map_as_made(slow_touch, made(), jobs=2, ahead=1) == [str(tmp_path / str(i)) for i in range(3)]

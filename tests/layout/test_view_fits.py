@@ -53,6 +53,11 @@ def test_loss_chart_sits_in_the_frozen_rows(book):
         chart = sheet.chart
         assert chart.title_cell is not None and chart.title_cell.row < chart.row
         assert chart.row * ODS_ROW_PX / MM_PX + chart.height_mm <= sheet.header_row * 4.52, sheet.name
+        # The picture, drawn at its scale, ends in LibreOffice's narrower .xlsx view (302 mm of
+        # columns of 7w + 5 px) and is never drawn below 0.7 of its size.
+        picture = sheet.picture
+        left = (picture.col * (sheet.column_width * 7 + 5) + 4) * 25.4 / 96
+        assert left + picture.drawn_width <= 1268 / 4.19 and picture.scale >= 0.7, (sheet.name, picture.scale)
     if book.summary is not None and book.summary.chart is not None:
         chart = book.summary.chart
         assert chart.row * XLSX_ROW_PX + chart.height_mm * MM_PX <= ROWS_PX
@@ -60,7 +65,7 @@ def test_loss_chart_sits_in_the_frozen_rows(book):
 
 # LibreOffice's window at 1366 x 768 shows 1,268 px of cells across (measured on its screenshots),
 # drawing an .ods at 4.0 px a mm and an .xlsx at 4.19 px a mm at its 100 %: 317 and 302 mm of the
-# sheet. Gnumeric's shows 342 mm of either.
+# sheet. Gnumeric's shows 338-348 mm of either (GNUMERIC_VIEW_MM).
 VIEW_MM = {"ods": 1268 / 4.0, "xlsx": 1268 / 4.19}
 EMU_MM = 36000
 
@@ -143,11 +148,164 @@ def ods_charts_in_view(path: Path) -> dict[str, tuple[int, list[tuple[float, flo
     return out
 
 
+# Gnumeric's window at 1366 x 768 shows 1,279-1,314 px of cells across at 3.78 px a mm (its row
+# headers widen with a sheet's last row number), 338-348 mm of either format, measured on its
+# screenshots. Its .ods cells are drawn in its own "Sans" (DejaVu Sans), the .xlsx ones in
+# Calibri's metric twin Carlito; LibreOffice's .ods in Liberation Sans.
+GNUMERIC_VIEW_MM = (338.0, 348.0)
+FONT_DIRS = "/usr/share/fonts/truetype/"
+CELL_FONTS = {("ods", "libreoffice"): ("liberation/LiberationSans-Regular.ttf",
+                                        "liberation/LiberationSans-Bold.ttf", 10),
+              ("ods", "gnumeric"): ("dejavu/DejaVuSans.ttf", "dejavu/DejaVuSans-Bold.ttf", 10),
+              ("xlsx", "libreoffice"): ("crosextra/Carlito-Regular.ttf", "crosextra/Carlito-Bold.ttf", 11),
+              ("xlsx", "gnumeric"): ("crosextra/Carlito-Regular.ttf", "crosextra/Carlito-Bold.ttf", 11)}
+CELL_PAD_MM = 1.5           # the applications' margins either side of a cell's text
+
+
+def xlsx_upper(path: Path) -> dict[str, tuple[list[float], list[tuple[int, int, str]], float | None]]:
+    """Per sheet: the columns' left edges (mm, 0-based, enough for every cell), the texts of the
+    cells above its frozen rows (0-based row, column, text as cached), and the picture's right
+    edge (mm) or None."""
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+          "xdr": "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"}
+    from sheetgen.core.cells import parse_cell
+
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        strings = "xl/sharedStrings.xml"
+        shared = ["".join(t.text or "" for t in si.iter(f"{{{ns['m']}}}t"))
+                  for si in _xml(zf, strings)] if strings in zf.namelist() else []
+        names = [s.get("name") for s in _xml(zf, "xl/workbook.xml").iter(f"{{{ns['m']}}}sheet")]
+        for k, name in enumerate(names, start=1):
+            sheet = _xml(zf, f"xl/worksheets/sheet{k}.xml")
+            pane = sheet.find("m:sheetViews/m:sheetView/m:pane", ns)
+            frozen = int(float(pane.get("ySplit", 0))) if pane is not None else 0
+            widths = {}
+            for col in sheet.iterfind("m:cols/m:col", ns):
+                for c in range(int(col.get("min")) - 1, int(col.get("max"))):
+                    widths[c] = round(float(col.get("width")) * 7)
+            edges = [0.0]
+            for c in range(2000):
+                edges.append(edges[-1] + widths.get(c, 64) * 25.4 / 96)
+            cells = []
+            for row in sheet.iterfind("m:sheetData/m:row", ns):
+                if int(row.get("r")) > frozen:
+                    break
+                for c in row.iterfind("m:c", ns):
+                    v, kind = c.find("m:v", ns), c.get("t")
+                    if kind == "s":
+                        text = shared[int(v.text)]
+                    elif kind == "inlineStr":
+                        text = "".join(t.text or "" for t in c.iter(f"{{{ns['m']}}}t"))
+                    elif v is not None:
+                        text = v.text if kind == "str" else format_number(float(v.text))
+                    else:
+                        continue
+                    cells.append((*parse_cell(c.get("r")), text))
+            right = None
+            drawing = sheet.find("m:drawing", ns)
+            if drawing is not None:
+                rels = _xml(zf, f"xl/worksheets/_rels/sheet{k}.xml.rels")
+                target = next(r.get("Target") for r in rels if r.get("Id") == drawing.get(f"{{{ns['r']}}}id"))
+                for anchor in _xml(zf, "xl/" + target.removeprefix("../")).iterfind("xdr:twoCellAnchor", ns):
+                    if anchor.find("xdr:pic", ns) is not None:
+                        end = anchor.find("xdr:to", ns)
+                        right = (edges[int(end.find("xdr:col", ns).text)]
+                                 + int(end.find("xdr:colOff", ns).text) / EMU_MM)
+            out[name] = (edges, cells, right)
+    return out
+
+
+def ods_upper(path: Path, frozen_rows: dict[str, int]) -> dict[str, tuple[list[float], list, float | None]]:
+    """As xlsx_upper, for an .ods and its sheets' `frozen_rows`: the column widths from the
+    table's column styles, the picture's right edge from its shapes (the chart's frame aside)."""
+    ns = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+          "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+          "draw": "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0",
+          "svg": "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0",
+          "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+          "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0"}
+
+    def mm(text: str) -> float:
+        if text.endswith("in"):
+            return float(text.removesuffix("in")) * 25.4
+        return float(text.removesuffix("mm"))
+
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        content = _xml(zf, "content.xml")
+        column_mm = {st.get(f"{{{ns['style']}}}name"): mm(props.get(f"{{{ns['style']}}}column-width"))
+                     for st in content.iter(f"{{{ns['style']}}}style")
+                     if (props := st.find("style:table-column-properties", ns)) is not None}
+        for table in content.iter(f"{{{ns['table']}}}table"):
+            name = table.get(f"{{{ns['table']}}}name")
+            edges = [0.0]
+            for col in table.iterfind("table:table-column", ns):
+                width = column_mm.get(col.get(f"{{{ns['table']}}}style-name"), 22.58)
+                for _ in range(int(col.get(f"{{{ns['table']}}}number-columns-repeated", 1))):
+                    edges.append(edges[-1] + width)
+            edges += [edges[-1] + 22.58 * k for k in range(1, 2000)]
+            cells = []
+            r = 0
+            for row in table.iterfind(".//table:table-row", ns):
+                if r >= frozen_rows[name]:
+                    break
+                r += int(row.get(f"{{{ns['table']}}}number-rows-repeated", 1))
+                c = 0
+                for cell in row:
+                    repeat = int(cell.get(f"{{{ns['table']}}}number-columns-repeated", 1))
+                    text = "\n".join("".join(p.itertext()) for p in cell.iterfind("text:p", ns))
+                    if text:
+                        cells.append((r - 1, c, text))
+                    c += repeat
+            xs = [float(shape.get(f"{{{ns['svg']}}}{attr}").removesuffix("mm"))
+                  + (float(shape.get(f"{{{ns['svg']}}}width").removesuffix("mm")) if attr == "x" else 0)
+                  for kind in ("ellipse", "rect", "line")
+                  for shape in table.iterfind(f"table:shapes/draw:{kind}", ns)
+                  for attr in (("x",) if kind != "line" else ("x1", "x2"))]
+            out[name] = (edges, cells, max(xs) if xs else None)
+    return out
+
+
+def format_number(value: float) -> str:
+    return f"{value:.10g}"
+
+
+def cut_texts(edges: list[float], cells: list[tuple[int, int, str]], fonts: tuple[str, str, int],
+              views: list[tuple[float, float]], bold: set[tuple[int, int]]) -> list[str]:
+    """The cells whose text a window cuts: one that starts left of a view's edge (anywhere from
+    its narrowest to its widest place) but runs past it, or whose overflow the next filled cell
+    of its row stops short. A text overflows into empty cells to its right; the cells at `bold`
+    (the labels) are measured in the bold face."""
+    faces = [ImageFont.truetype(FONT_DIRS + name, round(fonts[2] * 96 / 72)) for name in fonts[:2]]
+    filled: dict[int, list[int]] = {}
+    for r, c, _ in sorted(cells):
+        filled.setdefault(r, []).append(c)
+    cut = []
+    for r, c, text in cells:
+        face = faces[(r, c) in bold]
+        width = max(face.getlength(line) for line in text.split("\n")) * 25.4 / 96 + 2 * CELL_PAD_MM
+        left, right = edges[c], edges[c] + width
+        after = [k for k in filled[r] if k > c]
+        stop = edges[after[0]] if after else math.inf
+        if right > max(stop, edges[c + 1]):
+            cut.append(f"{text!r} at row {r + 1}, column {c + 1}: stopped at {stop:.0f} mm")
+        for low, high in views:
+            if left < high and right > low:
+                cut.append(f"{text!r} at row {r + 1}, column {c + 1}: {left:.0f}-{right:.0f} mm "
+                           f"across the window's edge at {low:.0f}-{high:.0f} mm")
+    return cut
+
+
 @pytest.mark.slow
 def test_chart_in_view_on_opening_in_the_files(tmp_path):
     """Every shipped example, both formats, read back: each learning-rate sheet's loss chart lies
     within the frozen rows (scrolling never hides it) and within the columns LibreOffice's
-    window shows at 1366 x 768 on opening; the frozen rows leave table rows in view."""
+    window shows at 1366 x 768 on opening, and so does the picture's right edge; the frozen rows
+    leave table rows in view; every text above the header that starts in LibreOffice's or
+    Gnumeric's window ends in it, measured in the font each draws it with, and no filled cell
+    stops one short."""
     from dataclasses import replace
 
     from sheetgen.generation import generate
@@ -156,11 +314,32 @@ def test_chart_in_view_on_opening_in_the_files(tmp_path):
     for example in EXAMPLES:
         config = from_file(example)
         training = replace(config, iterations=3, plots=False, output_dir=tmp_path / example.stem).training()
-        rates = {s.name for s in build_book(training).sheets if s.chart is not None}
+        # Each sheet's rows above its table's header (and a recurrent table's step labels).
+        sheets = {s.name: s for s in build_book(training).sheets if s.chart is not None}
+        tops = {name: min(c.row for c in s.cells if c.style in ("header", "step"))
+                for name, s in sheets.items()}
+        labels = {name: {(c.row, c.col) for c in s.cells if c.style == "label"} for name, s in sheets.items()}
+        rates = set(sheets)
         for path in generate(training):
-            views = xlsx_charts_in_view(path) if path.suffix == ".xlsx" else ods_charts_in_view(path)
+            fmt = path.suffix[1:]
+            views = xlsx_charts_in_view(path) if fmt == "xlsx" else ods_charts_in_view(path)
+            upper = xlsx_upper(path) if fmt == "xlsx" else ods_upper(
+                path, {name: frozen for name, (frozen, _) in views.items()})
             for name in rates:
                 frozen, charts = views[name]
+                # The picture ends in LibreOffice's narrower view too (Gnumeric's is wider).
+                edges, cells, picture_right = upper[name]
+                assert picture_right is not None and picture_right <= VIEW_MM[fmt], (
+                    example.stem, fmt, name, picture_right)
+                # Every text above the header reads whole in both windows, or starts out of view
+                # (the reference exercise's own design, its equations beside the chart, aside).
+                above = [c for c in cells if c[0] < tops[name]]
+                assert any(text == "Learning_rate" for _, _, text in above), (example.stem, fmt)
+                for app, edge in (("libreoffice", (VIEW_MM[fmt],) * 2), ("gnumeric", GNUMERIC_VIEW_MM)):
+                    if training.design == "reference":
+                        break
+                    cut = cut_texts(edges, above, CELL_FONTS[(fmt, app)], [edge], labels[name])
+                    assert not cut, (example.stem, fmt, app, name, cut)
                 assert len(charts) == 1, (example.stem, path.suffix, name)
                 left, right, top, bottom = charts[0]
                 row_px = XLSX_ROW_PX if path.suffix == ".xlsx" else ODS_ROW_PX
@@ -213,6 +392,21 @@ def test_column_widths_fit_the_widest_value_and_header(book, font):
                 texts += [formatted(v) for v in values[:, column.index] if math.isfinite(v)]
             widest = max(texts, key=lambda t: face.getlength(t))
             assert face.getlength(widest) + 6 <= column_px, (sheet.name, column.header, widest, font)
+
+
+def test_labels_fit_their_column(book):
+    """The labels above the table (the learning rate's and the optimizer's parameters' in column
+    A, the settings' beside their values) each fit their own column, in bold, in the font each
+    application draws them with (Gnumeric an .ods's in DejaVu Sans): none runs into its value
+    or under the picture or chart beside it."""
+    sheet = rate_sheets(book)[0]
+    widths = {"ods": sheet.column_width * 0.085 * 96, "xlsx": sheet.column_width * 7 + 5}   # px
+    labels = [c.value for c in sheet.cells if c.style == "label" and c.row < sheet.header_row]
+    assert "Learning_rate" in labels or book.training.design == "reference"
+    for (fmt, app), (_, bold, points) in CELL_FONTS.items():
+        face = ImageFont.truetype(FONT_DIRS + bold, round(points * 96 / 72))
+        for label in labels:
+            assert face.getlength(label) + 6 <= widths[fmt], (sheet.name, label, fmt, app)
 
 
 def test_titles_legends_and_best_marks_are_formulas(tmp_path):

@@ -103,6 +103,7 @@ GENERAL_SPELLINGS = [
     ("h_t0_2", "h_t0_2"), ("zf_t3_1_s2", "zf_t3_1_s2"), ("δ_c_t5_1_s1", "delta_c_t5_1_s1"),
     ("x1_t2_s1", "x1_t2_s1"), ("y1_t6_s3", "y1_t6_s3"), ("a_o1_t2_s1", "a_o1_t2_s1"),
     ("m_Whf_1_1", "m_Whf_1_1"), ("s_bh_2", "s_bh_2"),
+    ("h (grad. check)", "h"), ("h (gradient check)", "h"),   # the label now and before
     ("Δw1", None), ("Δ w9", None), ("ΔWxh_1_1", None),
 ]
 

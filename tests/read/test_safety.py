@@ -716,7 +716,7 @@ def test_any_other_doctype_is_still_refused(good, tmp_path, name, text):
 def test_the_check_inflates_each_part_as_the_zip_library_reads_it(good, tmp_path):
     """The check reads entries straight from the archive: the same bytes as the zip library,
     deflated or stored, and no more than a directory that understates a part's size says."""
-    from sheetgen.read.safety import _inflated
+    from sheetgen.read.safety import inflated
 
     stored = tmp_path / "stored.xlsx"
     with zipfile.ZipFile(good["xlsx"]) as zin, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as zout:
@@ -726,7 +726,7 @@ def test_the_check_inflates_each_part_as_the_zip_library_reads_it(good, tmp_path
     for path in (good["xlsx"], good["ods"], stored, lying):
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
-                assert b"".join(_inflated(zf, info)) == zf.read(info), (path, info.filename)
+                assert b"".join(inflated(zf, info)) == zf.read(info), (path, info.filename)
 
 
 @pytest.mark.skipif(not can_fork(), reason="needs fork")

@@ -117,7 +117,8 @@ def _tables_of(book: Workbook, read) -> dict[str, tuple[list[Found], dict | None
 def _ods_tables_apart(book: Workbook, jobs: int) -> dict[str, tuple[list[Found], dict | None]] | None:
     try:
         with owned_folder(Path(tempfile.gettempdir())) as folder:
-            found = map_as_made(_sheet_file_tables, book.sheets_apart(folder), jobs)
+            # Each file waits in the folder until read: at most one per worker, and one more.
+            found = map_as_made(_sheet_file_tables, book.sheets_apart(folder), jobs, ahead=jobs + 1)
     except (Unsplittable, WorkbookError, OSError):
         return None  # read whole, as any .ods can be; a damaged one is refused there
     tables = {name: (tables, samples) for name, tables, samples in found}

@@ -16,12 +16,13 @@ run: $(STAMP)
 	$(BIN)/sheetgen generate
 	$(BIN)/sheetgen report
 
+# Two processes: the suite is mostly one-threaded Python, and each engine run has its own profile.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 # The inner loop: every test but those that start LibreOffice, Gnumeric or Chromium, or are slow.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not libreoffice and not gnumeric and not browser and not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal -m "not libreoffice and not gnumeric and not browser and not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check sheetgen tests bench

@@ -271,7 +271,7 @@ def test_a_hostile_data_file_is_one_line_fast_and_nothing_written(case, tmp_path
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(f"error: {config}: data.file: ") and DATA_FILE[case] in err, err
-    assert len(err) < 300
+    assert len(err.replace(str(tmp_path), "DIR")) < 300  # short, wherever the files are
     assert not out.exists()
 
 

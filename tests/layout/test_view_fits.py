@@ -272,6 +272,12 @@ def format_number(value: float) -> str:
     return f"{value:.10g}"
 
 
+def text_width_mm(text: str, fonts: tuple[str, str, int]) -> float:
+    """A cell's text drawn in the regular face of `fonts`, with the cell's margins."""
+    face = ImageFont.truetype(FONT_DIRS + fonts[0], round(fonts[2] * 96 / 72))
+    return max(face.getlength(line) for line in text.split("\n")) * 25.4 / 96 + 2 * CELL_PAD_MM
+
+
 def cut_texts(edges: list[float], cells: list[tuple[int, int, str]], fonts: tuple[str, str, int],
               views: list[tuple[float, float]], bold: set[tuple[int, int]]) -> list[str]:
     """The cells whose text a window cuts: one that starts left of a view's edge (anywhere from
@@ -342,6 +348,14 @@ def test_chart_in_view_on_opening_in_the_files(tmp_path):
                     assert not cut, (example.stem, fmt, app, name, cut)
                 assert len(charts) == 1, (example.stem, path.suffix, name)
                 left, right, top, bottom = charts[0]
+                if training.design == "reference":
+                    # The equations in G beside the chart run on under H: clear of the chart in
+                    # either window's font (row 1's stops at the chart's title cell, H1).
+                    for app in ("libreoffice", "gnumeric"):
+                        for r, c, text in above:
+                            if c == 6 and r > 0:
+                                end = edges[6] + text_width_mm(text, CELL_FONTS[(fmt, app)])
+                                assert end <= left, (example.stem, fmt, app, text, end, left)
                 row_px = XLSX_ROW_PX if path.suffix == ".xlsx" else ODS_ROW_PX
                 assert 0 < frozen and frozen * row_px + 5 * row_px <= ROWS_PX, (example.stem, name, frozen)
                 assert 0 <= left and right <= VIEW_MM[path.suffix[1:]], (example.stem, path.suffix, right)

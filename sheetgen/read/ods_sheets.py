@@ -76,8 +76,8 @@ def sheet_files(path: Path, folder: Path) -> Iterator[Path]:
                             break
                         out.write(memoryview(buf)[at:end + len(SHEET_END)])
                         at = end + len(SHEET_END)
-                        yield out.close()
-                        out = None
+                        done, out = out.close(), None   # complete: the caller's to remove
+                        yield done
                 buf = buf[at:]
             if out is not None or opening is None:
                 raise Unsplittable("content.xml ends inside a sheet")
@@ -119,8 +119,9 @@ def sheet_grid(path: Path) -> tuple[str, list[list]]:
 
     try:
         book = CalamineWorkbook.from_path(str(path))
-        name = book.sheet_names[0]
-        return name, book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        if len(book.sheet_names) != 1:  # e.g. a self-closed <table:table/> took the next sheet in
+            raise Unsplittable(f"{len(book.sheet_names)} sheets in one sheet's file")
+        return book.sheet_names[0], book.get_sheet_by_index(0).to_python(skip_empty_area=False)
     finally:
         Path(path).unlink(missing_ok=True)
 

@@ -75,3 +75,19 @@ def test_a_workbook_of_one_sheet_is_read_whole(reference_ods, tmp_path, monkeypa
     book = Workbook(reference_ods)
     with pytest.raises(Unsplittable):
         book.sheets_apart(tmp_path)
+
+
+def test_a_self_closed_sheet_is_not_read_as_its_neighbour(default_books, tmp_path):
+    """An empty <table:table .../> has no end of its own: its file runs on to the next sheet's,
+    and reading it refuses rather than give the empty sheet and lose the next."""
+    def empty_sheet_first(content: bytes) -> bytes:
+        at = content.index(b"<table:table ")
+        return content[:at] + b'<table:table table:name="empty"/>' + content[at:]
+
+    odd = tmp_path / "odd.ods"
+    _rewritten(default_books["ods"], odd, empty_sheet_first)
+    folder = tmp_path / "apart"
+    folder.mkdir()
+    first = next(sheet_files(odd, folder))
+    with pytest.raises(Unsplittable, match="2 sheets"):
+        sheet_grid(first)

@@ -47,6 +47,8 @@ def map_as_made(function: Callable[[Any], Any], items: Iterable[Any], jobs: int,
             pending.append(pool.apply_async(function, (item,)))
             while ahead is not None and sum(not r.ready() for r in pending) >= ahead:
                 next(r for r in pending if not r.ready()).wait(0.05)
+            if any(r.ready() and not r.successful() for r in pending):
+                break   # no more items made: the failure is raised below
         results = [result.get() for result in pending]
         pool.close()
         pool.join()

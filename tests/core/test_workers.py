@@ -82,3 +82,18 @@ def test_items_are_made_no_further_ahead_than_asked(tmp_path):
             yield str(tmp_path / str(i))
 
     assert map_as_made(slow_touch, made(), jobs=2, ahead=1) == [str(tmp_path / str(i)) for i in range(3)]
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork")
+def test_no_more_items_are_made_once_one_failed(tmp_path):
+    made = []
+
+    def items():
+        for x in ("not a number", *range(50)):
+            made.append(x)
+            time.sleep(0.02)
+            yield x
+
+    with pytest.raises(TypeError):
+        map_as_made(abs, items(), jobs=2)
+    assert len(made) < 51

@@ -8,6 +8,7 @@ parent does the cleaning up; a worker ignores Ctrl-C and ends on SIGTERM or SIGH
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -21,6 +22,12 @@ def _quiet_worker() -> None:
 
 def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+def can_spread() -> bool:
+    """Whether work here can go to forked workers: more than one CPU, fork available, and this
+    process not itself a pool's worker (which cannot start workers of its own)."""
+    return (os.cpu_count() or 1) > 1 and can_fork() and not multiprocessing.current_process().daemon
 
 
 def map_in_processes(function: Callable[[Any], Any], items: Sequence[Any], jobs: int,
@@ -55,4 +62,4 @@ def map_as_made(function: Callable[[Any], Any], items: Iterable[Any], jobs: int,
     return results
 
 
-__all__ = ["can_fork", "map_as_made", "map_in_processes"]
+__all__ = ["can_fork", "can_spread", "map_as_made", "map_in_processes"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import functools
 import html
-import multiprocessing
 import os
 import posixpath
 import re
@@ -22,7 +21,7 @@ import zlib
 from pathlib import Path
 
 from sheetgen.core.cells import a1, column_letter, column_number
-from sheetgen.core.workers import can_fork, map_in_processes
+from sheetgen.core.workers import can_spread, map_in_processes
 from sheetgen.errors import WorkbookError
 from sheetgen.read.xml_stream import OdsHeads
 
@@ -347,9 +346,7 @@ _PARTS: dict = {}
 
 
 def _in_workers(parts: list[zipfile.ZipInfo]) -> bool:
-    return len(parts) > 1 and (os.cpu_count() or 1) > 1 and can_fork() and \
-        not multiprocessing.current_process().daemon and \
-        sum(i.file_size for i in parts) > PARALLEL_PART_BYTES
+    return len(parts) > 1 and can_spread() and sum(i.file_size for i in parts) > PARALLEL_PART_BYTES
 
 
 def _check_part(info: zipfile.ZipInfo) -> int:

@@ -16,7 +16,6 @@ Files are read only through `sheetgen.read.workbook.Workbook` (opened and checke
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -30,7 +29,7 @@ from sheetgen.check.audit.sheet import ColumnStatus, Mistake, SheetAudit, audit_
 from sheetgen.check.audit.tables import Found, find_data, find_tables, header_reader, is_data_table
 from sheetgen.core.presets import reference_network as network
 from sheetgen.core.tempfolder import owned_folder
-from sheetgen.core.workers import can_fork, map_as_made, map_in_processes
+from sheetgen.core.workers import can_fork, can_spread, map_as_made, map_in_processes
 from sheetgen.errors import AuditError, SheetgenError, WorkbookError
 from sheetgen.read.ods_sheets import Unsplittable, sheet_grid
 from sheetgen.read.workbook import Workbook, one_line
@@ -97,8 +96,7 @@ _SHEETS: dict = {}
 def _tables_of(book: Workbook, read) -> dict[str, tuple[list[Found], dict | None]]:
     """{sheet: (its tables, its samples when it is a data sheet)}, in the sheets' order."""
     jobs = min(4, os.cpu_count() or 1)
-    parallel = jobs > 1 and can_fork() and not multiprocessing.current_process().daemon and \
-        book.path.stat().st_size > PARALLEL_BYTES
+    parallel = can_spread() and book.path.stat().st_size > PARALLEL_BYTES
     _SHEETS.update(book=book, read=read, parent=os.getpid())
     try:
         if parallel and book.is_ods:
